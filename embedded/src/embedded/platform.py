@@ -1,0 +1,178 @@
+"""The embedded default: the three services and the gateway in one process.
+
+SQLite files under a data folder, one in-process bus shared by every app, the gateway reaching the
+services through httpx's ASGI transport. The outbox relays, the consumers and the recalculation
+runner are tasks of the same event loop. The code paths are the distributed ones; only the
+transports differ.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import gateway.config
+import gateway.main
+import households.config
+import households.db
+import households.main
+import households.migrate
+import indicators.config
+import indicators.db
+import indicators.handlers
+import indicators.main
+import indicators.migrate
+import indicators.worker
+import notifications.config
+import notifications.handlers
+import notifications.main
+import notifications.migrate
+from kit.db import make_engine, make_sessionmaker
+from kit.messaging import InProcessBus
+from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
+from kit.runner import build_relay
+
+RELAY_POLL_SECONDS = 0.05
+
+
+@dataclass
+class Platform:
+    """A running embedded platform; `gateway` is the app to serve or to call in tests."""
+
+    gateway: FastAPI
+    bus: InProcessBus
+    households_sessionmaker: async_sessionmaker[AsyncSession]
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.gateway), base_url="http://gateway"
+        )
+
+    async def settled(self) -> None:
+        """Wait until every staged event has been published and handled (tests, demo)."""
+        while True:
+            await asyncio.sleep(RELAY_POLL_SECONDS * 3)
+            await self.bus.drained()
+            if not await self._outbox_pending():
+                await asyncio.sleep(RELAY_POLL_SECONDS * 2)
+                await self.bus.drained()
+                if not await self._outbox_pending():
+                    return
+
+    async def _outbox_pending(self) -> int:
+        from kit.messaging import pending_count
+
+        total = 0
+        for engine, outbox in self._outboxes:
+            async with make_sessionmaker(engine)() as session:
+                total += await pending_count(session, outbox)
+        return total
+
+    _outboxes: list[tuple[AsyncEngine, object]] = field(default_factory=list)  # type: ignore[assignment]
+
+
+def settings_for(
+    data_dir: Path,
+) -> tuple[households.config.Settings, indicators.config.Settings, notifications.config.Settings]:
+    def url(name: str) -> str:
+        return f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}"
+
+    common = {
+        "MESSAGE_BUS": "inprocess",
+        "RELAY_POLL_SECONDS": RELAY_POLL_SECONDS,
+        "LOG_JSON": False,
+    }
+    return (
+        households.config.Settings(DATABASE_URL=url("households"), **common),
+        indicators.config.Settings(DATABASE_URL=url("indicators"), **common),
+        notifications.config.Settings(DATABASE_URL=url("notifications"), **common),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
+    """Migrate, start every app and background task, yield, then stop them all."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    households_settings, indicators_settings, notifications_settings = settings_for(data_dir)
+    await households.migrate.migrate(households_settings)
+    await indicators.migrate.migrate(indicators_settings)
+    await notifications.migrate.migrate(notifications_settings)
+
+    bus = InProcessBus()
+    engines = {
+        "households": make_engine(households_settings.DATABASE_URL),
+        "indicators": make_engine(indicators_settings.DATABASE_URL),
+        "notifications": make_engine(notifications_settings.DATABASE_URL),
+    }
+    apps = {
+        "households": households.main.create_app(
+            households_settings, bus=bus, engine=engines["households"]
+        ),
+        "indicators": indicators.main.create_app(
+            indicators_settings, bus=bus, engine=engines["indicators"]
+        ),
+        "notifications": notifications.main.create_app(
+            notifications_settings, bus=bus, engine=engines["notifications"]
+        ),
+    }
+    sessionmakers = {name: make_sessionmaker(engine) for name, engine in engines.items()}
+    async with contextlib.AsyncExitStack() as stack:
+        managers = {
+            name: await stack.enter_async_context(LifespanManager(app))
+            for name, app in apps.items()
+        }
+        gateway_app = gateway.main.create_app(
+            gateway.config.Settings(LOG_JSON=False),
+            transports={
+                name: httpx.ASGITransport(app=manager.app) for name, manager in managers.items()
+            },
+        )
+        gateway_manager = await stack.enter_async_context(LifespanManager(gateway_app))
+        await bus.consume(
+            INDICATORS_QUEUE, indicators.handlers.consumer(sessionmakers["indicators"])
+        )
+        await bus.consume(
+            NOTIFICATIONS_QUEUE, notifications.handlers.consumer(sessionmakers["notifications"])
+        )
+        tasks = [
+            asyncio.create_task(
+                build_relay(
+                    households_settings, sessionmakers["households"], households.db.outbox, bus
+                ).run()
+            ),
+            asyncio.create_task(
+                build_relay(
+                    indicators_settings, sessionmakers["indicators"], indicators.db.outbox, bus
+                ).run()
+            ),
+            asyncio.create_task(
+                indicators.worker.run_recalculations(
+                    sessionmakers["indicators"], indicators_settings
+                )
+            ),
+        ]
+        platform = Platform(
+            gateway=gateway_manager.app,
+            bus=bus,  # type: ignore[arg-type]
+            households_sessionmaker=sessionmakers["households"],
+        )
+        platform._outboxes = [
+            (engines["households"], households.db.outbox),
+            (engines["indicators"], indicators.db.outbox),
+        ]
+        try:
+            yield platform
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await bus.close()
+            for engine in engines.values():
+                await engine.dispose()

@@ -1,0 +1,168 @@
+"""One OpenAPI document for the whole platform, merged from every service's own.
+
+Each service's `/api/v1/...` paths that the routing table sends to it are kept. Components with
+the same name and identical content are shared; a name that two documents define differently is
+prefixed with each definer's name (`households_Page`, `indicators_Page`) and every `$ref` to it
+rewritten, so a client generated from the merged document never confuses the two.
+"""
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeAlias, TypeGuard
+
+import httpx
+import structlog
+
+from gateway.routes import upstream_for
+
+JsonObject: TypeAlias = dict[str, Any]
+# (component section, original name) -> name in the merged document
+Renames: TypeAlias = dict[tuple[str, str], str]
+
+TITLE = "Poverty review platform API"
+_REF_PREFIX = "#/components/"
+# Every service verifies the same gateway-issued tokens, so same-named security schemes are one
+# scheme; renaming them would also mean rewriting every operation's `security` list.
+_SHARED_SECTIONS = frozenset({"securitySchemes"})
+
+log = structlog.get_logger()
+
+
+async def fetch_documents(
+    upstreams: Mapping[str, httpx.AsyncClient], *, seconds: float
+) -> tuple[dict[str, JsonObject], list[str]]:
+    """Every reachable upstream's OpenAPI document, and the names of those that were not."""
+    names = list(upstreams)
+    results = await asyncio.gather(*(_fetch(name, upstreams[name], seconds) for name in names))
+    documents = {name: doc for name, doc in zip(names, results, strict=True) if doc is not None}
+    return documents, [name for name in names if name not in documents]
+
+
+async def _fetch(name: str, client: httpx.AsyncClient, seconds: float) -> JsonObject | None:
+    try:
+        async with asyncio.timeout(seconds):
+            response = await client.get("/openapi.json")
+        response.raise_for_status()
+        document = response.json()
+    except (TimeoutError, httpx.HTTPError, ValueError) as exc:
+        log.warning("openapi.upstream_missing", upstream=name, error=repr(exc))
+        return None
+    if not _is_document(document):
+        log.warning("openapi.upstream_missing", upstream=name, error="not an OpenAPI document")
+        return None
+    return document
+
+
+def _is_document(value: Any) -> TypeGuard[JsonObject]:
+    # Only the parts the merge walks by shape; everything else is copied as it is.
+    if not isinstance(value, dict) or not isinstance(value.get("paths"), dict):
+        return False
+    components = value.get("components", {})
+    tags = value.get("tags", [])
+    return (
+        isinstance(components, dict)
+        and all(isinstance(section, dict) for section in components.values())
+        and isinstance(tags, list)
+        and all(isinstance(tag, dict) and isinstance(tag.get("name"), str) for tag in tags)
+    )
+
+
+def merge(
+    own: JsonObject,
+    upstreams: Mapping[str, JsonObject],
+    *,
+    version: str,
+    missing: Sequence[str] = (),
+) -> JsonObject:
+    """The gateway's `own` document with the `upstreams`' paths and components merged in."""
+    sources = {"gateway": own, **upstreams}
+    renames = _resolve_conflicts(sources)
+    paths: JsonObject = {}
+    components: dict[str, JsonObject] = defaultdict(dict)
+    tags: dict[str, JsonObject] = {}
+    for source, document in sources.items():
+        for path, item in _rewrite(document.get("paths", {}), renames[source]).items():
+            if source == "gateway" or upstream_for(path) == source:
+                paths[path] = item
+        for section, original, body in _components(document):
+            name = renames[source].get((section, original), original)
+            body = _rewrite(body, renames[source])
+            if section in _SHARED_SECTIONS:
+                components[section].setdefault(name, body)
+            else:
+                components[section][name] = body
+        for tag in document.get("tags", []):
+            tags.setdefault(tag.get("name"), tag)
+
+    info: JsonObject = {"title": TITLE, "version": version}
+    if missing:
+        info["x-missing-upstreams"] = sorted(missing)
+    merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
+    if components:
+        merged["components"] = dict(components)
+    if tags:
+        merged["tags"] = list(tags.values())
+    return merged
+
+
+def _resolve_conflicts(sources: Mapping[str, JsonObject]) -> dict[str, Renames]:
+    renames: dict[str, Renames] = {source: {} for source in sources}
+    # Renaming one component changes the content of those that refer to it, which may create new
+    # conflicts; repeat until nothing more needs a new name.
+    while True:
+        definitions: dict[tuple[str, str], list[tuple[str, str, Any]]] = defaultdict(list)
+        for source, document in sources.items():
+            for section, original, body in _components(document):
+                name = renames[source].get((section, original), original)
+                definitions[section, name].append(
+                    (source, original, _rewrite(body, renames[source]))
+                )
+        renamed_any = False
+        for (section, _), defined in definitions.items():
+            if section in _SHARED_SECTIONS or all(d[2] == defined[0][2] for d in defined):
+                continue
+            for source, original, _ in defined:
+                if (section, original) not in renames[source]:
+                    renames[source][section, original] = f"{source}_{original}"
+                    renamed_any = True
+        if not renamed_any:
+            return renames
+
+
+def _components(document: JsonObject) -> Iterator[tuple[str, str, Any]]:
+    for section, items in document.get("components", {}).items():
+        for name, body in items.items():
+            yield section, name, body
+
+
+def _rewrite(value: Any, renames: Renames) -> Any:
+    """A copy of `value` with every `$ref` to a renamed component pointing at its new name."""
+    if isinstance(value, dict):
+        copied = {key: _rewrite(item, renames) for key, item in value.items()}
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
+            section, _, name = ref.removeprefix(_REF_PREFIX).partition("/")
+            copied["$ref"] = f"{_REF_PREFIX}{section}/{renames.get((section, name), name)}"
+        return copied
+    if isinstance(value, list):
+        return [_rewrite(item, renames) for item in value]
+    return value
+
+
+class CachedDocument:
+    """Keeps the merged document for `ttl` seconds; one rebuild at a time."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._document: JsonObject | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, build: Callable[[], Awaitable[JsonObject]]) -> JsonObject:
+        async with self._lock:
+            if self._document is None or time.monotonic() >= self._expires_at:
+                self._document = await build()
+                self._expires_at = time.monotonic() + self._ttl
+            return self._document

@@ -1,0 +1,154 @@
+"""Forwarding: stream each public request to the service that owns its path, and stream back."""
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from urllib.parse import quote
+
+import httpx
+import structlog
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from gateway.routes import upstream_for
+from gateway.state import MetricsDep, UpstreamsDep
+from kit.errors import NotFound, ServiceError, UpstreamTimeout, UpstreamUnavailable
+from kit.logging import REQUEST_ID_HEADER, current_request_id
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+# Set by the gateway itself; a caller's values would be forged or stale.
+_REPLACED_ON_REQUEST = frozenset({REQUEST_ID_HEADER, "x-forwarded-proto", "x-forwarded-host"})
+# The gateway's own server writes these; passing the service's on would send them twice.
+_REPLACED_ON_RESPONSE = frozenset({"date", "server"})
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+log = structlog.get_logger()
+router = APIRouter()
+
+
+def _end_to_end(
+    headers: Iterable[tuple[str, str]], *, also: frozenset[str]
+) -> list[tuple[str, str]]:
+    headers = list(headers)
+    # `Connection: x-foo` makes `x-foo` hop-by-hop too (RFC 9110 7.6.1).
+    named = {
+        token.strip().lower()
+        for name, value in headers
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
+    dropped = HOP_BY_HOP | named | also
+    return [(name, value) for name, value in headers if name.lower() not in dropped]
+
+
+def _outgoing_headers(request: Request) -> list[tuple[str, str]]:
+    # Starlette's `items()` keeps repeated headers, unlike a dict.
+    headers = _end_to_end(request.headers.items(), also=_REPLACED_ON_REQUEST)
+    request_id = current_request_id()
+    if request_id is not None:
+        headers.append((REQUEST_ID_HEADER, request_id))
+    if request.client is not None:
+        prior = [value for name, value in headers if name.lower() == "x-forwarded-for"]
+        headers = [(name, value) for name, value in headers if name.lower() != "x-forwarded-for"]
+        headers.append(("x-forwarded-for", ", ".join([*prior, request.client.host])))
+    headers.append(("x-forwarded-proto", request.url.scheme))
+    if "host" in request.headers:
+        headers.append(("x-forwarded-host", request.headers["host"]))
+    return headers
+
+
+def _target(request: Request) -> str:
+    # The raw path keeps percent-escapes (`%2F`) exactly as the caller sent them.
+    raw_path: bytes | None = request.scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else quote(request.url.path)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def _has_body(request: Request) -> bool:
+    # HTTP/1.1 announces a body with one of these; streaming an empty body instead would make
+    # httpx send `Transfer-Encoding: chunked` on every GET.
+    return "content-length" in request.headers or "transfer-encoding" in request.headers
+
+
+async def _already_read(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
+def _raw_body(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    # A response built in memory (an `httpx.MockTransport` handler's) is read on construction;
+    # network and ASGI transports always leave the body to stream.
+    if upstream.is_stream_consumed:
+        return _already_read(upstream.content)
+    return upstream.aiter_raw()
+
+
+class _UpstreamStream(StreamingResponse):
+    """Streams an upstream response and always releases its connection."""
+
+    def __init__(self, upstream: httpx.Response) -> None:
+        super().__init__(_raw_body(upstream), status_code=upstream.status_code)
+        self._upstream = upstream
+        # Set raw: a headers dict would fold repeated headers such as Set-Cookie.
+        self.raw_headers = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in _end_to_end(
+                upstream.headers.multi_items(), also=_REPLACED_ON_RESPONSE
+            )
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Not a BackgroundTask: Starlette skips those when the client disconnects mid-stream,
+        # which would leak the upstream connection.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._upstream.aclose()
+
+
+async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> _UpstreamStream:
+    """Stream `request` to `upstream` at the same path and stream the answer back."""
+    outgoing = upstream.build_request(
+        request.method,
+        _target(request),
+        headers=_outgoing_headers(request),
+        content=request.stream() if _has_body(request) else None,
+    )
+    try:
+        response = await upstream.send(outgoing, stream=True)
+    except httpx.TimeoutException as exc:
+        log.warning("proxy.upstream_timeout", upstream=name, error=repr(exc))
+        raise UpstreamTimeout(f"The {name} service did not answer in time.") from None
+    except httpx.TransportError as exc:
+        log.warning("proxy.upstream_unavailable", upstream=name, error=repr(exc))
+        raise UpstreamUnavailable(f"The {name} service is unavailable.") from None
+    return _UpstreamStream(response)
+
+
+@router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
+async def proxy(request: Request, upstreams: UpstreamsDep, metrics: MetricsDep) -> Response:
+    """Forward the request to the service that owns its path."""
+    name = upstream_for(request.url.path)
+    if name is None:
+        raise NotFound(f"No service serves {request.url.path}.")
+    started = time.perf_counter()
+    try:
+        response = await forward(request, upstreams[name], name)
+    except ServiceError as exc:
+        metrics.observe(name, exc.status_code, time.perf_counter() - started)
+        raise
+    metrics.observe(name, response.status_code, time.perf_counter() - started)
+    return response

@@ -1,0 +1,56 @@
+"""Message contracts: the envelope and every published event type, with a catalogue for integrators."""
+
+from typing import Any
+
+from kit.contracts.base import Envelope, Event
+from kit.contracts.households import AssessmentRecordedV1, PopulationRecordedV1
+from kit.contracts.indicators import HouseholdClassChangedV1
+
+PUBLISHED: tuple[type[Event], ...] = (
+    AssessmentRecordedV1,
+    PopulationRecordedV1,
+    HouseholdClassChangedV1,
+)
+EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+def decode(envelope: Envelope) -> Event:
+    """The typed data of `envelope`; raises UnknownEventType or pydantic.ValidationError."""
+    try:
+        event_class = EVENT_TYPES[envelope.type]
+    except KeyError:
+        raise UnknownEventType(envelope.type) from None
+    return event_class.model_validate(envelope.data)
+
+
+def catalogue() -> dict[str, Any]:
+    """A machine-readable catalogue: the envelope's and each event type's JSON Schema."""
+    return {
+        "envelope": Envelope.model_json_schema(),
+        "events": {
+            event.TYPE: {
+                "schema_version": event.SCHEMA_VERSION,
+                "description": (event.__doc__ or "").strip(),
+                "data": event.model_json_schema(),
+            }
+            for event in PUBLISHED
+        },
+    }
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "PUBLISHED",
+    "AssessmentRecordedV1",
+    "Envelope",
+    "Event",
+    "HouseholdClassChangedV1",
+    "PopulationRecordedV1",
+    "UnknownEventType",
+    "catalogue",
+    "decode",
+]

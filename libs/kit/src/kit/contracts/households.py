@@ -1,0 +1,182 @@
+"""Events published by the households service.
+
+The assessment event is *event-carried state*: it holds every input the poverty standard needs, so
+the indicators service classifies without calling back. It carries ages at the reference date, not
+birth dates or names: personal data stays in the households service.
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kit.contracts.base import Event
+
+
+class Area(StrEnum):
+    urban = "urban"
+    rural = "rural"
+
+
+class Sex(StrEnum):
+    male = "male"
+    female = "female"
+
+
+class Relation(StrEnum):
+    head = "head"
+    spouse = "spouse"
+    child = "child"
+    parent = "parent"
+    grandchild = "grandchild"
+    grandparent = "grandparent"
+    sibling = "sibling"
+    other_relative = "other_relative"
+    non_relative = "non_relative"
+
+
+class WorkingStatus(StrEnum):
+    wage_worker = "wage_worker"
+    self_employed = "self_employed"
+    unemployed = "unemployed"
+    student = "student"
+    homemaker = "homemaker"
+    retired = "retired"
+    unable_to_work = "unable_to_work"
+    not_working_other = "not_working_other"
+
+
+class Disability(StrEnum):
+    none = "none"
+    mild = "mild"
+    severe = "severe"
+    especially_severe = "especially_severe"
+
+
+class SchoolLevel(StrEnum):
+    preschool = "preschool"
+    primary = "primary"
+    lower_secondary = "lower_secondary"
+    upper_secondary = "upper_secondary"
+    vocational = "vocational"
+    college = "college"
+    university = "university"
+
+
+class Qualification(StrEnum):
+    none = "none"
+    primary = "primary"
+    lower_secondary = "lower_secondary"
+    upper_secondary = "upper_secondary"
+    vocational_certificate = "vocational_certificate"
+    college = "college"
+    university = "university"
+
+
+class WaterSource(StrEnum):
+    piped = "piped"
+    drilled_well = "drilled_well"
+    protected_dug_well = "protected_dug_well"
+    protected_spring = "protected_spring"
+    rainwater = "rainwater"
+    bottled = "bottled"
+    unprotected_dug_well = "unprotected_dug_well"
+    unprotected_spring = "unprotected_spring"
+    surface_water = "surface_water"
+    vendor = "vendor"
+    other = "other"
+
+
+class Latrine(StrEnum):
+    septic = "septic"
+    semi_septic = "semi_septic"
+    pour_flush = "pour_flush"
+    double_vault = "double_vault"
+    ventilated_pit = "ventilated_pit"
+    simple_pit = "simple_pit"
+    hanging = "hanging"
+    none = "none"
+    other = "other"
+
+
+class Device(StrEnum):
+    tv = "tv"
+    radio = "radio"
+    desktop_computer = "desktop_computer"
+    laptop = "laptop"
+    tablet = "tablet"
+    smartphone = "smartphone"
+    basic_phone = "basic_phone"
+
+
+class MemberFacts(BaseModel):
+    """One member as the standard sees them, ages in completed years at the reference date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    member_no: int = Field(ge=1, description="Position of the member in the household roster.")
+    age_years: int = Field(ge=0, le=130)
+    age_months: int = Field(ge=0, description="Completed months, for the youngest children.")
+    sex: Sex
+    relation_to_head: Relation
+    working_status: WorkingStatus
+    has_labour_contract: bool | None = None
+    receives_pension_or_allowance: bool = False
+    disability: Disability = Disability.none
+    has_health_insurance: bool
+    attending_school: bool = False
+    school_level: SchoolLevel | None = None
+    highest_qualification: Qualification = Qualification.none
+    stunted: bool = False
+    underweight: bool = False
+
+
+class DwellingFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    has_dwelling: bool = True
+    walls_durable: bool = True
+    columns_durable: bool = True
+    roof_durable: bool = True
+    floor_area_m2: float = Field(ge=0)
+
+
+class AssessmentRecordedV1(Event):
+    """Published by households whenever a household's assessment in a round is created or changed."""
+
+    TYPE: ClassVar[str] = "households.assessment.recorded.v1"
+
+    assessment_id: UUID
+    household_id: UUID
+    household_code: str
+    round_id: UUID
+    round_year: int
+    standard_id: str
+    reference_date: date
+    commune_code: str
+    commune_name: str | None = None
+    unit_path: list[str] = Field(description="Unit codes from the province down to the commune.")
+    area: Area = Field(description="Urban or rural, pinned at review time from the commune type.")
+    members: list[MemberFacts]
+    dwelling: DwellingFacts
+    water_source: WaterSource
+    latrine: Latrine
+    internet_use: bool
+    devices: list[Device]
+    income_score_a: int | None = None
+    monthly_income_per_person: int | None = None
+
+
+class PopulationRecordedV1(Event):
+    """Published by households when a unit's resident households and persons for a round are set."""
+
+    TYPE: ClassVar[str] = "households.population.recorded.v1"
+
+    round_id: UUID
+    unit_code: str
+    unit_path: list[str] = Field(description="Unit codes from the province down to this unit.")
+    area: Area
+    resident_households: int = Field(ge=0)
+    resident_persons: int = Field(ge=0)

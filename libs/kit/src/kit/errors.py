@@ -1,0 +1,200 @@
+"""One error shape for every service: RFC 9457 `application/problem+json`.
+
+Exception tree (raise these from services; routers never build `HTTPException`)::
+
+    ServiceError (500)
+    ├── BadRequest (400)
+    ├── Unauthorized (401)
+    ├── Forbidden (403)
+    ├── NotFound (404)
+    ├── Conflict (409)
+    ├── PreconditionFailed (412)   an If-Match that lost the race
+    ├── PreconditionRequired (428) an update without If-Match
+    ├── InvalidInput (422)         a rule on the input's fields; carries field errors
+    ├── UpstreamUnavailable (502)
+    ├── ServiceUnavailable (503)
+    └── UpstreamTimeout (504)
+
+Request validation errors from FastAPI are rendered the same way, with one entry per field.
+"""
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger()
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with `errors` listing field-level problems."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] = []
+
+
+class ServiceError(Exception):
+    """An expected failure that maps to an HTTP status; rendered by one handler."""
+
+    status_code: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class BadRequest(ServiceError):
+    status_code = 400
+    title = "Bad Request"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    title = "Forbidden"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    title = "Not Found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(ServiceError):
+    status_code = 412
+    title = "Precondition Failed"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    title = "Unprocessable Content"
+
+    @classmethod
+    def field(cls, loc: Sequence[str | int], msg: str) -> "InvalidInput":
+        """One field's problem, e.g. `InvalidInput.field(["body", "commune_code"], "unknown")`."""
+        return cls(msg, errors=[FieldError(loc=list(loc), msg=msg)])
+
+
+class UpstreamUnavailable(ServiceError):
+    status_code = 502
+    title = "Bad Gateway"
+
+
+class ServiceUnavailable(ServiceError):
+    status_code = 503
+    title = "Service Unavailable"
+
+
+class UpstreamTimeout(ServiceError):
+    status_code = 504
+    title = "Gateway Timeout"
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(mode="json"),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    problem = Problem(title=exc.title, status=exc.status_code, detail=exc.detail, errors=exc.errors)
+    return problem_response(problem)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(
+            loc=[str(part) if not isinstance(part, int) else part for part in e["loc"]],
+            msg=e["msg"],
+        )
+        for e in exc.errors()
+    ]
+    fields = ", ".join(".".join(str(part) for part in error.loc) for error in errors)
+    problem = Problem(
+        title="Unprocessable Content",
+        status=422,
+        detail=f"Invalid input in: {fields}.",
+        errors=errors,
+    )
+    return problem_response(problem)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    problem = Problem(
+        title=_reason(exc.status_code), status=exc.status_code, detail=str(exc.detail)
+    )
+    return problem_response(problem, headers=dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.unhandled_error", path=request.url.path)
+    problem = Problem(
+        title="Internal Server Error",
+        status=500,
+        detail="An unexpected error occurred; it has been logged with this request's id.",
+    )
+    return problem_response(problem)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error of `app` as problem+json."""
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+class PreconditionRequired(ServiceError):
+    status_code = 428
+    title = "Precondition Required"
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring that these statuses answer with a problem document."""
+    return {
+        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": _reason(status)}
+        for status in statuses
+    }
+
+
+PROBLEM_RESPONSES = problem_responses(404, 422)
+"""The statuses most routers share; add others with `problem_responses(409, ...)`."""

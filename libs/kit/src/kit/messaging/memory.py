@@ -1,0 +1,154 @@
+"""The in-process bus: RabbitMQ's semantics without a server, for the embedded default and tests.
+
+Messages travel as bytes with the same properties as on AMQP, so decoding, poison handling,
+redelivery and dead-lettering run through exactly the code paths they take in deployment.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from kit.messaging.bus import (
+    DeadLetter,
+    IncomingMessage,
+    MessageHandler,
+    OutgoingMessage,
+    PoisonMessage,
+    PublishFailed,
+    QueueSpec,
+    retry_delay,
+)
+from kit.messaging.topology import ALL_QUEUES
+
+log = structlog.get_logger()
+
+
+@dataclass
+class _Queue:
+    spec: QueueSpec
+    ready: "asyncio.Queue[tuple[OutgoingMessage, int]]" = field(default_factory=asyncio.Queue)
+    dead: list[DeadLetter] = field(default_factory=list)
+    unacked: int = 0
+
+
+class InProcessBus:
+    """A `MessageBus` inside one event loop. Not durable across restarts: the outbox is."""
+
+    def __init__(self, queues: Sequence[QueueSpec] = ALL_QUEUES) -> None:
+        self._queues = {spec.name: _Queue(spec) for spec in queues}
+        self._consumers: list[asyncio.Task[None]] = []
+        self.available = True  # tests switch it off to play a broker outage
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        for task in self._consumers:
+            task.cancel()
+        for task in self._consumers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._consumers.clear()
+
+    async def publish(self, message: OutgoingMessage) -> None:
+        if not self.available:
+            raise PublishFailed("in-process bus is unavailable")
+        targets = [queue for queue in self._queues.values() if queue.spec.binds(message.type)]
+        if not targets:
+            raise PublishFailed(f"no queue is bound for {message.type!r} (message returned)")
+        for queue in targets:
+            queue.ready.put_nowait((message, 0))
+
+    async def consume(self, queue: QueueSpec, handler: MessageHandler) -> None:
+        state = self._queues.setdefault(queue.name, _Queue(queue))
+        self._consumers.append(asyncio.create_task(self._deliver(state, handler)))
+
+    async def is_healthy(self) -> bool:
+        return self.available
+
+    async def dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
+        return list(self._queues[queue.name].dead[:limit])
+
+    async def replay_dead_letters(
+        self, queue: QueueSpec, *, message_ids: Sequence[str] | None = None
+    ) -> int:
+        state = self._queues[queue.name]
+        chosen = [d for d in state.dead if message_ids is None or d.message_id in message_ids]
+        for letter in chosen:
+            state.dead.remove(letter)
+            state.ready.put_nowait((_revive(letter), 0))
+        return len(chosen)
+
+    async def drained(self) -> None:
+        """Wait until every queue is empty and no handler is running (for tests and demos)."""
+        while any(q.ready.qsize() or q.unacked for q in self._queues.values()):
+            await asyncio.sleep(0.01)
+
+    async def _deliver(self, queue: _Queue, handler: MessageHandler) -> None:
+        while True:
+            message, deliveries = await queue.ready.get()
+            queue.unacked += 1
+            try:
+                await handler(_incoming(message, deliveries))
+            except PoisonMessage as poison:
+                self._dead_letter(queue, message, f"rejected: {poison}")
+            except Exception as error:
+                if deliveries + 1 > queue.spec.delivery_limit:
+                    self._dead_letter(queue, message, f"delivery limit reached: {error!r}")
+                else:
+                    self._requeue_later(queue, message, deliveries + 1)
+            finally:
+                queue.unacked -= 1
+
+    def _requeue_later(self, queue: _Queue, message: OutgoingMessage, deliveries: int) -> None:
+        # A short, growing pause, as a transient failure (a locked database) needs time to clear.
+        queue.unacked += 1
+
+        def requeue() -> None:
+            queue.unacked -= 1
+            queue.ready.put_nowait((message, deliveries))
+
+        asyncio.get_running_loop().call_later(retry_delay(deliveries), requeue)
+
+    def _dead_letter(self, queue: _Queue, message: OutgoingMessage, reason: str) -> None:
+        log.warning(
+            "message.dead_lettered",
+            queue=queue.spec.name,
+            message_id=message.message_id,
+            reason=reason,
+        )
+        queue.dead.append(
+            DeadLetter(
+                queue=queue.spec.name,
+                message_id=message.message_id,
+                type=message.type,
+                correlation_id=message.correlation_id,
+                reason=reason,
+                body=message.body.decode(errors="replace"),
+            )
+        )
+
+
+def _incoming(message: OutgoingMessage, deliveries: int) -> IncomingMessage:
+    return IncomingMessage(
+        body=message.body,
+        message_id=message.message_id,
+        type=message.type,
+        correlation_id=message.correlation_id,
+        delivery_count=deliveries,
+    )
+
+
+def _revive(letter: DeadLetter) -> OutgoingMessage:
+    from kit.db import utc_now
+
+    return OutgoingMessage(
+        body=letter.body.encode(),
+        message_id=letter.message_id or "",
+        type=letter.type or "",
+        correlation_id=letter.correlation_id,
+        timestamp=utc_now(),
+    )

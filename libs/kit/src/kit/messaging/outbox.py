@@ -1,0 +1,174 @@
+"""Transactional outbox: events are rows committed with the write that caused them.
+
+`stage()` adds the row inside the caller's transaction; `OutboxRelay` publishes committed rows with
+publisher confirms and marks them sent. A crash between publish and mark republishes, so delivery
+is at-least-once and consumers are idempotent. Several relays may run: rows are claimed with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite has one writer anyway).
+"""
+
+import asyncio
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.contracts import Envelope
+from kit.db import utc_now
+from kit.messaging.bus import MessageBus, OutgoingMessage, PublishFailed
+
+log = structlog.get_logger()
+
+PUBLISHED = Counter("outbox_published_total", "Outbox messages published", ["service"])
+PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Failed publish attempts", ["service"])
+PENDING = Gauge("outbox_pending", "Outbox messages not yet published", ["service"])
+
+JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
+POSITION = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+def define_outbox(metadata: MetaData) -> Table:
+    """The `outbox_message` table in a service's own metadata."""
+    return Table(
+        "outbox_message",
+        metadata,
+        Column("position", POSITION, primary_key=True, autoincrement=True),
+        Column("id", Uuid, nullable=False, unique=True),
+        Column("type", String(200), nullable=False),
+        Column("envelope", JSON_DOCUMENT, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+    )
+
+
+async def stage(session: AsyncSession, outbox: Table, envelope: Envelope) -> None:
+    """Record `envelope` to be published once the current transaction commits."""
+    await session.exec(
+        outbox.insert().values(
+            id=envelope.id,
+            type=envelope.type,
+            envelope=envelope.model_dump(mode="json"),
+            created_at=utc_now(),
+        )
+    )
+
+
+async def pending_count(session: AsyncSession, outbox: Table) -> int:
+    statement = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    return int((await session.exec(statement)).one()[0])
+
+
+class OutboxRelay:
+    """Publishes a service's committed outbox rows, oldest first, in confirmed batches."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: Table,
+        bus: MessageBus,
+        *,
+        service: str,
+        batch_size: int = 200,
+        poll_seconds: float = 0.2,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._outbox = outbox
+        self._bus = bus
+        self._service = service
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll (called after a local commit)."""
+        self._wake.set()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; the number published. Raises PublishFailed if any was refused."""
+        table = self._outbox
+        async with self._sessionmaker() as session, session.begin():
+            statement = (
+                select(table.c.position, table.c.envelope)
+                .where(table.c.published_at.is_(None))
+                .order_by(table.c.position)
+                .limit(self._batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = (await session.exec(statement)).all()
+            if not rows:
+                return 0
+            outcomes = await asyncio.gather(
+                *(self._bus.publish(_outgoing(row.envelope)) for row in rows),
+                return_exceptions=True,
+            )
+            sent = [
+                row.position for row, outcome in zip(rows, outcomes, strict=True) if outcome is None
+            ]
+            failed = [
+                row.position
+                for row, outcome in zip(rows, outcomes, strict=True)
+                if outcome is not None
+            ]
+            if sent:
+                await session.exec(
+                    update(table).where(table.c.position.in_(sent)).values(published_at=utc_now())
+                )
+            if failed:
+                await session.exec(
+                    update(table)
+                    .where(table.c.position.in_(failed))
+                    .values(attempts=table.c.attempts + 1)
+                )
+        PUBLISHED.labels(self._service).inc(len(sent))
+        if failed:
+            PUBLISH_FAILURES.labels(self._service).inc(len(failed))
+            first_error = next(o for o in outcomes if o is not None)
+            raise PublishFailed(f"{len(failed)} of {len(rows)} not confirmed: {first_error!r}")
+        return len(sent)
+
+    async def run(self) -> None:
+        """Relay until cancelled, backing off while the broker refuses messages."""
+        backoff = self._poll_seconds
+        while True:
+            try:
+                published = await self.relay_once()
+                backoff = self._poll_seconds
+            except PublishFailed as error:
+                log.warning("outbox.publish_failed", error=str(error), retry_in=backoff)
+                published = 0
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                log.exception("outbox.relay_error")
+                published = 0
+                backoff = min(backoff * 2, 5.0)
+            if published == self._batch_size:
+                continue  # more may be waiting
+            await self._sleep(backoff)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+
+def _outgoing(document: dict[str, Any]) -> OutgoingMessage:
+    return OutgoingMessage.from_envelope(Envelope.model_validate(document))

@@ -1,0 +1,87 @@
+"""Long-running processes of the distributed deployment: outbox relays and event workers.
+
+Each service's `relay.py` / `worker.py` is a few lines calling these, run as `python -m ...`.
+"""
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.db import make_engine, make_sessionmaker
+from kit.logging import configure_logging
+from kit.messaging import MessageBus, MessageHandler, OutboxRelay, QueueSpec
+from kit.service import make_bus
+from kit.settings import ServiceSettings
+
+log = structlog.get_logger()
+
+ConsumerFactory = Callable[[async_sessionmaker[AsyncSession]], MessageHandler]
+
+
+def build_relay(
+    settings: ServiceSettings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    outbox: Table,
+    bus: MessageBus,
+) -> OutboxRelay:
+    return OutboxRelay(
+        sessionmaker,
+        outbox,
+        bus,
+        service=settings.SERVICE_NAME,
+        batch_size=settings.RELAY_BATCH_SIZE,
+        poll_seconds=settings.RELAY_POLL_SECONDS,
+    )
+
+
+async def relay_forever(settings: ServiceSettings, outbox: Table) -> None:
+    engine = make_engine(settings.DATABASE_URL)
+    bus = make_bus(settings)
+    await bus.start()
+    log.info("relay.started", service=settings.SERVICE_NAME)
+    try:
+        await build_relay(settings, make_sessionmaker(engine), outbox, bus).run()
+    finally:
+        await bus.close()
+        await engine.dispose()
+
+
+async def consume_forever(
+    settings: ServiceSettings, queue: QueueSpec, consumer: ConsumerFactory
+) -> None:
+    engine = make_engine(settings.DATABASE_URL)
+    bus = make_bus(settings)
+    await bus.start()
+    await bus.consume(queue, consumer(make_sessionmaker(engine)))
+    log.info("worker.started", service=settings.SERVICE_NAME, queue=queue.name)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await bus.close()
+        await engine.dispose()
+
+
+def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `main()` until SIGINT or SIGTERM, then let it clean up."""
+    configure_logging(settings)
+
+    async def supervised() -> None:
+        task = asyncio.create_task(main())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            log.info("process.stopped", service=settings.SERVICE_NAME)
+
+    asyncio.run(supervised())
+
+
+__all__ = ["build_relay", "consume_forever", "relay_forever", "run"]

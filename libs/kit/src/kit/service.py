@@ -1,0 +1,160 @@
+"""What every service app shares: lifespan (database, bus), health, metrics, errors, request ids.
+
+A service's `main.create_app` is a few lines on top of `create_service_app`, so all three services
+have the same shape and the same operational endpoints.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypedDict
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.db import make_engine, make_sessionmaker
+from kit.errors import ServiceUnavailable, install_error_handlers
+from kit.logging import RequestIdMiddleware, configure_logging
+from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
+from kit.settings import ServiceSettings
+
+
+class State(TypedDict):
+    settings: ServiceSettings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: MessageBus
+
+
+def make_bus(settings: ServiceSettings) -> MessageBus:
+    if settings.MESSAGE_BUS == "rabbitmq":
+        return RabbitMQBus(
+            settings.RABBITMQ_URL,
+            publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS,
+            prefetch=settings.CONSUMER_PREFETCH,
+        )
+    # One in-process bus must be shared by every app of the process: the embedded runner passes it.
+    return InProcessBus()
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    bus: MessageBus | None = None,
+    engine: AsyncEngine | None = None,
+    dead_letter_queue: QueueSpec | None = None,
+) -> FastAPI:
+    """A service app; `bus` and `engine` are shared when given (the embedded runner's)."""
+    configure_logging(settings)
+    owns_bus, owns_engine = bus is None, engine is None
+    the_bus = bus if bus is not None else make_bus(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        the_engine = engine if engine is not None else make_engine(settings.DATABASE_URL)
+        if owns_bus:
+            await the_bus.start()
+        try:
+            yield {
+                "settings": settings,
+                "sessionmaker": make_sessionmaker(the_engine),
+                "bus": the_bus,
+            }
+        finally:
+            if owns_bus:
+                await the_bus.close()
+            if owns_engine:
+                await the_engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.add_middleware(RequestIdMiddleware)
+    install_error_handlers(app)
+    app.include_router(operations_router())
+    if dead_letter_queue is not None:
+        app.include_router(dead_letter_router(settings.SERVICE_NAME, dead_letter_queue))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+def operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/health/ready", response_model=Readiness, responses={503: {"model": Readiness}})
+    async def ready(request: Request) -> Any:
+        """The database answers and the broker is connected."""
+        checks = {"database": "ok", "broker": "ok"}
+        try:
+            async with request.state.sessionmaker() as session:
+                await session.exec(text("SELECT 1"))
+        except Exception as error:
+            checks["database"] = f"unavailable: {type(error).__name__}"
+        if not await request.state.bus.is_healthy():
+            checks["broker"] = "unavailable"
+        ok = all(value == "ok" for value in checks.values())
+        body = Readiness(status="ok" if ok else "unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class DeadLetterRead(BaseModel):
+    queue: str
+    message_id: str | None
+    type: str | None
+    correlation_id: str | None
+    reason: str
+    body: str
+
+
+class ReplayRequest(BaseModel):
+    message_ids: list[str] | None = None  # None replays every dead letter of the queue
+
+
+class ReplayResult(BaseModel):
+    replayed: int
+
+
+def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
+    router = APIRouter(prefix=f"/api/v1/admin/{service}", tags=["admin"])
+
+    @router.get("/dead-letters", response_model=list[DeadLetterRead])
+    async def list_dead_letters(request: Request, limit: int = 100) -> list[DeadLetter]:
+        """Messages this service could not handle, oldest first."""
+        try:
+            return await request.state.bus.dead_letters(queue, limit=limit)  # type: ignore[no-any-return]
+        except Exception as error:
+            raise ServiceUnavailable(f"The broker could not be read: {error!r}") from error
+
+    @router.post("/dead-letters/replay", response_model=ReplayResult)
+    async def replay_dead_letters(request: Request, replay: ReplayRequest) -> ReplayResult:
+        """Put dead letters (all, or the named ones) back into this service's queue."""
+        try:
+            count = await request.state.bus.replay_dead_letters(
+                queue, message_ids=replay.message_ids
+            )
+        except Exception as error:
+            raise ServiceUnavailable(f"The broker could not be read: {error!r}") from error
+        return ReplayResult(replayed=count)
+
+    return router

@@ -1,0 +1,29 @@
+"""Settings shared by every service; each service subclasses `ServiceSettings`.
+
+The same names configure the embedded default and the distributed deployment, so an operator reads
+one table of environment variables (docs/configuration.md) whatever way the platform runs.
+"""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    SERVICE_NAME: str
+    ENVIRONMENT: Literal["local", "test", "production"] = "local"
+    LOG_LEVEL: str = "INFO"
+    LOG_JSON: bool = True
+
+    DATABASE_URL: str
+    # "rabbitmq" for real deployments; "inprocess" only makes sense when every app shares one process.
+    MESSAGE_BUS: Literal["rabbitmq", "inprocess"] = "rabbitmq"
+    RABBITMQ_URL: str = "amqp://guest:guest@localhost:5672/"
+    PUBLISH_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+
+    RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
+    RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
+    CONSUMER_PREFETCH: int = Field(default=16, ge=1)

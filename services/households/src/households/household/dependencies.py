@@ -1,0 +1,36 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Header
+
+from households.household import service as household_service
+from households.household.exceptions import HouseholdNotFound
+from households.household.models import Household
+from kit.db import SessionDep
+from kit.errors import InvalidInput
+
+
+async def valid_household(household_id: UUID, session: SessionDep) -> Household:
+    """The household named in the path, or 404."""
+    household = await household_service.get(session, household_id)
+    if household is None:
+        raise HouseholdNotFound(household_id)
+    return household
+
+
+def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """The version in an `If-Match: "N"` header (our ETags are quoted version numbers)."""
+    if if_match is None:
+        return None
+    value = if_match.removeprefix("W/").strip().strip('"')
+    if not value.isdigit():
+        raise InvalidInput.field(["header", "if-match"], 'Expected an ETag such as "3".')
+    return int(value)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+ValidHousehold = Annotated[Household, Depends(valid_household)]
+IfMatch = Annotated[int | None, Depends(if_match_version)]

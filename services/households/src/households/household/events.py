@@ -1,0 +1,79 @@
+"""Builds the events the households service publishes about households and their assessments."""
+
+from datetime import date
+
+from households.household.models import Assessment, Household
+from households.round.models import ReviewRound
+from kit.contracts import Envelope
+from kit.contracts.households import AssessmentRecordedV1, DwellingFacts, MemberFacts
+from kit.logging import current_request_id
+
+PRODUCER = "households"
+
+
+def completed_years(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def completed_months(birth: date, on: date) -> int:
+    return (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+
+
+def assessment_recorded(
+    assessment: Assessment, household: Household, review_round: ReviewRound, *, commune_name: str
+) -> Envelope:
+    """The assessment as event-carried state: ages instead of birth dates, no names or IDs."""
+    on = review_round.reference_date
+    members = [
+        MemberFacts(
+            member_no=number,
+            age_years=completed_years(date.fromisoformat(member["birth_date"]), on),
+            age_months=completed_months(date.fromisoformat(member["birth_date"]), on),
+            **{key: member[key] for key in _MEMBER_FACTS if key in member},
+        )
+        for number, member in enumerate(assessment.members, start=1)
+    ]
+    event = AssessmentRecordedV1(
+        assessment_id=assessment.id,
+        household_id=household.id,
+        household_code=household.household_code,
+        round_id=review_round.id,
+        round_year=review_round.year,
+        standard_id=review_round.standard_id,
+        reference_date=on,
+        commune_code=assessment.commune_code,
+        commune_name=commune_name,
+        unit_path=[household.province_code, household.district_code, assessment.commune_code],
+        area=assessment.area,
+        members=members,
+        dwelling=DwellingFacts.model_validate(assessment.dwelling),
+        water_source=assessment.water_source,
+        latrine=assessment.latrine,
+        internet_use=assessment.internet_use,
+        devices=assessment.devices,
+        income_score_a=assessment.income_score_a,
+        monthly_income_per_person=assessment.monthly_income_per_person,
+    )
+    return Envelope.wrap(
+        event,
+        producer=PRODUCER,
+        subject=str(assessment.id),
+        sequence=assessment.version,
+        correlation_id=current_request_id(),
+    )
+
+
+_MEMBER_FACTS = (
+    "sex",
+    "relation_to_head",
+    "working_status",
+    "has_labour_contract",
+    "receives_pension_or_allowance",
+    "disability",
+    "has_health_insurance",
+    "attending_school",
+    "school_level",
+    "highest_qualification",
+    "stunted",
+    "underweight",
+)

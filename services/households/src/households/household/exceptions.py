@@ -1,0 +1,18 @@
+from uuid import UUID
+
+from kit.errors import Conflict, NotFound
+
+
+class HouseholdNotFound(NotFound):
+    def __init__(self, household_id: UUID) -> None:
+        super().__init__(f"Household {household_id} does not exist.")
+
+
+class HouseholdCodeTaken(Conflict):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Household code {code!r} is already registered.")
+
+
+class AssessmentNotFound(NotFound):
+    def __init__(self, household_id: UUID, round_id: UUID) -> None:
+        super().__init__(f"Household {household_id} has no assessment in round {round_id}.")

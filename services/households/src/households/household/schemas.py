@@ -1,0 +1,143 @@
+from datetime import date, datetime
+from typing import Annotated, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from households.household.models import HouseholdBase
+from kit.contracts.households import (
+    Area,
+    Device,
+    Disability,
+    DwellingFacts,
+    Latrine,
+    Qualification,
+    Relation,
+    SchoolLevel,
+    Sex,
+    WaterSource,
+    WorkingStatus,
+)
+
+NationalId = Annotated[str, StringConstraints(pattern=r"^(\d{9}|\d{12})$")]
+
+
+class HouseholdCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    household_code: str = Field(min_length=1, max_length=40)
+    commune_code: str = Field(pattern=r"^\d{5}$", examples=["08707"])
+    village: str = Field(min_length=1, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
+    head_name: str | None = Field(default=None, max_length=120)
+
+
+class HouseholdUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
+    village: str | None = Field(default=None, min_length=1, max_length=120)
+    address: str | None = Field(default=None, max_length=300)
+    head_name: str | None = Field(default=None, max_length=120)
+
+
+class HouseholdRead(HouseholdBase):
+    id: UUID
+    province_code: str
+    district_code: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdList(BaseModel):
+    items: list[HouseholdRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class MemberInput(BaseModel):
+    """One member of the household as surveyed in the round."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str = Field(min_length=1, max_length=120)
+    national_id: NationalId | None = None
+    birth_date: date
+    sex: Sex
+    relation_to_head: Relation
+    working_status: WorkingStatus
+    has_labour_contract: bool | None = Field(
+        default=None, description="For wage workers: whether they have a labour contract."
+    )
+    receives_pension_or_allowance: bool = False
+    disability: Disability = Disability.none
+    has_health_insurance: bool
+    attending_school: bool = False
+    school_level: SchoolLevel | None = None
+    highest_qualification: Qualification = Qualification.none
+    stunted: bool = False
+    underweight: bool = False
+
+    @model_validator(mode="after")
+    def _school_level_when_attending(self) -> Self:
+        if self.attending_school and self.school_level is None:
+            raise ValueError("school_level is required when attending_school is true")
+        if self.working_status == WorkingStatus.wage_worker and self.has_labour_contract is None:
+            raise ValueError("has_labour_contract is required for a wage worker")
+        return self
+
+
+class AssessmentInput(BaseModel):
+    """Everything the poverty standard needs about a household in one round."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    members: list[MemberInput] = Field(min_length=1, max_length=60)
+    dwelling: DwellingFacts
+    water_source: WaterSource
+    latrine: Latrine
+    internet_use: bool = Field(description="Whether any member uses internet services.")
+    devices: list[Device] = Field(default_factory=list, max_length=20)
+    income_score_a: int | None = Field(
+        default=None, ge=0, le=1000, description="Income-proxy score A (B1) from the survey form."
+    )
+    monthly_income_per_person: int | None = Field(
+        default=None, ge=0, le=1_000_000_000, description="Measured income, VND/person/month."
+    )
+
+    @model_validator(mode="after")
+    def _income_evidence(self) -> Self:
+        if self.income_score_a is None and self.monthly_income_per_person is None:
+            raise ValueError("give income_score_a, monthly_income_per_person or both")
+        heads = sum(member.relation_to_head == Relation.head for member in self.members)
+        if heads != 1:
+            raise ValueError(f"exactly one member must be the head (found {heads})")
+        return self
+
+
+class AssessmentRead(BaseModel):
+    id: UUID
+    household_id: UUID
+    round_id: UUID
+    version: int
+    commune_code: str
+    area: Area
+    members: list[MemberInput]
+    dwelling: DwellingFacts
+    water_source: WaterSource
+    latrine: Latrine
+    internet_use: bool
+    devices: list[Device]
+    income_score_a: int | None
+    monthly_income_per_person: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssessmentList(BaseModel):
+    items: list[AssessmentRead]
+    total: int
+    offset: int
+    limit: int

@@ -1,0 +1,248 @@
+"""Household registry and survey entry: the rules of data entry live here, never in routers."""
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.db import outbox
+from households.household import events
+from households.household.exceptions import HouseholdCodeTaken
+from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
+from households.round.models import ReviewRound
+from households.unit import service as unit_service
+from households.unit.models import AdminUnit
+from kit.db import utc_now
+from kit.errors import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    PreconditionFailed,
+    PreconditionRequired,
+)
+from kit.messaging import stage
+
+
+async def get(
+    session: AsyncSession, household_id: UUID, *, for_update: bool = False
+) -> Household | None:
+    return await session.get(Household, household_id, with_for_update=for_update)
+
+
+async def register(session: AsyncSession, household_in: HouseholdCreate) -> Household:
+    """Register a household in a commune."""
+    commune = await _commune(session, household_in.commune_code, on=None)
+    taken = select(func.count()).where(Household.household_code == household_in.household_code)
+    if (await session.exec(taken)).one():
+        raise HouseholdCodeTaken(household_in.household_code)
+    household = Household(
+        **household_in.model_dump(),
+        province_code=commune.province_code,
+        district_code=commune.district_code or "",
+    )
+    session.add(household)
+    await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code))
+    return household
+
+
+async def update(
+    session: AsyncSession, household: Household, changes: HouseholdUpdate, *, if_match: int | None
+) -> Household:
+    """Change a household's registry facts; `if_match` must be its current version."""
+    _check_version(household.version, if_match)
+    values = changes.model_dump(exclude_unset=True)
+    if "commune_code" in values:
+        commune = await _commune(session, values["commune_code"], on=None)
+        household.province_code = commune.province_code
+        household.district_code = commune.district_code or ""
+    for field, value in values.items():
+        setattr(household, field, value)
+    household.version += 1
+    household.updated_at = utc_now()
+    await session.flush()
+    return household
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    unit_code: str | None,
+    round_id: UUID | None,
+    village: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[Household], int]:
+    statement = select(Household)
+    if unit_code is not None:
+        statement = statement.where(_in_unit(unit_code))
+    if village is not None:
+        statement = statement.where(Household.village == village)
+    if round_id is not None:
+        surveyed = select(Assessment.household_id).where(Assessment.round_id == round_id)
+        statement = statement.where(col(Household.id).in_(surveyed))
+    total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
+    page = statement.order_by(col(Household.household_code)).offset(offset).limit(limit)
+    return (await session.exec(page)).all(), total
+
+
+async def get_assessment(
+    session: AsyncSession, household_id: UUID, round_id: UUID, *, for_update: bool = False
+) -> Assessment | None:
+    statement = select(Assessment).where(
+        Assessment.household_id == household_id, Assessment.round_id == round_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).one_or_none()
+
+
+async def search_assessments(
+    session: AsyncSession, *, round_id: UUID, unit_code: str | None, offset: int, limit: int
+) -> tuple[Sequence[Assessment], int]:
+    statement = select(Assessment).where(Assessment.round_id == round_id)
+    if unit_code is not None:
+        in_unit = select(Household.id).where(_in_unit(unit_code))
+        statement = statement.where(col(Assessment.household_id).in_(in_unit))
+    total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
+    page = statement.order_by(col(Assessment.created_at), col(Assessment.id))
+    return (await session.exec(page.offset(offset).limit(limit))).all(), total
+
+
+async def record_assessment(
+    session: AsyncSession,
+    household: Household,
+    review_round: ReviewRound,
+    assessment_in: AssessmentInput,
+    *,
+    if_match: int | None,
+) -> tuple[Assessment, bool]:
+    """Create or replace the household's assessment in the round; True when created."""
+    _check_birth_dates(assessment_in, review_round.reference_date)
+    commune = await _commune(session, household.commune_code, on=review_round.reference_date)
+    assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
+    created = assessment is None
+    facts = assessment_in.model_dump(mode="json")
+    if assessment is None:
+        assessment = Assessment(
+            household_id=household.id,
+            round_id=review_round.id,
+            commune_code=commune.code,
+            area=commune.area,
+            **facts,
+        )
+        session.add(assessment)
+    else:
+        if if_match is None:
+            raise PreconditionRequired(
+                "This household already has an assessment in the round: send If-Match with "
+                "its ETag to replace it."
+            )
+        _check_version(assessment.version, if_match)
+        for field, value in facts.items():
+            setattr(assessment, field, value)
+        assessment.commune_code = commune.code
+        assessment.area = commune.area or assessment.area
+        assessment.version += 1
+        assessment.updated_at = utc_now()
+    await session.flush()
+    await _claim_national_ids(session, assessment, assessment_in)
+    envelope = events.assessment_recorded(
+        assessment, household, review_round, commune_name=commune.name
+    )
+    await stage(session, outbox, envelope)
+    return assessment, created
+
+
+async def _claim_national_ids(
+    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput
+) -> None:
+    await session.exec(
+        delete(NationalIdClaim).where(col(NationalIdClaim.assessment_id) == assessment.id)
+    )
+    seen: dict[str, int] = {}
+    for index, member in enumerate(assessment_in.members):
+        if member.national_id is None:
+            continue
+        if member.national_id in seen:
+            raise InvalidInput.field(
+                ["body", "members", index, "national_id"],
+                f"The same national ID is given for members {seen[member.national_id] + 1} "
+                f"and {index + 1}.",
+            )
+        seen[member.national_id] = index
+    if not seen:
+        return
+    claimed = select(NationalIdClaim.national_id).where(
+        NationalIdClaim.round_id == assessment.round_id,
+        col(NationalIdClaim.national_id).in_(seen),
+    )
+    for national_id in (await session.exec(claimed)).all():
+        raise _national_id_taken(seen[national_id])
+    session.add_all(
+        NationalIdClaim(
+            round_id=assessment.round_id, national_id=national_id, assessment_id=assessment.id
+        )
+        for national_id in seen
+    )
+    # The unique key settles a race with a concurrent writer that passed the check above.
+    await _flush_or_conflict(session, _national_id_taken(next(iter(seen.values()))))
+
+
+def _national_id_taken(index: int) -> Conflict:
+    return Conflict(
+        "This national ID is already recorded for another household in this round.",
+        errors=[
+            FieldError(
+                loc=["body", "members", index, "national_id"], msg="already recorded in this round"
+            )
+        ],
+    )
+
+
+def _check_birth_dates(assessment_in: AssessmentInput, reference_date: date) -> None:
+    for index, member in enumerate(assessment_in.members):
+        if member.birth_date > reference_date:
+            raise InvalidInput.field(
+                ["body", "members", index, "birth_date"],
+                f"Birth date {member.birth_date} is after the round's reference date "
+                f"{reference_date}.",
+            )
+
+
+def _check_version(current: int, if_match: int | None) -> None:
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag you read to change this.")
+    if if_match != current:
+        raise PreconditionFailed(
+            f"It was changed by someone else (version {current}, you sent {if_match}): "
+            "read it again and reapply your change."
+        )
+
+
+async def _commune(session: AsyncSession, code: str, *, on: date | None) -> AdminUnit:
+    commune = await unit_service.get_commune(session, code, on=on)
+    if commune is None:
+        when = f" on {on}" if on else ""
+        raise InvalidInput.field(["body", "commune_code"], f"No commune {code!r} exists{when}.")
+    return commune
+
+
+def _in_unit(unit_code: str) -> ColumnElement[bool]:
+    """Households in the unit, whatever its level (2-digit province, 3 district, 5 commune)."""
+    column = {2: Household.province_code, 3: Household.district_code}.get(
+        len(unit_code), Household.commune_code
+    )
+    return col(column) == unit_code
+
+
+async def _flush_or_conflict(session: AsyncSession, conflict: Conflict) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise conflict from error

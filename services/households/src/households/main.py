@@ -1,0 +1,31 @@
+"""The households service: administrative units, review rounds, households and their surveys.
+
+Run with `uvicorn households.main:create_app --factory`.
+"""
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from households.config import Settings
+from households.household.router import router as household_router
+from households.population.router import router as population_router
+from households.round.router import router as round_router
+from households.unit.router import router as unit_router
+from kit.messaging import MessageBus
+from kit.service import create_service_app
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: MessageBus | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    return create_service_app(
+        title="Households",
+        description="Registry and survey data entry for the poverty review.",
+        settings=settings or Settings(),
+        routers=[unit_router, round_router, household_router, population_router],
+        bus=bus,
+        engine=engine,
+    )

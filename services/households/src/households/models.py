@@ -1,0 +1,19 @@
+"""Every table of the households service, imported so that its metadata is complete (Alembic)."""
+
+from households.db import Base
+from households.household.models import Assessment, Household, NationalIdClaim
+from households.population.models import UnitPopulation
+from households.round.models import ReviewRound
+from households.unit.models import AdminUnit
+
+metadata = Base.metadata
+
+__all__ = [
+    "AdminUnit",
+    "Assessment",
+    "Household",
+    "NationalIdClaim",
+    "ReviewRound",
+    "UnitPopulation",
+    "metadata",
+]

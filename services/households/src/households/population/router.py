@@ -1,0 +1,93 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import TypeAdapter, ValidationError
+
+from households.population import service as population_service
+from households.population.models import UnitPopulation
+from households.population.schemas import (
+    ImportResult,
+    PopulationInput,
+    PopulationList,
+    PopulationRead,
+    PopulationRow,
+)
+from households.round.dependencies import ValidRound
+from kit.db import SessionDep
+from kit.errors import FieldError, InvalidInput, problem_responses
+
+router = APIRouter(
+    prefix="/api/v1/populations/{round_id}",
+    tags=["populations"],
+    responses=problem_responses(404, 422),
+)
+
+
+@router.put(
+    "/{unit_code}", response_model=PopulationRead, responses={201: {"model": PopulationRead}}
+)
+async def record_population(
+    review_round: ValidRound,
+    unit_code: Annotated[str, Path(pattern=r"^\d{5}$")],
+    population_in: PopulationInput,
+    session: SessionDep,
+    response: Response,
+) -> UnitPopulation:
+    """Set a commune's resident households and persons for the round (the rates' denominator)."""
+    population, created = await population_service.record(
+        session, review_round, unit_code, population_in
+    )
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+    return population
+
+
+@router.get("", response_model=PopulationList)
+async def list_populations(
+    review_round: ValidRound,
+    session: SessionDep,
+    unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
+) -> PopulationList:
+    """The resident population of the round's communes, within a unit if given."""
+    items = await population_service.search(session, review_round, unit_code=unit_code)
+    return PopulationList(
+        items=[PopulationRead.model_validate(p, from_attributes=True) for p in items],
+        total=len(items),
+    )
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "array", "items": PopulationRow.model_json_schema()}
+                },
+                "text/csv": {"schema": {"type": "string"}},
+            },
+            "required": True,
+        }
+    },
+)
+async def import_populations(
+    review_round: ValidRound, request: Request, session: SessionDep
+) -> ImportResult:
+    """Import many communes' populations from JSON rows or a CSV; all rows or none."""
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("text/csv"):
+        rows = population_service.parse_csv(body.decode("utf-8-sig"))
+    else:
+        rows = _json_rows(body)
+    imported = await population_service.import_rows(session, review_round, rows)
+    return ImportResult(imported=imported)
+
+
+def _json_rows(body: bytes) -> list[PopulationRow]:
+    try:
+        return TypeAdapter(list[PopulationRow]).validate_json(body)
+    except ValidationError as invalid:
+        raise InvalidInput(
+            "Invalid population rows.",
+            errors=[FieldError(loc=["body", *e["loc"]], msg=e["msg"]) for e in invalid.errors()],
+        ) from invalid

@@ -1,0 +1,42 @@
+from datetime import datetime
+from typing import Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PopulationInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resident_households: int = Field(ge=0, le=10_000_000)
+    resident_persons: int = Field(ge=0, le=100_000_000)
+
+    @model_validator(mode="after")
+    def _persons_cover_households(self) -> Self:
+        if self.resident_persons < self.resident_households:
+            raise ValueError("resident_persons cannot be fewer than resident_households")
+        return self
+
+
+class PopulationRow(PopulationInput):
+    unit_code: str = Field(pattern=r"^\d{5}$")
+
+
+class PopulationRead(BaseModel):
+    round_id: UUID
+    unit_code: str
+    province_code: str
+    district_code: str
+    resident_households: int
+    resident_persons: int
+    version: int
+    updated_at: datetime
+
+
+class PopulationList(BaseModel):
+    items: list[PopulationRead]
+    total: int
+
+
+class ImportResult(BaseModel):
+    imported: int

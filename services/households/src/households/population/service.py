@@ -1,0 +1,117 @@
+"""Resident population per commune and round: entered one by one or imported in bulk."""
+
+import csv
+import io
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.db import outbox
+from households.population.models import UnitPopulation
+from households.population.schemas import PopulationInput, PopulationRow
+from households.round.models import ReviewRound
+from households.unit import service as unit_service
+from kit.contracts import Envelope
+from kit.contracts.households import PopulationRecordedV1
+from kit.db import utc_now
+from kit.errors import FieldError, InvalidInput
+from kit.logging import current_request_id
+from kit.messaging import stage
+
+
+async def record(
+    session: AsyncSession,
+    review_round: ReviewRound,
+    unit_code: str,
+    population_in: PopulationInput,
+    *,
+    loc: Sequence[str | int] = ("path", "unit_code"),
+) -> tuple[UnitPopulation, bool]:
+    """Set a commune's resident households and persons for the round; True when new."""
+    commune = await unit_service.get_commune(session, unit_code, on=review_round.reference_date)
+    if commune is None or commune.area is None:
+        raise InvalidInput.field(
+            list(loc), f"No commune {unit_code!r} exists on {review_round.reference_date}."
+        )
+    statement = select(UnitPopulation).where(
+        UnitPopulation.round_id == review_round.id, UnitPopulation.unit_code == unit_code
+    )
+    population = (await session.exec(statement.with_for_update())).one_or_none()
+    created = population is None
+    if population is None:
+        population = UnitPopulation(
+            round_id=review_round.id,
+            unit_code=unit_code,
+            province_code=commune.province_code,
+            district_code=commune.district_code or "",
+            **population_in.model_dump(),
+        )
+        session.add(population)
+    else:
+        population.resident_households = population_in.resident_households
+        population.resident_persons = population_in.resident_persons
+        population.version += 1
+        population.updated_at = utc_now()
+    await session.flush()
+    event = PopulationRecordedV1(
+        round_id=review_round.id,
+        unit_code=unit_code,
+        unit_path=[commune.province_code, commune.district_code or "", unit_code],
+        area=commune.area,
+        resident_households=population.resident_households,
+        resident_persons=population.resident_persons,
+    )
+    envelope = Envelope.wrap(
+        event,
+        producer="households",
+        subject=f"population:{review_round.id}:{unit_code}",
+        sequence=population.version,
+        correlation_id=current_request_id(),
+    )
+    await stage(session, outbox, envelope)
+    return population, created
+
+
+async def import_rows(
+    session: AsyncSession, review_round: ReviewRound, rows: Sequence[PopulationRow]
+) -> int:
+    """Record every row, or none: one bad row fails the whole import with its row number."""
+    for number, row in enumerate(rows):
+        await record(session, review_round, row.unit_code, row, loc=("body", number, "unit_code"))
+    return len(rows)
+
+
+def parse_csv(text: str) -> list[PopulationRow]:
+    """Rows of a CSV with a header `unit_code,resident_households,resident_persons`."""
+    reader = csv.DictReader(io.StringIO(text))
+    expected = {"unit_code", "resident_households", "resident_persons"}
+    if reader.fieldnames is None or not expected <= set(reader.fieldnames):
+        raise InvalidInput.field(
+            ["body"], f"The CSV header must name the columns {', '.join(sorted(expected))}."
+        )
+    rows, errors = [], []
+    for number, record in enumerate(reader, start=2):  # row 1 is the header
+        try:
+            rows.append(PopulationRow.model_validate({k: record[k] for k in expected}))
+        except ValidationError as invalid:
+            errors.extend(
+                FieldError(loc=["body", f"row {number}", *map(str, e["loc"])], msg=e["msg"])
+                for e in invalid.errors()
+            )
+    if errors:
+        raise InvalidInput(f"{len(errors)} problems in the CSV.", errors=errors)
+    return rows
+
+
+async def search(
+    session: AsyncSession, review_round: ReviewRound, *, unit_code: str | None
+) -> Sequence[UnitPopulation]:
+    statement = select(UnitPopulation).where(UnitPopulation.round_id == review_round.id)
+    if unit_code is not None:
+        column = {2: UnitPopulation.province_code, 3: UnitPopulation.district_code}.get(
+            len(unit_code), UnitPopulation.unit_code
+        )
+        statement = statement.where(col(column) == unit_code)
+    return (await session.exec(statement.order_by(col(UnitPopulation.unit_code)))).all()

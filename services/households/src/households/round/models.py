@@ -1,0 +1,30 @@
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, UniqueConstraint
+from sqlmodel import Field
+
+from households.db import Base
+from kit.db import utc_now
+
+
+class RoundKind(StrEnum):
+    periodic = "periodic"  # the annual review, 1 Sep - 14 Dec
+    regular = "regular"  # monthly, on a household's request
+
+
+class RoundBase(Base):
+    year: int = Field(ge=2000, le=2100)
+    kind: RoundKind
+    reference_date: date
+    standard_id: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+
+
+class ReviewRound(RoundBase, table=True):
+    __tablename__ = "review_round"
+    __table_args__ = (UniqueConstraint("year", "kind", "reference_date"),)
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))

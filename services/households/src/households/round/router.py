@@ -1,0 +1,36 @@
+from fastapi import APIRouter, Request, status
+
+from households.round import service as round_service
+from households.round.dependencies import ValidRound
+from households.round.models import ReviewRound
+from households.round.schemas import RoundCreate, RoundList, RoundRead
+from kit.db import SessionDep
+from kit.errors import problem_responses
+
+router = APIRouter(prefix="/api/v1/rounds", tags=["rounds"], responses=problem_responses(404, 422))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RoundRead,
+    responses=problem_responses(409),
+)
+async def open_round(round_in: RoundCreate, session: SessionDep, request: Request) -> ReviewRound:
+    """Open a review round pinned to a poverty standard."""
+    return await round_service.open_round(
+        session, round_in, known_standards=request.state.settings.POVERTY_STANDARDS
+    )
+
+
+@router.get("", response_model=RoundList)
+async def list_rounds(session: SessionDep, year: int | None = None) -> RoundList:
+    """List review rounds, newest first."""
+    rounds = await round_service.list_rounds(session, year=year)
+    return RoundList(items=[RoundRead.model_validate(r) for r in rounds], total=len(rounds))
+
+
+@router.get("/{round_id}", response_model=RoundRead)
+async def get_round(review_round: ValidRound) -> ReviewRound:
+    """Get one review round."""
+    return review_round

@@ -1,0 +1,55 @@
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.round.exceptions import RoundAlreadyExists
+from households.round.models import ReviewRound
+from households.round.schemas import RoundCreate
+from kit.errors import InvalidInput
+
+
+async def get(session: AsyncSession, round_id: UUID) -> ReviewRound | None:
+    return await session.get(ReviewRound, round_id)
+
+
+async def list_rounds(session: AsyncSession, *, year: int | None = None) -> Sequence[ReviewRound]:
+    statement = select(ReviewRound).order_by(col(ReviewRound.reference_date).desc())
+    if year is not None:
+        statement = statement.where(ReviewRound.year == year)
+    return (await session.exec(statement)).all()
+
+
+async def open_round(
+    session: AsyncSession, round_in: RoundCreate, *, known_standards: Sequence[str]
+) -> ReviewRound:
+    """Open a review round pinned to one poverty standard."""
+    if round_in.standard_id not in known_standards:
+        raise InvalidInput.field(
+            ["body", "standard_id"],
+            f"Unknown poverty standard {round_in.standard_id!r}; "
+            f"known: {', '.join(known_standards)}.",
+        )
+    if round_in.reference_date.year not in (round_in.year, round_in.year + 1):
+        raise InvalidInput.field(
+            ["body", "reference_date"], "The reference date must fall in the round's year."
+        )
+    duplicates = select(func.count()).where(
+        ReviewRound.year == round_in.year,
+        ReviewRound.kind == round_in.kind,
+        ReviewRound.reference_date == round_in.reference_date,
+    )
+    if (await session.exec(duplicates)).one():
+        raise RoundAlreadyExists(round_in.year, round_in.kind)
+    review_round = ReviewRound(
+        year=round_in.year,
+        kind=round_in.kind,
+        reference_date=round_in.reference_date,
+        standard_id=round_in.standard_id,
+        name=round_in.name or f"{round_in.kind.value.capitalize()} review {round_in.year}",
+    )
+    session.add(review_round)
+    await session.flush()
+    return review_round

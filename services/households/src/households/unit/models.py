@@ -1,0 +1,69 @@
+"""Administrative units (province, district, commune), each version keyed by code and validity.
+
+Codes are reused across reforms (08707 in 2023 is not 08707 in 2026), so one code may have several
+rows; `valid_from`/`valid_to` are inclusive calendar days and `valid_to` is None while in force.
+"""
+
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Enum, UniqueConstraint
+from sqlmodel import Field
+
+from households.db import Base
+from kit.contracts.households import Area
+
+
+class UnitLevel(StrEnum):
+    province = "province"
+    district = "district"
+    commune = "commune"
+
+
+class DivisionType(StrEnum):
+    """The unit's legal kind, as the first words of its Vietnamese name say it."""
+
+    province = "tỉnh"
+    city = "thành phố"  # centrally run city (province level) or provincial city (district level)
+    urban_district = "quận"
+    rural_district = "huyện"
+    town = "thị xã"
+    ward = "phường"
+    township = "thị trấn"
+    commune = "xã"
+
+
+def _stored_as_value(enum: type[StrEnum], length: int) -> Enum:
+    # A VARCHAR holding the value (not the member name): no PostgreSQL enum type to migrate.
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class AdminUnit(Base, table=True):
+    __tablename__ = "admin_unit"
+    __table_args__ = (UniqueConstraint("code", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=5, index=True, description="Statistics office code, zero-padded.")
+    name: str = Field(max_length=100)
+    search_name: str = Field(
+        max_length=100, description="Name in lower case without diacritics, for search."
+    )
+    level: UnitLevel = Field(sa_type=_stored_as_value(UnitLevel, 16))
+    division_type: DivisionType = Field(sa_type=_stored_as_value(DivisionType, 16))
+    area: Area | None = Field(
+        default=None,
+        sa_type=_stored_as_value(Area, 8),
+        description="Urban or rural; communes only (phường and thị trấn urban, xã rural).",
+    )
+    parent_code: str | None = Field(default=None, max_length=5, index=True)
+    province_code: str = Field(max_length=2)
+    district_code: str | None = Field(default=None, max_length=3)
+    valid_from: date
+    valid_to: date | None = Field(default=None, description="Last day in force, inclusive.")
+    source: str = Field(max_length=100, description="Dataset and version the row was loaded from.")

@@ -1,0 +1,57 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from households.unit import service as unit_service
+from households.unit.dependencies import OnQuery, ValidUnit
+from households.unit.models import AdminUnit, UnitLevel
+from households.unit.schemas import UnitList, UnitRead
+from kit.db import SessionDep
+from kit.errors import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/api/v1/units", tags=["units"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("", response_model=UnitList)
+async def list_units(
+    session: SessionDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="Part of the name; case and diacritics are ignored."),
+    ] = None,
+    level: UnitLevel | None = None,
+    parent_code: Annotated[str | None, Query(max_length=5)] = None,
+    on: OnQuery = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> UnitList:
+    """Search administrative units by name, level, parent and validity, ordered by code."""
+    items, total = await unit_service.search(
+        session, q=q, level=level, parent_code=parent_code, on=on, offset=offset, limit=limit
+    )
+    return UnitList(
+        items=[UnitRead.model_validate(item) for item in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get("/{code}", response_model=UnitRead)
+async def get_unit(unit: ValidUnit) -> AdminUnit:
+    """Get one administrative unit by code, as in force on a day or in its latest version."""
+    return unit
+
+
+@router.get("/{code}/children", response_model=list[UnitRead])
+async def list_unit_children(
+    unit: ValidUnit, session: SessionDep, on: OnQuery = None
+) -> list[AdminUnit]:
+    """List the units directly under a unit, ordered by code."""
+    return await unit_service.children(session, unit.code, on=on)
+
+
+@router.get("/{code}/path", response_model=list[UnitRead])
+async def get_unit_path(unit: ValidUnit, session: SessionDep) -> list[AdminUnit]:
+    """Get a unit's ancestors from its province down, followed by the unit itself."""
+    return await unit_service.path(session, unit)

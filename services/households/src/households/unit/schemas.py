@@ -1,0 +1,28 @@
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from households.unit.models import DivisionType, UnitLevel
+from kit.contracts.households import Area
+
+
+class UnitRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str = Field(description="Statistics office code: 2 digits, 3 digits or 5 digits.")
+    name: str
+    level: UnitLevel
+    division_type: DivisionType
+    area: Area | None = Field(description="Urban or rural; communes only.")
+    parent_code: str | None
+    province_code: str
+    district_code: str | None
+    valid_from: date
+    valid_to: date | None = Field(description="Last day in force, inclusive; null while in force.")
+
+
+class UnitList(BaseModel):
+    items: list[UnitRead]
+    total: int = Field(description="How many units match, over all pages.")
+    offset: int
+    limit: int

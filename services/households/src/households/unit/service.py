@@ -1,0 +1,117 @@
+"""Look-ups over the unit tree. Every read can be pinned to a day with `on`; without it, `get`
+answers the most recent version of a code and `search` lists every version."""
+
+import unicodedata
+from datetime import date
+
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.unit.models import AdminUnit, UnitLevel
+
+
+def search_key(text: str) -> str:
+    """`text` in lower case without diacritics and with single spaces: "Đồng Hới" → "dong hoi"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.lower().split())
+
+
+def _valid_on(on: date) -> ColumnElement[bool]:
+    return and_(
+        col(AdminUnit.valid_from) <= on,
+        or_(col(AdminUnit.valid_to).is_(None), col(AdminUnit.valid_to) >= on),
+    )
+
+
+def _overlapping(unit: AdminUnit) -> ColumnElement[bool]:
+    """Versions in force on at least one day of `unit`'s validity."""
+    ends_after_start = or_(
+        col(AdminUnit.valid_to).is_(None), col(AdminUnit.valid_to) >= unit.valid_from
+    )
+    if unit.valid_to is None:
+        return ends_after_start
+    return and_(col(AdminUnit.valid_from) <= unit.valid_to, ends_after_start)
+
+
+async def get(session: AsyncSession, code: str, *, on: date | None = None) -> AdminUnit | None:
+    """The version of `code` in force `on` that day, or its most recent version."""
+    statement = select(AdminUnit).where(AdminUnit.code == code)
+    if on is not None:
+        statement = statement.where(_valid_on(on))
+    statement = statement.order_by(col(AdminUnit.valid_from).desc()).limit(1)
+    return (await session.exec(statement)).first()
+
+
+async def get_commune(
+    session: AsyncSession, code: str, *, on: date | None = None
+) -> AdminUnit | None:
+    unit = await get(session, code, on=on)
+    return unit if unit is not None and unit.level == UnitLevel.commune else None
+
+
+async def children(session: AsyncSession, code: str, *, on: date | None = None) -> list[AdminUnit]:
+    """Units directly under `code` (as `get` resolves it), in force `on` or, without it, at some
+    time during the parent's validity; empty when the parent does not exist."""
+    parent = await get(session, code, on=on)
+    if parent is None:
+        return []
+    statement = select(AdminUnit).where(
+        AdminUnit.parent_code == parent.code,
+        _valid_on(on) if on is not None else _overlapping(parent),
+    )
+    return list(
+        await session.exec(statement.order_by(col(AdminUnit.code), col(AdminUnit.valid_from)))
+    )
+
+
+async def path(session: AsyncSession, unit: AdminUnit) -> list[AdminUnit]:
+    """The unit's ancestors, province first, in force on the unit's first day, then the unit."""
+    codes = [
+        code
+        for code in (unit.province_code, unit.district_code)
+        if code is not None and code != unit.code
+    ]
+    if not codes:
+        return [unit]
+    statement = select(AdminUnit).where(col(AdminUnit.code).in_(codes), _valid_on(unit.valid_from))
+    by_code = {ancestor.code: ancestor for ancestor in await session.exec(statement)}
+    return [by_code[code] for code in codes if code in by_code] + [unit]
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    q: str | None = None,
+    level: UnitLevel | None = None,
+    parent_code: str | None = None,
+    on: date | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AdminUnit], int]:
+    """One page of units ordered by code (then validity), and how many match in all.
+
+    `q` matches anywhere in the name, ignoring case and diacritics ("vinh yen", "dong").
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if q is not None and (key := search_key(q)):
+        conditions.append(col(AdminUnit.search_name).contains(key, autoescape=True))
+    if level is not None:
+        conditions.append(col(AdminUnit.level) == level)
+    if parent_code is not None:
+        conditions.append(col(AdminUnit.parent_code) == parent_code)
+    if on is not None:
+        conditions.append(_valid_on(on))
+
+    total = (
+        await session.exec(select(func.count()).select_from(AdminUnit).where(*conditions))
+    ).one()
+    page = (
+        select(AdminUnit)
+        .where(*conditions)
+        .order_by(col(AdminUnit.code), col(AdminUnit.valid_from))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(await session.exec(page)), total

@@ -1,0 +1,73 @@
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from indicators.classification import service as classification_service
+from indicators.classification.schemas import Classification, HouseholdClass
+from kit.db import SessionDep
+from kit.errors import NotFound, problem_responses
+
+router = APIRouter(
+    prefix="/api/v1/classifications",
+    tags=["classifications"],
+    responses=problem_responses(404, 422),
+)
+
+
+class HouseholdClassificationRead(BaseModel):
+    household_id: UUID
+    household_code: str
+    round_id: UUID
+    commune_code: str
+    unit_path: list[str]
+    household_class: HouseholdClass
+    deprivation_count: int
+    classified_at: datetime
+    result: Classification
+
+
+class ClassificationList(BaseModel):
+    items: list[HouseholdClassificationRead]
+    total: int
+    offset: int
+    limit: int
+
+
+@router.get("/{round_id}", response_model=ClassificationList)
+async def list_classifications(
+    round_id: UUID,
+    session: SessionDep,
+    unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
+    household_class: HouseholdClass | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    """Households of a round with their class, within a unit and of a class if given."""
+    items, total = await classification_service.search(
+        session,
+        round_id=round_id,
+        unit_code=unit_code,
+        household_class=household_class.value if household_class else None,
+        offset=offset,
+        limit=limit,
+    )
+    return ClassificationList(
+        items=[
+            HouseholdClassificationRead.model_validate(row, from_attributes=True) for row in items
+        ],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get("/{round_id}/{household_id}", response_model=HouseholdClassificationRead)
+async def get_classification(round_id: UUID, household_id: UUID, session: SessionDep) -> Any:
+    """A household's class in a round, with the income test and each deprivation explained."""
+    row = await classification_service.get(session, round_id, household_id)
+    if row is None:
+        raise NotFound(f"Household {household_id} is not classified in round {round_id} yet.")
+    return row

@@ -1,0 +1,62 @@
+"""The result of classifying one household under one standard, with the reasons for it."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kit.contracts.households import Area
+
+
+class HouseholdClass(StrEnum):
+    poor = "poor"
+    near_poor = "near_poor"
+    average = "average"
+    not_poor = "not_poor"
+
+
+class IncomeTestMethod(StrEnum):
+    score = "score"
+    income = "income"
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class IncomeTestResult(Result):
+    method: IncomeTestMethod = Field(description="Score A when recorded, else measured income.")
+    income_score_a: int | None
+    monthly_income_per_person: int | None
+    limit_applied: int = Field(description="The score cut-off or the income line compared against.")
+    income_line: int = Field(description="L for the household's area, VND per person per month.")
+    average_band_upper: int = Field(description="U for the household's area; the band is (L, U].")
+    passed: bool = Field(description="Score or income at or below the limit.")
+    in_average_band: bool | None = Field(
+        description="L < income <= U; None without measured income."
+    )
+    explanation: str
+
+
+class DeprivedIndicator(Result):
+    key: str
+    dimension: str = Field(description="Key of the indicator's dimension.")
+    explanation: str = Field(description="The member(s) or fact that triggered the deprivation.")
+    member_nos: list[int] = Field(default=[], description="Members who triggered it, if any.")
+
+
+class Classification(Result):
+    standard_id: str
+    household_class: HouseholdClass
+    area: Area
+    income_test: IncomeTestResult
+    deprivation_count: int = Field(description="D: evaluated indicators the household lacks.")
+    deprivation_score: int = Field(description="B: points per deprived indicator times D.")
+    deprived: list[DeprivedIndicator]
+    not_evaluated: list[str] = Field(description="Indicators whose inputs are not collected yet.")
+    provisional: bool = Field(description="The standard or one of its indicators is provisional.")
+    low_income_worker_members: list[int] | None = Field(
+        description=(
+            "Members flagged as low-income workers (Decree 30/2025); None when it cannot be "
+            "decided: no measured income, or the standard defines no such rule."
+        )
+    )

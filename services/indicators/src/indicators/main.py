@@ -1,0 +1,33 @@
+"""The indicators service: standards, classification, unit figures and recalculation.
+
+Run with `uvicorn indicators.main:create_app --factory`.
+"""
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from indicators.classification.router import router as classification_router
+from indicators.config import Settings
+from indicators.figures.router import router as figures_router
+from indicators.recalculation.router import router as recalculation_router
+from indicators.standard.router import router as standard_router
+from kit.messaging import MessageBus
+from kit.messaging.topology import INDICATORS_QUEUE
+from kit.service import create_service_app
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    bus: MessageBus | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    return create_service_app(
+        title="Indicators",
+        description="Poverty standards, household classification and unit figures.",
+        settings=settings or Settings(),
+        routers=[standard_router, figures_router, classification_router, recalculation_router],
+        bus=bus,
+        engine=engine,
+        dead_letter_queue=INDICATORS_QUEUE,
+    )

@@ -1,0 +1,42 @@
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime
+from sqlmodel import Field
+
+from indicators.db import Base
+from kit.db import utc_now
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class RecalculationJob(Base, table=True):
+    """A full recalculation of one round's classifications and figures from the local copy."""
+
+    __tablename__ = "recalculation_job"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    round_id: UUID = Field(index=True)
+    status: JobStatus = Field(default=JobStatus.queued, index=True)
+    total: int = 0
+    done: int = 0
+    changed_classes: int = 0
+    figures_changed: int = 0
+    error: str | None = None
+    requested_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class RoundLock(Base, table=True):
+    """One row per round: consumers hold it shared, a recalculation's final write exclusively."""
+
+    __tablename__ = "round_lock"
+
+    round_id: UUID = Field(primary_key=True)

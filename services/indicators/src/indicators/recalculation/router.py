@@ -1,0 +1,58 @@
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+
+from indicators.recalculation import service as recalculation_service
+from indicators.recalculation.models import JobStatus, RecalculationJob
+from kit.db import SessionDep
+from kit.errors import problem_responses
+
+router = APIRouter(
+    prefix="/api/v1/recalculations", tags=["recalculations"], responses=problem_responses(404, 422)
+)
+
+
+class RecalculationRequest(BaseModel):
+    round_id: UUID
+
+
+class RecalculationRead(BaseModel):
+    id: UUID
+    round_id: UUID
+    status: JobStatus
+    total: int
+    done: int
+    progress_percent: float
+    changed_classes: int
+    figures_changed: int
+    error: str | None
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _read(job: RecalculationJob) -> RecalculationRead:
+    progress = (
+        100.0
+        if job.status == JobStatus.succeeded
+        else (round(100 * job.done / job.total, 1) if job.total else 0.0)
+    )
+    return RecalculationRead(**job.model_dump(), progress_percent=progress)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RecalculationRead)
+async def request_recalculation(
+    recalculation: RecalculationRequest, session: SessionDep, response: Response
+) -> RecalculationRead:
+    """Recalculate a round's classifications and figures from scratch, as a job."""
+    job = await recalculation_service.request(session, recalculation.round_id)
+    response.headers["Location"] = f"/api/v1/recalculations/{job.id}"
+    return _read(job)
+
+
+@router.get("/{job_id}", response_model=RecalculationRead)
+async def get_recalculation(job_id: UUID, session: SessionDep) -> RecalculationRead:
+    """A recalculation job's status and progress."""
+    return _read(await recalculation_service.get(session, job_id))

@@ -1,0 +1,48 @@
+"""`python -m indicators.worker`: consume events and run recalculation jobs, forever."""
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.config import Settings
+from indicators.handlers import consumer
+from indicators.recalculation import service as recalculation_service
+from kit import runner
+from kit.messaging.topology import INDICATORS_QUEUE
+
+log = structlog.get_logger()
+
+
+async def run_recalculations(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Take queued recalculation jobs one at a time; several workers share them."""
+    while True:
+        job = await recalculation_service.claim_next(sessionmaker)
+        if job is None:
+            await asyncio.sleep(settings.RECALCULATION_POLL_SECONDS)
+            continue
+        log.info("recalculation.started", job_id=str(job.id), round_id=str(job.round_id))
+        await recalculation_service.run(
+            sessionmaker, job.id, batch_size=settings.RECALCULATION_BATCH_SIZE
+        )
+
+
+async def main(settings: Settings) -> None:
+    from kit.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        await asyncio.gather(
+            runner.consume_forever(settings, INDICATORS_QUEUE, consumer),
+            run_recalculations(make_sessionmaker(engine), settings),
+        )
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    settings = Settings()
+    runner.run(settings, lambda: main(settings))

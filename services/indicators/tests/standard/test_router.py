@@ -1,0 +1,52 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from indicators.standard.router import router
+from kit.errors import install_error_handlers
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://indicators") as client:
+        yield client
+
+
+async def test_lists_standards_with_review_years_and_income_lines(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/api/v1/standards")
+
+    assert response.status_code == 200
+    current, upcoming = response.json()
+    assert current["id"] == "VN-2022-2025"
+    assert current["status"] == "in_force"
+    assert current["review_years"] == [2022, 2023, 2024, 2025, 2026]
+    assert current["income_lines"] == {"rural": 1_500_000, "urban": 2_000_000}
+    assert upcoming["id"] == "VN-2027-2030"
+    assert upcoming["status"] == "provisional"
+    assert "indicators" not in upcoming
+
+
+async def test_gets_the_full_definition(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/standards/VN-2027-2030")
+
+    assert response.status_code == 200
+    by_key = {indicator["key"]: indicator for indicator in response.json()["indicators"]}
+    assert by_key["floor_area"]["rule"]["kind"] == "floor_area_per_person_below"
+    assert by_key["floor_area"]["rule"]["min_m2_per_person"] == 8.0
+    assert by_key["waste_handling"]["rule"] is None
+
+
+async def test_unknown_standard_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/standards/VN-1999")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "VN-1999" in response.json()["detail"]

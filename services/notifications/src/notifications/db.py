@@ -1,0 +1,13 @@
+"""The notifications service's own tables live in this metadata, apart from every other service's."""
+
+from sqlmodel import SQLModel
+
+from kit.db import new_registry
+from kit.messaging import define_inbox
+
+
+class Base(SQLModel, registry=new_registry()):
+    pass
+
+
+inbox = define_inbox(Base.metadata)

@@ -1,0 +1,78 @@
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from kit.db import SessionDep
+from kit.errors import NotFound, problem_responses
+from notifications.notification import service as notification_service
+from notifications.notification.models import Notification
+
+router = APIRouter(
+    prefix="/api/v1/notifications", tags=["notifications"], responses=problem_responses(404, 422)
+)
+UnitCode = Annotated[
+    str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune")
+]
+
+
+class NotificationRead(BaseModel):
+    id: UUID
+    province_code: str
+    district_code: str
+    commune_code: str
+    kind: str
+    household_id: UUID | None
+    round_id: UUID | None
+    title: str
+    message: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class MarkedRead(BaseModel):
+    marked: int
+
+
+@router.get("", response_model=NotificationList)
+async def list_notifications(
+    session: SessionDep,
+    unit_code: UnitCode = None,
+    unread: bool | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> NotificationList:
+    """A unit's inbox, newest first; `unread=true` for the unread ones only."""
+    items, total = await notification_service.search(
+        session, unit_code=unit_code, unread=unread, offset=offset, limit=limit
+    )
+    return NotificationList(
+        items=[NotificationRead.model_validate(n, from_attributes=True) for n in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.post("/{notification_id}/read", response_model=NotificationRead)
+async def mark_notification_read(notification_id: UUID, session: SessionDep) -> Notification:
+    """Mark one notification read."""
+    notification = await notification_service.get(session, notification_id)
+    if notification is None:
+        raise NotFound(f"Notification {notification_id} does not exist.")
+    return await notification_service.mark_read(session, notification)
+
+
+@router.post("/read", response_model=MarkedRead)
+async def mark_all_read(session: SessionDep, unit_code: UnitCode = None) -> MarkedRead:
+    """Mark every unread notification of a unit read."""
+    return MarkedRead(marked=await notification_service.mark_all_read(session, unit_code=unit_code))
