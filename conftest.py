@@ -5,11 +5,11 @@ pytest's importlib mode names a test module after its path (`gateway/tests/test_
 the real one in `gateway/src`. Importing the workspace packages first keeps the real ones.
 """
 
-import embedded
 import gateway
 import households
 import indicators
 import kit
+import launcher
 import notifications
 
-__all__ = ["embedded", "gateway", "households", "indicators", "kit", "notifications"]
+__all__ = ["gateway", "households", "indicators", "kit", "launcher", "notifications"]

@@ -112,7 +112,13 @@ class MessageBus(Protocol):
 
 def topic_matches(pattern: str, routing_key: str) -> bool:
     """AMQP topic matching: `*` is exactly one word, `#` is zero or more words."""
-    return _match(pattern.split("."), routing_key.split("."))
+    return _match(_words(pattern), _words(routing_key))
+
+
+def _words(key: str) -> list[str]:
+    # As RabbitMQ splits keys: the empty key has no words (so `*` does not match it), while
+    # "a." has two, the second empty.
+    return key.split(".") if key else []
 
 
 def _match(pattern: list[str], words: list[str]) -> bool:

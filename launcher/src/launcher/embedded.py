@@ -1,4 +1,4 @@
-"""The embedded default: the three services and the gateway in one process.
+"""`python -m launcher.embedded`: the three services and the gateway in one process.
 
 SQLite files under a data folder, one in-process bus shared by every app, the gateway reaching the
 services through httpx's ASGI transport. The outbox relays, the consumers and the recalculation
@@ -6,16 +6,20 @@ runner are tasks of the same event loop. The code paths are the distributed ones
 transports differ.
 """
 
+import argparse
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import structlog
+import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import gateway.config
@@ -34,12 +38,15 @@ import notifications.config
 import notifications.handlers
 import notifications.main
 import notifications.migrate
+from households.demo.load import load_demo
 from kit.db import make_engine, make_sessionmaker
-from kit.messaging import InProcessBus
+from kit.logging import configure_logging
+from kit.messaging import InProcessBus, pending_count
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay
 
 RELAY_POLL_SECONDS = 0.05
+log = structlog.get_logger()
 
 
 @dataclass
@@ -49,33 +56,26 @@ class Platform:
     gateway: FastAPI
     bus: InProcessBus
     households_sessionmaker: async_sessionmaker[AsyncSession]
+    outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.gateway), base_url="http://gateway"
-        )
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.gateway),
+                                 base_url="http://gateway")
 
     async def settled(self) -> None:
         """Wait until every staged event has been published and handled (tests, demo)."""
-        while True:
-            await asyncio.sleep(RELAY_POLL_SECONDS * 3)
+        quiet_checks = 0
+        while quiet_checks < 2:  # twice: a handler may stage new events as the queues drain
+            await asyncio.sleep(RELAY_POLL_SECONDS * 2)
             await self.bus.drained()
-            if not await self._outbox_pending():
-                await asyncio.sleep(RELAY_POLL_SECONDS * 2)
-                await self.bus.drained()
-                if not await self._outbox_pending():
-                    return
+            quiet_checks = quiet_checks + 1 if not await self._outbox_pending() else 0
 
     async def _outbox_pending(self) -> int:
-        from kit.messaging import pending_count
-
         total = 0
-        for engine, outbox in self._outboxes:
-            async with make_sessionmaker(engine)() as session:
+        for sessionmaker, outbox in self.outboxes:
+            async with sessionmaker() as session:
                 total += await pending_count(session, outbox)
         return total
-
-    _outboxes: list[tuple[AsyncEngine, object]] = field(default_factory=list)  # type: ignore[assignment]
 
 
 def settings_for(
@@ -176,3 +176,51 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             await bus.close()
             for engine in engines.values():
                 await engine.dispose()
+
+
+
+async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> None:
+    async with running_platform(data_dir) as platform:
+        demo: asyncio.Task[int] | None = None
+        if demo_households:
+            # In the background: the API answers at once and rates fill in as households load.
+            demo = asyncio.create_task(
+                load_demo(platform.households_sessionmaker, households=demo_households)
+            )
+        config = uvicorn.Config(
+            platform.gateway, host=host, port=port, log_level="info", lifespan="off"
+        )
+        print(  # noqa: T201 - the one thing a newcomer needs to read
+            f"\nPlatform ready: http://{host}:{port}/docs  (API under /api/v1, "
+            f"health at /health; data in {data_dir}/)\n",
+            flush=True,
+        )
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            if demo is not None and not demo.done():
+                demo.cancel()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--demo-households",
+        type=int,
+        default=3000,
+        help="synthetic households to load on first start (0: none)",
+    )
+    arguments = parser.parse_args()
+    from households.config import Settings
+
+    configure_logging(Settings(LOG_JSON=False))
+    asyncio.run(
+        serve(arguments.data_dir, arguments.host, arguments.port, arguments.demo_households)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make run` (the whole platform, embedded, with demo data) and
+# `make test` (every test). Both install what they need: uv into .tools/, the locked packages
+# into .venv/, using the machine's own Python 3.11+ (no Python is ever downloaded).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: run test lint format services clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml libs/*/pyproject.toml
+	$(UV) sync --frozen --all-packages --python $(PYTHON)
+	touch $@
+
+run: .venv/.synced  ## the whole platform in one process on http://127.0.0.1:8000 (SQLite, in-process bus)
+	.venv/bin/python -m launcher.embedded
+
+test: .venv/.synced  ## every test; the infrastructure ones need PostgreSQL and RabbitMQ (skipped if absent, required under CI)
+	.venv/bin/python -m pytest
+
+lint: .venv/.synced  ## ruff and strict mypy
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+format: .venv/.synced
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+services: .venv/.synced  ## the distributed processes natively, against local PostgreSQL and RabbitMQ
+	.venv/bin/python -m launcher.distributed
+
+clean:
+	rm -rf .venv .tools data .pytest_cache .mypy_cache .ruff_cache

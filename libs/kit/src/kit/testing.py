@@ -1,0 +1,82 @@
+"""Helpers for tests that need the real PostgreSQL and RabbitMQ.
+
+Where no server answers, such tests are skipped with a message saying what is missing; when the
+`CI` variable is set they fail instead, so a CI run can never pass by skipping them.
+Addresses come from `TEST_POSTGRES_URL` (default: postgres on localhost, trust auth) and
+`TEST_RABBITMQ_URL` (default: guest/guest on localhost).
+"""
+
+import os
+import socket
+import subprocess
+import uuid
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port),
+                                      timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_infra() -> None:
+    """Skip (or, under CI, fail) unless PostgreSQL and RabbitMQ both answer."""
+    missing = [
+        name
+        for name, url, port in (("PostgreSQL", POSTGRES_URL, 5432), ("RabbitMQ", RABBITMQ_URL, 5672))
+        if not _reachable(url, port)
+    ]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} not reachable ({POSTGRES_URL}, {RABBITMQ_URL})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {message}: start them (see .ci/run)")
+    pytest.skip(message)
+
+
+async def create_database(prefix: str) -> str:
+    """A new, empty PostgreSQL database; returns its SQLAlchemy (asyncpg) URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    url = urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl()
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def drop_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def create_vhost() -> str:
+    """A RabbitMQ virtual host of its own, so no other run's messages reach this test's queues.
+
+    Returns the AMQP URL for it. Needs `rabbitmqctl` (on the machine that runs the broker).
+    """
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+                   check=True, capture_output=True)
+    return urlsplit(RABBITMQ_URL)._replace(path=f"/{name}").geturl()
+
+
+def delete_vhost(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True)

@@ -1,0 +1,169 @@
+"""A full recalculation gives exactly the figures that incremental updates gave."""
+
+import random
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.classification import service as classification_service
+from indicators.classification.testing import assessment, member
+from indicators.figures import service as figures_service
+from indicators.handlers import consumer
+from indicators.recalculation import service as recalculation_service
+from indicators.recalculation.models import JobStatus, RecalculationJob
+from indicators.standard.schemas import Standard
+from indicators.standard.service import get_standard
+from kit.contracts import Envelope, Event
+from kit.contracts.households import Area, PopulationRecordedV1, WaterSource
+from kit.messaging import IncomingMessage
+
+ROUND = UUID("00000000-0000-4000-8000-000000000003")
+COMMUNES = [("243", "08707"), ("243", "08710"), ("244", "08773")]
+
+
+def message(event: Event, *, subject: str, sequence: int) -> IncomingMessage:
+    envelope = Envelope.wrap(event, producer="households", subject=subject, sequence=sequence)
+    return IncomingMessage(body=envelope.model_dump_json().encode(), message_id=str(envelope.id),
+                           type=envelope.type, correlation_id=None)
+
+
+def random_events(seed: int, households: int = 40) -> list[IncomingMessage]:
+    """Households in three communes, some surveyed twice, and the communes' populations."""
+    rng = random.Random(seed)
+    messages = []
+    for number in range(households):
+        district, commune = rng.choice(COMMUNES)
+        identity = {"assessment_id": uuid4(), "household_id": uuid4(),
+                    "household_code": f"H{number}", "commune_code": commune,
+                    "unit_path": ["26", district, commune]}
+        for version in range(1, rng.choice([2, 3]) + 1):
+            event = assessment(
+                **identity,
+                area=rng.choice([Area.rural, Area.urban]),
+                income_score_a=rng.choice([90, 140, 141, 175, 176, 300]),
+                members=[member(1, has_health_insurance=rng.random() < 0.7),
+                         member(2, age_years=rng.choice([10, 40, 70]))],
+                internet_use=rng.random() < 0.6,
+                devices=[] if rng.random() < 0.4 else ["tv"],
+                water_source=rng.choice([WaterSource.piped, WaterSource.surface_water]),
+            )
+            messages.append(message(event, subject=str(identity["assessment_id"]),
+                                    sequence=version))
+    for district, commune in COMMUNES[:2]:
+        event = PopulationRecordedV1(round_id=ROUND, unit_code=commune,
+                                     unit_path=["26", district, commune], area=Area.rural,
+                                     resident_households=50, resident_persons=200)
+        messages.append(message(event, subject=f"population:{commune}", sequence=1))
+    rng.shuffle(messages)  # reordered delivery: later versions may come first
+    return messages
+
+
+async def totals(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[tuple[str, str], int]:
+    async with sessionmaker() as session:
+        return await figures_service.round_totals(session, ROUND)
+
+
+async def recalculate(sessionmaker: async_sessionmaker[AsyncSession]) -> RecalculationJob:
+    async with sessionmaker() as session, session.begin():
+        requested = await recalculation_service.request(session, ROUND)
+    claimed = await recalculation_service.claim_next(sessionmaker)
+    assert claimed is not None
+    assert claimed.id == requested.id
+    await recalculation_service.run(sessionmaker, claimed.id, batch_size=7)
+    async with sessionmaker() as session:
+        return await recalculation_service.get(session, claimed.id)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_recalculating_reproduces_the_incremental_figures(
+    sessionmaker: async_sessionmaker[AsyncSession], seed: int
+) -> None:
+    handle = consumer(sessionmaker)
+    for incoming in random_events(seed):
+        await handle(incoming)
+    incremental = await totals(sessionmaker)
+
+    job = await recalculate(sessionmaker)
+
+    assert job.status == JobStatus.succeeded
+    assert (job.done, job.total) == (40, 40)
+    assert job.changed_classes == 0
+    assert job.figures_changed == 0
+    assert await totals(sessionmaker) == incremental
+    assert incremental[("26", "households.surveyed")] == 40
+
+
+async def test_after_a_standard_correction_figures_match_a_fresh_run_under_it(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = consumer(sessionmaker)
+    events = random_events(3)
+    for incoming in events:
+        await handle(incoming)
+    before = await totals(sessionmaker)
+
+    corrected = _raise_score_cutoffs(get_standard("VN-2022-2025"))
+    monkeypatch.setattr(classification_service, "get_standard", lambda _: corrected)
+    monkeypatch.setattr(recalculation_service, "get_standard", lambda _: corrected)
+    job = await recalculate(sessionmaker)
+    after = await totals(sessionmaker)
+
+    assert job.status == JobStatus.succeeded
+    assert job.changed_classes > 0
+    assert after != before
+    # What incremental updates would have given had the corrected standard applied all along:
+    fresh = await _emptied(sessionmaker)
+    for incoming in events:
+        await consumer(fresh)(incoming)
+    assert await totals(fresh) == after
+
+
+async def test_an_event_arriving_mid_run_is_included_by_starting_over(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = consumer(sessionmaker)
+    events = random_events(4)
+    late, early = events[-1], events[:-1]
+    for incoming in early:
+        await handle(incoming)
+    report_progress = recalculation_service._progress
+    delivered = False
+
+    async def progress_then_deliver(*args: object, **kwargs: int) -> None:
+        nonlocal delivered
+        await report_progress(*args, **kwargs)  # type: ignore[arg-type]
+        if not delivered and kwargs["done"]:
+            delivered = True
+            await handle(late)
+
+    monkeypatch.setattr(recalculation_service, "_progress", progress_then_deliver)
+    job = await recalculate(sessionmaker)
+    with_late_event = await totals(sessionmaker)
+
+    assert delivered
+    assert job.status == JobStatus.succeeded
+    fresh = await _emptied(sessionmaker)
+    for incoming in events:
+        await consumer(fresh)(incoming)
+    assert await totals(fresh) == with_late_event
+
+
+def _raise_score_cutoffs(standard: Standard) -> Standard:
+    income_test = standard.income_test.model_copy(
+        update={"score_cutoff": standard.income_test.score_cutoff.model_copy(
+            update={"rural": 300, "urban": 300})})
+    return standard.model_copy(update={"income_test": income_test})
+
+
+async def _emptied(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """The same database with every table emptied, for a second run from scratch."""
+    from indicators.models import metadata
+
+    async with sessionmaker.kw["bind"].begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+    return sessionmaker
