@@ -81,20 +81,24 @@ class DistributedStack:
     def migrate(self) -> None:
         """Run the one-shot services (migrations), each to completion."""
         for name, process in self.processes.items():
-            if process.one_shot:
-                subprocess.run(self._argv(process), env=self._environment(process), check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if not process.one_shot:
+                continue
+            done = subprocess.run(self._argv(process), env=self._environment(process),
+                                  capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise RuntimeError(f"{name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
     def start(self, names: list[str] | None = None) -> None:
         self.config.log_dir.mkdir(parents=True, exist_ok=True)
         for name, process in self.processes.items():
             if process.one_shot or (names is not None and name not in names):
                 continue
-            log = (self.config.log_dir / f"{name}.log").open("ab")
-            self.running[name] = subprocess.Popen(
-                self._argv(process), env=self._environment(process), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            # The child keeps its own copy of the file descriptor; ours can close at once.
+            with (self.config.log_dir / f"{name}.log").open("ab") as log:
+                self.running[name] = subprocess.Popen(
+                    self._argv(process), env=self._environment(process), stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
 
     def stop(self, names: list[str] | None = None) -> None:
         chosen = [n for n in self.running if names is None or n in names]
@@ -177,7 +181,7 @@ def _option(argv: list[str], option: str, value: str) -> list[str]:
 def _placeholders() -> dict[str, str]:
     # Secrets the compose file requires; natively the URLs are rewritten, so any value serves.
     text = compose.COMPOSE_FILE.read_text(encoding="utf-8")
-    names = set(re.findall(r"\$\{(\w+)", text))
+    names = set(re.findall(r"\$\{(\w+):?\?", text))
     return {name: "native" for name in names} | dict(os.environ)
 
 

@@ -159,14 +159,14 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             ),
         ]
         platform = Platform(
-            gateway=gateway_manager.app,
-            bus=bus,  # type: ignore[arg-type]
+            gateway=gateway_manager.app,  # type: ignore[arg-type]
+            bus=bus,
             households_sessionmaker=sessionmakers["households"],
+            outboxes=[
+                (sessionmakers["households"], households.db.outbox),
+                (sessionmakers["indicators"], indicators.db.outbox),
+            ],
         )
-        platform._outboxes = [
-            (engines["households"], households.db.outbox),
-            (engines["indicators"], indicators.db.outbox),
-        ]
         try:
             yield platform
         finally:

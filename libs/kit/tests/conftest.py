@@ -29,10 +29,10 @@ Condition: TypeAlias = Callable[[], bool] | Callable[[], Awaitable[bool]]
 Eventually: TypeAlias = Callable[..., Awaitable[None]]
 
 
-async def wait_until(condition: Condition, *, timeout: float = 10.0, what: str = "") -> None:
-    """Poll `condition` until it holds; fail the test if it does not within `timeout` seconds."""
+async def wait_until(condition: Condition, *, within: float = 10.0, what: str = "") -> None:
+    """Poll `condition` until it holds; fail the test if it does not `within` that many seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while True:
         outcome = condition()
         if not isinstance(outcome, bool):
@@ -40,13 +40,13 @@ async def wait_until(condition: Condition, *, timeout: float = 10.0, what: str =
         if outcome:
             return
         if loop.time() > deadline:
-            pytest.fail(f"not true within {timeout} s: {what or condition}")
+            pytest.fail(f"not true within {within} s: {what or condition}")
         await asyncio.sleep(0.01)
 
 
 @pytest.fixture
 def eventually() -> Eventually:
-    """`await eventually(lambda: ..., timeout=…)`: wait for a condition, polling with a deadline."""
+    """`await eventually(lambda: ..., within=…)`: wait for a condition, polling with a deadline."""
     return wait_until
 
 
@@ -79,7 +79,7 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def postgres_database() -> AsyncIterator[Database]:
+async def postgresql_database() -> AsyncIterator[Database]:
     require_infra()
     url = await create_database("kit_test")
     try:

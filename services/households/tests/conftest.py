@@ -91,8 +91,10 @@ async def _check_problem(response: httpx.Response) -> None:
     assert response.headers["content-type"] == PROBLEM_JSON, response.text
     body = response.json()
     assert body["status"] == response.status_code
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
     assert isinstance(body["errors"], list)
     assert all(isinstance(error["loc"], list) and error["loc"] for error in body["errors"])
     if response.status_code == 422:

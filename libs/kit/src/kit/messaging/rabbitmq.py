@@ -123,12 +123,19 @@ class RabbitMQBus:
         """Iterate a dead-letter queue without consuming: unacked messages return on close."""
         await asyncio.wait_for(self._connected.wait(), self._publish_timeout)
         assert self._connection is not None
-        channel = await self._connection.channel(publisher_confirms=True)
+        # A replayed message that is returned still goes back to the dead-letter queue.
+        channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         try:
             dead_queue = await channel.declare_queue(queue.dead_letter_queue, passive=True)
+            # Only the messages there now: a replayed message that fails again arrives at the end
+            # of this queue while we browse, and replaying it again would never finish.
+            present: int = dead_queue.declaration_result.message_count
 
             async def messages() -> Any:
-                while (message := await dead_queue.get(no_ack=False, fail=False)) is not None:
+                for _ in range(present):
+                    message = await dead_queue.get(no_ack=False, fail=False)
+                    if message is None:
+                        return
                     yield message
 
             yield channel, messages()

@@ -1,10 +1,19 @@
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from households.household.models import HouseholdBase
+from households.round.schemas import UtcDatetime
 from kit.contracts.households import (
     Area,
     Device,
@@ -40,14 +49,22 @@ class HouseholdUpdate(BaseModel):
     address: str | None = Field(default=None, max_length=300)
     head_name: str | None = Field(default=None, max_length=120)
 
+    @field_validator("commune_code", "village")
+    @classmethod
+    def _required_facts_stay(cls, value: str | None, info: ValidationInfo) -> str:
+        # Leaving the field out keeps it; an explicit null would erase a fact every household has.
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be removed; leave it out to keep it")
+        return value
+
 
 class HouseholdRead(HouseholdBase):
     id: UUID
     province_code: str
     district_code: str
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class HouseholdList(BaseModel):
@@ -132,8 +149,8 @@ class AssessmentRead(BaseModel):
     devices: list[Device]
     income_score_a: int | None
     monthly_income_per_person: int | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class AssessmentList(BaseModel):

@@ -28,6 +28,8 @@ from kit.errors import (
 )
 from kit.messaging import stage
 
+MAX_AGE = 130  # the bound of MemberFacts.age_years in the published AssessmentRecordedV1
+
 
 async def get(
     session: AsyncSession, household_id: UUID, *, for_update: bool = False
@@ -207,11 +209,19 @@ def _national_id_taken(index: int) -> Conflict:
 
 def _check_birth_dates(assessment_in: AssessmentInput, reference_date: date) -> None:
     for index, member in enumerate(assessment_in.members):
+        loc = ["body", "members", index, "birth_date"]
         if member.birth_date > reference_date:
             raise InvalidInput.field(
-                ["body", "members", index, "birth_date"],
+                loc,
                 f"Birth date {member.birth_date} is after the round's reference date "
                 f"{reference_date}.",
+            )
+        if events.completed_years(member.birth_date, reference_date) > MAX_AGE:
+            # The published event caps ages here; past it the event could not even be built.
+            raise InvalidInput.field(
+                loc,
+                f"Birth date {member.birth_date} makes the member older than {MAX_AGE} on the "
+                f"round's reference date {reference_date}.",
             )
 
 

@@ -1,8 +1,9 @@
-from datetime import datetime
 from typing import Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from households.round.schemas import UtcDatetime
 
 
 class PopulationInput(BaseModel):
@@ -30,7 +31,7 @@ class PopulationRead(BaseModel):
     resident_households: int
     resident_persons: int
     version: int
-    updated_at: datetime
+    updated_at: UtcDatetime
 
 
 class PopulationList(BaseModel):

@@ -1,9 +1,19 @@
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from households.round.models import RoundBase, RoundKind
+
+
+def _in_utc(value: datetime) -> datetime:
+    # Every stored timestamp is UTC (kit.db.utc_now), but SQLite hands them back without a zone.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
+"""A timestamp read from the database, always answered with its zone (UTC)."""
 
 
 class RoundCreate(BaseModel):
@@ -16,7 +26,7 @@ class RoundCreate(BaseModel):
 
 class RoundRead(RoundBase):
     id: UUID
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class RoundList(BaseModel):

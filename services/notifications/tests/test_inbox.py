@@ -1,0 +1,114 @@
+"""The in-app inbox: fed by class changes, read and marked read through the API."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import NamedTuple
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from kit.contracts import Envelope
+from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.db import make_engine, make_sessionmaker
+from kit.messaging import EventConsumer, IncomingMessage, InProcessBus
+from notifications.config import Settings
+from notifications.handlers import consumer
+from notifications.main import create_app
+from notifications.models import metadata
+
+ROUND = UUID("00000000-0000-4000-8000-000000000003")
+
+
+def class_changed(new: str, previous: str | None = None, *, commune: str = "08707",
+                  district: str = "243", household_code: str = "H-1") -> IncomingMessage:
+    event = HouseholdClassChangedV1(
+        household_id=uuid4(), household_code=household_code, round_id=ROUND,
+        standard_id="VN-2022-2025", commune_code=commune, commune_name="Phường Tích Sơn",
+        unit_path=["26", district, commune], previous_class=previous, new_class=new,
+        deprivation_count=3,
+    )
+    envelope = Envelope.wrap(event, producer="indicators", subject="s", sequence=1)
+    return IncomingMessage(body=envelope.model_dump_json().encode(), message_id=str(envelope.id),
+                           type=envelope.type, correlation_id=None)
+
+
+class Inbox(NamedTuple):
+    client: httpx.AsyncClient
+    handle: EventConsumer
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}"
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    app = create_app(Settings(DATABASE_URL=url, LOG_JSON=False), bus=InProcessBus(),
+                     engine=engine)
+    async with LifespanManager(app) as manager, httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=manager.app), base_url="http://notifications"
+    ) as client:
+        yield Inbox(client, consumer(make_sessionmaker(engine)))
+    await engine.dispose()
+
+
+async def test_a_household_becoming_poor_notifies_its_commune(inbox: Inbox) -> None:
+    client, handle = inbox
+    await handle(class_changed("poor", "near_poor", household_code="26-0042"))
+
+    body = (await client.get("/api/v1/notifications", params={"unit_code": "08707"})).json()
+
+    [notification] = body["items"]
+    assert notification["title"] == "Household 26-0042 in Phường Tích Sơn became poor (hộ nghèo)"
+    assert notification["commune_code"] == "08707"
+    assert notification["read_at"] is None
+
+
+async def test_a_redelivered_event_notifies_once(inbox: Inbox) -> None:
+    client, handle = inbox
+    incoming = class_changed("poor")
+    await handle(incoming)
+    await handle(incoming)
+
+    assert (await client.get("/api/v1/notifications")).json()["total"] == 1
+
+
+async def test_changes_that_never_touch_poverty_are_not_notified(inbox: Inbox) -> None:
+    client, handle = inbox
+    await handle(class_changed("not_poor"))
+    await handle(class_changed("average", "not_poor"))
+    await handle(class_changed("not_poor", "near_poor"))  # leaving near-poverty is news
+
+    assert (await client.get("/api/v1/notifications")).json()["total"] == 1
+
+
+async def test_the_inbox_filters_by_unit_and_unread_and_marks_read(inbox: Inbox) -> None:
+    client, handle = inbox
+    await handle(class_changed("poor", commune="08707"))
+    await handle(class_changed("near_poor", commune="08710"))
+    await handle(class_changed("poor", commune="08773", district="244"))
+
+    in_district = (await client.get("/api/v1/notifications", params={"unit_code": "243"})).json()
+    assert {n["commune_code"] for n in in_district["items"]} == {"08707", "08710"}
+
+    first = in_district["items"][0]["id"]
+    marked = await client.post(f"/api/v1/notifications/{first}/read")
+    assert marked.json()["read_at"] is not None
+    unread = (await client.get("/api/v1/notifications", params={"unread": "true"})).json()
+    assert first not in {n["id"] for n in unread["items"]}
+    assert unread["total"] == 2
+
+    all_read = await client.post("/api/v1/notifications/read", params={"unit_code": "26"})
+    assert all_read.json() == {"marked": 2}
+    assert (await client.get("/api/v1/notifications", params={"unread": "true"})).json()[
+        "total"] == 0
+
+
+async def test_marking_an_unknown_notification_is_a_problem_404(inbox: Inbox) -> None:
+    client, _ = inbox
+    response = await client.post(f"/api/v1/notifications/{uuid4()}/read")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
