@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import structlog
 import yaml
@@ -500,7 +501,7 @@ def test_every_command_is_a_uvicorn_app_factory_or_a_python_module() -> None:
 
 
 @pytest.mark.parametrize("name", UVICORN)
-def test_each_uvicorn_command_builds_a_fastapi_app_from_its_compose_environment(
+async def test_each_uvicorn_command_builds_a_fastapi_app_that_answers_its_healthcheck(
     name: str, isolate: Callable[[Process], type[BaseSettings]]
 ) -> None:
     process = processes()[name]
@@ -510,9 +511,13 @@ def test_each_uvicorn_command_builds_a_fastapi_app_from_its_compose_environment(
     factory = getattr(importlib.import_module(module_name), attribute, None)
     assert callable(factory), f"{module_name} has no callable {attribute}"
     isolate(process)
-    app = factory()
+    app = factory()  # what uvicorn --factory does, with the container's environment
     assert isinstance(app, FastAPI)
-    assert HEALTH_PATH in {getattr(route, "path", None) for route in app.routes}
+    # The liveness probe needs no lifespan (no database, no broker): ask the app in memory.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        response = await client.get(urlsplit(healthcheck_url(process)).path)
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("name", PYTHON_MODULES)
@@ -528,6 +533,13 @@ def test_each_python_command_runs_a_module_with_a_main_guard(name: str) -> None:
     guards = [node for node in tree.body if isinstance(node, ast.If) and _is_main_guard(node.test)]
     assert guards, f"{spec.origin}: nothing runs under `if __name__ == '__main__'`"
     importlib.import_module(spec.name)  # and it imports (the guard keeps it from running)
+
+
+def healthcheck_url(process: Process) -> str:
+    """The one URL the service's healthcheck command fetches."""
+    urls = re.findall(r"https?://[^'\"\s]+", " ".join(process.service["healthcheck"]["test"]))
+    assert len(urls) == 1, f"{process.name}: one URL in the healthcheck, found {urls}"
+    return str(urls[0])
 
 
 def _is_main_guard(test: ast.expr) -> bool:
@@ -587,10 +599,9 @@ def test_each_http_process_is_probed_on_the_port_and_path_it_serves(name: str) -
     test = process.service["healthcheck"]["test"]
     assert test[:3] == ["CMD", "python", "-c"], "the images have Python, not curl"
     compile(test[3], f"<{name} healthcheck>", "exec")
-    urls = [urlsplit(url) for url in re.findall(r"https?://[^'\"\s]+", test[3])]
-    assert len(urls) == 1
-    assert urls[0].hostname in ("127.0.0.1", "localhost")
-    assert (urls[0].port, urls[0].path) == (process.port, HEALTH_PATH)
+    url = urlsplit(healthcheck_url(process))
+    assert url.hostname in ("127.0.0.1", "localhost")
+    assert (url.port, url.path) == (process.port, HEALTH_PATH)
 
 
 def test_the_gateway_reaches_each_service_at_its_api_container_and_port(

@@ -2,15 +2,11 @@
 
 from pydantic import Field
 
-from kit.settings import ServiceSettings
+from kit.settings import AppSettings
 
 
-class Settings(ServiceSettings):
+class Settings(AppSettings):
     SERVICE_NAME: str = "gateway"
-    # The gateway keeps no data. The field is inherited only so that these settings are the
-    # `ServiceSettings` that `kit.logging.configure_logging` takes; nothing here connects to it.
-    # (The inherited messaging fields are unused for the same reason.)
-    DATABASE_URL: str = ""
 
     API_VERSION: str = "0.1.0"
 

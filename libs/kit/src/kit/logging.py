@@ -8,12 +8,12 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.settings import ServiceSettings
+from kit.settings import AppSettings
 
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def configure_logging(settings: ServiceSettings) -> None:
+def configure_logging(settings: AppSettings) -> None:
     """JSON lines in deployment, readable console lines locally; both carry bound context."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()

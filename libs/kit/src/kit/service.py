@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.auth import current_caller
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import ServiceUnavailable, install_error_handlers
 from kit.logging import RequestIdMiddleware, configure_logging
@@ -79,7 +80,8 @@ def create_service_app(
     if dead_letter_queue is not None:
         app.include_router(dead_letter_router(settings.SERVICE_NAME, dead_letter_queue))
     for router in routers:
-        app.include_router(router)
+        # Every business route resolves its caller: the seam for identity and unit scope.
+        app.include_router(router, dependencies=[Depends(current_caller)])
     return app
 
 

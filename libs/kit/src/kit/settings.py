@@ -10,7 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class ServiceSettings(BaseSettings):
+class AppSettings(BaseSettings):
+    """What every process has: a name and logging (the gateway needs no more)."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     SERVICE_NAME: str
@@ -18,8 +20,12 @@ class ServiceSettings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
 
+
+class ServiceSettings(AppSettings):
+    """A service: its own database and the message bus."""
+
     DATABASE_URL: str
-    # "rabbitmq" for real deployments; "inprocess" only makes sense when every app shares one process.
+    # "inprocess" only makes sense when every app shares one process (the embedded runner).
     MESSAGE_BUS: Literal["rabbitmq", "inprocess"] = "rabbitmq"
     RABBITMQ_URL: str = "amqp://guest:guest@localhost:5672/"
     PUBLISH_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)

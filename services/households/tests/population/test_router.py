@@ -330,6 +330,31 @@ class TestImportPopulations:
 
         assert locs(response) == ["body.row 2.resident_households", "body.row 4.resident_persons"]
 
+    async def test_a_commune_listed_twice_is_refused_naming_the_second_row(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        round_id: str,
+    ) -> None:
+        csv = (
+            "unit_code,resident_households,resident_persons\n"
+            f"{QUANG_SON},2450,9310\n"
+            f"{TICH_SON},4015,14880\n"
+            "\n"
+            f"{QUANG_SON},2460,9350\n"
+        )
+
+        response = await client.post(
+            f"/api/v1/populations/{round_id}/import",
+            content=csv.encode(),
+            headers={"content-type": "text/csv"},
+        )
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.row 5.unit_code"]
+        assert "row 2" in response.json()["detail"]
+        assert await nothing_written(sessionmaker)
+
     async def test_a_csv_without_the_expected_header_is_refused(
         self, client: httpx.AsyncClient, round_id: str
     ) -> None:
@@ -412,8 +437,12 @@ class TestImportPopulations:
             ),
             ({"unit_code": LAP_THACH, "resident_households": 2, "resident_persons": 1}, "body.1"),
             ({"unit_code": LAP_THACH, "resident_households": 2}, "body.1.resident_persons"),
+            (
+                {"unit_code": QUANG_SON, "resident_households": 1, "resident_persons": 1},
+                "body.1.unit_code",
+            ),
         ],
-        ids=["district code", "unknown commune", "fewer persons", "missing count"],
+        ids=["district code", "unknown commune", "fewer persons", "missing count", "twice"],
     )
     async def test_one_bad_json_row_is_named_and_nothing_is_imported(
         self,

@@ -91,7 +91,9 @@ def _household(
     family = rng.choice(FAMILY_NAMES)
     members = _members(rng, family, reference_date, p)
     cutoff = 175 if commune.urban else 140
-    score = rng.randint(cutoff - 40, cutoff) if vulnerable else rng.randint(cutoff + 1, 420)
+    score: int | None = (
+        rng.randint(cutoff - 40, cutoff) if vulnerable else rng.randint(cutoff + 1, 420)
+    )
     line = 2_000_000 if commune.urban else 1_500_000
     income = None
     if not vulnerable and rng.random() < AVERAGE_BAND_SHARE:

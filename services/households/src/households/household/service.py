@@ -127,6 +127,8 @@ async def record_assessment(
     """Create or replace the household's assessment in the round; True when created."""
     _check_birth_dates(assessment_in, review_round.reference_date)
     commune = await _commune(session, household.commune_code, on=review_round.reference_date)
+    area = commune.area
+    assert area is not None  # `_commune` answers only communes, and every commune has an area
     assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
     created = assessment is None
     facts = assessment_in.model_dump(mode="json")
@@ -135,7 +137,7 @@ async def record_assessment(
             household_id=household.id,
             round_id=review_round.id,
             commune_code=commune.code,
-            area=commune.area,
+            area=area,
             **facts,
         )
         session.add(assessment)
@@ -149,7 +151,7 @@ async def record_assessment(
         for field, value in facts.items():
             setattr(assessment, field, value)
         assessment.commune_code = commune.code
-        assessment.area = commune.area or assessment.area
+        assessment.area = area
         assessment.version += 1
         assessment.updated_at = utc_now()
     await session.flush()
@@ -209,7 +211,7 @@ def _national_id_taken(index: int) -> Conflict:
 
 def _check_birth_dates(assessment_in: AssessmentInput, reference_date: date) -> None:
     for index, member in enumerate(assessment_in.members):
-        loc = ["body", "members", index, "birth_date"]
+        loc: list[str | int] = ["body", "members", index, "birth_date"]
         if member.birth_date > reference_date:
             raise InvalidInput.field(
                 loc,
@@ -237,7 +239,7 @@ def _check_version(current: int, if_match: int | None) -> None:
 
 async def _commune(session: AsyncSession, code: str, *, on: date | None) -> AdminUnit:
     commune = await unit_service.get_commune(session, code, on=on)
-    if commune is None:
+    if commune is None or commune.area is None:
         when = f" on {on}" if on else ""
         raise InvalidInput.field(["body", "commune_code"], f"No commune {code!r} exists{when}.")
     return commune

@@ -76,10 +76,12 @@ async def import_populations(
     """Import many communes' populations from JSON rows or a CSV; all rows or none."""
     body = await request.body()
     if request.headers.get("content-type", "").startswith("text/csv"):
-        rows = population_service.parse_csv(body.decode("utf-8-sig"))
+        named = population_service.parse_csv(body)
+        imported = await population_service.import_rows(
+            session, review_round, list(named.values()), row_names=list(named)
+        )
     else:
-        rows = _json_rows(body)
-    imported = await population_service.import_rows(session, review_round, rows)
+        imported = await population_service.import_rows(session, review_round, _json_rows(body))
     return ImportResult(imported=imported)
 
 

@@ -46,7 +46,8 @@ async def record(
             unit_code=unit_code,
             province_code=commune.province_code,
             district_code=commune.district_code or "",
-            **population_in.model_dump(),
+            resident_households=population_in.resident_households,
+            resident_persons=population_in.resident_persons,
         )
         session.add(population)
     else:
@@ -75,29 +76,54 @@ async def record(
 
 
 async def import_rows(
-    session: AsyncSession, review_round: ReviewRound, rows: Sequence[PopulationRow]
+    session: AsyncSession,
+    review_round: ReviewRound,
+    rows: Sequence[PopulationRow],
+    *,
+    row_names: Sequence[str | int] | None = None,
 ) -> int:
-    """Record every row, or none: one bad row fails the whole import with its row number."""
-    for number, row in enumerate(rows):
-        await record(session, review_round, row.unit_code, row, loc=("body", number, "unit_code"))
+    """Record every row, or none: one bad row fails the whole import, naming the row.
+
+    A row is named by its index in `rows`, or by `row_names` (a CSV's "row 3").
+    """
+    names = list(row_names) if row_names is not None else list(range(len(rows)))
+    first_row: dict[str, str | int] = {}
+    for name, row in zip(names, rows, strict=True):
+        loc = ("body", name, "unit_code")
+        if (first := first_row.setdefault(row.unit_code, name)) != name:
+            # Recording it twice would silently keep the last figures and count the row twice.
+            where = first if isinstance(first, str) else f"item {first}"
+            raise InvalidInput.field(
+                loc, f"Commune {row.unit_code!r} appears twice in the import (first at {where})."
+            )
+        await record(session, review_round, row.unit_code, row, loc=loc)
     return len(rows)
 
 
-def parse_csv(text: str) -> list[PopulationRow]:
-    """Rows of a CSV with a header `unit_code,resident_households,resident_persons`."""
+def parse_csv(data: bytes) -> dict[str, PopulationRow]:
+    """The rows of a UTF-8 CSV with the columns `unit_code,resident_households,resident_persons`
+    (others are ignored), each under its name in the file ("row 2" follows the header)."""
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheets often start the file with a BOM
+    except UnicodeDecodeError as error:
+        raise InvalidInput.field(
+            ["body"], f"The CSV is not UTF-8 text (byte {error.start} is invalid)."
+        ) from error
     reader = csv.DictReader(io.StringIO(text))
     expected = {"unit_code", "resident_households", "resident_persons"}
     if reader.fieldnames is None or not expected <= set(reader.fieldnames):
         raise InvalidInput.field(
             ["body"], f"The CSV header must name the columns {', '.join(sorted(expected))}."
         )
-    rows, errors = [], []
-    for number, record in enumerate(reader, start=2):  # row 1 is the header
+    rows: dict[str, PopulationRow] = {}
+    errors: list[FieldError] = []
+    for record in reader:
+        name = f"row {reader.line_num}"  # the line a spreadsheet shows, blank lines included
         try:
-            rows.append(PopulationRow.model_validate({k: record[k] for k in expected}))
+            rows[name] = PopulationRow.model_validate({k: record[k] for k in expected})
         except ValidationError as invalid:
             errors.extend(
-                FieldError(loc=["body", f"row {number}", *map(str, e["loc"])], msg=e["msg"])
+                FieldError(loc=["body", name, *map(str, e["loc"])], msg=e["msg"])
                 for e in invalid.errors()
             )
     if errors:
