@@ -4,8 +4,9 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy import Table, func, select
+from sqlalchemy import FromClause
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.db import outbox
@@ -87,18 +88,23 @@ async def staged(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[st
         select(outbox.c.envelope).where(outbox.c.type == RECORDED).order_by(outbox.c.position)
     )
     async with sessionmaker() as session:
-        return [row.envelope for row in await session.exec(statement)]
+        return list(await session.exec(statement))
 
 
-async def count(sessionmaker: async_sessionmaker[AsyncSession], table: Table) -> int:
+async def count(
+    sessionmaker: async_sessionmaker[AsyncSession], rows_of: type[SQLModel] | FromClause
+) -> int:
     async with sessionmaker() as session:
-        return int((await session.exec(select(func.count()).select_from(table))).one()[0])
+        return (await session.exec(select(func.count()).select_from(rows_of))).one()
 
 
 async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
     """No assessment, no national ID claim and no outbox row exists."""
-    tables = [Assessment.__table__, NationalIdClaim.__table__, outbox]
-    return [await count(sessionmaker, table) for table in tables] == [0, 0, 0]  # type: ignore[arg-type]
+    return (
+        await count(sessionmaker, Assessment),
+        await count(sessionmaker, NationalIdClaim),
+        await count(sessionmaker, outbox),
+    ) == (0, 0, 0)
 
 
 async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
@@ -455,7 +461,7 @@ class TestRecordAssessmentNationalIds:
         assert locs(response) == ["body.members.2.national_id"]
         assert (await client.get(neighbour_url)).status_code == 404
         assert len(await staged(sessionmaker)) == 1
-        assert await count(sessionmaker, NationalIdClaim.__table__) == 2  # type: ignore[arg-type]
+        assert await count(sessionmaker, NationalIdClaim) == 2
 
     async def test_the_same_id_is_allowed_in_another_round(
         self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], url: str

@@ -3,8 +3,8 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.db import outbox
@@ -31,7 +31,7 @@ async def staged(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[st
         select(outbox.c.envelope).where(outbox.c.type == RECORDED).order_by(outbox.c.position)
     )
     async with sessionmaker() as session:
-        return [row.envelope for row in await session.exec(statement)]
+        return list(await session.exec(statement))
 
 
 async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
@@ -39,7 +39,7 @@ async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> boo
     async with sessionmaker() as session:
         populations = (await session.exec(select(func.count()).select_from(UnitPopulation))).one()
         messages = (await session.exec(select(func.count()).select_from(outbox))).one()
-    return (populations[0], messages[0]) == (0, 0)
+    return (populations, messages) == (0, 0)
 
 
 async def open_round(client: httpx.AsyncClient, **overrides: Any) -> str:
