@@ -111,3 +111,7 @@ async def test_every_process_is_still_running(stack: DistributedStack) -> None:
         "households-api", "households-relay", "indicators-api", "indicators-relay",
         "indicators-worker", "notifications-api", "notifications-worker", "gateway",
     }
+
+
+async def test_the_request_id_follows_the_write_into_its_event(api: Api, stack: DistributedStack) -> None:
+    await platform_api.the_request_id_follows_the_write_into_its_event(api, RabbitMQBroker(stack))

@@ -90,3 +90,7 @@ async def test_a_household_becoming_poor_reaches_the_commune_inbox(api: Api) -> 
 
     [notification] = await platform_api.eventually(notified)
     assert "became" in str(notification["title"]) or "is poor" in str(notification["title"])
+
+
+async def test_the_request_id_follows_the_write_into_its_event(api: Api, platform: Platform) -> None:
+    await platform_api.the_request_id_follows_the_write_into_its_event(api, InProcessBroker(platform))

@@ -208,3 +208,18 @@ async def a_poison_message_is_dead_lettered_while_others_flow(api: Api, broker: 
     [letter] = await eventually(dead_lettered)
     assert letter["body"] == "{not json"
     assert letter["queue"] == "indicators.events"
+
+
+async def the_request_id_follows_the_write_into_its_event(api: Api, broker: Broker) -> None:
+    round_ = await api.open_round()
+    household = await api.register(f"E2E-{round_['id'][:8]}-r", "08722")
+    request_id = f"req-{time.monotonic_ns()}"
+
+    response = await api.client.put(
+        f"/api/v1/households/{household['id']}/assessments/{round_['id']}",
+        json=assessment(poor=True), headers={"X-Request-ID": request_id})
+
+    assert response.status_code == 201
+    assert response.headers["x-request-id"] == request_id
+    staged = [e for e in await broker.staged_envelopes() if e.subject == response.json()["id"]]
+    assert [e.correlation_id for e in staged] == [request_id]

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import structlog
@@ -44,8 +45,10 @@ from kit.logging import configure_logging
 from kit.messaging import InProcessBus, pending_count
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay
+from kit.settings import ServiceSettings
 
 RELAY_POLL_SECONDS = 0.05
+S = TypeVar("S", bound=ServiceSettings)
 log = structlog.get_logger()
 
 
@@ -78,21 +81,14 @@ class Platform:
         return total
 
 
-def settings_for(
-    data_dir: Path,
-) -> tuple[households.config.Settings, indicators.config.Settings, notifications.config.Settings]:
-    def url(name: str) -> str:
-        return f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}"
-
-    common = {
-        "MESSAGE_BUS": "inprocess",
-        "RELAY_POLL_SECONDS": RELAY_POLL_SECONDS,
-        "LOG_JSON": False,
-    }
-    return (
-        households.config.Settings(DATABASE_URL=url("households"), **common),
-        indicators.config.Settings(DATABASE_URL=url("indicators"), **common),
-        notifications.config.Settings(DATABASE_URL=url("notifications"), **common),
+def embedded_settings(settings: type[S], data_dir: Path) -> S:
+    """A service's settings for the embedded run; the environment still sets the rest."""
+    name = settings.model_fields["SERVICE_NAME"].default
+    return settings(
+        DATABASE_URL=f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}",
+        MESSAGE_BUS="inprocess",
+        RELAY_POLL_SECONDS=RELAY_POLL_SECONDS,
+        LOG_JSON=False,
     )
 
 
@@ -100,7 +96,9 @@ def settings_for(
 async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    households_settings, indicators_settings, notifications_settings = settings_for(data_dir)
+    households_settings = embedded_settings(households.config.Settings, data_dir)
+    indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
+    notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
     await households.migrate.migrate(households_settings)
     await indicators.migrate.migrate(indicators_settings)
     await notifications.migrate.migrate(notifications_settings)

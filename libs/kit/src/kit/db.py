@@ -5,13 +5,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, event
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.schema import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +25,26 @@ NAMING_CONVENTION = {
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored with its zone and always read back aware, in UTC.
+
+    PostgreSQL keeps the zone; SQLite keeps text without it, so its values are read as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive timestamp {value!r}: give it a zone")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def new_registry() -> registry:
@@ -73,7 +92,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def insert_for(session: AsyncSession, table: Table) -> Insert:
+def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT that knows `ON CONFLICT` for the session's dialect (PostgreSQL or SQLite)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -170,7 +170,7 @@ class TestRecordAssessment:
         assert (body["income_score_a"], body["monthly_income_per_person"]) == (180, None)
         assert (await client.get(url)).json() == body
 
-    async def test_stages_one_event_with_ages_and_without_personal_data(
+    async def test_stages_one_event_with_ages_area_and_unit_path(
         self,
         client: httpx.AsyncClient,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -279,6 +279,24 @@ class TestRecordAssessment:
         newborn_facts = envelope["data"]["members"][3]
         assert (newborn_facts["member_no"], newborn_facts["age_years"]) == (4, 0)
         assert newborn_facts["age_months"] == 0
+
+    async def test_a_commune_not_in_force_on_the_reference_date_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        household: dict[str, Any],
+    ) -> None:
+        # The seeded three-level units end on 30 Jun 2025; no 2026 commune is loaded.
+        round_2026 = await open_round(client, year=2026, reference_date="2026-11-01")
+
+        response = await client.put(
+            f"/api/v1/households/{household['id']}/assessments/{round_2026}",
+            json=assessment_json(),
+        )
+
+        assert response.status_code == 422
+        assert "2026-11-01" in response.json()["detail"]
+        assert await nothing_written(sessionmaker)
 
     async def test_an_unknown_household_is_a_404_and_nothing_is_written(
         self,

@@ -101,6 +101,7 @@ class TestRegisterHousehold:
 
         assert response.status_code == 409
         assert "26-08764-000123" in response.json()["detail"]
+        assert locs(response) == ["body.household_code"]
         listed = (await client.get("/api/v1/households")).json()
         assert [item["id"] for item in listed["items"]] == [first["id"]]
         assert listed["items"][0]["village"] == "Thôn Đồng Giang"
@@ -335,6 +336,14 @@ class TestListHouseholds:
         response = await client.get("/api/v1/households", params={"offset": 10})
 
         assert response.json() == {"items": [], "total": 1, "offset": 10, "limit": 50}
+
+    async def test_a_page_may_hold_up_to_500(self, client: httpx.AsyncClient) -> None:
+        await register(client)
+
+        response = await client.get("/api/v1/households", params={"limit": 500})
+
+        assert response.status_code == 200
+        assert (response.json()["limit"], response.json()["total"]) == (500, 1)
 
     @pytest.mark.parametrize(
         ("params", "loc"),

@@ -114,6 +114,7 @@ class TestGetRound:
 
         assert response.status_code == 200
         assert response.json() == opened
+        assert response.json()["created_at"].endswith("Z")  # read back from SQLite, still UTC
 
     async def test_an_unknown_round_is_a_404_problem(self, client: httpx.AsyncClient) -> None:
         round_id = uuid4()

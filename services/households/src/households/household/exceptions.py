@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from kit.errors import Conflict, NotFound
+from kit.errors import Conflict, FieldError, NotFound
 
 
 class HouseholdNotFound(NotFound):
@@ -10,7 +10,10 @@ class HouseholdNotFound(NotFound):
 
 class HouseholdCodeTaken(Conflict):
     def __init__(self, code: str) -> None:
-        super().__init__(f"Household code {code!r} is already registered.")
+        super().__init__(
+            f"Household code {code!r} is already registered.",
+            errors=[FieldError(loc=["body", "household_code"], msg="already registered")],
+        )
 
 
 class AssessmentNotFound(NotFound):

@@ -2,12 +2,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, DateTime, ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, UniqueConstraint
 from sqlmodel import Column, Field
 
 from households.db import Base
 from kit.contracts.households import Area, Latrine, WaterSource
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class HouseholdBase(Base):
@@ -23,8 +23,8 @@ class Household(HouseholdBase, table=True):
     province_code: str = Field(max_length=2, index=True)
     district_code: str = Field(max_length=3, index=True)
     version: int = 1
-    created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
 class Assessment(Base, table=True):
@@ -50,8 +50,8 @@ class Assessment(Base, table=True):
     devices: list[str] = Field(sa_column=Column(JSON, nullable=False))
     income_score_a: int | None = None
     monthly_income_per_person: int | None = None
-    created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
 class NationalIdClaim(Base, table=True):

@@ -133,6 +133,10 @@ async def record_assessment(
     created = assessment is None
     facts = assessment_in.model_dump(mode="json")
     if assessment is None:
+        if if_match is not None:
+            raise PreconditionFailed(
+                "There is no assessment to replace: send it without If-Match to create it."
+            )
         assessment = Assessment(
             household_id=household.id,
             round_id=review_round.id,
@@ -154,7 +158,14 @@ async def record_assessment(
         assessment.area = area
         assessment.version += 1
         assessment.updated_at = utc_now()
-    await session.flush()
+    # A concurrent first survey of the same household and round loses on the unique key.
+    await _flush_or_conflict(
+        session,
+        Conflict(
+            "This household's assessment in the round was recorded concurrently: read it and "
+            "replace it with If-Match."
+        ),
+    )
     await _claim_national_ids(session, assessment, assessment_in)
     envelope = events.assessment_recorded(
         assessment, household, review_round, commune_name=commune.name

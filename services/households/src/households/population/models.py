@@ -1,11 +1,11 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import DateTime, ForeignKey, UniqueConstraint
+from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlmodel import Column, Field
 
 from households.db import Base
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class UnitPopulation(Base, table=True):
@@ -22,4 +22,4 @@ class UnitPopulation(Base, table=True):
     resident_households: int
     resident_persons: int
     version: int = 1
-    updated_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)

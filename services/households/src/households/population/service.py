@@ -5,6 +5,7 @@ import io
 from collections.abc import Sequence
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,7 +17,7 @@ from households.unit import service as unit_service
 from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
 from kit.db import utc_now
-from kit.errors import FieldError, InvalidInput
+from kit.errors import Conflict, FieldError, InvalidInput
 from kit.logging import current_request_id
 from kit.messaging import stage
 
@@ -55,7 +56,10 @@ async def record(
         population.resident_persons = population_in.resident_persons
         population.version += 1
         population.updated_at = utc_now()
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:  # a concurrent first entry for the same commune won
+        raise Conflict(f"The population of {unit_code} was set concurrently: retry.") from error
     event = PopulationRecordedV1(
         round_id=review_round.id,
         unit_code=unit_code,

@@ -2,11 +2,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
 from households.db import Base
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class RoundKind(StrEnum):
@@ -27,4 +27,4 @@ class ReviewRound(RoundBase, table=True):
     __table_args__ = (UniqueConstraint("year", "kind", "reference_date"),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    created_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)

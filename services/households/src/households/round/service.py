@@ -2,6 +2,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,5 +52,8 @@ async def open_round(
         name=round_in.name or f"{round_in.kind.value.capitalize()} review {round_in.year}",
     )
     session.add(review_round)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as error:  # a concurrent request opened it after the check above
+        raise RoundAlreadyExists(round_in.year, round_in.kind) from error
     return review_round

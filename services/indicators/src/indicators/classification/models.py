@@ -4,11 +4,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON
 from sqlmodel import Column, Field
 
 from indicators.db import Base
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class AssessmentCopy(Base, table=True):
@@ -21,7 +21,7 @@ class AssessmentCopy(Base, table=True):
     round_id: UUID = Field(index=True)
     sequence: int
     facts: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    received_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
 class HouseholdClassification(Base, table=True):
@@ -45,4 +45,4 @@ class HouseholdClassification(Base, table=True):
     deprivation_count: int
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     revision: int = 1  # counts class changes: the sequence of the class-changed events
-    classified_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    classified_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)

@@ -2,11 +2,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON
 from sqlmodel import Column, Field
 
 from indicators.db import Base
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class UnitFigure(Base, table=True):
@@ -22,7 +22,7 @@ class UnitFigure(Base, table=True):
     unit_code: str = Field(primary_key=True, max_length=5)
     metric: str = Field(primary_key=True, max_length=80)
     value: int = 0
-    updated_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 
 class UnitRef(Base, table=True):

@@ -66,8 +66,8 @@ async def read(
         UnitFigure.round_id == round_id, UnitFigure.unit_code == unit_code
     )
     rows = (await session.exec(statement)).all()
-    as_of = max((row.updated_at for row in rows), default=None)
-    return {row.metric: row.value for row in rows}, as_of
+    as_of = max((updated_at for _, _, updated_at in rows), default=None)
+    return {metric: value for metric, value, _ in rows}, as_of
 
 
 async def children(session: AsyncSession, unit_code: str) -> Sequence[str]:
@@ -109,7 +109,8 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     statement = select(UnitFigure.unit_code, UnitFigure.metric, UnitFigure.value).where(
         UnitFigure.round_id == round_id, UnitFigure.value != 0
     )
-    return {(r.unit_code, r.metric): r.value for r in (await session.exec(statement)).all()}
+    rows = (await session.exec(statement)).all()
+    return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
 async def _add(

@@ -2,11 +2,10 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime
 from sqlmodel import Field
 
 from indicators.db import Base
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 
 
 class JobStatus(StrEnum):
@@ -29,9 +28,9 @@ class RecalculationJob(Base, table=True):
     changed_classes: int = 0
     figures_changed: int = 0
     error: str | None = None
-    requested_at: datetime = Field(default_factory=utc_now, sa_type=DateTime(timezone=True))
-    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    requested_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class RoundLock(Base, table=True):

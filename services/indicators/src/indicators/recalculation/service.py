@@ -185,7 +185,7 @@ async def _stored_results(session: AsyncSession, ids: list[UUID]) -> dict[UUID, 
     rows = (
         await session.exec(statement.where(col(HouseholdClassification.assessment_id).in_(ids)))
     ).all()
-    return {row.assessment_id: row.result for row in rows}
+    return dict(rows)
 
 
 async def _fingerprint(session: AsyncSession, round_id: UUID) -> Fingerprint:

@@ -1,10 +1,9 @@
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime
 from sqlmodel import Field
 
-from kit.db import utc_now
+from kit.db import UtcDateTime, utc_now
 from notifications.db import Base
 
 
@@ -22,6 +21,6 @@ class Notification(Base, table=True):
     title: str = Field(max_length=200)
     message: str = Field(max_length=1000)
     created_at: datetime = Field(
-        default_factory=utc_now, sa_type=DateTime(timezone=True), index=True
+        default_factory=utc_now, sa_type=UtcDateTime, index=True
     )
-    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
