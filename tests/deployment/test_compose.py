@@ -120,7 +120,8 @@ def variable_sets() -> dict[str, dict[str, str]]:
     required = {name for name, is_required in referenced_variables(DOCUMENT).items() if is_required}
     # Each user and password unique, so that a URL carrying the wrong one cannot pass unnoticed.
     distinct = {
-        name: f"{name.lower().replace('_', '-')}-{index}" if name.endswith(("_USER", "_PASSWORD"))
+        name: f"{name.lower().replace('_', '-')}-{index}"
+        if name.endswith(("_USER", "_PASSWORD"))
         else value
         for index, (name, value) in enumerate(example.items())
     }
@@ -302,14 +303,14 @@ def read_dockerfile(path: Path) -> list[Instruction]:
 
 def dockerfile_of(name: str) -> Path:
     build = SERVICES[name]["build"]
-    return ROOT / build.get("context", ".") / build.get("dockerfile", "Dockerfile")
+    return ROOT / str(build.get("context", ".")) / str(build.get("dockerfile", "Dockerfile"))
 
 
 DOCKERFILES = sorted({str(dockerfile_of(name).relative_to(ROOT)) for name in BUILT})
 
 
 def installed_package(instructions: list[Instruction]) -> str:
-    packages = {
+    packages: set[str] = {
         match
         for instruction in instructions
         if instruction.op == "RUN" and "uv sync" in instruction.arguments
@@ -324,7 +325,7 @@ def copied_from_context(instructions: list[Instruction]) -> list[tuple[int, str]
     copied = []
     for position, instruction in enumerate(instructions):
         if instruction.op in ("COPY", "ADD"):
-            words = [word for word in shlex.split(instruction.arguments)]
+            words = shlex.split(instruction.arguments)
             if any(word.startswith("--from") for word in words):
                 continue
             sources = [word for word in words if not word.startswith("--")][:-1]
@@ -332,7 +333,7 @@ def copied_from_context(instructions: list[Instruction]) -> list[tuple[int, str]
     return copied
 
 
-# --- .dockerignore ------------------------------------------------------------------------------
+# --- .dockerignore --------------------------------------------------------------------------------
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:
@@ -370,12 +371,10 @@ def ignored_by_docker(path: str) -> bool:
     return excluded
 
 
-# === Images ======================================================================================
+# === Images =======================================================================================
 
 
-def test_every_service_of_this_repository_is_built_from_the_root_with_a_dockerfile_that_exists() -> (
-    None
-):
+def test_every_service_of_this_repository_is_built_from_the_root_by_its_dockerfile() -> None:
     for name in BUILT:
         build = SERVICES[name]["build"]
         assert isinstance(build, Mapping), f"{name}: build needs a context and a dockerfile"
@@ -423,7 +422,8 @@ def test_each_dockerfile_installs_the_locked_dependencies_before_copying_sources
     ]
     assert len(syncs) >= 2, "a dependencies layer, then a sources layer"
     for _, arguments in syncs:
-        assert "--frozen" in arguments and "--no-dev" in arguments, arguments
+        assert "--frozen" in arguments, arguments
+        assert "--no-dev" in arguments, arguments
     first, last = syncs[0], syncs[-1]
     assert "--no-install-workspace" in first[1]
     assert "--no-install-workspace" not in last[1]
@@ -432,7 +432,8 @@ def test_each_dockerfile_installs_the_locked_dependencies_before_copying_sources
         position for position, source in copied_from_context(instructions) if source in sources
     ]
     assert copies_of_sources, "no workspace sources copied"
-    assert first[0] < min(copies_of_sources) and max(copies_of_sources) < last[0]
+    assert first[0] < min(copies_of_sources), "dependencies first, then sources"
+    assert max(copies_of_sources) < last[0], "the last uv sync installs the sources"
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES)
@@ -452,7 +453,9 @@ def test_each_image_runs_as_an_unprivileged_user_from_the_build_stage_environmen
     dockerfile: str,
 ) -> None:
     instructions = read_dockerfile(ROOT / dockerfile)
-    images = {instruction.arguments.split()[0] for instruction in instructions if instruction.op == "FROM"}
+    images = {
+        instruction.arguments.split()[0] for instruction in instructions if instruction.op == "FROM"
+    }
     # The virtual environment's interpreter is a link to the base image's: one base for all stages.
     assert len(images) == 1, images
     version = re.fullmatch(r"python:(\d+)\.(\d+)-slim", images.pop())
@@ -461,11 +464,15 @@ def test_each_image_runs_as_an_unprivileged_user_from_the_build_stage_environmen
     minimum = re.search(r">=\s*(\d+)\.(\d+)", requires)
     assert minimum is not None
     assert (int(version[1]), int(version[2])) >= (int(minimum[1]), int(minimum[2]))
-    final = [instruction for instruction in instructions if instruction.stage == instructions[-1].stage]
+    final = [
+        instruction for instruction in instructions if instruction.stage == instructions[-1].stage
+    ]
     users = [instruction.arguments for instruction in final if instruction.op == "USER"]
-    assert users and users[-1].split(":")[0] not in ("root", "0"), "runs as root"
+    assert users, "runs as root"
+    assert users[-1].split(":")[0] not in ("root", "0"), "runs as root"
     assert any(
-        instruction.op == "ENV" and re.search(r"\bPATH=/app/\.venv/bin:\$PATH\b", instruction.arguments)
+        instruction.op == "ENV"
+        and re.search(r"\bPATH=/app/\.venv/bin:\$PATH\b", instruction.arguments)
         for instruction in final
     )
 
@@ -492,12 +499,13 @@ def test_the_build_context_keeps_everything_the_dockerfiles_copy() -> None:
     assert not [path for path in sorted(wanted) if ignored_by_docker(path)]
 
 
-# === Commands ======================================================================================
+# === Commands =====================================================================================
 
 
 def test_every_command_is_a_uvicorn_app_factory_or_a_python_module() -> None:
     assert set(UVICORN) | set(PYTHON_MODULES) == set(BUILT)
-    assert UVICORN and PYTHON_MODULES
+    assert UVICORN
+    assert PYTHON_MODULES
 
 
 @pytest.mark.parametrize("name", UVICORN)
@@ -543,7 +551,9 @@ def healthcheck_url(process: Process) -> str:
 
 
 def _is_main_guard(test: ast.expr) -> bool:
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+    if not (
+        isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)
+    ):
         return False
     sides = [test.left, test.comparators[0]]
     names = {side.id for side in sides if isinstance(side, ast.Name)}
@@ -551,7 +561,7 @@ def _is_main_guard(test: ast.expr) -> bool:
     return names == {"__name__"} and constants == {"__main__"}
 
 
-# === Settings ======================================================================================
+# === Settings =====================================================================================
 
 
 @pytest.mark.parametrize("name", BUILT)
@@ -589,7 +599,7 @@ def test_each_process_reads_valid_production_settings(
         assert settings.MESSAGE_BUS == "rabbitmq"
 
 
-# === Ports =========================================================================================
+# === Ports ========================================================================================
 
 
 @pytest.mark.parametrize("name", UVICORN)
@@ -615,9 +625,8 @@ def test_the_gateway_reaches_each_service_at_its_api_container_and_port(
         parts = urlsplit(url)
         target = processes().get(parts.hostname or "")
         assert target is not None, f"{upstream}: {url} names no service of the file"
-        assert target.command[0] == "uvicorn" and target.package == upstream, (
-            f"{upstream}: {url} is {target.name}, which runs {target.module}"
-        )
+        assert target.command[0] == "uvicorn", f"{upstream}: {target.name} serves no HTTP"
+        assert target.package == upstream, f"{upstream}: {url} runs {target.module}"
         assert (parts.scheme, parts.port) == ("http", target.port), url
 
 
@@ -631,7 +640,7 @@ def test_only_the_gateway_and_the_rabbitmq_management_ui_publish_ports() -> None
     }
 
 
-# === Start order and restarts ======================================================================
+# === Start order and restarts =====================================================================
 
 
 def test_every_dependency_names_a_defined_service_and_a_condition_it_can_meet() -> None:
@@ -640,7 +649,8 @@ def test_every_dependency_names_a_defined_service_and_a_condition_it_can_meet() 
             assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
             target = SERVICES[dependency]
             if condition == "service_healthy":
-                assert "healthcheck" in target and not target["healthcheck"].get("disable")
+                assert "healthcheck" in target, f"{dependency} never becomes healthy"
+                assert not target["healthcheck"].get("disable"), f"{dependency}: disabled"
             elif condition == "service_completed_successfully":
                 assert target.get("restart") == "no", f"{dependency} never completes"
             else:
@@ -694,12 +704,15 @@ def test_migrations_run_once_and_every_other_service_restarts() -> None:
             assert service.get("restart") in RESTARTING, f"{name}: restart policy"
 
 
-# === Databases and credentials =====================================================================
+# === Databases and credentials ====================================================================
 
 
 def _server_of(key: str) -> str:
-    hosts = {urlsplit(p.environment[key]).hostname for p in processes().values() if key in p.environment}
-    assert len(hosts) == 1 and hosts <= SERVICES.keys(), f"{key} points at {hosts}"
+    hosts = {
+        urlsplit(p.environment[key]).hostname for p in processes().values() if key in p.environment
+    }
+    assert len(hosts) == 1, f"{key} points at {hosts}"
+    assert hosts <= SERVICES.keys(), f"{key} points at {hosts}, not a service of the file"
     return str(hosts.pop())
 
 
@@ -720,7 +733,8 @@ def test_each_service_owns_a_database_of_its_own_on_the_postgres_service() -> No
     for process in processes().values():
         if "DATABASE_URL" in process.environment:
             url = make_url(process.environment["DATABASE_URL"])
-            assert url.drivername == "postgresql+asyncpg" and url.port == 5432, url
+            assert url.drivername == "postgresql+asyncpg", url
+            assert url.port == 5432, url
             url.get_dialect().import_dbapi()  # the driver is installed
     names = database_names()
     assert len(set(names.values())) == len(names), f"a database shared by services: {names}"
