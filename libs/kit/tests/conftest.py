@@ -90,7 +90,7 @@ async def postgresql_database() -> AsyncIterator[Database]:
         await drop_database(url)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.infra)])
 def database(request: pytest.FixtureRequest) -> Database:
     """The same tables on SQLite (a file under tmp_path) and on a fresh PostgreSQL database."""
     fixture = f"{request.param}_database"

@@ -66,15 +66,14 @@ class Broker:
         async with await aio_pika.connect(self.rabbitmq_url) as connection:
             channel = await connection.channel()
             declared = await channel.declare_queue(queue.name, passive=True)
-            count: int = declared.declaration_result.message_count
-            return count
+            return declared.declaration_result.message_count or 0
 
     async def close(self) -> None:
         for bus in self.buses:
             await bus.close()
 
 
-@pytest.fixture(params=["in-process", "rabbitmq"])
+@pytest.fixture(params=["in-process", pytest.param("rabbitmq", marks=pytest.mark.infra)])
 async def broker(request: pytest.FixtureRequest) -> AsyncIterator[Broker]:
     if request.param == "rabbitmq":
         broker = Broker("rabbitmq", rabbitmq_url=request.getfixturevalue("rabbitmq_url"))
@@ -290,11 +289,10 @@ class TestDeadLetters:
             await bus.publish(message)
         await eventually(lambda: _count(bus.dead_letters(queue), 3))
 
-        first = await bus.dead_letters(queue)
-        second = await bus.dead_letters(queue)
+        listings = [sorted(await bus.dead_letters(queue), key=_by_id) for _ in range(5)]
 
-        assert sorted(first, key=_by_id) == sorted(second, key=_by_id)
-        assert sorted(letter.message_id or "" for letter in first) == ids(sent)
+        assert all(listing == listings[0] for listing in listings)
+        assert sorted(letter.message_id or "" for letter in listings[0]) == ids(sent)
         assert len(await bus.dead_letters(queue, limit=2)) == 2
 
     async def test_replaying_all_dead_letters_puts_them_back_and_they_are_handled(

@@ -91,13 +91,15 @@ def delivery(body: bytes | Envelope, *, delivery_count: int = 0) -> IncomingMess
 
 
 async def processed(database: Database) -> Sequence[Row[Any]]:
-    async with database.sessionmaker() as session:
-        return (await session.exec(select(database.inbox))).all()
+    async with database.engine.connect() as connection:
+        return (await connection.execute(select(database.inbox))).all()
 
 
 async def written(database: Database) -> int:
-    async with database.sessionmaker() as session:
-        return int((await session.exec(select(func.count()).select_from(populations))).one()[0])
+    async with database.engine.connect() as connection:
+        return (
+            await connection.execute(select(func.count()).select_from(populations))
+        ).scalar_one()
 
 
 class TestHandling:

@@ -61,8 +61,8 @@ async def stage_committed(database: Database, *envelopes: Envelope) -> None:
 
 async def outbox_rows(database: Database) -> Sequence[Row[Any]]:
     table = database.outbox
-    async with database.sessionmaker() as session:
-        return (await session.exec(select(table).order_by(table.c.position))).all()
+    async with database.engine.connect() as connection:
+        return (await connection.execute(select(table).order_by(table.c.position))).all()
 
 
 async def pending(database: Database) -> int:
@@ -275,6 +275,7 @@ def _nothing_pending(database: Database) -> Callable[[], Any]:
     return check
 
 
+@pytest.mark.infra
 class TestOnPostgreSQL:
     async def test_rows_of_a_transaction_still_open_are_not_published(
         self, postgresql_database: Database

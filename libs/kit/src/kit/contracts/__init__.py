@@ -1,4 +1,4 @@
-"""Message contracts: the envelope and every published event type, with a catalogue for integrators."""
+"""Message contracts: the envelope and every published event type, and a catalogue of them."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""Messaging: the bus interface, its RabbitMQ and in-process implementations, outbox and consumer."""
+"""Messaging: the bus interface, its RabbitMQ and in-process implementations, outbox, consumer."""
 
 from kit.messaging.bus import (
     DeadLetter,

@@ -12,6 +12,7 @@ import structlog
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,9 +43,10 @@ async def first_delivery(
     session: AsyncSession, inbox: Table, *, consumer: str, envelope: Envelope
 ) -> bool:
     """Record the message as processed; False if `consumer` has already processed it."""
+    insert = insert_for(session, inbox)
+    assert isinstance(insert, postgresql.Insert | sqlite.Insert)  # the dialects with ON CONFLICT
     statement = (
-        insert_for(session, inbox)
-        .values(consumer=consumer, message_id=envelope.id, processed_at=utc_now())
+        insert.values(consumer=consumer, message_id=envelope.id, processed_at=utc_now())
         .on_conflict_do_nothing()
         .returning(inbox.c.message_id)
     )

@@ -40,6 +40,7 @@ class InProcessBus:
     def __init__(self, queues: Sequence[QueueSpec] = ALL_QUEUES) -> None:
         self._queues = {spec.name: _Queue(spec) for spec in queues}
         self._consumers: list[asyncio.Task[None]] = []
+        self._progress = asyncio.Event()  # set whenever a delivery finishes
         self.available = True  # tests switch it off to play a broker outage
 
     async def start(self) -> None:
@@ -85,7 +86,10 @@ class InProcessBus:
     async def drained(self) -> None:
         """Wait until every queue is empty and no handler is running (for tests and demos)."""
         while any(q.ready.qsize() or q.unacked for q in self._queues.values()):
-            await asyncio.sleep(0.01)
+            # Only a finished delivery can leave the bus idle (a redelivery due later counts as
+            # unacknowledged until it is back in its queue).
+            self._progress.clear()
+            await self._progress.wait()
 
     async def _deliver(self, queue: _Queue, handler: MessageHandler) -> None:
         while True:
@@ -102,6 +106,7 @@ class InProcessBus:
                     self._requeue_later(queue, message, deliveries + 1)
             finally:
                 queue.unacked -= 1
+                self._progress.set()
 
     def _requeue_later(self, queue: _Queue, message: OutgoingMessage, deliveries: int) -> None:
         # A short, growing pause, as a transient failure (a locked database) needs time to clear.

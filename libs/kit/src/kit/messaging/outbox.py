@@ -22,11 +22,11 @@ from sqlalchemy import (
     Table,
     Uuid,
     func,
-    select,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select  # typed for `AsyncSession.exec`, unlike SQLAlchemy's own
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.contracts import Envelope
@@ -72,7 +72,7 @@ async def stage(session: AsyncSession, outbox: Table, envelope: Envelope) -> Non
 
 async def pending_count(session: AsyncSession, outbox: Table) -> int:
     statement = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-    return int((await session.exec(statement)).one()[0])
+    return int((await session.exec(statement)).one())
 
 
 class OutboxRelay:
@@ -115,17 +115,14 @@ class OutboxRelay:
             if not rows:
                 return 0
             outcomes = await asyncio.gather(
-                *(self._bus.publish(_outgoing(row.envelope)) for row in rows),
+                *(self._bus.publish(_outgoing(document)) for _, document in rows),
                 return_exceptions=True,
             )
-            sent = [
-                row.position for row, outcome in zip(rows, outcomes, strict=True) if outcome is None
+            results = [
+                (position, outcome) for (position, _), outcome in zip(rows, outcomes, strict=True)
             ]
-            failed = [
-                row.position
-                for row, outcome in zip(rows, outcomes, strict=True)
-                if outcome is not None
-            ]
+            sent = [position for position, outcome in results if outcome is None]
+            failed = [position for position, outcome in results if outcome is not None]
             if sent:
                 await session.exec(
                     update(table).where(table.c.position.in_(sent)).values(published_at=utc_now())

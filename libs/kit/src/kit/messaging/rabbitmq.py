@@ -7,8 +7,7 @@ accepting writes (into its outbox) while RabbitMQ is down.
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
 import aio_pika
 import structlog
@@ -16,6 +15,7 @@ from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
+    AbstractQueue,
     AbstractRobustConnection,
 )
 
@@ -33,6 +33,8 @@ from kit.messaging.bus import (
 from kit.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 
 log = structlog.get_logger()
+
+RETURN_WAIT_SECONDS = 10.0  # how long browsing a dead-letter queue waits for its messages back
 
 
 class RabbitMQBus:
@@ -58,7 +60,8 @@ class RabbitMQBus:
         if self._connector is None:
             self._connector = asyncio.create_task(self._connect_until_up())
 
-    async def wait_connected(self, timeout: float) -> None:
+    async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109 (public signature)
+        """Wait until the first connection is up; TimeoutError after `timeout` seconds."""
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def close(self) -> None:
@@ -92,53 +95,71 @@ class RabbitMQBus:
 
     async def dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
-        async with self._browse(queue) as (_, dead_queue_messages):
-            async for message in dead_queue_messages:
+        async with self._browse(queue) as browser:
+            while len(letters) < limit and (message := await browser.next()) is not None:
                 letters.append(_dead_letter(queue, message))
-                if len(letters) >= limit:
-                    break
         return letters
 
     async def replay_dead_letters(
         self, queue: QueueSpec, *, message_ids: Sequence[str] | None = None
     ) -> int:
         replayed = 0
-        async with self._browse(queue) as (channel, dead_queue_messages):
-            async for message in dead_queue_messages:
+        async with self._browse(queue) as browser:
+            while (message := await browser.next()) is not None:
                 if message_ids is not None and message.message_id not in message_ids:
                     continue  # left unacknowledged: back in the dead-letter queue on close
                 # The default exchange routes by queue name: only the failed consumer sees it again.
-                await channel.default_exchange.publish(
+                await browser.channel.default_exchange.publish(
                     _to_amqp(_outgoing(message)),
                     routing_key=queue.name,
                     mandatory=True,
                     timeout=self._publish_timeout,
                 )
-                await message.ack()
+                await browser.remove(message)
                 replayed += 1
         return replayed
 
     @contextlib.asynccontextmanager
-    async def _browse(self, queue: QueueSpec) -> Any:
-        """Iterate a dead-letter queue without consuming: unacked messages return on close."""
+    async def _browse(self, queue: QueueSpec) -> AsyncIterator["_DeadLetterBrowser"]:
+        """Read a dead-letter queue without consuming it: what is not removed goes back on close.
+
+        Returns once those messages are back, so a listing straight after this one sees them.
+        """
         await asyncio.wait_for(self._connected.wait(), self._publish_timeout)
         assert self._connection is not None
-        # A replayed message that is returned still goes back to the dead-letter queue.
+        # With returns raising, a replayed message that is returned stays a dead letter.
         channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         try:
             dead_queue = await channel.declare_queue(queue.dead_letter_queue, passive=True)
-            # Only the messages there now: a replayed message that fails again arrives at the end
-            # of this queue while we browse, and replaying it again would never finish.
-            present: int = dead_queue.declaration_result.message_count
+            browser = _DeadLetterBrowser(
+                channel, dead_queue, dead_queue.declaration_result.message_count or 0
+            )
+            yield browser
+        finally:
+            # Closing the channel returns the unacknowledged messages. (Not nack with requeue:
+            # a quorum queue would count that as a failed delivery, and RabbitMQ 4 drops a
+            # message past its default delivery limit of 20.)
+            await channel.close()
+        if browser.left:
+            await self._until_ready(queue.dead_letter_queue, browser.present - browser.removed)
 
-            async def messages() -> Any:
-                for _ in range(present):
-                    message = await dead_queue.get(no_ack=False, fail=False)
-                    if message is None:
-                        return
-                    yield message
+    async def _until_ready(self, queue_name: str, count: int) -> None:
+        """Wait, for a while, until `queue_name` has `count` messages ready.
 
-            yield channel, messages()
+        A quorum queue takes back the messages of a closed channel after the close, usually at
+        once but now and then (RabbitMQ 3.10) only some five seconds later.
+        """
+        assert self._connection is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RETURN_WAIT_SECONDS
+        channel = await self._connection.channel()
+        try:
+            while loop.time() < deadline:
+                declared = await channel.declare_queue(queue_name, passive=True)
+                if (declared.declaration_result.message_count or 0) >= count:
+                    return
+                await asyncio.sleep(0.01)
+            log.warning("bus.dead_letters_not_back", queue=queue_name, expected=count)
         finally:
             await channel.close()
 
@@ -167,7 +188,8 @@ class RabbitMQBus:
         queue = await channel.declare_queue(spec.name, passive=True)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            deliveries = int(message.headers.get("x-delivery-count", 0) or 0)  # type: ignore[call-overload]
+            count = message.headers.get("x-delivery-count")  # absent on the first delivery
+            deliveries = count if isinstance(count, int) else 0
             try:
                 await handler(_incoming(message, deliveries))
             except PoisonMessage as poison:
@@ -213,6 +235,36 @@ async def declare_topology(
         for key in spec.binding_keys:
             await queue.bind(events, routing_key=key)
     return events
+
+
+class _DeadLetterBrowser:
+    """The messages of a dead-letter queue, taken one by one and left unacknowledged."""
+
+    def __init__(self, channel: AbstractChannel, queue: AbstractQueue, present: int) -> None:
+        self.channel = channel
+        self._queue = queue
+        # Only the messages there now: a replayed message that fails again arrives at the end of
+        # the queue while we browse, and taking it again would never finish.
+        self.present = present
+        self.taken = 0
+        self.removed = 0
+
+    @property
+    def left(self) -> int:
+        """Messages taken and not removed: they return to the queue when the channel closes."""
+        return self.taken - self.removed
+
+    async def next(self) -> AbstractIncomingMessage | None:
+        if self.taken >= self.present:
+            return None
+        message = await self._queue.get(no_ack=False, fail=False)
+        if message is not None:
+            self.taken += 1
+        return message
+
+    async def remove(self, message: AbstractIncomingMessage) -> None:
+        await message.ack()
+        self.removed += 1
 
 
 def _to_amqp(message: OutgoingMessage) -> aio_pika.Message:
