@@ -31,8 +31,12 @@ def test_every_event_type_is_described() -> None:
 
 @pytest.mark.parametrize(
     "settings",
-    [households.config.Settings, indicators.config.Settings, notifications.config.Settings,
-     gateway.config.Settings],
+    [
+        households.config.Settings,
+        indicators.config.Settings,
+        notifications.config.Settings,
+        gateway.config.Settings,
+    ],
     ids=["households", "indicators", "notifications", "gateway"],
 )
 def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:

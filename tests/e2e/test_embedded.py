@@ -22,9 +22,15 @@ class InProcessBroker:
         self.platform = platform
 
     async def publish_raw(self, body: bytes, *, type: str, message_id: str) -> None:
-        await self.platform.bus.publish(OutgoingMessage(
-            body=body, message_id=message_id, type=type, correlation_id=None,
-            timestamp=utc_now()))
+        await self.platform.bus.publish(
+            OutgoingMessage(
+                body=body,
+                message_id=message_id,
+                type=type,
+                correlation_id=None,
+                timestamp=utc_now(),
+            )
+        )
 
     async def stop(self) -> None:
         self.platform.bus.available = False
@@ -55,20 +61,24 @@ async def test_an_assessment_shows_in_commune_district_and_province(api: Api) ->
     await platform_api.an_assessment_shows_in_every_level(api)
 
 
-async def test_duplicated_and_reordered_events_change_nothing(api: Api, platform: Platform
-                                                              ) -> None:
-    await platform_api.duplicated_and_reordered_events_change_nothing(api, InProcessBroker(platform))
+async def test_duplicated_and_reordered_events_change_nothing(api: Api, platform: Platform) -> None:
+    await platform_api.duplicated_and_reordered_events_change_nothing(
+        api, InProcessBroker(platform)
+    )
 
 
-async def test_writes_survive_a_bus_outage_and_nothing_is_lost(api: Api, platform: Platform
-                                                               ) -> None:
+async def test_writes_survive_a_bus_outage_and_nothing_is_lost(
+    api: Api, platform: Platform
+) -> None:
     await platform_api.writes_survive_a_broker_outage(api, InProcessBroker(platform))
 
 
-async def test_a_poison_message_is_dead_lettered_while_others_flow(api: Api, platform: Platform
-                                                                   ) -> None:
+async def test_a_poison_message_is_dead_lettered_while_others_flow(
+    api: Api, platform: Platform
+) -> None:
     await platform_api.a_poison_message_is_dead_lettered_while_others_flow(
-        api, InProcessBroker(platform))
+        api, InProcessBroker(platform)
+    )
 
 
 async def test_the_gateway_reports_every_service_healthy(api: Api) -> None:
@@ -84,13 +94,18 @@ async def test_a_household_becoming_poor_reaches_the_commune_inbox(api: Api) -> 
     await api.survey(household, round_, poor=True)
 
     async def notified() -> list[dict[str, object]] | None:
-        inbox = await api.ok(api.client.get("/api/v1/notifications",
-                                            params={"unit_code": "08719", "unread": "true"}))
+        inbox = await api.ok(
+            api.client.get("/api/v1/notifications", params={"unit_code": "08719", "unread": "true"})
+        )
         return [n for n in inbox["items"] if n["household_id"] == household["id"]] or None
 
     [notification] = await platform_api.eventually(notified)
     assert "became" in str(notification["title"]) or "is poor" in str(notification["title"])
 
 
-async def test_the_request_id_follows_the_write_into_its_event(api: Api, platform: Platform) -> None:
-    await platform_api.the_request_id_follows_the_write_into_its_event(api, InProcessBroker(platform))
+async def test_the_request_id_follows_the_write_into_its_event(
+    api: Api, platform: Platform
+) -> None:
+    await platform_api.the_request_id_follows_the_write_into_its_event(
+        api, InProcessBroker(platform)
+    )

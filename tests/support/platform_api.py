@@ -24,13 +24,24 @@ class Broker(Protocol):
     async def staged_envelopes(self) -> list[Envelope]: ...
 
 
-def member(no: int, *, born: str = "1980-05-01", head: bool = False, insured: bool = True,
-           relation: str = "spouse", national_id: str | None = None) -> dict[str, Any]:
+def member(
+    no: int,
+    *,
+    born: str = "1980-05-01",
+    head: bool = False,
+    insured: bool = True,
+    relation: str = "spouse",
+    national_id: str | None = None,
+) -> dict[str, Any]:
     return {
-        "full_name": f"Nguyễn Văn {no}", "birth_date": born, "sex": "male",
+        "full_name": f"Nguyễn Văn {no}",
+        "birth_date": born,
+        "sex": "male",
         "relation_to_head": "head" if head else relation,
-        "working_status": "self_employed", "has_health_insurance": insured,
-        "highest_qualification": "upper_secondary", "national_id": national_id,
+        "working_status": "self_employed",
+        "has_health_insurance": insured,
+        "highest_qualification": "upper_secondary",
+        "national_id": national_id,
     }
 
 
@@ -59,31 +70,52 @@ class Api:
     async def open_round(self) -> dict[str, Any]:
         """A round of its own for each scenario, so their figures never mix."""
         reference = date(2024, 1, 1) + timedelta(days=next(_round_days))
-        return await self.ok(self.client.post("/api/v1/rounds", json={
-            "year": 2024, "kind": "regular", "reference_date": reference.isoformat(),
-            "standard_id": "VN-2022-2025"}), 201)
+        return await self.ok(
+            self.client.post(
+                "/api/v1/rounds",
+                json={
+                    "year": 2024,
+                    "kind": "regular",
+                    "reference_date": reference.isoformat(),
+                    "standard_id": "VN-2022-2025",
+                },
+            ),
+            201,
+        )
 
     async def register(self, code: str, commune: str) -> dict[str, Any]:
-        return await self.ok(self.client.post("/api/v1/households", json={
-            "household_code": code, "commune_code": commune, "village": "Thôn 1"}), 201)
+        return await self.ok(
+            self.client.post(
+                "/api/v1/households",
+                json={"household_code": code, "commune_code": commune, "village": "Thôn 1"},
+            ),
+            201,
+        )
 
-    async def survey(self, household: dict[str, Any], round_: dict[str, Any], *,
-                     poor: bool) -> httpx.Response:
+    async def survey(
+        self, household: dict[str, Any], round_: dict[str, Any], *, poor: bool
+    ) -> httpx.Response:
         return await self.client.put(
             f"/api/v1/households/{household['id']}/assessments/{round_['id']}",
-            json=assessment(poor=poor))
+            json=assessment(poor=poor),
+        )
 
     async def population(self, round_: dict[str, Any], commune: str, households: int) -> None:
-        await self.ok(self.client.put(f"/api/v1/populations/{round_['id']}/{commune}", json={
-            "resident_households": households, "resident_persons": households * 2}))
+        await self.ok(
+            self.client.put(
+                f"/api/v1/populations/{round_['id']}/{commune}",
+                json={"resident_households": households, "resident_persons": households * 2},
+            )
+        )
 
     async def figures(self, round_: dict[str, Any], unit: str) -> dict[str, Any] | None:
         response = await self.client.get(f"/api/v1/figures/{round_['id']}/{unit}")
         return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
 
     async def recalculate(self, round_: dict[str, Any]) -> dict[str, Any]:
-        job = await self.ok(self.client.post("/api/v1/recalculations",
-                                             json={"round_id": round_["id"]}), 202)
+        job = await self.ok(
+            self.client.post("/api/v1/recalculations", json={"round_id": round_["id"]}), 202
+        )
 
         async def finished() -> dict[str, Any] | None:
             current = await self.ok(self.client.get(f"/api/v1/recalculations/{job['id']}"))
@@ -92,15 +124,15 @@ class Api:
         return await eventually(finished)
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 60.0) -> T:
-    """Poll `probe` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 60.0) -> T:
+    """Poll `probe` until it returns something truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         result = await probe()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
+            raise AssertionError(f"not reached within {within} s")
         await asyncio.sleep(0.1)
 
 
@@ -136,11 +168,14 @@ async def duplicated_and_reordered_events_change_nothing(api: Api, broker: Broke
     round_ = await api.open_round()
     household = await api.register(f"E2E-{round_['id'][:8]}-2", "08710")
     await api.survey(household, round_, poor=True)
-    current = await api.ok(api.client.get(
-        f"/api/v1/households/{household['id']}/assessments/{round_['id']}"))
+    current = await api.ok(
+        api.client.get(f"/api/v1/households/{household['id']}/assessments/{round_['id']}")
+    )
     replaced = await api.client.put(
         f"/api/v1/households/{household['id']}/assessments/{round_['id']}",
-        json=assessment(poor=False), headers={"If-Match": f'"{current["version"]}"'})
+        json=assessment(poor=False),
+        headers={"If-Match": f'"{current["version"]}"'},
+    )
     assert replaced.status_code == 200, replaced.text
 
     async def settled_not_poor() -> dict[str, Any] | None:
@@ -152,8 +187,9 @@ async def duplicated_and_reordered_events_change_nothing(api: Api, broker: Broke
     mine = [e for e in await broker.staged_envelopes() if e.subject == current["id"]]
     assert [e.sequence for e in mine] == [1, 2]
     for envelope in [*mine, *mine, mine[0]]:  # duplicates, then the old version again, late
-        await broker.publish_raw(envelope.model_dump_json().encode(), type=envelope.type,
-                                 message_id=str(envelope.id))
+        await broker.publish_raw(
+            envelope.model_dump_json().encode(), type=envelope.type, message_id=str(envelope.id)
+        )
     await asyncio.sleep(2)  # let them all arrive; nothing must change
     after = await api.figures(round_, "08710")
     assert after is not None
@@ -177,7 +213,7 @@ async def writes_survive_a_broker_outage(api: Api, broker: Broker, households: i
         figures = await api.figures(round_, "26")
         return figures if surveyed(figures) == households else None
 
-    incremental = await eventually(all_counted, timeout=120)
+    incremental = await eventually(all_counted, within=120)
     assert incremental["total"]["households"]["poor"] == households // 3
     job = await api.recalculate(round_)
     assert job["status"] == "succeeded"
@@ -190,8 +226,9 @@ async def writes_survive_a_broker_outage(api: Api, broker: Broker, households: i
 
 async def a_poison_message_is_dead_lettered_while_others_flow(api: Api, broker: Broker) -> None:
     poison_id = f"poison-{time.monotonic_ns()}"
-    await broker.publish_raw(b"{not json", type="households.assessment.recorded.v1",
-                             message_id=poison_id)
+    await broker.publish_raw(
+        b"{not json", type="households.assessment.recorded.v1", message_id=poison_id
+    )
     round_ = await api.open_round()
     household = await api.register(f"E2E-{round_['id'][:8]}-p", "08716")
     await api.survey(household, round_, poor=False)
@@ -217,7 +254,9 @@ async def the_request_id_follows_the_write_into_its_event(api: Api, broker: Brok
 
     response = await api.client.put(
         f"/api/v1/households/{household['id']}/assessments/{round_['id']}",
-        json=assessment(poor=True), headers={"X-Request-ID": request_id})
+        json=assessment(poor=True),
+        headers={"X-Request-ID": request_id},
+    )
 
     assert response.status_code == 201
     assert response.headers["x-request-id"] == request_id

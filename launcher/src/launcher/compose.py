@@ -46,8 +46,9 @@ def interpolate(value: str, variables: Mapping[str, str]) -> str:
     return _VARIABLE.sub(substitute, value.replace("$$", "\0")).replace("\0", "$")
 
 
-def load(path: Path = COMPOSE_FILE, variables: Mapping[str, str] | None = None
-         ) -> dict[str, ComposeProcess]:
+def load(
+    path: Path = COMPOSE_FILE, variables: Mapping[str, str] | None = None
+) -> dict[str, ComposeProcess]:
     """The services built from this repository (not postgres or rabbitmq), by name."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     variables = dict(os.environ if variables is None else variables)
@@ -58,10 +59,12 @@ def load(path: Path = COMPOSE_FILE, variables: Mapping[str, str] | None = None
         processes[name] = ComposeProcess(
             name=name,
             command=[interpolate(str(part), variables) for part in _command(service)],
-            environment={key: interpolate(str(value), variables)
-                         for key, value in _environment(service).items()},
+            environment={
+                key: interpolate(str(value), variables)
+                for key, value in _environment(service).items()
+            },
             depends_on=list(_depends_on(service)),
-            one_shot=str(service.get("restart", "")) in ("no", "\"no\"", "False"),
+            one_shot=str(service.get("restart", "")) in ("no", '"no"', "False"),
         )
     return processes
 

@@ -63,7 +63,8 @@ class DistributedStack:
             for service in SERVICE_DATABASES:
                 name = f"{self.config.database_prefix}{service}"
                 exists = await connection.fetchval(
-                    "SELECT 1 FROM pg_database WHERE datname = $1", name)
+                    "SELECT 1 FROM pg_database WHERE datname = $1", name
+                )
                 if not exists:
                     await connection.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -83,8 +84,13 @@ class DistributedStack:
         for name, process in self.processes.items():
             if not process.one_shot:
                 continue
-            done = subprocess.run(self._argv(process), env=self._environment(process),
-                                  capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                self._argv(process),
+                env=self._environment(process),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if done.returncode:
                 raise RuntimeError(f"{name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
@@ -96,8 +102,11 @@ class DistributedStack:
             # The child keeps its own copy of the file descriptor; ours can close at once.
             with (self.config.log_dir / f"{name}.log").open("ab") as log:
                 self.running[name] = subprocess.Popen(
-                    self._argv(process), env=self._environment(process), stdout=log,
-                    stderr=subprocess.STDOUT, start_new_session=True,
+                    self._argv(process),
+                    env=self._environment(process),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
 
     def stop(self, names: list[str] | None = None) -> None:
@@ -112,9 +121,9 @@ class DistributedStack:
                 self.running[name].wait()
             del self.running[name]
 
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
+    async def wait_healthy(self, within: float = 60.0) -> None:
         """Until the gateway reports every service (database and broker) ready."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         last = "no answer"
         async with httpx.AsyncClient(timeout=5) as client:
             while time.monotonic() < deadline:
@@ -127,7 +136,7 @@ class DistributedStack:
                 except httpx.HTTPError as error:
                     last = repr(error)
                 await asyncio.sleep(0.3)
-        raise TimeoutError(f"the stack did not become healthy in {timeout} s: {last}")
+        raise TimeoutError(f"the stack did not become healthy in {within} s: {last}")
 
     def _check_alive(self) -> None:
         for name, process in self.running.items():
@@ -192,8 +201,8 @@ async def _main(config: StackConfig) -> None:
     stack.start()
     try:
         await stack.wait_healthy()
-        print(f"\nDistributed stack up: {stack.gateway_url}/docs  "  # noqa: T201
-              f"(logs in {config.log_dir}/)\n", flush=True)
+        ready = f"\nDistributed stack up: {stack.gateway_url}/docs  (logs in {config.log_dir}/)\n"
+        print(ready, flush=True)  # noqa: T201 - what the operator started it for
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -207,16 +216,24 @@ async def _main(config: StackConfig) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "POSTGRES_ADMIN_URL", StackConfig.postgres_url))
-    parser.add_argument("--rabbitmq-url", default=os.environ.get(
-        "RABBITMQ_URL", StackConfig.rabbitmq_url))
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("POSTGRES_ADMIN_URL", StackConfig.postgres_url)
+    )
+    parser.add_argument(
+        "--rabbitmq-url", default=os.environ.get("RABBITMQ_URL", StackConfig.rabbitmq_url)
+    )
     parser.add_argument("--port", type=int, default=8000, help="the gateway's port")
     arguments = parser.parse_args()
-    asyncio.run(_main(StackConfig(postgres_url=arguments.postgres_url,
-                                  rabbitmq_url=arguments.rabbitmq_url,
-                                  gateway_port=arguments.port,
-                                  first_service_port=arguments.port + 1)))
+    asyncio.run(
+        _main(
+            StackConfig(
+                postgres_url=arguments.postgres_url,
+                rabbitmq_url=arguments.rabbitmq_url,
+                gateway_port=arguments.port,
+                first_service_port=arguments.port + 1,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

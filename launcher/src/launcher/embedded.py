@@ -62,8 +62,9 @@ class Platform:
     outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.gateway),
-                                 base_url="http://gateway")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.gateway), base_url="http://gateway"
+        )
 
     async def settled(self) -> None:
         """Wait until every staged event has been published and handled (tests, demo)."""
@@ -95,7 +96,7 @@ def embedded_settings(settings: type[S], data_dir: Path) -> S:
 @contextlib.asynccontextmanager
 async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     households_settings = embedded_settings(households.config.Settings, data_dir)
     indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
     notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
@@ -174,7 +175,6 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             await bus.close()
             for engine in engines.values():
                 await engine.dispose()
-
 
 
 async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> None:

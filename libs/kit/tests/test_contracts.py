@@ -18,7 +18,10 @@ from kit.contracts import (
     Envelope,
     Event,
     HouseholdClassChangedV1,
+    HouseholdRegisteredV1,
+    HouseholdUpdatedV1,
     PopulationRecordedV1,
+    RoundOpenedV1,
     UnknownEventType,
     catalogue,
     decode,
@@ -41,7 +44,24 @@ SNAPSHOTS = Path(__file__).parent / "contracts" / "snapshots"
 def example(event_class: type[Event]) -> Event:
     """A valid instance of each published event type."""
     round_id = uuid4()
+    household = {
+        "household_id": uuid4(),
+        "household_code": "HH-0001",
+        "commune_code": "00001",
+        "unit_path": ["01", "001", "00001"],
+        "village": "Tổ 1",
+    }
     examples: dict[type[Event], Event] = {
+        RoundOpenedV1: RoundOpenedV1(
+            round_id=round_id,
+            year=2025,
+            kind="periodic",
+            reference_date=date(2025, 11, 1),
+            standard_id="VN-2022-2025",
+            name="Periodic review 2025",
+        ),
+        HouseholdRegisteredV1: HouseholdRegisteredV1(**household, version=1),
+        HouseholdUpdatedV1: HouseholdUpdatedV1(**household, version=2),
         AssessmentRecordedV1: AssessmentRecordedV1(
             assessment_id=uuid4(),
             household_id=uuid4(),
@@ -269,7 +289,10 @@ class TestPublicNames:
             "Envelope",
             "Event",
             "HouseholdClassChangedV1",
+            "HouseholdRegisteredV1",
+            "HouseholdUpdatedV1",
             "PopulationRecordedV1",
+            "RoundOpenedV1",
             "UnknownEventType",
             "catalogue",
             "decode",

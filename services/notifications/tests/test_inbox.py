@@ -21,17 +21,33 @@ from notifications.models import metadata
 ROUND = UUID("00000000-0000-4000-8000-000000000003")
 
 
-def class_changed(new: str, previous: str | None = None, *, commune: str = "08707",
-                  district: str = "243", household_code: str = "H-1") -> IncomingMessage:
+def class_changed(
+    new: str,
+    previous: str | None = None,
+    *,
+    commune: str = "08707",
+    district: str = "243",
+    household_code: str = "H-1",
+) -> IncomingMessage:
     event = HouseholdClassChangedV1(
-        household_id=uuid4(), household_code=household_code, round_id=ROUND,
-        standard_id="VN-2022-2025", commune_code=commune, commune_name="Phường Tích Sơn",
-        unit_path=["26", district, commune], previous_class=previous, new_class=new,
+        household_id=uuid4(),
+        household_code=household_code,
+        round_id=ROUND,
+        standard_id="VN-2022-2025",
+        commune_code=commune,
+        commune_name="Phường Tích Sơn",
+        unit_path=["26", district, commune],
+        previous_class=previous,
+        new_class=new,
         deprivation_count=3,
     )
     envelope = Envelope.wrap(event, producer="indicators", subject="s", sequence=1)
-    return IncomingMessage(body=envelope.model_dump_json().encode(), message_id=str(envelope.id),
-                           type=envelope.type, correlation_id=None)
+    return IncomingMessage(
+        body=envelope.model_dump_json().encode(),
+        message_id=str(envelope.id),
+        type=envelope.type,
+        correlation_id=None,
+    )
 
 
 class Inbox(NamedTuple):
@@ -45,11 +61,13 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
     engine = make_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
-    app = create_app(Settings(DATABASE_URL=url, LOG_JSON=False), bus=InProcessBus(),
-                     engine=engine)
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app), base_url="http://notifications"
-    ) as client:
+    app = create_app(Settings(DATABASE_URL=url, LOG_JSON=False), bus=InProcessBus(), engine=engine)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://notifications"
+        ) as client,
+    ):
         yield Inbox(client, consumer(make_sessionmaker(engine)))
     await engine.dispose()
 
@@ -103,7 +121,8 @@ async def test_the_inbox_filters_by_unit_and_unread_and_marks_read(inbox: Inbox)
     all_read = await client.post("/api/v1/notifications/read", params={"unit_code": "26"})
     assert all_read.json() == {"marked": 2}
     assert (await client.get("/api/v1/notifications", params={"unread": "true"})).json()[
-        "total"] == 0
+        "total"
+    ] == 0
 
 
 async def test_marking_an_unknown_notification_is_a_problem_404(inbox: Inbox) -> None:

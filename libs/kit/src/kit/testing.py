@@ -22,8 +22,9 @@ RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1
 def _reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port),
-                                      timeout=2):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2
+        ):
             return True
     except OSError:
         return False
@@ -33,7 +34,10 @@ def require_infra() -> None:
     """Skip (or, under CI, fail) unless PostgreSQL and RabbitMQ both answer."""
     missing = [
         name
-        for name, url, port in (("PostgreSQL", POSTGRES_URL, 5432), ("RabbitMQ", RABBITMQ_URL, 5672))
+        for name, url, port in (
+            ("PostgreSQL", POSTGRES_URL, 5432),
+            ("RabbitMQ", RABBITMQ_URL, 5672),
+        )
         if not _reachable(url, port)
     ]
     if not missing:
@@ -72,8 +76,11 @@ def create_vhost() -> str:
     """
     name = f"test-{uuid.uuid4().hex[:10]}"
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
-    subprocess.run(["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+    )
     return urlsplit(RABBITMQ_URL)._replace(path=f"/{name}").geturl()
 
 

@@ -99,11 +99,11 @@ async def count(
 
 
 async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
-    """No assessment, no national ID claim and no outbox row exists."""
+    """No assessment, no national ID claim and no assessment event exists."""
     return (
         await count(sessionmaker, Assessment),
         await count(sessionmaker, NationalIdClaim),
-        await count(sessionmaker, outbox),
+        len(await staged(sessionmaker)),
     ) == (0, 0, 0)
 
 

@@ -35,11 +35,10 @@ async def staged(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[st
 
 
 async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
-    """No population and no outbox row exists."""
+    """No population and no population event exists."""
     async with sessionmaker() as session:
         populations = (await session.exec(select(func.count()).select_from(UnitPopulation))).one()
-        messages = (await session.exec(select(func.count()).select_from(outbox))).one()
-    return (populations, messages) == (0, 0)
+    return (populations, len(await staged(sessionmaker))) == (0, 0)
 
 
 async def open_round(client: httpx.AsyncClient, **overrides: Any) -> str:

@@ -20,28 +20,44 @@ ROUND = UUID("00000000-0000-4000-8000-000000000003")
 PATH = ["26", "243", "08707"]
 
 
-def message(event: Event, *, sequence: int, subject: str | None = None,
-            message_id: UUID | None = None) -> IncomingMessage:
-    envelope = Envelope.wrap(event, producer="households", sequence=sequence,
-                             subject=subject or str(getattr(event, "assessment_id", "s")))
+def message(
+    event: Event, *, sequence: int, subject: str | None = None, message_id: UUID | None = None
+) -> IncomingMessage:
+    envelope = Envelope.wrap(
+        event,
+        producer="households",
+        sequence=sequence,
+        subject=subject or str(getattr(event, "assessment_id", "s")),
+    )
     if message_id is not None:
         envelope = envelope.model_copy(update={"id": message_id})
-    return IncomingMessage(body=envelope.model_dump_json().encode(), message_id=str(envelope.id),
-                           type=envelope.type, correlation_id=None)
+    return IncomingMessage(
+        body=envelope.model_dump_json().encode(),
+        message_id=str(envelope.id),
+        type=envelope.type,
+        correlation_id=None,
+    )
 
 
 def poor_household(**overrides: object) -> Event:
     """Score under the rural cut-off and three deprivations: no insurance, internet, devices."""
     return assessment(
         members=[member(1, has_health_insurance=False), member(2, age_years=38)],
-        internet_use=False, devices=[], **overrides,
+        internet_use=False,
+        devices=[],
+        **overrides,
     )
 
 
 def population(households: int, persons: int, code: str = "08707") -> Event:
-    return PopulationRecordedV1(round_id=ROUND, unit_code=code, unit_path=[*PATH[:2], code],
-                                area=Area.rural, resident_households=households,
-                                resident_persons=persons)
+    return PopulationRecordedV1(
+        round_id=ROUND,
+        unit_code=code,
+        unit_path=[*PATH[:2], code],
+        area=Area.rural,
+        resident_households=households,
+        resident_persons=persons,
+    )
 
 
 async def counters(sessionmaker: async_sessionmaker[AsyncSession], unit: str) -> dict[str, int]:
@@ -170,11 +186,13 @@ async def test_every_household_is_classified_once(
     from indicators.classification.models import HouseholdClassification
 
     handle = consumer(sessionmaker)
-    for number in range(5):
-        await handle(message(poor_household(assessment_id=uuid4(), household_id=uuid4()),
-                             sequence=1))
+    for _ in range(5):
+        await handle(
+            message(poor_household(assessment_id=uuid4(), household_id=uuid4()), sequence=1)
+        )
     async with sessionmaker() as session:
-        count = (await session.exec(select(func.count()).select_from(HouseholdClassification))
-                 ).one()
+        count = (
+            await session.exec(select(func.count()).select_from(HouseholdClassification))
+        ).one()
     assert count == 5
     assert (await counters(sessionmaker, "26"))["households.poor"] == 5

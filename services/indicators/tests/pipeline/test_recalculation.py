@@ -25,8 +25,12 @@ COMMUNES = [("243", "08707"), ("243", "08710"), ("244", "08773")]
 
 def message(event: Event, *, subject: str, sequence: int) -> IncomingMessage:
     envelope = Envelope.wrap(event, producer="households", subject=subject, sequence=sequence)
-    return IncomingMessage(body=envelope.model_dump_json().encode(), message_id=str(envelope.id),
-                           type=envelope.type, correlation_id=None)
+    return IncomingMessage(
+        body=envelope.model_dump_json().encode(),
+        message_id=str(envelope.id),
+        type=envelope.type,
+        correlation_id=None,
+    )
 
 
 def random_events(seed: int, households: int = 40) -> list[IncomingMessage]:
@@ -35,26 +39,38 @@ def random_events(seed: int, households: int = 40) -> list[IncomingMessage]:
     messages = []
     for number in range(households):
         district, commune = rng.choice(COMMUNES)
-        identity = {"assessment_id": uuid4(), "household_id": uuid4(),
-                    "household_code": f"H{number}", "commune_code": commune,
-                    "unit_path": ["26", district, commune]}
+        identity = {
+            "assessment_id": uuid4(),
+            "household_id": uuid4(),
+            "household_code": f"H{number}",
+            "commune_code": commune,
+            "unit_path": ["26", district, commune],
+        }
         for version in range(1, rng.choice([2, 3]) + 1):
             event = assessment(
                 **identity,
                 area=rng.choice([Area.rural, Area.urban]),
                 income_score_a=rng.choice([90, 140, 141, 175, 176, 300]),
-                members=[member(1, has_health_insurance=rng.random() < 0.7),
-                         member(2, age_years=rng.choice([10, 40, 70]))],
+                members=[
+                    member(1, has_health_insurance=rng.random() < 0.7),
+                    member(2, age_years=rng.choice([10, 40, 70])),
+                ],
                 internet_use=rng.random() < 0.6,
                 devices=[] if rng.random() < 0.4 else ["tv"],
                 water_source=rng.choice([WaterSource.piped, WaterSource.surface_water]),
             )
-            messages.append(message(event, subject=str(identity["assessment_id"]),
-                                    sequence=version))
+            messages.append(
+                message(event, subject=str(identity["assessment_id"]), sequence=version)
+            )
     for district, commune in COMMUNES[:2]:
-        event = PopulationRecordedV1(round_id=ROUND, unit_code=commune,
-                                     unit_path=["26", district, commune], area=Area.rural,
-                                     resident_households=50, resident_persons=200)
+        event = PopulationRecordedV1(
+            round_id=ROUND,
+            unit_code=commune,
+            unit_path=["26", district, commune],
+            area=Area.rural,
+            resident_households=50,
+            resident_persons=200,
+        )
         messages.append(message(event, subject=f"population:{commune}", sequence=1))
     rng.shuffle(messages)  # reordered delivery: later versions may come first
     return messages
@@ -152,8 +168,12 @@ async def test_an_event_arriving_mid_run_is_included_by_starting_over(
 
 def _raise_score_cutoffs(standard: Standard) -> Standard:
     income_test = standard.income_test.model_copy(
-        update={"score_cutoff": standard.income_test.score_cutoff.model_copy(
-            update={"rural": 300, "urban": 300})})
+        update={
+            "score_cutoff": standard.income_test.score_cutoff.model_copy(
+                update={"rural": 300, "urban": 300}
+            )
+        }
+    )
     return standard.model_copy(update={"income_test": income_test})
 
 

@@ -1,4 +1,4 @@
-"""The notifications service's own tables live in this metadata, apart from every other service's."""
+"""The notifications service's tables live in this metadata, apart from every other service's."""
 
 from sqlmodel import SQLModel
 

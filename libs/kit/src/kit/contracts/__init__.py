@@ -3,10 +3,19 @@
 from typing import Any
 
 from kit.contracts.base import Envelope, Event
-from kit.contracts.households import AssessmentRecordedV1, PopulationRecordedV1
+from kit.contracts.households import (
+    AssessmentRecordedV1,
+    HouseholdRegisteredV1,
+    HouseholdUpdatedV1,
+    PopulationRecordedV1,
+    RoundOpenedV1,
+)
 from kit.contracts.indicators import HouseholdClassChangedV1
 
 PUBLISHED: tuple[type[Event], ...] = (
+    RoundOpenedV1,
+    HouseholdRegisteredV1,
+    HouseholdUpdatedV1,
     AssessmentRecordedV1,
     PopulationRecordedV1,
     HouseholdClassChangedV1,
@@ -49,7 +58,10 @@ __all__ = [
     "Envelope",
     "Event",
     "HouseholdClassChangedV1",
+    "HouseholdRegisteredV1",
+    "HouseholdUpdatedV1",
     "PopulationRecordedV1",
+    "RoundOpenedV1",
     "UnknownEventType",
     "catalogue",
     "decode",

@@ -144,7 +144,7 @@ class DwellingFacts(BaseModel):
 
 
 class AssessmentRecordedV1(Event):
-    """Published by households whenever a household's assessment in a round is created or changed."""
+    """Published by households when a household's survey in a round is created or replaced."""
 
     TYPE: ClassVar[str] = "households.assessment.recorded.v1"
 
@@ -167,6 +167,38 @@ class AssessmentRecordedV1(Event):
     devices: list[Device]
     income_score_a: int | None = None
     monthly_income_per_person: int | None = None
+
+
+class RoundOpenedV1(Event):
+    """Published by households when a review round is opened."""
+
+    TYPE: ClassVar[str] = "households.round.opened.v1"
+
+    round_id: UUID
+    year: int
+    kind: str = Field(description="periodic (the annual review) or regular (monthly).")
+    reference_date: date
+    standard_id: str
+    name: str
+
+
+class HouseholdRegisteredV1(Event):
+    """Published by households when a household is registered."""
+
+    TYPE: ClassVar[str] = "households.household.registered.v1"
+
+    household_id: UUID
+    household_code: str
+    commune_code: str
+    unit_path: list[str] = Field(description="Unit codes from the province down to the commune.")
+    village: str
+    version: int
+
+
+class HouseholdUpdatedV1(HouseholdRegisteredV1):
+    """Published by households when a household's registry facts change (commune, village)."""
+
+    TYPE: ClassVar[str] = "households.household.updated.v1"
 
 
 class PopulationRecordedV1(Event):

@@ -72,18 +72,15 @@ class EventConsumer:
     async def __call__(self, message: IncomingMessage) -> None:
         try:
             envelope = Envelope.model_validate_json(message.body)
+            handler = self._handlers.get(envelope.type)
+            if handler is None:  # a type this consumer does not act on, valid or not
+                HANDLED.labels(self.name, "ignored").inc()
+                log.info("message.ignored", consumer=self.name, type=envelope.type)
+                return
             event = decode(envelope)
-        except UnknownEventType as unknown:
-            HANDLED.labels(self.name, "ignored").inc()
-            log.info("message.ignored", consumer=self.name, type=str(unknown))
-            return
-        except ValidationError as invalid:
+        except (ValidationError, UnknownEventType) as invalid:
             HANDLED.labels(self.name, "poison").inc()
-            raise PoisonMessage(f"invalid message: {invalid.error_count()} errors") from invalid
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            HANDLED.labels(self.name, "ignored").inc()
-            return
+            raise PoisonMessage(f"invalid message: {invalid!s:.500}") from invalid
         with structlog.contextvars.bound_contextvars(
             request_id=envelope.correlation_id, message_id=str(envelope.id)
         ):

@@ -10,7 +10,7 @@ import asyncio
 from typing import Any
 
 import structlog
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -37,7 +37,6 @@ log = structlog.get_logger()
 
 PUBLISHED = Counter("outbox_published_total", "Outbox messages published", ["service"])
 PUBLISH_FAILURES = Counter("outbox_publish_failures_total", "Failed publish attempts", ["service"])
-PENDING = Gauge("outbox_pending", "Outbox messages not yet published", ["service"])
 
 JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 POSITION = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only

@@ -5,7 +5,13 @@ from datetime import date
 from households.household.models import Assessment, Household
 from households.round.models import ReviewRound
 from kit.contracts import Envelope
-from kit.contracts.households import AssessmentRecordedV1, DwellingFacts, MemberFacts
+from kit.contracts.households import (
+    AssessmentRecordedV1,
+    DwellingFacts,
+    HouseholdRegisteredV1,
+    HouseholdUpdatedV1,
+    MemberFacts,
+)
 from kit.logging import current_request_id
 
 PRODUCER = "households"
@@ -17,6 +23,26 @@ def completed_years(birth: date, on: date) -> int:
 
 def completed_months(birth: date, on: date) -> int:
     return (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+
+
+def household_registered(household: Household) -> Envelope:
+    """A new household (first version) or a change to one, without personal data."""
+    event_class = HouseholdRegisteredV1 if household.version == 1 else HouseholdUpdatedV1
+    event = event_class(
+        household_id=household.id,
+        household_code=household.household_code,
+        commune_code=household.commune_code,
+        unit_path=[household.province_code, household.district_code, household.commune_code],
+        village=household.village,
+        version=household.version,
+    )
+    return Envelope.wrap(
+        event,
+        producer=PRODUCER,
+        subject=str(household.id),
+        sequence=household.version,
+        correlation_id=current_request_id(),
+    )
 
 
 def assessment_recorded(

@@ -50,6 +50,7 @@ async def register(session: AsyncSession, household_in: HouseholdCreate) -> Hous
     )
     session.add(household)
     await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code))
+    await stage(session, outbox, events.household_registered(household))
     return household
 
 
@@ -68,6 +69,7 @@ async def update(
     household.version += 1
     household.updated_at = utc_now()
     await session.flush()
+    await stage(session, outbox, events.household_registered(household))
     return household
 
 

@@ -6,10 +6,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.db import outbox
 from households.round.exceptions import RoundAlreadyExists
 from households.round.models import ReviewRound
 from households.round.schemas import RoundCreate
+from kit.contracts import Envelope
+from kit.contracts.households import RoundOpenedV1
 from kit.errors import InvalidInput
+from kit.logging import current_request_id
+from kit.messaging import stage
 
 
 async def get(session: AsyncSession, round_id: UUID) -> ReviewRound | None:
@@ -56,4 +61,23 @@ async def open_round(
         await session.flush()
     except IntegrityError as error:  # a concurrent request opened it after the check above
         raise RoundAlreadyExists(round_in.year, round_in.kind) from error
+    await stage(session, outbox, _opened(review_round))
     return review_round
+
+
+def _opened(review_round: ReviewRound) -> Envelope:
+    event = RoundOpenedV1(
+        round_id=review_round.id,
+        year=review_round.year,
+        kind=review_round.kind.value,
+        reference_date=review_round.reference_date,
+        standard_id=review_round.standard_id,
+        name=review_round.name,
+    )
+    return Envelope.wrap(
+        event,
+        producer="households",
+        subject=str(review_round.id),
+        sequence=1,
+        correlation_id=current_request_id(),
+    )

@@ -20,7 +20,5 @@ class Notification(Base, table=True):
     round_id: UUID | None = None
     title: str = Field(max_length=200)
     message: str = Field(max_length=1000)
-    created_at: datetime = Field(
-        default_factory=utc_now, sa_type=UtcDateTime, index=True
-    )
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, index=True)
     read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
