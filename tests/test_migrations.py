@@ -29,13 +29,17 @@ SERVICES = {
 
 def differences(connection: Connection, models: ModuleType) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return [diff for diff in compare_metadata(context, models.metadata)
-            if not _is_alembic_bookkeeping(diff)]
+    return [
+        diff
+        for diff in compare_metadata(context, models.metadata)
+        if not _is_alembic_bookkeeping(diff)
+    ]
 
 
 def _is_alembic_bookkeeping(diff: Any) -> bool:
-    return isinstance(diff, tuple) and diff[0] == "remove_table" and \
-        diff[1].name == "alembic_version"
+    return (
+        isinstance(diff, tuple) and diff[0] == "remove_table" and diff[1].name == "alembic_version"
+    )
 
 
 async def _schema_differences(url: str, service: str) -> list[Any]:

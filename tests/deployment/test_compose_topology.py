@@ -1,0 +1,161 @@
+"""How the services of docker-compose.yml reach, wait for and outlive one another.
+
+A URL must point at a service and port that serve it, a dependency must be able to become healthy
+or complete, migrations run once before their service's processes, and each service has a database
+of its own that the PostgreSQL init script creates.
+"""
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from support.compose_file import (
+    ROOT,
+    SERVICES,
+    Isolate,
+    container_ports,
+    depends_on,
+    owns_a_database,
+    processes,
+    server_of,
+)
+
+RABBITMQ_MANAGEMENT_PORT = 15672
+INIT_SCRIPTS = "/docker-entrypoint-initdb.d"
+RESTARTING = {"always", "unless-stopped", "on-failure"}
+
+
+def database_names() -> dict[str, str]:
+    """Service package -> the database its processes use."""
+    names: dict[str, set[str]] = {}
+    for process in processes().values():
+        if "DATABASE_URL" in process.environment:
+            url = make_url(process.environment["DATABASE_URL"])
+            names.setdefault(process.package, set()).add(str(url.database))
+    assert all(len(databases) == 1 for databases in names.values()), names
+    return {package: databases.pop() for package, databases in names.items()}
+
+
+# === Ports ========================================================================================
+
+
+def test_the_gateway_reaches_each_service_at_its_api_container_and_port(isolate: Isolate) -> None:
+    [gateway] = [process for process in processes().values() if process.package == "gateway"]
+    settings: Any = isolate(gateway)()
+    upstreams: dict[str, str] = settings.upstream_urls()
+    assert upstreams
+    for upstream, url in upstreams.items():
+        parts = urlsplit(url)
+        target = processes().get(parts.hostname or "")
+        assert target is not None, f"{upstream}: {url} names no service of the file"
+        assert target.command[0] == "uvicorn", f"{upstream}: {target.name} serves no HTTP"
+        assert target.package == upstream, f"{upstream}: {url} runs {target.module}"
+        assert (parts.scheme, parts.port) == ("http", target.port), url
+
+
+def test_only_the_gateway_and_the_rabbitmq_management_ui_publish_ports() -> None:
+    [gateway] = [process for process in processes().values() if process.package == "gateway"]
+    broker = server_of("RABBITMQ_URL")
+    published = {name: container_ports(service) for name, service in SERVICES.items()}
+    assert {name: ports for name, ports in published.items() if ports} == {
+        gateway.name: {gateway.port},
+        broker: {RABBITMQ_MANAGEMENT_PORT},
+    }
+
+
+# === Start order and restarts =====================================================================
+
+
+def test_every_dependency_names_a_defined_service_and_a_condition_it_can_meet() -> None:
+    for name, service in SERVICES.items():
+        for dependency, condition in depends_on(service).items():
+            assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+            target = SERVICES[dependency]
+            if condition == "service_healthy":
+                assert "healthcheck" in target, f"{dependency} never becomes healthy"
+                assert not target["healthcheck"].get("disable"), f"{dependency}: disabled"
+            elif condition == "service_completed_successfully":
+                assert target.get("restart") == "no", f"{dependency} never completes"
+            else:
+                assert condition == "service_started", condition
+
+
+def test_the_dependencies_have_no_cycle() -> None:
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"cycle: {' -> '.join((*path, name))}"
+        if name not in done:
+            for dependency in depends_on(SERVICES[name]):
+                visit(dependency, (*path, name))
+            done.add(name)
+
+    for name in SERVICES:
+        visit(name, ())
+
+
+def test_migrations_complete_before_the_processes_of_their_service_start() -> None:
+    every = processes().values()
+    for package in {process.package for process in every if owns_a_database(process.package)}:
+        migrations = [p for p in every if p.module == f"{package}.migrate"]
+        assert len(migrations) == 1, f"{package}: one migrations service, found {migrations}"
+        for process in every:
+            if process.package == package and process is not migrations[0]:
+                assert depends_on(process.service).get(migrations[0].name) == (
+                    "service_completed_successfully"
+                ), f"{process.name} may start before {migrations[0].name} has completed"
+
+
+def test_each_process_waits_for_the_servers_it_connects_to() -> None:
+    for process in processes().values():
+        # Migrations touch the database only; the long-running processes use every URL they get.
+        keys = ["DATABASE_URL"] if process.one_shot else sorted(process.environment)
+        for key in keys:
+            host = urlsplit(process.environment.get(key, "")).hostname
+            if host in SERVICES:
+                assert depends_on(process.service).get(host) == "service_healthy", (
+                    f"{process.name} may start before {host} ({key}) is healthy"
+                )
+
+
+def test_migrations_run_once_and_every_other_service_restarts() -> None:
+    for name, service in SERVICES.items():
+        process = processes().get(name)
+        if process is not None and process.module.endswith(".migrate"):
+            assert service.get("restart") == "no", f'{name}: restart: "no" (quoted)'
+        else:
+            assert service.get("restart") in RESTARTING, f"{name}: restart policy"
+
+
+# === Databases ====================================================================================
+
+
+def test_each_service_owns_a_database_of_its_own_on_the_postgres_service() -> None:
+    server = server_of("DATABASE_URL")
+    assert str(SERVICES[server]["image"]).startswith("postgres:")
+    for process in processes().values():
+        if "DATABASE_URL" in process.environment:
+            url = make_url(process.environment["DATABASE_URL"])
+            assert url.drivername == "postgresql+asyncpg", url
+            assert url.port == 5432, url
+            url.get_dialect().import_dbapi()  # the driver is installed
+    names = database_names()
+    assert len(set(names.values())) == len(names), f"a database shared by services: {names}"
+
+
+def test_the_postgres_init_script_creates_exactly_the_service_databases() -> None:
+    volumes = [str(volume) for volume in SERVICES[server_of("DATABASE_URL")].get("volumes", [])]
+    mounts = [volume.split(":") for volume in volumes if f":{INIT_SCRIPTS}" in volume]
+    assert len(mounts) == 1, f"mount the init scripts at {INIT_SCRIPTS}"
+    folder = ROOT / mounts[0][0]
+    scripts = sorted(folder.glob("*.sql")) + sorted(folder.glob("*.sh"))
+    assert scripts, f"no init script in {folder}"
+    created = {
+        name.lower()
+        for script in scripts
+        for name in re.findall(
+            r'CREATE\s+DATABASE\s+"?(\w+)"?', script.read_text(encoding="utf-8"), re.IGNORECASE
+        )
+    }
+    assert created == set(database_names().values())
