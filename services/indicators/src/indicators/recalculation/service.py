@@ -7,6 +7,7 @@ meanwhile (else it starts over) and swaps in the new classifications and counter
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import structlog
@@ -85,18 +86,40 @@ async def run(
             job.status, job.error, job.finished_at = JobStatus.failed, repr(error), utc_now()
 
 
+@dataclass
+class _Result:
+    """What phase one computed: the round's counters and the classifications that changed."""
+
+    fingerprint: Fingerprint
+    totals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    communes: dict[str, tuple[list[str], Counts]] = field(default_factory=dict)
+    changed: list[tuple[AssessmentRecordedV1, Classification]] = field(default_factory=list)
+    households: int = 0
+
+
 async def _attempt(
     sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, batch_size: int
 ) -> bool:
+    """One try: False when an event arrived meanwhile and the work must start over."""
     async with sessionmaker() as session:
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         round_id = job.round_id
-        fingerprint = await _fingerprint(session, round_id)
-    totals: dict[tuple[str, str], int] = Counter()
-    communes: dict[str, tuple[list[str], Counts]] = {}
-    changed_results: list[tuple[AssessmentRecordedV1, Classification]] = []
-    total, done = fingerprint[0], 0
+        result = _Result(fingerprint=await _fingerprint(session, round_id))
+    await _classify_round(sessionmaker, job_id, round_id, result, batch_size)
+    await _add_populations(sessionmaker, round_id, result)
+    return await _swap_in(sessionmaker, job_id, round_id, result)
+
+
+async def _classify_round(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job_id: UUID,
+    round_id: UUID,
+    result: _Result,
+    batch_size: int,
+) -> None:
+    """Phase one, without locks: classify every assessment copy, batch by batch."""
+    total = result.fingerprint[0]
     await _progress(sessionmaker, job_id, total=total, done=0)
     last_key: UUID | None = None
     while True:
@@ -104,29 +127,33 @@ async def _attempt(
             statement = select(AssessmentCopy).where(AssessmentCopy.round_id == round_id)
             if last_key is not None:
                 statement = statement.where(col(AssessmentCopy.assessment_id) > last_key)
-            batch = (
-                await session.exec(
-                    statement.order_by(col(AssessmentCopy.assessment_id)).limit(batch_size)
-                )
-            ).all()
+            ordered = statement.order_by(col(AssessmentCopy.assessment_id)).limit(batch_size)
+            batch = (await session.exec(ordered)).all()
             stored = await _stored_results(session, [copy.assessment_id for copy in batch])
         if not batch:
-            break
+            return
         for copy in batch:
             assessment = AssessmentRecordedV1.model_validate(copy.facts)
-            result = classify(assessment, get_standard(assessment.standard_id))
-            counts = classification_service.counts_of(result, persons=len(assessment.members))
-            _add_to_path(totals, communes, assessment.unit_path, counts)
+            classification = classify(assessment, get_standard(assessment.standard_id))
+            counts = classification_service.counts_of(
+                classification, persons=len(assessment.members)
+            )
+            _add_to_path(result, assessment.unit_path, counts)
             # Only what differs is kept: a round of a million households fits in memory.
-            if stored.get(copy.assessment_id) != result.model_dump(mode="json"):
-                changed_results.append((assessment, result))
-        done += len(batch)
+            if stored.get(copy.assessment_id) != classification.model_dump(mode="json"):
+                result.changed.append((assessment, classification))
+        result.households += len(batch)
         last_key = batch[-1].assessment_id
-        await _progress(sessionmaker, job_id, total=total, done=done)
+        await _progress(sessionmaker, job_id, total=total, done=result.households)
+
+
+async def _add_populations(
+    sessionmaker: async_sessionmaker[AsyncSession], round_id: UUID, result: _Result
+) -> None:
+    """The denominators, and the flag of surveyed communes that have none."""
     async with sessionmaker() as session:
-        populations = (
-            await session.exec(select(PopulationCopy).where(PopulationCopy.round_id == round_id))
-        ).all()
+        statement = select(PopulationCopy).where(PopulationCopy.round_id == round_id)
+        populations = (await session.exec(statement)).all()
     for population in populations:
         facts = population.facts
         counts = population_counts(
@@ -134,49 +161,51 @@ async def _attempt(
             resident_households=facts["resident_households"],
             resident_persons=facts["resident_persons"],
         )
-        _add_to_path(totals, communes, facts["unit_path"], counts)
-    for path, commune_counts in communes.values():
+        _add_to_path(result, facts["unit_path"], counts)
+    for path, commune_counts in result.communes.values():
         flag = missing_population_flag(commune_counts)
-        if flag:
-            for unit in path:
-                totals[(unit, COMMUNES_MISSING_POPULATION)] += flag
+        for unit in path:
+            result.totals[(unit, COMMUNES_MISSING_POPULATION)] += flag
 
+
+async def _swap_in(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, round_id: UUID, result: _Result
+) -> bool:
+    """Phase two, under the round's lock: replace classifications and counters at once."""
     async with sessionmaker() as session, session.begin():
         await lock_round(session, round_id, exclusive=True)
-        if await _fingerprint(session, round_id) != fingerprint:
+        if await _fingerprint(session, round_id) != result.fingerprint:
             return False
         before = await figures_service.round_totals(session, round_id)
         changed = 0
-        for assessment, result in changed_results:
+        for assessment, classification in result.changed:
             # store() also applies counter deltas; the counters are replaced wholesale below.
-            changed += await classification_service.store(session, assessment, result)
+            changed += await classification_service.store(session, assessment, classification)
+        after = {key: value for key, value in result.totals.items() if value}
         await figures_service.replace_round(
-            session, round_id, ((unit, metric, value) for (unit, metric), value in totals.items())
+            session, round_id, ((unit, metric, value) for (unit, metric), value in after.items())
         )
-        after = {key: value for key, value in totals.items() if value}
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         job.status, job.finished_at = JobStatus.succeeded, utc_now()
-        job.done, job.changed_classes = done, changed
+        job.done, job.changed_classes = result.households, changed
         job.figures_changed = sum(
             1 for key in before.keys() | after.keys() if before.get(key) != after.get(key)
         )
     log.info(
-        "recalculation.succeeded", job_id=str(job_id), households=done, changed_classes=changed
+        "recalculation.succeeded",
+        job_id=str(job_id),
+        households=result.households,
+        changed_classes=changed,
     )
     return True
 
 
-def _add_to_path(
-    totals: dict[tuple[str, str], int],
-    communes: dict[str, tuple[list[str], Counts]],
-    path: Sequence[str],
-    counts: Counts,
-) -> None:
+def _add_to_path(result: _Result, path: Sequence[str], counts: Counts) -> None:
     for unit in path:
         for metric, value in counts.items():
-            totals[(unit, metric)] += value
-    commune = communes.setdefault(path[-1], (list(path), Counter()))
+            result.totals[(unit, metric)] += value
+    commune = result.communes.setdefault(path[-1], (list(path), Counter()))
     commune[1].update(counts)
 
 
