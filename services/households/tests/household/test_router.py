@@ -5,7 +5,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from households.demo.generator import Commune, generate
+from households.synthetic.generator import Commune, generate
 from kit.errors import PROBLEM_JSON
 
 REFERENCE_DATE = date(2024, 11, 1)

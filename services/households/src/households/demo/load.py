@@ -1,24 +1,20 @@
 """Loads the demo: a review round, synthetic households over a province's communes, populations."""
 
-from collections import Counter
 from datetime import date
+from itertools import islice
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.demo.generator import Commune, generate
 from households.household import service as household_service
 from households.household.models import Household
 from households.population import service as population_service
-from households.population.schemas import PopulationInput
 from households.round import service as round_service
 from households.round.models import RoundKind
 from households.round.schemas import RoundCreate
-from households.unit import service as unit_service
-from households.unit.models import AdminUnit
-from kit.contracts.households import Area
+from households.synthetic import generate, populations, province_communes
 
 log = structlog.get_logger()
 
@@ -41,49 +37,30 @@ async def load_demo(
 ) -> int:
     """Load the demo unless households exist already; the number of households loaded.
 
-    Populations come first, so that rates show from the first classified households on.
+    Populations come first, so that rates show from the first classified households on. The
+    households are streamed from the generator, `batch` to a transaction.
     """
+    on = DEMO_ROUND.reference_date
     async with sessionmaker() as session:
         if (await session.exec(select(func.count()).select_from(Household))).one():
             return 0
-        communes = [
-            Commune(code=unit.code, urban=unit.area == Area.urban)
-            for unit in await _communes(session, province, DEMO_ROUND.reference_date)
-        ]
-    synthetic = list(
-        generate(
-            communes, households=households, reference_date=DEMO_ROUND.reference_date, seed=seed
-        )
-    )
-    resident: Counter[str] = Counter(item.household.commune_code for item in synthetic)
-    persons: Counter[str] = Counter()
-    for item in synthetic:
-        persons[item.household.commune_code] += len(item.assessment.members)
+        communes = await province_communes(session, province, on=on)
+    rows = populations(communes, households=households, seed=seed, reference_date=on)
     async with sessionmaker() as session, session.begin():
         review_round = await round_service.open_round(
             session, DEMO_ROUND, known_standards=[DEMO_ROUND.standard_id]
         )
-        for code, count in resident.items():
-            await population_service.record(
-                session,
-                review_round,
-                code,
-                PopulationInput(resident_households=count, resident_persons=persons[code]),
-            )
-    for start in range(0, len(synthetic), batch):
+        await population_service.import_rows(session, review_round, rows)
+    synthetic = generate(communes, households=households, seed=seed, reference_date=on)
+    loaded = 0
+    while chunk := list(islice(synthetic, batch)):
         async with sessionmaker() as session, session.begin():
-            for item in synthetic[start : start + batch]:
+            for item in chunk:
                 household = await household_service.register(session, item.household)
                 await household_service.record_assessment(
                     session, household, review_round, item.assessment, if_match=None
                 )
-        log.info("demo.loading", households=start + batch, of=len(synthetic))
-    log.info("demo.loaded", households=len(synthetic), communes=len(resident))
-    return len(synthetic)
-
-
-async def _communes(session: AsyncSession, province: str, on: date) -> list[AdminUnit]:
-    communes = []
-    for district in await unit_service.children(session, province, on=on):
-        communes += await unit_service.children(session, district.code, on=on)
-    return communes
+        loaded += len(chunk)
+        log.info("demo.loading", households=loaded, of=households)
+    log.info("demo.loaded", households=loaded, communes=len(rows))
+    return loaded
