@@ -1,8 +1,10 @@
 """Builds the events the households service publishes about households and their assessments."""
 
+from collections.abc import Sequence
 from datetime import date
 
 from households.household.models import Assessment, Household
+from households.household.schemas import MemberInput
 from households.round.models import ReviewRound
 from kit.contracts import Envelope
 from kit.contracts.households import (
@@ -23,6 +25,23 @@ def completed_years(birth: date, on: date) -> int:
 
 def completed_months(birth: date, on: date) -> int:
     return (on.year - birth.year) * 12 + on.month - birth.month - (on.day < birth.day)
+
+
+def member_facts(members: Sequence[MemberInput], on: date) -> list[MemberFacts]:
+    """The members as the standard sees them: ages at `on` instead of birth dates, no names."""
+    return [
+        MemberFacts(
+            member_no=number,
+            age_years=completed_years(member.birth_date, on),
+            age_months=completed_months(member.birth_date, on),
+            **{name: getattr(member, name) for name in _CARRIED},
+        )
+        for number, member in enumerate(members, start=1)
+    ]
+
+
+# The member facts an event carries as they are (ages replace the birth date).
+_CARRIED = tuple(name for name in MemberFacts.model_fields if name in MemberInput.model_fields)
 
 
 def household_registered(household: Household) -> Envelope:
@@ -50,15 +69,7 @@ def assessment_recorded(
 ) -> Envelope:
     """The assessment as event-carried state: ages instead of birth dates, no names or IDs."""
     on = review_round.reference_date
-    members = [
-        MemberFacts(
-            member_no=number,
-            age_years=completed_years(date.fromisoformat(member["birth_date"]), on),
-            age_months=completed_months(date.fromisoformat(member["birth_date"]), on),
-            **{key: member[key] for key in _MEMBER_FACTS if key in member},
-        )
-        for number, member in enumerate(assessment.members, start=1)
-    ]
+    members = member_facts([MemberInput.model_validate(m) for m in assessment.members], on)
     event = AssessmentRecordedV1(
         assessment_id=assessment.id,
         household_id=household.id,
@@ -87,19 +98,3 @@ def assessment_recorded(
         sequence=assessment.version,
         correlation_id=current_request_id(),
     )
-
-
-_MEMBER_FACTS = (
-    "sex",
-    "relation_to_head",
-    "working_status",
-    "has_labour_contract",
-    "receives_pension_or_allowance",
-    "disability",
-    "has_health_insurance",
-    "attending_school",
-    "school_level",
-    "highest_qualification",
-    "stunted",
-    "underweight",
-)

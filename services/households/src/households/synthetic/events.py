@@ -10,15 +10,11 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from households.household.events import completed_months, completed_years
-from households.household.schemas import MemberInput
+from households.household.events import member_facts
 from households.synthetic.generator import REFERENCE_DATE, SyntheticHousehold
-from kit.contracts.households import AssessmentRecordedV1, MemberFacts
+from kit.contracts.households import AssessmentRecordedV1
 
 SYNTHETIC_ROUND = uuid5(NAMESPACE_URL, "urn:synthetic:round")
-
-# The member facts the event carries as they are; ages replace the birth date.
-CARRIED = tuple(name for name in MemberFacts.model_fields if name in MemberInput.model_fields)
 
 
 def synthetic_id(kind: str, household_code: str) -> UUID:
@@ -40,15 +36,7 @@ def assessment_recorded(
     know the province and district (the engine needs the province only for a provincial standard).
     """
     household, assessment = item.household, item.assessment
-    members = [
-        MemberFacts(
-            member_no=number,
-            age_years=completed_years(member.birth_date, reference_date),
-            age_months=completed_months(member.birth_date, reference_date),
-            **{name: getattr(member, name) for name in CARRIED},
-        )
-        for number, member in enumerate(assessment.members, start=1)
-    ]
+    members = member_facts(assessment.members, reference_date)
     return AssessmentRecordedV1(
         assessment_id=synthetic_id("assessment", household.household_code),
         household_id=synthetic_id("household", household.household_code),
