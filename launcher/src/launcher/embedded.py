@@ -212,9 +212,7 @@ def main() -> None:
         help="synthetic households to load on first start (0: none)",
     )
     arguments = parser.parse_args()
-    from households.config import Settings
-
-    configure_logging(Settings(LOG_JSON=False))
+    configure_logging(households.config.Settings(LOG_JSON=False))
     asyncio.run(
         serve(arguments.data_dir, arguments.host, arguments.port, arguments.demo_households)
     )

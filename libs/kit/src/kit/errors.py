@@ -19,6 +19,7 @@ Request validation errors from FastAPI are rendered the same way, with one entry
 """
 
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 import structlog
@@ -167,8 +168,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _reason(status: int) -> str:
-    from http import HTTPStatus
-
     try:
         return HTTPStatus(status).phrase
     except ValueError:

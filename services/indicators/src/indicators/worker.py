@@ -10,6 +10,7 @@ from indicators.config import Settings
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
 from kit import runner
+from kit.db import make_engine, make_sessionmaker
 from kit.messaging.topology import INDICATORS_QUEUE
 
 log = structlog.get_logger()
@@ -31,8 +32,6 @@ async def run_recalculations(
 
 
 async def main(settings: Settings) -> None:
-    from kit.db import make_engine, make_sessionmaker
-
     engine = make_engine(settings.DATABASE_URL)
     try:
         await asyncio.gather(

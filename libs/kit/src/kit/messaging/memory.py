@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from kit.db import utc_now
 from kit.messaging.bus import (
     DeadLetter,
     IncomingMessage,
@@ -148,8 +149,6 @@ def _incoming(message: OutgoingMessage, deliveries: int) -> IncomingMessage:
 
 
 def _revive(letter: DeadLetter) -> OutgoingMessage:
-    from kit.db import utc_now
-
     return OutgoingMessage(
         body=letter.body.encode(),
         message_id=letter.message_id or "",

@@ -19,6 +19,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from kit.db import utc_now
 from kit.messaging.bus import (
     CONTENT_TYPE,
     DeadLetter,
@@ -290,8 +291,6 @@ def _incoming(message: AbstractIncomingMessage, deliveries: int) -> IncomingMess
 
 
 def _outgoing(message: AbstractIncomingMessage) -> OutgoingMessage:
-    from kit.db import utc_now
-
     return OutgoingMessage(
         body=message.body,
         message_id=message.message_id or "",

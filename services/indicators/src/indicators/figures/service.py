@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -84,8 +84,6 @@ async def replace_round(
     session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int]]
 ) -> int:
     """Replace every counter of the round with `(unit_code, metric, value)` totals."""
-    from sqlalchemy import delete
-
     table = UnitFigure.__table__  # type: ignore[attr-defined]
     await session.exec(delete(UnitFigure).where(col(UnitFigure.round_id) == round_id))
     now = utc_now()
