@@ -2,14 +2,14 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from households.household.models import Assessment, Household
-from households.household.schemas import MemberInput
+from households.household.schemas import AssessmentInput, MemberInput
 from households.round.models import ReviewRound
 from kit.contracts import Envelope
 from kit.contracts.households import (
     AssessmentRecordedV1,
-    DwellingFacts,
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     MemberFacts,
@@ -44,6 +44,20 @@ def member_facts(members: Sequence[MemberInput], on: date) -> list[MemberFacts]:
 _CARRIED = tuple(name for name in MemberFacts.model_fields if name in MemberInput.model_fields)
 
 
+def survey_facts(survey: AssessmentInput, on: date) -> dict[str, Any]:
+    """What an assessment event carries of the survey: member facts and the household's facts."""
+    return {
+        "members": member_facts(survey.members, on),
+        "dwelling": survey.dwelling,
+        "water_source": survey.water_source,
+        "latrine": survey.latrine,
+        "internet_use": survey.internet_use,
+        "devices": survey.devices,
+        "income_score_a": survey.income_score_a,
+        "monthly_income_per_person": survey.monthly_income_per_person,
+    }
+
+
 def household_registered(household: Household) -> Envelope:
     """A new household (first version) or a change to one, without personal data."""
     event_class = HouseholdRegisteredV1 if household.version == 1 else HouseholdUpdatedV1
@@ -69,7 +83,9 @@ def assessment_recorded(
 ) -> Envelope:
     """The assessment as event-carried state: ages instead of birth dates, no names or IDs."""
     on = review_round.reference_date
-    members = member_facts([MemberInput.model_validate(m) for m in assessment.members], on)
+    survey = AssessmentInput.model_validate(
+        {field: getattr(assessment, field) for field in AssessmentInput.model_fields}
+    )
     event = AssessmentRecordedV1(
         assessment_id=assessment.id,
         household_id=household.id,
@@ -82,14 +98,7 @@ def assessment_recorded(
         commune_name=commune_name,
         unit_path=[household.province_code, household.district_code, assessment.commune_code],
         area=assessment.area,
-        members=members,
-        dwelling=DwellingFacts.model_validate(assessment.dwelling),
-        water_source=assessment.water_source,
-        latrine=assessment.latrine,
-        internet_use=assessment.internet_use,
-        devices=assessment.devices,
-        income_score_a=assessment.income_score_a,
-        monthly_income_per_person=assessment.monthly_income_per_person,
+        **survey_facts(survey, on),
     )
     return Envelope.wrap(
         event,

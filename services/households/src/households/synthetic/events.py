@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from households.household.events import member_facts
+from households.household.events import survey_facts
 from households.synthetic.generator import REFERENCE_DATE, SyntheticHousehold
 from kit.contracts.households import AssessmentRecordedV1
 
@@ -36,7 +36,6 @@ def assessment_recorded(
     know the province and district (the engine needs the province only for a provincial standard).
     """
     household, assessment = item.household, item.assessment
-    members = member_facts(assessment.members, reference_date)
     return AssessmentRecordedV1(
         assessment_id=synthetic_id("assessment", household.household_code),
         household_id=synthetic_id("household", household.household_code),
@@ -48,12 +47,5 @@ def assessment_recorded(
         commune_code=household.commune_code,
         unit_path=list(unit_path) if unit_path is not None else [household.commune_code],
         area=item.area,
-        members=members,
-        dwelling=assessment.dwelling,
-        water_source=assessment.water_source,
-        latrine=assessment.latrine,
-        internet_use=assessment.internet_use,
-        devices=assessment.devices,
-        income_score_a=assessment.income_score_a,
-        monthly_income_per_person=assessment.monthly_income_per_person,
+        **survey_facts(assessment, reference_date),
     )
