@@ -50,7 +50,7 @@ async def load_demo(
         review_round = await round_service.open_round(
             session, DEMO_ROUND, known_standards=[DEMO_ROUND.standard_id]
         )
-        await population_service.import_rows(session, review_round, rows)
+        await population_service.import_rows(session, review_round, dict(enumerate(rows)))
     synthetic = generate(communes, households=households, seed=seed, reference_date=on)
     loaded = 0
     while chunk := list(islice(synthetic, batch)):

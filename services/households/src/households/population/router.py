@@ -1,7 +1,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import TypeAdapter, ValidationError
 
 from households.population import service as population_service
 from households.population.models import UnitPopulation
@@ -14,7 +13,7 @@ from households.population.schemas import (
 )
 from households.round.dependencies import ValidRound
 from kit.db import SessionDep
-from kit.errors import FieldError, InvalidInput, problem_responses
+from kit.errors import problem_responses
 
 router = APIRouter(
     prefix="/api/v1/populations/{round_id}",
@@ -75,21 +74,6 @@ async def import_populations(
 ) -> ImportResult:
     """Import many communes' populations from JSON rows or a CSV; all rows or none."""
     body = await request.body()
-    if request.headers.get("content-type", "").startswith("text/csv"):
-        named = population_service.parse_csv(body)
-        imported = await population_service.import_rows(
-            session, review_round, list(named.values()), row_names=list(named)
-        )
-    else:
-        imported = await population_service.import_rows(session, review_round, _json_rows(body))
-    return ImportResult(imported=imported)
-
-
-def _json_rows(body: bytes) -> list[PopulationRow]:
-    try:
-        return TypeAdapter(list[PopulationRow]).validate_json(body)
-    except ValidationError as invalid:
-        raise InvalidInput(
-            "Invalid population rows.",
-            errors=[FieldError(loc=["body", *e["loc"]], msg=e["msg"]) for e in invalid.errors()],
-        ) from invalid
+    is_csv = request.headers.get("content-type", "").startswith("text/csv")
+    rows = population_service.parse_csv(body) if is_csv else population_service.parse_json(body)
+    return ImportResult(imported=await population_service.import_rows(session, review_round, rows))

@@ -2,9 +2,9 @@
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -80,19 +80,14 @@ async def record(
 
 
 async def import_rows(
-    session: AsyncSession,
-    review_round: ReviewRound,
-    rows: Sequence[PopulationRow],
-    *,
-    row_names: Sequence[str | int] | None = None,
+    session: AsyncSession, review_round: ReviewRound, rows: Mapping[str | int, PopulationRow]
 ) -> int:
     """Record every row, or none: one bad row fails the whole import, naming the row.
 
-    A row is named by its index in `rows`, or by `row_names` (a CSV's "row 3").
+    Rows are named by their index in a JSON list, or by their line in a CSV ("row 3").
     """
-    names = list(row_names) if row_names is not None else list(range(len(rows)))
     first_row: dict[str, str | int] = {}
-    for name, row in zip(names, rows, strict=True):
+    for name, row in rows.items():
         loc = ("body", name, "unit_code")
         if (first := first_row.setdefault(row.unit_code, name)) != name:
             # Recording it twice would silently keep the last figures and count the row twice.
@@ -104,7 +99,19 @@ async def import_rows(
     return len(rows)
 
 
-def parse_csv(data: bytes) -> dict[str, PopulationRow]:
+def parse_json(data: bytes) -> dict[str | int, PopulationRow]:
+    """The rows of a JSON list, each under its index."""
+    try:
+        rows = TypeAdapter(list[PopulationRow]).validate_json(data)
+    except ValidationError as invalid:
+        raise InvalidInput(
+            "Invalid population rows.",
+            errors=[FieldError(loc=["body", *e["loc"]], msg=e["msg"]) for e in invalid.errors()],
+        ) from invalid
+    return dict(enumerate(rows))
+
+
+def parse_csv(data: bytes) -> dict[str | int, PopulationRow]:
     """The rows of a UTF-8 CSV with the columns `unit_code,resident_households,resident_persons`
     (others are ignored), each under its name in the file ("row 2" follows the header)."""
     try:
@@ -119,7 +126,7 @@ def parse_csv(data: bytes) -> dict[str, PopulationRow]:
         raise InvalidInput.field(
             ["body"], f"The CSV header must name the columns {', '.join(sorted(expected))}."
         )
-    rows: dict[str, PopulationRow] = {}
+    rows: dict[str | int, PopulationRow] = {}
     errors: list[FieldError] = []
     for record in reader:
         name = f"row {reader.line_num}"  # the line a spreadsheet shows, blank lines included
