@@ -100,7 +100,9 @@ async def test_a_household_becoming_poor_reaches_the_commune_inbox(api: Api) -> 
         return [n for n in inbox["items"] if n["household_id"] == household["id"]] or None
 
     [notification] = await platform_api.eventually(notified)
-    assert "became" in str(notification["title"]) or "is poor" in str(notification["title"])
+    title = str(notification["title"])
+    assert title.startswith(f"Household {household['household_code']} in ")
+    assert title.endswith(" is poor (hộ nghèo)")
 
 
 async def test_the_request_id_follows_the_write_into_its_event(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import registry
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.schema import Table
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 NAMING_CONVENTION = {
@@ -90,6 +91,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class (for upserts and bulk statements)."""
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
 
 
 def insert_for(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:

@@ -14,7 +14,7 @@ from indicators.figures.counts import (
     missing_population_flag,
 )
 from indicators.figures.models import RoundRef, UnitFigure, UnitRef
-from kit.db import insert_for, utc_now
+from kit.db import insert_for, table_of, utc_now
 
 LEVELS = ("province", "district", "commune")
 
@@ -31,7 +31,7 @@ async def apply(
 
 async def remember_units(session: AsyncSession, unit_path: Sequence[str]) -> None:
     """Record the path's units and their parents, learned from an event."""
-    table = UnitRef.__table__  # type: ignore[attr-defined]
+    table = table_of(UnitRef)
     rows = [
         {
             "unit_code": code,
@@ -46,7 +46,7 @@ async def remember_units(session: AsyncSession, unit_path: Sequence[str]) -> Non
 async def remember_round(
     session: AsyncSession, round_id: UUID, *, standard_id: str, year: int
 ) -> None:
-    table = RoundRef.__table__  # type: ignore[attr-defined]
+    table = table_of(RoundRef)
     await session.exec(
         insert_for(session, table)
         .values(round_id=round_id, standard_id=standard_id, year=year)
@@ -84,7 +84,7 @@ async def replace_round(
     session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int]]
 ) -> int:
     """Replace every counter of the round with `(unit_code, metric, value)` totals."""
-    table = UnitFigure.__table__  # type: ignore[attr-defined]
+    table = table_of(UnitFigure)
     await session.exec(delete(UnitFigure).where(col(UnitFigure.round_id) == round_id))
     now = utc_now()
     rows = [
@@ -114,7 +114,7 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
 async def _add(
     session: AsyncSession, round_id: UUID, unit_path: Sequence[str], delta: Counts
 ) -> None:
-    table = UnitFigure.__table__  # type: ignore[attr-defined]
+    table = table_of(UnitFigure)
     now = utc_now()
     # Sorted, so that concurrent consumers lock rows in one order and cannot deadlock.
     rows = [

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.contracts import Envelope
 from kit.contracts.indicators import HouseholdClassChangedV1
-from kit.db import insert_for, utc_now
+from kit.db import insert_for, table_of, utc_now
 from notifications.notification.models import Notification
 
 WATCHED_CLASSES = {"poor", "near_poor"}
@@ -41,7 +41,7 @@ async def notify_class_change(
             f"Household {event.household_code} was {was} and is now {became} under "
             f"{event.standard_id} ({event.deprivation_count} deprivation(s))."
         )
-    table = Notification.__table__  # type: ignore[attr-defined]
+    table = table_of(Notification)
     statement = (
         insert_for(session, table)
         .values(
