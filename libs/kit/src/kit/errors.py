@@ -18,7 +18,7 @@ Exception tree (raise these from services; routers never build `HTTPException`):
 Request validation errors from FastAPI are rendered the same way, with one entry per field.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -54,10 +54,17 @@ class ServiceError(Exception):
     status_code: ClassVar[int] = 500
     title: ClassVar[str] = "Internal Server Error"
 
-    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
+        self.headers = dict(headers or {})  # e.g. WWW-Authenticate on 401, Retry-After on 429
 
 
 class BadRequest(ServiceError):
@@ -100,6 +107,11 @@ class InvalidInput(ServiceError):
         return cls(msg, errors=[FieldError(loc=list(loc), msg=msg)])
 
 
+class TooManyRequests(ServiceError):
+    status_code = 429
+    title = "Too Many Requests"
+
+
 class UpstreamUnavailable(ServiceError):
     status_code = 502
     title = "Bad Gateway"
@@ -127,7 +139,7 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     problem = Problem(title=exc.title, status=exc.status_code, detail=exc.detail, errors=exc.errors)
-    return problem_response(problem)
+    return problem_response(problem, headers=exc.headers or None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kit.auth import current_caller
+from kit.auth import KeySource, Permission, RemoteKeys, TokenVerifier, requires
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import ServiceUnavailable, install_error_handlers
 from kit.logging import RequestIdMiddleware, configure_logging
@@ -28,6 +28,7 @@ class State(TypedDict):
     settings: ServiceSettings
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: MessageBus
+    token_verifier: TokenVerifier
 
 
 def make_bus(settings: ServiceSettings) -> MessageBus:
@@ -50,8 +51,12 @@ def create_service_app(
     bus: MessageBus | None = None,
     engine: AsyncEngine | None = None,
     dead_letter_queue: QueueSpec | None = None,
+    token_keys: KeySource | None = None,
 ) -> FastAPI:
-    """A service app; `bus` and `engine` are shared when given (the embedded runner's)."""
+    """A service app; `bus`, `engine` and `token_keys` are shared when given (embedded, tests).
+
+    Without `token_keys` the app verifies tokens against the gateway's published JWKS.
+    """
     configure_logging(settings)
     owns_bus, owns_engine = bus is None, engine is None
     the_bus = bus if bus is not None else make_bus(settings)
@@ -59,6 +64,9 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
         the_engine = engine if engine is not None else make_engine(settings.DATABASE_URL)
+        keys = token_keys or RemoteKeys(
+            settings.AUTH_JWKS_URL, cache_seconds=settings.AUTH_JWKS_CACHE_SECONDS
+        )
         if owns_bus:
             await the_bus.start()
         try:
@@ -66,12 +74,17 @@ def create_service_app(
                 "settings": settings,
                 "sessionmaker": make_sessionmaker(the_engine),
                 "bus": the_bus,
+                "token_verifier": TokenVerifier(
+                    keys, issuer=settings.AUTH_ISSUER, audience=settings.AUTH_AUDIENCE
+                ),
             }
         finally:
             if owns_bus:
                 await the_bus.close()
             if owns_engine:
                 await the_engine.dispose()
+            if token_keys is None:
+                await keys.aclose()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
@@ -80,8 +93,8 @@ def create_service_app(
     if dead_letter_queue is not None:
         app.include_router(dead_letter_router(settings.SERVICE_NAME, dead_letter_queue))
     for router in routers:
-        # Every business route resolves its caller: the seam for identity and unit scope.
-        app.include_router(router, dependencies=[Depends(current_caller)])
+        # Each route names the permission it needs (`kit.auth.requires`), which verifies the token.
+        app.include_router(router)
     return app
 
 
@@ -138,7 +151,11 @@ class ReplayResult(BaseModel):
 
 
 def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
-    router = APIRouter(prefix=f"/api/v1/admin/{service}", tags=["admin"])
+    router = APIRouter(
+        prefix=f"/api/v1/admin/{service}",
+        tags=["admin"],
+        dependencies=[requires(Permission.OPERATIONS_MANAGE)],
+    )
 
     @router.get("/dead-letters", response_model=list[DeadLetterRead])
     async def list_dead_letters(request: Request, limit: int = 100) -> list[DeadLetter]:

@@ -20,6 +20,10 @@ class AppSettings(BaseSettings):
     LOG_LEVEL: str = "INFO"
     LOG_JSON: bool = True
 
+    # Access tokens: who signs them (the gateway) and for whom; both are checked on every token.
+    AUTH_ISSUER: str = "vn-poverty-gateway"
+    AUTH_AUDIENCE: str = "vn-poverty-api"
+
 
 class ServiceSettings(AppSettings):
     """A service: its own database and the message bus."""
@@ -33,3 +37,8 @@ class ServiceSettings(AppSettings):
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
     CONSUMER_PREFETCH: int = Field(default=16, ge=1)
+
+    # The gateway's public signing keys; refetched at least this often, so that a revoked key
+    # stops being accepted within that time.
+    AUTH_JWKS_URL: str = "http://localhost:8000/.well-known/jwks.json"
+    AUTH_JWKS_CACHE_SECONDS: float = Field(default=60.0, ge=0)

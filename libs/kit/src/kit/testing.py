@@ -1,4 +1,7 @@
-"""Helpers for tests that need the real PostgreSQL and RabbitMQ.
+"""Helpers for tests: access tokens, and the real PostgreSQL and RabbitMQ.
+
+`TEST_SIGNING_KEY` signs the tokens tests present (`bearer`); apps under test verify them with
+`trusted_test_keys()`.
 
 Where no server answers, such tests are skipped with a message saying what is missing; when the
 `CI` variable is set they fail instead, so a CI run can never pass by skipping them.
@@ -10,10 +13,40 @@ import os
 import socket
 import subprocess
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+
+from kit.auth import Role, SigningKey, StaticKeys
+from kit.settings import AppSettings
+
+TEST_SIGNING_KEY = SigningKey.generate()
+
+
+def trusted_test_keys() -> StaticKeys:
+    return StaticKeys(TEST_SIGNING_KEY.jwks())
+
+
+def bearer(
+    role: Role = Role.ADMIN,
+    units: tuple[str, ...] | None = None,
+    *,
+    subject: str | None = None,
+    lifetime: timedelta = timedelta(minutes=15),
+) -> dict[str, str]:
+    """An Authorization header for a caller with `role` over `units` (None: the whole country)."""
+    defaults = AppSettings.model_fields
+    token = TEST_SIGNING_KEY.issue(
+        issuer=defaults["AUTH_ISSUER"].default,
+        audience=defaults["AUTH_AUDIENCE"].default,
+        subject=subject or f"test-{role.value}",
+        role=role,
+        unit_scope=units,
+        lifetime=lifetime,
+    )
+    return {"Authorization": f"Bearer {token}"}
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
