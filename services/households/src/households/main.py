@@ -11,6 +11,7 @@ from households.household.router import router as household_router
 from households.population.router import router as population_router
 from households.round.router import router as round_router
 from households.unit.router import router as unit_router
+from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.service import create_service_app
 
@@ -20,6 +21,7 @@ def create_app(
     *,
     bus: MessageBus | None = None,
     engine: AsyncEngine | None = None,
+    token_keys: KeySource | None = None,
 ) -> FastAPI:
     return create_service_app(
         title="Households",
@@ -28,4 +30,5 @@ def create_app(
         routers=[unit_router, round_router, household_router, population_router],
         bus=bus,
         engine=engine,
+        token_keys=token_keys,
     )

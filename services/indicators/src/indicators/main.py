@@ -11,6 +11,7 @@ from indicators.config import Settings
 from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.standard.router import router as standard_router
+from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.messaging.topology import INDICATORS_QUEUE
 from kit.service import create_service_app
@@ -21,6 +22,7 @@ def create_app(
     *,
     bus: MessageBus | None = None,
     engine: AsyncEngine | None = None,
+    token_keys: KeySource | None = None,
 ) -> FastAPI:
     return create_service_app(
         title="Indicators",
@@ -29,5 +31,6 @@ def create_app(
         routers=[standard_router, figures_router, classification_router, recalculation_router],
         bus=bus,
         engine=engine,
+        token_keys=token_keys,
         dead_letter_queue=INDICATORS_QUEUE,
     )

@@ -6,6 +6,7 @@ Run with `uvicorn notifications.main:create_app --factory`.
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.service import create_service_app
@@ -18,6 +19,7 @@ def create_app(
     *,
     bus: MessageBus | None = None,
     engine: AsyncEngine | None = None,
+    token_keys: KeySource | None = None,
 ) -> FastAPI:
     return create_service_app(
         title="Notifications",
@@ -26,5 +28,6 @@ def create_app(
         routers=[notification_router],
         bus=bus,
         engine=engine,
+        token_keys=token_keys,
         dead_letter_queue=NOTIFICATIONS_QUEUE,
     )
