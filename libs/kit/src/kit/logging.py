@@ -41,6 +41,12 @@ def current_request_id() -> str | None:
     return str(value) if value is not None else None
 
 
+def current_actor() -> str | None:
+    """The subject of the request's verified token (bound by `kit.auth.current_caller`)."""
+    value = structlog.contextvars.get_contextvars().get("actor")
+    return str(value) if value is not None else None
+
+
 class RequestIdMiddleware:
     """Bind the caller's X-Request-ID (or a fresh one) to every log line and echo it back."""
 

@@ -33,6 +33,11 @@ class Envelope(BaseModel):
     correlation_id: str | None = Field(
         default=None, description="The request id of the HTTP request that caused the event."
     )
+    actor: str | None = Field(
+        default=None,
+        description="Who caused the event: the user or API key (`api-key:<id>`) of the request; "
+        "never a token. None for events a service raises on its own.",
+    )
     subject: str = Field(description="Id of the aggregate the event is about.")
     sequence: int = Field(
         ge=1, description="Monotonic per subject; later facts have larger numbers."
@@ -48,6 +53,7 @@ class Envelope(BaseModel):
         subject: str,
         sequence: int,
         correlation_id: str | None = None,
+        actor: str | None = None,
         occurred_at: datetime | None = None,
     ) -> "Envelope":
         return cls(
@@ -57,6 +63,7 @@ class Envelope(BaseModel):
             subject=subject,
             sequence=sequence,
             correlation_id=correlation_id,
+            actor=actor,
             data=event.model_dump(mode="json"),
             **({"occurred_at": occurred_at} if occurred_at else {}),
         )

@@ -14,7 +14,7 @@ from kit.contracts.households import (
     HouseholdUpdatedV1,
     MemberFacts,
 )
-from kit.logging import current_request_id
+from kit.logging import current_actor, current_request_id
 
 PRODUCER = "households"
 
@@ -75,6 +75,7 @@ def household_registered(household: Household) -> Envelope:
         subject=str(household.id),
         sequence=household.version,
         correlation_id=current_request_id(),
+        actor=current_actor(),
     )
 
 
@@ -106,4 +107,5 @@ def assessment_recorded(
         subject=str(assessment.id),
         sequence=assessment.version,
         correlation_id=current_request_id(),
+        actor=current_actor(),
     )

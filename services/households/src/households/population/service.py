@@ -18,7 +18,7 @@ from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
 from kit.db import utc_now
 from kit.errors import Conflict, FieldError, InvalidInput
-from kit.logging import current_request_id
+from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
 
@@ -74,6 +74,7 @@ async def record(
         subject=f"population:{review_round.id}:{unit_code}",
         sequence=population.version,
         correlation_id=current_request_id(),
+        actor=current_actor(),
     )
     await stage(session, outbox, envelope)
     return population, created

@@ -13,7 +13,7 @@ from households.round.schemas import RoundCreate
 from kit.contracts import Envelope
 from kit.contracts.households import RoundOpenedV1
 from kit.errors import InvalidInput
-from kit.logging import current_request_id
+from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
 
@@ -80,4 +80,5 @@ def _opened(review_round: ReviewRound) -> Envelope:
         subject=str(review_round.id),
         sequence=1,
         correlation_id=current_request_id(),
+        actor=current_actor(),
     )
