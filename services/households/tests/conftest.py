@@ -7,7 +7,7 @@ routers import every model, and collection imports every module before the first
 """
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -16,14 +16,17 @@ import pytest_asyncio
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import ASGIApp
 
 from households.config import Settings
 from households.db import Base
 from households.main import create_app
 from households.unit.seed import seed_units
+from kit.auth import Role
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import PROBLEM_JSON
 from kit.messaging import InProcessBus
+from kit.testing import bearer, trusted_test_keys
 
 STANDARDS = ["VN-2022-2025", "VN-2027-2030"]
 
@@ -102,18 +105,54 @@ async def _check_problem(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-async def client(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    """The whole households app on this test's database, lifespan included.
+async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[ASGIApp]:
+    """The whole households app on this test's database, lifespan included."""
+    app = create_app(settings, bus=InProcessBus(), engine=engine, token_keys=trusted_test_keys())
+    async with LifespanManager(app) as manager:
+        yield manager.app
+
+
+def client_for(app: ASGIApp, headers: dict[str, str]) -> httpx.AsyncClient:
+    """A client of the app presenting `headers` (e.g. `bearer(Role.ENUMERATOR, ("08707",))`).
 
     Every error response is checked to be problem+json (`_check_problem`) before the test sees it.
     """
-    app = create_app(settings, bus=InProcessBus(), engine=engine)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://households",
-            event_hooks={"response": [_check_problem]},
-        ) as client,
-    ):
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://households",
+        headers=headers,
+        event_hooks={"response": [_check_problem]},
+    )
+
+
+@pytest.fixture
+async def client_with(app: ASGIApp) -> AsyncIterator[Callable[[dict[str, str]], httpx.AsyncClient]]:
+    """Clients of the app presenting the given headers, closed after the test."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(headers: dict[str, str]) -> httpx.AsyncClient:
+        clients.append(client_for(app, headers))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+def as_role(
+    client_with: Callable[[dict[str, str]], httpx.AsyncClient],
+) -> Callable[..., httpx.AsyncClient]:
+    """Clients acting as a role over units: `as_role(Role.ENUMERATOR, "08764", subject="e-1")`."""
+
+    def make(role: Role, *units: str, subject: str | None = None) -> httpx.AsyncClient:
+        return client_with(bearer(role, units or None, subject=subject))
+
+    return make
+
+
+@pytest.fixture
+async def client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client acting as a nationwide admin (who may do everything)."""
+    async with client_for(app, bearer(Role.ADMIN)) as client:
         yield client

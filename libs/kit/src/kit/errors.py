@@ -207,5 +207,5 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-PROBLEM_RESPONSES = problem_responses(404, 422)
-"""The statuses most routers share; add others with `problem_responses(409, ...)`."""
+PROBLEM_RESPONSES = problem_responses(401, 403, 404, 422)
+"""The statuses every business route shares (no token, wrong role, no such object, bad input)."""

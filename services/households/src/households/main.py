@@ -6,6 +6,7 @@ Run with `uvicorn households.main:create_app --factory`.
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from households.audit.router import router as audit_router
 from households.config import Settings
 from households.household.router import router as household_router
 from households.population.router import router as population_router
@@ -27,7 +28,7 @@ def create_app(
         title="Households",
         description="Registry and survey data entry for the poverty review.",
         settings=settings or Settings(),
-        routers=[unit_router, round_router, household_router, population_router],
+        routers=[unit_router, round_router, household_router, population_router, audit_router],
         bus=bus,
         engine=engine,
         token_keys=token_keys,

@@ -1,44 +1,9 @@
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.db import Base
-from households.unit.router import router
-from kit.db import make_engine, make_sessionmaker
-from kit.errors import PROBLEM_JSON, install_error_handlers
-
-
-def create_app(database_url: str) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, async_sessionmaker[AsyncSession]]]:
-        engine = make_engine(database_url)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        yield {"sessionmaker": make_sessionmaker(engine)}
-        await engine.dispose()
-
-    app = FastAPI(lifespan=lifespan)
-    install_error_handlers(app)
-    app.include_router(router)
-    return app
-
-
-@pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(database_url)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://households"
-        ) as client,
-    ):
-        yield client
+from households.config import Settings
+from households.main import create_app
+from kit.errors import PROBLEM_JSON
 
 
 class TestListUnits:
@@ -145,7 +110,8 @@ class TestGetUnitPath:
         assert response.headers["content-type"] == PROBLEM_JSON
 
 
-def test_the_openapi_document_names_the_problem_shape() -> None:
-    operation = create_app("sqlite+aiosqlite://").openapi()["paths"]["/api/v1/units/{code}"]["get"]
+def test_the_openapi_document_names_the_problem_shape(settings: Settings) -> None:
+    openapi = create_app(settings).openapi()
+    operation = openapi["paths"]["/api/v1/units/{code}"]["get"]
 
     assert PROBLEM_JSON in operation["responses"]["404"]["content"]

@@ -96,4 +96,3 @@ class Caller:
     def may_see(self, unit_path: Iterable[str | None]) -> bool:
         """Whether a unit (given as its codes from province down) lies within the scope."""
         return self.unit_scope is None or any(code in self.unit_scope for code in unit_path)
-

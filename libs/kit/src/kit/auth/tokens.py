@@ -226,7 +226,7 @@ class TokenVerifier:
 
 def _caller(claims: dict[str, Any]) -> Caller:
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError as error:
         raise InvalidToken("The token names no known role.") from error
     units = claims.get("units")

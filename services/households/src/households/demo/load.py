@@ -15,8 +15,12 @@ from households.round import service as round_service
 from households.round.models import RoundKind
 from households.round.schemas import RoundCreate
 from households.synthetic import generate, populations, province_communes
+from kit.auth import Caller, Role
 
 log = structlog.get_logger()
+
+# The demo loader acts on its own: audit entries and events name it as their actor.
+LOADER = Caller(subject="system:demo-loader", role=Role.ADMIN, unit_scope=None)
 
 DEMO_ROUND = RoundCreate(
     year=2024,
@@ -41,6 +45,7 @@ async def load_demo(
     households are streamed from the generator, `batch` to a transaction.
     """
     on = DEMO_ROUND.reference_date
+    structlog.contextvars.bind_contextvars(actor=LOADER.subject)
     async with sessionmaker() as session:
         if (await session.exec(select(func.count()).select_from(Household))).one():
             return 0
@@ -50,13 +55,13 @@ async def load_demo(
         review_round = await round_service.open_round(
             session, DEMO_ROUND, known_standards=[DEMO_ROUND.standard_id]
         )
-        await population_service.import_rows(session, review_round, dict(enumerate(rows)))
+        await population_service.import_rows(session, review_round, dict(enumerate(rows)), LOADER)
     synthetic = generate(communes, households=households, seed=seed, reference_date=on)
     loaded = 0
     while chunk := list(islice(synthetic, batch)):
         async with sessionmaker() as session, session.begin():
             for item in chunk:
-                household = await household_service.register(session, item.household)
+                household = await household_service.register(session, item.household, LOADER)
                 await household_service.record_assessment(
                     session, household, review_round, item.assessment, if_match=None
                 )

@@ -6,14 +6,20 @@ from fastapi import Depends, Header
 from households.household import service as household_service
 from households.household.exceptions import HouseholdNotFound
 from households.household.models import Household
+from kit.auth import Caller, CallerDep, Permission, requires
 from kit.db import SessionDep
 from kit.errors import InvalidInput
 
+HouseholdReader = Annotated[Caller, requires(Permission.HOUSEHOLDS_READ)]
+HouseholdWriter = Annotated[Caller, requires(Permission.HOUSEHOLDS_WRITE)]
 
-async def valid_household(household_id: UUID, session: SessionDep) -> Household:
-    """The household named in the path, or 404."""
+
+async def valid_household(household_id: UUID, session: SessionDep, caller: CallerDep) -> Household:
+    """The household named in the path, or 404 (also when outside the caller's unit scope)."""
     household = await household_service.get(session, household_id)
-    if household is None:
+    if household is None or not caller.may_see(
+        (household.province_code, household.district_code, household.commune_code)
+    ):
         raise HouseholdNotFound(household_id)
     return household
 

@@ -3,10 +3,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
+from households.audit import service as audit
 from households.household import service as household_service
-from households.household.dependencies import IfMatch, ValidHousehold, etag
+from households.household.dependencies import (
+    HouseholdReader,
+    HouseholdWriter,
+    IfMatch,
+    ValidHousehold,
+    etag,
+)
 from households.household.exceptions import AssessmentNotFound
-from households.household.models import Assessment, Household
 from households.household.schemas import (
     AssessmentInput,
     AssessmentList,
@@ -16,11 +22,12 @@ from households.household.schemas import (
     HouseholdRead,
     HouseholdUpdate,
 )
+from households.personal import assessment_for, household_for
 from households.round.dependencies import ValidRound, valid_round
 from kit.db import SessionDep
-from kit.errors import problem_responses
+from kit.errors import PROBLEM_RESPONSES, problem_responses
 
-router = APIRouter(tags=["households"], responses=problem_responses(404, 422))
+router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
 UnitCode = Annotated[
     str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune")
@@ -36,16 +43,17 @@ Limit = Annotated[int, Query(ge=1, le=500)]
     responses=problem_responses(409),
 )
 async def register_household(
-    household_in: HouseholdCreate, session: SessionDep, response: Response
-) -> Household:
-    """Register a household in a commune."""
-    household = await household_service.register(session, household_in)
+    caller: HouseholdWriter, household_in: HouseholdCreate, session: SessionDep, response: Response
+) -> HouseholdRead:
+    """Register a household in a commune of the caller's scope."""
+    household = await household_service.register(session, household_in, caller)
     response.headers["ETag"] = etag(household.version)
-    return household
+    return household_for(caller, household)
 
 
 @router.get("/api/v1/households", response_model=HouseholdList)
 async def list_households(
+    caller: HouseholdReader,
     session: SessionDep,
     unit_code: UnitCode = None,
     round_id: UUID | None = None,
@@ -53,17 +61,26 @@ async def list_households(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> HouseholdList:
-    """List households of a unit (any level), optionally only those surveyed in a round."""
+    """List the households of the caller's scope, within a unit (any level) if given, optionally
+    only those surveyed in a round. Each list is recorded in the audit log."""
     items, total = await household_service.search(
         session,
+        caller,
         unit_code=unit_code,
         round_id=round_id,
         village=village,
         offset=offset,
         limit=limit,
     )
+    audit.record_bulk_read(
+        session,
+        "households.listed",
+        unit_code=unit_code,
+        query={"round_id": str(round_id) if round_id else None, "village": village},
+        rows=len(items),
+    )
     return HouseholdList(
-        items=[HouseholdRead.model_validate(h) for h in items],
+        items=[household_for(caller, household) for household in items],
         total=total,
         offset=offset,
         limit=limit,
@@ -71,10 +88,12 @@ async def list_households(
 
 
 @router.get("/api/v1/households/{household_id}", response_model=HouseholdRead)
-async def get_household(household: ValidHousehold, response: Response) -> Household:
+async def get_household(
+    caller: HouseholdReader, household: ValidHousehold, response: Response
+) -> HouseholdRead:
     """Get one household; its ETag is needed to change it."""
     response.headers["ETag"] = etag(household.version)
-    return household
+    return household_for(caller, household)
 
 
 @router.patch(
@@ -83,16 +102,17 @@ async def get_household(household: ValidHousehold, response: Response) -> Househ
     responses=problem_responses(412, 428),
 )
 async def update_household(
+    caller: HouseholdWriter,
     household: ValidHousehold,
     changes: HouseholdUpdate,
     if_match: IfMatch,
     session: SessionDep,
     response: Response,
-) -> Household:
+) -> HouseholdRead:
     """Change a household's registry facts (send If-Match)."""
-    updated = await household_service.update(session, household, changes, if_match=if_match)
+    updated = await household_service.update(session, household, changes, caller, if_match=if_match)
     response.headers["ETag"] = etag(updated.version)
-    return updated
+    return household_for(caller, updated)
 
 
 @router.put(
@@ -101,51 +121,65 @@ async def update_household(
     responses=problem_responses(409, 412, 428) | {201: {"model": AssessmentRead}},
 )
 async def record_assessment(
+    caller: HouseholdWriter,
     household: ValidHousehold,
     review_round: ValidRound,
     assessment_in: AssessmentInput,
     if_match: IfMatch,
     session: SessionDep,
     response: Response,
-) -> Assessment:
+) -> AssessmentRead:
     """Record the household's survey in a round (201 when new; If-Match to replace)."""
     assessment, created = await household_service.record_assessment(
         session, household, review_round, assessment_in, if_match=if_match
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["ETag"] = etag(assessment.version)
-    return assessment
+    return assessment_for(caller, assessment)
 
 
 @router.get(
     "/api/v1/households/{household_id}/assessments/{round_id}", response_model=AssessmentRead
 )
 async def get_assessment(
-    household: ValidHousehold, review_round: ValidRound, session: SessionDep, response: Response
-) -> Assessment:
+    caller: HouseholdReader,
+    household: ValidHousehold,
+    review_round: ValidRound,
+    session: SessionDep,
+    response: Response,
+) -> AssessmentRead:
     """Get the household's survey in a round."""
     assessment = await household_service.get_assessment(session, household.id, review_round.id)
     if assessment is None:
         raise AssessmentNotFound(household.id, review_round.id)
     response.headers["ETag"] = etag(assessment.version)
-    return assessment
+    return assessment_for(caller, assessment)
 
 
 @router.get("/api/v1/assessments", response_model=AssessmentList)
 async def list_assessments(
+    caller: HouseholdReader,
     session: SessionDep,
     round_id: UUID,
     unit_code: UnitCode = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> AssessmentList:
-    """List the surveys of a round, optionally within a unit."""
+    """List the surveys of a round in the caller's scope, optionally within a unit. Each list is
+    recorded in the audit log."""
     await valid_round(round_id, session)
     items, total = await household_service.search_assessments(
-        session, round_id=round_id, unit_code=unit_code, offset=offset, limit=limit
+        session, caller, round_id=round_id, unit_code=unit_code, offset=offset, limit=limit
+    )
+    audit.record_bulk_read(
+        session,
+        "assessments.listed",
+        unit_code=unit_code,
+        query={"round_id": str(round_id)},
+        rows=len(items),
     )
     return AssessmentList(
-        items=[AssessmentRead.model_validate(a, from_attributes=True) for a in items],
+        items=[assessment_for(caller, assessment) for assessment in items],
         total=total,
         offset=offset,
         limit=limit,

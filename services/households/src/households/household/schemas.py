@@ -65,6 +65,9 @@ class HouseholdRead(HouseholdBase):
     version: int
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    personal_data_masked: bool = Field(
+        default=False, description="Name and address replaced by *** (the caller's role)."
+    )
 
 
 class HouseholdList(BaseModel):
@@ -134,6 +137,16 @@ class AssessmentInput(BaseModel):
         return self
 
 
+class MemberRead(MemberInput):
+    """A member as read back: personal fields may be masked for the caller's role."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    full_name: str
+    national_id: str | None = None
+    birth_date: date | None  # type: ignore[assignment]  # None when masked
+
+
 class AssessmentRead(BaseModel):
     id: UUID
     household_id: UUID
@@ -141,7 +154,7 @@ class AssessmentRead(BaseModel):
     version: int
     commune_code: str
     area: Area
-    members: list[MemberInput]
+    members: list[MemberRead]
     dwelling: DwellingFacts
     water_source: WaterSource
     latrine: Latrine
@@ -151,6 +164,10 @@ class AssessmentRead(BaseModel):
     monthly_income_per_person: int | None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    personal_data_masked: bool = Field(
+        default=False,
+        description="Members' names, ID numbers and birth dates withheld (the caller's role).",
+    )
 
 
 class AssessmentList(BaseModel):

@@ -6,18 +6,20 @@ from uuid import UUID
 
 from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.audit import service as audit
 from households.db import outbox
 from households.household import events
 from households.household.exceptions import HouseholdCodeTaken
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
 from households.round.models import ReviewRound
+from households.scope import check_commune_in_scope, in_scope, in_unit
 from households.unit import service as unit_service
 from households.unit.models import AdminUnit
+from kit.auth import Caller
 from kit.db import utc_now
 from kit.errors import (
     Conflict,
@@ -37,9 +39,15 @@ async def get(
     return await session.get(Household, household_id, with_for_update=for_update)
 
 
-async def register(session: AsyncSession, household_in: HouseholdCreate) -> Household:
-    """Register a household in a commune."""
+HOUSEHOLD_COLUMNS = (Household.province_code, Household.district_code, Household.commune_code)
+
+
+async def register(
+    session: AsyncSession, household_in: HouseholdCreate, caller: Caller
+) -> Household:
+    """Register a household in a commune of the caller's scope."""
     commune = await _commune(session, household_in.commune_code, on=None)
+    check_commune_in_scope(caller, commune, ["body", "commune_code"])
     taken = select(func.count()).where(Household.household_code == household_in.household_code)
     if (await session.exec(taken)).one():
         raise HouseholdCodeTaken(household_in.household_code)
@@ -51,17 +59,31 @@ async def register(session: AsyncSession, household_in: HouseholdCreate) -> Hous
     session.add(household)
     await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code))
     await stage(session, outbox, events.household_registered(household))
+    audit.record(
+        session,
+        "household.registered",
+        unit=_unit_of(household),
+        household_id=household.id,
+        changes=audit.changes_between({}, _registry_facts(household)),
+    )
     return household
 
 
 async def update(
-    session: AsyncSession, household: Household, changes: HouseholdUpdate, *, if_match: int | None
+    session: AsyncSession,
+    household: Household,
+    changes: HouseholdUpdate,
+    caller: Caller,
+    *,
+    if_match: int | None,
 ) -> Household:
     """Change a household's registry facts; `if_match` must be its current version."""
     _check_version(household.version, if_match)
+    before = _registry_facts(household)
     values = changes.model_dump(exclude_unset=True)
     if "commune_code" in values:
         commune = await _commune(session, values["commune_code"], on=None)
+        check_commune_in_scope(caller, commune, ["body", "commune_code"])
         household.province_code = commune.province_code
         household.district_code = commune.district_code or ""
     for field, value in values.items():
@@ -70,11 +92,19 @@ async def update(
     household.updated_at = utc_now()
     await session.flush()
     await stage(session, outbox, events.household_registered(household))
+    audit.record(
+        session,
+        "household.updated",
+        unit=_unit_of(household),
+        household_id=household.id,
+        changes=audit.changes_between(before, _registry_facts(household)),
+    )
     return household
 
 
 async def search(
     session: AsyncSession,
+    caller: Caller,
     *,
     unit_code: str | None,
     round_id: UUID | None,
@@ -82,9 +112,9 @@ async def search(
     offset: int,
     limit: int,
 ) -> tuple[Sequence[Household], int]:
-    statement = select(Household)
+    statement = select(Household).where(in_scope(caller, HOUSEHOLD_COLUMNS))
     if unit_code is not None:
-        statement = statement.where(_in_unit(unit_code))
+        statement = statement.where(in_unit(unit_code, HOUSEHOLD_COLUMNS))
     if village is not None:
         statement = statement.where(Household.village == village)
     if round_id is not None:
@@ -107,12 +137,20 @@ async def get_assessment(
 
 
 async def search_assessments(
-    session: AsyncSession, *, round_id: UUID, unit_code: str | None, offset: int, limit: int
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    round_id: UUID,
+    unit_code: str | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Assessment], int]:
     statement = select(Assessment).where(Assessment.round_id == round_id)
+    visible = select(Household.id).where(in_scope(caller, HOUSEHOLD_COLUMNS))
     if unit_code is not None:
-        in_unit = select(Household.id).where(_in_unit(unit_code))
-        statement = statement.where(col(Assessment.household_id).in_(in_unit))
+        visible = visible.where(in_unit(unit_code, HOUSEHOLD_COLUMNS))
+    if caller.unit_scope is not None or unit_code is not None:
+        statement = statement.where(col(Assessment.household_id).in_(visible))
     total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
     page = statement.order_by(col(Assessment.created_at), col(Assessment.id))
     return (await session.exec(page.offset(offset).limit(limit))).all(), total
@@ -134,6 +172,7 @@ async def record_assessment(
     assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
     created = assessment is None
     facts = assessment_in.model_dump(mode="json")
+    before = {} if assessment is None else _survey_facts(assessment)
     if assessment is None:
         if if_match is not None:
             raise PreconditionFailed(
@@ -173,6 +212,13 @@ async def record_assessment(
         assessment, household, review_round, commune_name=commune.name
     )
     await stage(session, outbox, envelope)
+    audit.record(
+        session,
+        "assessment.recorded" if created else "assessment.replaced",
+        unit=_unit_of(household),
+        household_id=household.id,
+        changes=audit.changes_between(before, facts) | {"round_id": str(review_round.id)},
+    )
     return assessment, created
 
 
@@ -258,12 +304,16 @@ async def _commune(session: AsyncSession, code: str, *, on: date | None) -> Admi
     return commune
 
 
-def _in_unit(unit_code: str) -> ColumnElement[bool]:
-    """Households in the unit, whatever its level (2-digit province, 3 district, 5 commune)."""
-    column = {2: Household.province_code, 3: Household.district_code}.get(
-        len(unit_code), Household.commune_code
-    )
-    return col(column) == unit_code
+def _unit_of(household: Household) -> tuple[str, str, str]:
+    return household.province_code, household.district_code, household.commune_code
+
+
+def _registry_facts(household: Household) -> dict[str, object]:
+    return household.model_dump(include=set(HouseholdCreate.model_fields))
+
+
+def _survey_facts(assessment: Assessment) -> dict[str, object]:
+    return AssessmentInput.model_validate(assessment, from_attributes=True).model_dump(mode="json")
 
 
 async def _flush_or_conflict(session: AsyncSession, conflict: Conflict) -> None:

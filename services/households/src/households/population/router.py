@@ -12,20 +12,24 @@ from households.population.schemas import (
     PopulationRow,
 )
 from households.round.dependencies import ValidRound
+from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
-from kit.errors import problem_responses
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(
     prefix="/api/v1/populations/{round_id}",
     tags=["populations"],
-    responses=problem_responses(404, 422),
+    responses=PROBLEM_RESPONSES,
 )
+PopulationReader = Annotated[Caller, requires(Permission.POPULATIONS_READ)]
+PopulationWriter = Annotated[Caller, requires(Permission.POPULATIONS_WRITE)]
 
 
 @router.put(
     "/{unit_code}", response_model=PopulationRead, responses={201: {"model": PopulationRead}}
 )
 async def record_population(
+    caller: PopulationWriter,
     review_round: ValidRound,
     unit_code: Annotated[str, Path(pattern=r"^\d{5}$")],
     population_in: PopulationInput,
@@ -34,7 +38,7 @@ async def record_population(
 ) -> UnitPopulation:
     """Set a commune's resident households and persons for the round (the rates' denominator)."""
     population, created = await population_service.record(
-        session, review_round, unit_code, population_in
+        session, review_round, unit_code, population_in, caller
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return population
@@ -42,12 +46,14 @@ async def record_population(
 
 @router.get("", response_model=PopulationList)
 async def list_populations(
+    caller: PopulationReader,
     review_round: ValidRound,
     session: SessionDep,
     unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
 ) -> PopulationList:
-    """The resident population of the round's communes, within a unit if given."""
-    items = await population_service.search(session, review_round, unit_code=unit_code)
+    """The resident population of the round's communes in the caller's scope, within a unit if
+    given."""
+    items = await population_service.search(session, review_round, caller, unit_code=unit_code)
     return PopulationList(
         items=[PopulationRead.model_validate(p, from_attributes=True) for p in items],
         total=len(items),
@@ -70,10 +76,11 @@ async def list_populations(
     },
 )
 async def import_populations(
-    review_round: ValidRound, request: Request, session: SessionDep
+    caller: PopulationWriter, review_round: ValidRound, request: Request, session: SessionDep
 ) -> ImportResult:
     """Import many communes' populations from JSON rows or a CSV; all rows or none."""
     body = await request.body()
     is_csv = request.headers.get("content-type", "").startswith("text/csv")
     rows = population_service.parse_csv(body) if is_csv else population_service.parse_json(body)
-    return ImportResult(imported=await population_service.import_rows(session, review_round, rows))
+    imported = await population_service.import_rows(session, review_round, rows, caller)
+    return ImportResult(imported=imported)

@@ -9,15 +9,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.audit import service as audit
 from households.db import outbox
 from households.population.models import UnitPopulation
 from households.population.schemas import PopulationInput, PopulationRow
 from households.round.models import ReviewRound
+from households.scope import in_scope, in_unit
 from households.unit import service as unit_service
+from kit.auth import Caller
 from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
 from kit.db import utc_now
-from kit.errors import Conflict, FieldError, InvalidInput
+from kit.errors import Conflict, FieldError, InvalidInput, NotFound
 from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
@@ -27,6 +30,7 @@ async def record(
     review_round: ReviewRound,
     unit_code: str,
     population_in: PopulationInput,
+    caller: Caller,
     *,
     loc: Sequence[str | int] = ("path", "unit_code"),
 ) -> tuple[UnitPopulation, bool]:
@@ -36,11 +40,17 @@ async def record(
         raise InvalidInput.field(
             list(loc), f"No commune {unit_code!r} exists on {review_round.reference_date}."
         )
+    unit = (commune.province_code, commune.district_code or "", unit_code)
+    if not caller.may_see(unit):
+        if loc[0] == "path":  # the record named in the path does not exist for this caller
+            raise NotFound(f"No population of {unit_code!r} in this round.")
+        raise InvalidInput.field(list(loc), f"Commune {unit_code!r} is outside your unit scope.")
     statement = select(UnitPopulation).where(
         UnitPopulation.round_id == review_round.id, UnitPopulation.unit_code == unit_code
     )
     population = (await session.exec(statement.with_for_update())).one_or_none()
     created = population is None
+    before = {} if population is None else _counts(population)
     if population is None:
         population = UnitPopulation(
             round_id=review_round.id,
@@ -77,11 +87,28 @@ async def record(
         actor=current_actor(),
     )
     await stage(session, outbox, envelope)
+    audit.record(
+        session,
+        "population.recorded",
+        unit=unit,
+        changes=audit.changes_between(before, _counts(population))
+        | {"round_id": str(review_round.id)},
+    )
     return population, created
 
 
+def _counts(population: UnitPopulation) -> dict[str, int]:
+    return {
+        "resident_households": population.resident_households,
+        "resident_persons": population.resident_persons,
+    }
+
+
 async def import_rows(
-    session: AsyncSession, review_round: ReviewRound, rows: Mapping[str | int, PopulationRow]
+    session: AsyncSession,
+    review_round: ReviewRound,
+    rows: Mapping[str | int, PopulationRow],
+    caller: Caller,
 ) -> int:
     """Record every row, or none: one bad row fails the whole import, naming the row.
 
@@ -96,7 +123,7 @@ async def import_rows(
             raise InvalidInput.field(
                 loc, f"Commune {row.unit_code!r} appears twice in the import (first at {where})."
             )
-        await record(session, review_round, row.unit_code, row, loc=loc)
+        await record(session, review_round, row.unit_code, row, caller, loc=loc)
     return len(rows)
 
 
@@ -143,13 +170,15 @@ def parse_csv(data: bytes) -> dict[str | int, PopulationRow]:
     return rows
 
 
+COLUMNS = (UnitPopulation.province_code, UnitPopulation.district_code, UnitPopulation.unit_code)
+
+
 async def search(
-    session: AsyncSession, review_round: ReviewRound, *, unit_code: str | None
+    session: AsyncSession, review_round: ReviewRound, caller: Caller, *, unit_code: str | None
 ) -> Sequence[UnitPopulation]:
-    statement = select(UnitPopulation).where(UnitPopulation.round_id == review_round.id)
+    statement = select(UnitPopulation).where(
+        UnitPopulation.round_id == review_round.id, in_scope(caller, COLUMNS)
+    )
     if unit_code is not None:
-        column = {2: UnitPopulation.province_code, 3: UnitPopulation.district_code}.get(
-            len(unit_code), UnitPopulation.unit_code
-        )
-        statement = statement.where(col(column) == unit_code)
+        statement = statement.where(in_unit(unit_code, COLUMNS))
     return (await session.exec(statement.order_by(col(UnitPopulation.unit_code)))).all()

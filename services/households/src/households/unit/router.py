@@ -6,10 +6,17 @@ from households.unit import service as unit_service
 from households.unit.dependencies import OnQuery, ValidUnit
 from households.unit.models import AdminUnit, UnitLevel
 from households.unit.schemas import UnitList, UnitRead
+from kit.auth import Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1/units", tags=["units"], responses=PROBLEM_RESPONSES)
+# The unit tree is public reference data: every caller may read all of it, whatever its scope.
+router = APIRouter(
+    prefix="/api/v1/units",
+    tags=["units"],
+    responses=PROBLEM_RESPONSES,
+    dependencies=[requires(Permission.UNITS_READ)],
+)
 
 
 @router.get("", response_model=UnitList)

@@ -1,0 +1,90 @@
+"""The audit log: written in the same transaction as the change it records, so neither exists
+without the other. The actor is the subject of the request's verified token."""
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.audit.models import AuditEntry
+from households.scope import in_scope, in_unit
+from kit.auth import Caller
+from kit.logging import current_actor, current_request_id
+
+COLUMNS = (AuditEntry.province_code, AuditEntry.district_code, AuditEntry.commune_code)
+
+
+def changes_between(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields whose values differ, with both values (JSON-ready mappings)."""
+    return {
+        field: {"old": old.get(field), "new": new.get(field)}
+        for field in sorted(set(old) | set(new))
+        if old.get(field) != new.get(field)
+    }
+
+
+def record(
+    session: AsyncSession,
+    action: str,
+    *,
+    unit: tuple[str | None, str | None, str | None] = (None, None, None),
+    household_id: UUID | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    province, district, commune = unit
+    session.add(
+        AuditEntry(
+            actor=current_actor() or "unknown",
+            action=action,
+            household_id=household_id,
+            province_code=province,
+            district_code=district,
+            commune_code=commune,
+            changes=changes or {},
+            request_id=current_request_id(),
+        )
+    )
+
+
+def record_bulk_read(
+    session: AsyncSession, action: str, *, unit_code: str | None, query: dict[str, Any], rows: int
+) -> None:
+    """A list that returned personal data: who asked, for what, and how many rows came back."""
+    unit = (
+        unit_code if unit_code and len(unit_code) == 2 else None,
+        unit_code if unit_code and len(unit_code) == 3 else None,
+        unit_code if unit_code and len(unit_code) == 5 else None,
+    )
+    record(session, action, unit=unit, changes={"query": query, "rows": rows})
+
+
+async def search(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    household_id: UUID | None,
+    unit_code: str | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[AuditEntry], int]:
+    statement = select(AuditEntry).where(in_scope(caller, COLUMNS))
+    if household_id is not None:
+        statement = statement.where(AuditEntry.household_id == household_id)
+    if unit_code is not None:
+        statement = statement.where(in_unit(unit_code, COLUMNS))
+    if actor is not None:
+        statement = statement.where(AuditEntry.actor == actor)
+    if since is not None:
+        statement = statement.where(col(AuditEntry.at) >= since)
+    if until is not None:
+        statement = statement.where(col(AuditEntry.at) < until)
+    total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
+    page = statement.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc())
+    return (await session.exec(page.offset(offset).limit(limit))).all(), total
