@@ -1,7 +1,9 @@
 """Every table of the households service, imported so that its metadata is complete (Alembic)."""
 
+from households.audit.models import AuditEntry
 from households.db import Base
 from households.household.models import Assessment, Household, NationalIdClaim
+from households.imports.models import ImportJob, ImportRowError
 from households.population.models import UnitPopulation
 from households.round.models import ReviewRound
 from households.unit.models import AdminUnit
@@ -11,7 +13,10 @@ metadata = Base.metadata
 __all__ = [
     "AdminUnit",
     "Assessment",
+    "AuditEntry",
     "Household",
+    "ImportJob",
+    "ImportRowError",
     "NationalIdClaim",
     "ReviewRound",
     "UnitPopulation",

@@ -1,0 +1,91 @@
+"""Bulk-import jobs: an uploaded file of households with their surveys, imported batch by batch."""
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+from sqlalchemy import JSON, Enum, ForeignKey
+from sqlmodel import Column, Field
+
+from households.db import Base
+from kit.db import UtcDateTime, utc_now
+
+
+class ImportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    jsonl = "jsonl"
+
+
+class ImportStatus(StrEnum):
+    queued = "queued"  # uploaded, waiting for a runner
+    running = "running"  # a runner holds it (or held it, if its heartbeat is old: interrupted)
+    completed = "completed"  # every row was read; rows with errors are in the report
+    failed = "failed"  # the file could not be read to the end; rows committed so far stay
+
+
+def _stored_as_value(enum: type[StrEnum], length: int) -> Enum:
+    # A VARCHAR holding the value: no PostgreSQL enum type to migrate when a state is added.
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class ImportJob(Base, table=True):
+    """One uploaded file and how far its import has come.
+
+    `next_row` is the first row of the file not yet committed: each batch commits its households,
+    their events, its row errors and the new `next_row` in one transaction, so a runner that takes
+    over an interrupted job resumes exactly there.
+    """
+
+    __tablename__ = "import_job"
+
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    round_id: UUID = Field(
+        sa_column=Column(ForeignKey("review_round.id"), nullable=False, index=True)
+    )
+    format: ImportFormat = Field(sa_type=_stored_as_value(ImportFormat, 8))
+    filename: str = Field(max_length=255, description="The name the file was uploaded with.")
+    size_bytes: int
+    status: ImportStatus = Field(
+        default=ImportStatus.queued, sa_type=_stored_as_value(ImportStatus, 16), index=True
+    )
+    total_rows: int | None = None
+    next_row: int = 0
+    rows_done: int = 0
+    rows_failed: int = 0
+    households_imported: int = 0
+    households_skipped: int = 0
+    households_failed: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    created_by: str = Field(max_length=200, index=True)
+    created_by_role: str = Field(max_length=40)
+    unit_scope: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    request_id: str | None = Field(default=None, max_length=100)
+    claim_token: UUID | None = None
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ImportRowError(Base, table=True):
+    """One problem with one row of an import's file: its row number, the field, what is wrong."""
+
+    __tablename__ = "import_row_error"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: UUID = Field(
+        sa_column=Column(
+            ForeignKey("import_job.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    row: int
+    field: str = Field(max_length=200)
+    message: str = Field(max_length=1000)
