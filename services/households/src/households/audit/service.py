@@ -11,8 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
-from households.scope import in_scope, in_unit
 from kit.auth import Caller
+from kit.auth.scope import in_scope, in_unit
 from kit.logging import current_actor, current_request_id
 
 COLUMNS = (AuditEntry.province_code, AuditEntry.district_code, AuditEntry.commune_code)

@@ -16,10 +16,11 @@ from households.household.exceptions import HouseholdCodeTaken
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
 from households.round.models import ReviewRound
-from households.scope import check_commune_in_scope, in_scope, in_unit
+from households.scope import check_commune_in_scope
 from households.unit import service as unit_service
 from households.unit.models import AdminUnit
 from kit.auth import Caller
+from kit.auth.scope import in_scope, in_unit
 from kit.db import utc_now
 from kit.errors import (
     Conflict,

@@ -14,9 +14,9 @@ from households.db import outbox
 from households.population.models import UnitPopulation
 from households.population.schemas import PopulationInput, PopulationRow
 from households.round.models import ReviewRound
-from households.scope import in_scope, in_unit
 from households.unit import service as unit_service
 from kit.auth import Caller
+from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
 from kit.db import utc_now
