@@ -1,16 +1,26 @@
-"""Gateway test fixtures: the app run in-process; every upstream is an `httpx.MockTransport`."""
+"""Gateway test fixtures: the app run in-process; every upstream is an `httpx.MockTransport`.
+
+Each test gets its own identity database (a SQLite file with the gateway's tables) and a signing
+key file holding `kit.testing.TEST_SIGNING_KEY`, so that `kit.testing.bearer()` headers are
+accepted; `serve` gives a client that sends an admin's token unless told otherwise.
+"""
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Protocol, TypeAlias
 
 import httpx
 import pytest
+import sqlalchemy
 from asgi_lifespan import LifespanManager
 
 from gateway.config import Settings
 from gateway.main import create_app
+from gateway.models import metadata
 from gateway.routes import UPSTREAMS
+from kit.auth import Role
+from kit.testing import TEST_SIGNING_KEY, bearer
 
 Handler: TypeAlias = (
     Callable[[httpx.Request], httpx.Response]
@@ -20,7 +30,11 @@ Handler: TypeAlias = (
 
 class Serve(Protocol):
     def __call__(
-        self, settings: Settings | None = None, **handlers: Handler
+        self,
+        settings: Settings | None = None,
+        *,
+        headers: dict[str, str] | None = ...,
+        **handlers: Handler,
     ) -> AbstractAsyncContextManager[httpx.AsyncClient]: ...
 
 
@@ -29,8 +43,19 @@ def down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("Connection refused", request=request)
 
 
+def identity_database(folder: Path) -> str:
+    """A SQLite file with the gateway's tables (the migrations are tested in tests/)."""
+    path = folder / "gateway.db"
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture
-def settings() -> Settings:
+def settings(tmp_path: Path) -> Settings:
+    key_file = tmp_path / "signing-key.pem"
+    key_file.write_bytes(TEST_SIGNING_KEY.pem())
     # Every field the tests rely on is explicit, so the environment cannot change them.
     return Settings(
         ENVIRONMENT="test",
@@ -41,23 +66,40 @@ def settings() -> Settings:
         INDICATORS_URL="http://indicators.internal:8002",
         NOTIFICATIONS_URL="http://notifications.internal:8003",
         OPENAPI_CACHE_SECONDS=30,
+        DATABASE_URL=identity_database(tmp_path),
+        SIGNING_KEY_FILE=key_file,
+        RATE_LIMIT_PER_SECOND=1000,
+        RATE_LIMIT_BURST=1000,
+        LOGIN_ATTEMPTS_PER_MINUTE=1000,
+        LOGIN_ATTEMPTS_BURST=1000,
+        CORS_ALLOW_ORIGINS=[],
+        FIRST_ADMIN_USERNAME=None,
+        FIRST_ADMIN_PASSWORD=None,
     )
 
 
 @pytest.fixture
 def serve(settings: Settings) -> Serve:
-    """`async with serve(households=handler) as client:`; upstreams not named are down."""
+    """`async with serve(households=handler) as client:`; upstreams not named are down.
+
+    The client sends an admin's token; `headers={}` makes it anonymous.
+    """
 
     @asynccontextmanager
     async def serve(
-        settings: Settings | None = settings, **handlers: Handler
+        settings: Settings | None = settings,
+        *,
+        headers: dict[str, str] | None = None,
+        **handlers: Handler,
     ) -> AsyncIterator[httpx.AsyncClient]:
         transports = {name: httpx.MockTransport(handlers.get(name, down)) for name in UPSTREAMS}
         app = create_app(settings, transports=transports)
         async with (
             LifespanManager(app) as manager,
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway"
+                transport=httpx.ASGITransport(app=manager.app),
+                base_url="http://gateway",
+                headers=bearer(Role.ADMIN) if headers is None else headers,
             ) as client,
         ):
             yield client

@@ -85,6 +85,20 @@ def schema_of(merged: Json, path: str) -> Json:
     return schema
 
 
+# The gateway's own routes: logging in and managing users and API keys.
+GATEWAY_PATHS = {
+    "/.well-known/jwks.json",
+    "/api/v1/auth/token",
+    "/api/v1/auth/revoke",
+    "/api/v1/auth/me",
+    "/api/v1/admin/users",
+    "/api/v1/admin/users/{user_id}",
+    "/api/v1/admin/api-keys",
+    "/api/v1/admin/api-keys/{key_id}",
+    "/api/v1/admin/api-keys/{key_id}/revoke",
+}
+
+
 class TestMergedDocument:
     async def test_contains_the_paths_of_every_service_and_the_gateways_health(self, serve) -> None:
         async with serve(
@@ -106,6 +120,7 @@ class TestMergedDocument:
             "/api/v1/households/{household_id}",
             "/api/v1/standards",
             "/api/v1/notifications",
+            *GATEWAY_PATHS,
         }
         assert "HealthReport" in merged["components"]["schemas"]
 

@@ -9,6 +9,7 @@ from starlette.types import Message, Receive, Scope, Send
 from gateway.config import Settings
 from gateway.main import create_app
 from gateway.routes import ROUTES, UPSTREAMS
+from kit.testing import bearer
 
 
 class TestForwarding:
@@ -91,11 +92,13 @@ class TestForwarding:
     async def test_forwards_end_to_end_headers_and_drops_hop_by_hop_ones(self, serve) -> None:
         seen: list[httpx.Request] = []
 
-        async with serve(households=_recording(seen)) as client:
+        token = bearer()["Authorization"]
+
+        async with serve(households=_recording(seen), headers={}) as client:
             await client.get(
                 "/api/v1/units",
                 headers=[
-                    ("authorization", "Bearer t"),
+                    ("authorization", token),
                     ("accept-language", "vi"),
                     ("x-tag", "a"),
                     ("x-tag", "b"),
@@ -109,7 +112,7 @@ class TestForwarding:
             )
 
         [upstream] = seen
-        assert upstream.headers["authorization"] == "Bearer t"
+        assert upstream.headers["authorization"] == token
         assert upstream.headers["accept-language"] == "vi"
         assert upstream.headers.get_list("x-tag") == ["a", "b"]
         for hop_by_hop in (
@@ -220,7 +223,9 @@ class TestForwarding:
                 await manager.app(scope, receive, record)
 
             async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=watched), base_url="http://gateway"
+                transport=httpx.ASGITransport(app=watched),
+                base_url="http://gateway",
+                headers=bearer(),
             ) as client:
                 response = await client.get("/api/v1/households/export")
 

@@ -1,8 +1,15 @@
-"""Gateway settings: where the services are and how long to wait for them."""
+"""Gateway settings: where the services are, how long to wait for them, identity and protections."""
 
-from pydantic import Field
+import json
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from kit.settings import AppSettings
+
+MiB = 1024 * 1024
 
 
 class Settings(AppSettings):
@@ -21,6 +28,49 @@ class Settings(AppSettings):
     HEALTH_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     OPENAPI_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     OPENAPI_CACHE_SECONDS: float = Field(default=30.0, ge=0)
+
+    # --- Identity: users, refresh tokens and API keys live in the gateway's own database -------
+    DATABASE_URL: str = "sqlite+aiosqlite:///data/gateway.db"
+    # The Ed25519 private key (PEM) that signs access tokens; created on first start if missing.
+    SIGNING_KEY_FILE: Path = Path("data/signing-key.pem")
+    # Short-lived on purpose: a token cannot be recalled, a refresh token can.
+    ACCESS_TOKEN_MINUTES: int = Field(default=15, ge=1, le=15)
+    REFRESH_TOKEN_DAYS: int = Field(default=14, ge=1, le=90)
+    # What a request with an API key is forwarded with: a token minted for that one request.
+    API_KEY_TOKEN_SECONDS: int = Field(default=60, ge=5, le=900)
+    # Applied by `python -m gateway.migrate` when no active admin exists (both or neither).
+    FIRST_ADMIN_USERNAME: str | None = None
+    FIRST_ADMIN_PASSWORD: SecretStr | None = None
+
+    # --- Protections ------------------------------------------------------------------------
+    # Per caller (token subject, API key, or client address when anonymous), in each gateway
+    # process: a bucket of RATE_LIMIT_BURST requests refilled at RATE_LIMIT_PER_SECOND.
+    RATE_LIMIT_PER_SECOND: float = Field(default=20.0, gt=0)
+    RATE_LIMIT_BURST: int = Field(default=200, ge=1)
+    # The token endpoint, per username and per client address: guessing passwords stays slow.
+    LOGIN_ATTEMPTS_PER_MINUTE: float = Field(default=10.0, gt=0)
+    LOGIN_ATTEMPTS_BURST: int = Field(default=10, ge=1)
+    MAX_BODY_BYTES: int = Field(default=1 * MiB, ge=1024)
+    MAX_IMPORT_BODY_BYTES: int = Field(default=256 * MiB, ge=1024)
+    # Origins of browser apps allowed to call the API (JSON list or comma-separated); none: no
+    # cross-origin calls.
+    CORS_ALLOW_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("CORS_ALLOW_ORIGINS", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _first_admin_complete(self) -> Self:
+        if (self.FIRST_ADMIN_USERNAME is None) != (self.FIRST_ADMIN_PASSWORD is None):
+            raise ValueError("Set both FIRST_ADMIN_USERNAME and FIRST_ADMIN_PASSWORD, or neither.")
+        return self
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of every upstream, keyed by the names the routing table uses."""

@@ -8,15 +8,28 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway import docs, ops, proxy
+from gateway.api_keys.router import router as api_keys_router
+from gateway.api_keys.service import UseRecorder
+from gateway.auth.issuer import TokenIssuer, load_signing_key
+from gateway.auth.router import router as auth_router
 from gateway.config import Settings
+from gateway.identity import API_KEY_HEADER, CallerMiddleware
 from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
-from gateway.routes import UPSTREAMS
-from gateway.state import State
+from gateway.protection.body_limit import BodyLimitMiddleware
+from gateway.protection.headers import SecurityHeadersMiddleware
+from gateway.protection.ratelimit import TokenBuckets
+from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
+from gateway.state import LoginLimits, State
+from gateway.users.router import router as users_router
+from kit.auth import SigningKey, StaticKeys, TokenVerifier
+from kit.db import make_engine, make_sessionmaker
 from kit.errors import install_error_handlers
-from kit.logging import RequestIdMiddleware, configure_logging
+from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 
 
 def _client(
@@ -40,8 +53,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    engine: AsyncEngine | None = None,
+    signing_key: SigningKey | None = None,
 ) -> FastAPI:
-    """Build the gateway; `transports` replaces the network for the named upstreams."""
+    """Build the gateway; `transports` replaces the network for the named upstreams.
+
+    `engine` (the identity database) and `signing_key` are shared when given (embedded run,
+    tests); otherwise they come from DATABASE_URL and SIGNING_KEY_FILE.
+    """
     settings = settings or Settings()
     transports = transports or {}
     unknown = set(transports) - set(UPSTREAMS)
@@ -52,16 +71,37 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        key = signing_key or load_signing_key(settings.SIGNING_KEY_FILE)
         async with AsyncExitStack() as stack:
             upstreams = {
                 name: await stack.enter_async_context(_client(url, settings, transports.get(name)))
                 for name, url in settings.upstream_urls().items()
             }
+            the_engine = engine if engine is not None else make_engine(settings.DATABASE_URL)
+            if engine is None:
+                stack.push_async_callback(the_engine.dispose)
+            per_second = settings.LOGIN_ATTEMPTS_PER_MINUTE / 60
+            burst = settings.LOGIN_ATTEMPTS_BURST
             yield {
                 "settings": settings,
                 "upstreams": upstreams,
                 "metrics": metrics,
                 "openapi": CachedDocument(settings.OPENAPI_CACHE_SECONDS),
+                "sessionmaker": make_sessionmaker(the_engine),
+                "issuer": TokenIssuer(key, settings),
+                "token_verifier": TokenVerifier(
+                    StaticKeys(key.jwks()),
+                    issuer=settings.AUTH_ISSUER,
+                    audience=settings.AUTH_AUDIENCE,
+                ),
+                "rate_limit": TokenBuckets(
+                    settings.RATE_LIMIT_PER_SECOND, settings.RATE_LIMIT_BURST
+                ),
+                "login_limits": LoginLimits(
+                    by_username=TokenBuckets(per_second, burst),
+                    by_address=TokenBuckets(per_second, burst),
+                ),
+                "api_key_uses": UseRecorder(),
             }
 
     # FastAPI's own docs routes would collide with the merged ones served by `docs.router`;
@@ -75,10 +115,38 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
     )
+    # Added innermost first: a request meets the security headers, CORS, the body limit, the
+    # request id, then the caller's identity and rate limit.
+    app.add_middleware(CallerMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.MAX_BODY_BYTES,
+        by_prefix={IMPORTS_PREFIX: settings.MAX_IMPORT_BODY_BYTES},
+    )
+    if settings.CORS_ALLOW_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ALLOW_ORIGINS,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                API_KEY_HEADER,
+                REQUEST_ID_HEADER,
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(docs.router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    app.include_router(api_keys_router)
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     return app

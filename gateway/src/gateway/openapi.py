@@ -4,6 +4,11 @@ Each service's `/api/v1/...` paths that the routing table sends to it are kept. 
 the same name and identical content are shared; a name that two documents define differently is
 prefixed with each definer's name (`households_Page`, `indicators_Page`) and every `$ref` to it
 rewritten, so a client generated from the merged document never confuses the two.
+
+Every operation that needs a caller (it names a security requirement in its own document) may be
+called with any of the platform's credentials: a token from the OAuth2 password flow at the
+gateway's token endpoint (what the Swagger UI's "Authorize" dialog uses), a bearer token obtained
+elsewhere, or an API key.
 """
 
 import asyncio
@@ -26,6 +31,30 @@ _REF_PREFIX = "#/components/"
 # Every service verifies the same gateway-issued tokens, so same-named security schemes are one
 # scheme; renaming them would also mean rewriting every operation's `security` list.
 _SHARED_SECTIONS = frozenset({"securitySchemes"})
+
+TOKEN_URL = "/api/v1/auth/token"
+SECURITY_SCHEMES: JsonObject = {
+    "OAuth2Password": {
+        "type": "oauth2",
+        "description": "Log in with a username and password; access tokens last 15 minutes.",
+        "flows": {"password": {"tokenUrl": TOKEN_URL, "refreshUrl": TOKEN_URL, "scopes": {}}},
+    },
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": f"An access token from `POST {TOKEN_URL}`.",
+    },
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key (machine clients); the gateway exchanges it for a token.",
+    },
+}
+# Alternatives: any one of them authenticates.
+SECURITY: list[JsonObject] = [{name: []} for name in SECURITY_SCHEMES]
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 log = structlog.get_logger()
 
@@ -100,11 +129,24 @@ def merge(
     if missing:
         info["x-missing-upstreams"] = sorted(missing)
     merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
+    if _declare_security(paths):
+        components["securitySchemes"] = dict(components["securitySchemes"]) | SECURITY_SCHEMES
     if components:
         merged["components"] = dict(components)
     if tags:
         merged["tags"] = list(tags.values())
     return merged
+
+
+def _declare_security(paths: JsonObject) -> bool:
+    """Offer every credential on each operation that needs a caller; whether any does."""
+    secured = False
+    for item in paths.values():
+        for method, operation in item.items():
+            if method in _METHODS and isinstance(operation, dict) and operation.get("security"):
+                operation["security"] = [dict(requirement) for requirement in SECURITY]
+                secured = True
+    return secured
 
 
 def _resolve_conflicts(sources: Mapping[str, JsonObject]) -> dict[str, Renames]:

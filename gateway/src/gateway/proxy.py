@@ -6,12 +6,14 @@ from urllib.parse import quote
 
 import httpx
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from gateway.identity import API_KEY_HEADER
 from gateway.routes import upstream_for
 from gateway.state import MetricsDep, UpstreamsDep
+from kit.auth import current_caller
 from kit.errors import NotFound, ServiceError, UpstreamTimeout, UpstreamUnavailable
 from kit.logging import REQUEST_ID_HEADER, current_request_id
 
@@ -29,8 +31,11 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
-# Set by the gateway itself; a caller's values would be forged or stale.
-_REPLACED_ON_REQUEST = frozenset({REQUEST_ID_HEADER, "x-forwarded-proto", "x-forwarded-host"})
+# Set by the gateway itself; a caller's values would be forged or stale. An API key never leaves
+# the gateway (`gateway.identity` has exchanged it for a token already).
+_REPLACED_ON_REQUEST = frozenset(
+    {REQUEST_ID_HEADER, "x-forwarded-proto", "x-forwarded-host", API_KEY_HEADER}
+)
 # The gateway's own server writes these; passing the service's on would send them twice.
 _REPLACED_ON_RESPONSE = frozenset({"date", "server"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -138,9 +143,18 @@ async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> _
     return _UpstreamStream(response)
 
 
-@router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
+@router.api_route(
+    "/api/v1/{path:path}",
+    methods=METHODS,
+    include_in_schema=False,
+    dependencies=[Depends(current_caller)],
+)
 async def proxy(request: Request, upstreams: UpstreamsDep, metrics: MetricsDep) -> Response:
-    """Forward the request to the service that owns its path."""
+    """Forward the request, with its verified token, to the service that owns its path.
+
+    A request without a valid token is refused here (401), never forwarded; the service verifies
+    the token again and decides what the caller may do.
+    """
     name = upstream_for(request.url.path)
     if name is None:
         raise NotFound(f"No service serves {request.url.path}.")

@@ -6,6 +6,8 @@ Services serve the same paths as the gateway, so forwarding never rewrites a pat
 from collections.abc import Mapping
 
 UPSTREAMS = ("households", "indicators", "notifications")
+# Bulk imports: the one path with a larger request body limit (MAX_IMPORT_BODY_BYTES).
+IMPORTS_PREFIX = "/api/v1/imports"
 
 ROUTES: Mapping[str, str] = {
     "/api/v1/units": "households",
@@ -13,6 +15,8 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/households": "households",
     "/api/v1/assessments": "households",
     "/api/v1/populations": "households",
+    "/api/v1/audit": "households",
+    IMPORTS_PREFIX: "households",
     "/api/v1/admin/households": "households",
     "/api/v1/standards": "indicators",
     "/api/v1/figures": "indicators",

@@ -1,14 +1,29 @@
 """What the lifespan hands to every request, and the dependencies that read it."""
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
 import httpx
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.api_keys.service import UseRecorder
+from gateway.auth.issuer import TokenIssuer
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.openapi import CachedDocument
+from gateway.protection.ratelimit import TokenBuckets
+from kit.auth import TokenVerifier
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """The token endpoint's own buckets: per username, and per client address."""
+
+    by_username: TokenBuckets
+    by_address: TokenBuckets
 
 
 class State(TypedDict):
@@ -16,6 +31,12 @@ class State(TypedDict):
     upstreams: dict[str, httpx.AsyncClient]
     metrics: Metrics
     openapi: CachedDocument
+    sessionmaker: async_sessionmaker[AsyncSession]
+    issuer: TokenIssuer
+    token_verifier: TokenVerifier  # of the gateway's own key: what `kit.auth` routes read
+    rate_limit: TokenBuckets
+    login_limits: LoginLimits
+    api_key_uses: UseRecorder
 
 
 # Starlette's `request.state` is untyped; these give each endpoint a typed view of one entry.
@@ -39,7 +60,25 @@ def _openapi(request: Request) -> CachedDocument:
     return openapi
 
 
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
+    return sessionmaker
+
+
+def _issuer(request: Request) -> TokenIssuer:
+    issuer: TokenIssuer = request.state.issuer
+    return issuer
+
+
+def _login_limits(request: Request) -> LoginLimits:
+    limits: LoginLimits = request.state.login_limits
+    return limits
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 UpstreamsDep = Annotated[Mapping[str, httpx.AsyncClient], Depends(_upstreams)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 OpenApiDep = Annotated[CachedDocument, Depends(_openapi)]
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]
+LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]

@@ -1,0 +1,39 @@
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from gateway.scopes import UnitScope
+from kit.auth import Role
+
+
+class ApiKeyCreate(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])]
+    role: Role
+    units: UnitScope
+
+
+class ApiKeyRead(BaseModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="The secret's first characters, to tell keys apart.")
+    role: Role
+    units: list[str] | None
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="Recorded at most about once a minute per key."
+    )
+
+
+class ApiKeyCreated(ApiKeyRead):
+    secret: str = Field(
+        description="Send it as the `X-API-Key` header. Shown this once: it is stored hashed."
+    )
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyRead]
+    total: int

@@ -1,0 +1,75 @@
+"""`python -m gateway.users create --username U --role R --units 26,243`: a user from the shell.
+
+For the first admin where no FIRST_ADMIN_* is configured, or for any user when the API is not
+reachable. The password is asked for twice on a terminal, or read as one line from stdin
+(`... < password.txt`); it never appears on the command line. DATABASE_URL names the gateway's
+database, as for every gateway process.
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from pydantic import ValidationError
+
+from gateway.config import Settings
+from gateway.users import service as user_service
+from gateway.users.schemas import UserCreate
+from kit.auth import Role
+from kit.db import make_engine, make_sessionmaker
+from kit.errors import ServiceError
+
+
+def read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise SystemExit("error: the passwords differ")
+    return password
+
+
+async def create(settings: Settings, user_in: UserCreate) -> str:
+    engine = make_engine(settings.DATABASE_URL)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            user = await user_service.create(session, user_in)
+            return f"created {user.username} ({user.role}, units {user.unit_scope or 'all'})"
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m gateway.users", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    creating = commands.add_parser("create", help="create a user")
+    creating.add_argument("--username", required=True)
+    creating.add_argument("--role", required=True, choices=[role.value for role in Role])
+    creating.add_argument(
+        "--units",
+        default=None,
+        help="comma-separated unit codes (26,243,08707); leave out for the whole country "
+        "(admin and ministry_analyst only)",
+    )
+    arguments = parser.parse_args(argv)
+    units = arguments.units.split(",") if arguments.units else None
+    try:
+        user_in = UserCreate.model_validate(
+            {
+                "username": arguments.username,
+                "password": read_password(),
+                "role": arguments.role,
+                "units": units,
+            }
+        )
+        print(asyncio.run(create(Settings(), user_in)))  # noqa: T201 - a command's answer
+    except ValidationError as error:
+        raise SystemExit(f"error: {error}") from None
+    except ServiceError as error:
+        messages = [error.detail, *(f"{e.loc[-1]}: {e.msg}" for e in error.errors)]
+        raise SystemExit(f"error: {'; '.join(dict.fromkeys(messages))}") from None
+
+
+if __name__ == "__main__":
+    main()

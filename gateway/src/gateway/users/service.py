@@ -1,0 +1,125 @@
+"""Users: created by an admin (or the first one from configuration), changed, never deleted.
+
+A deactivated user keeps its row (audit logs name it) but can neither log in nor refresh, and
+every refresh token it holds is revoked, as it is when its password, role or scope changes.
+"""
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from gateway.auth.models import RefreshToken
+from gateway.passwords import hash_password
+from gateway.scopes import checked_scope
+from gateway.users.exceptions import UsernameTaken, UserNotFound
+from gateway.users.models import User
+from gateway.users.schemas import UserCreate, UserUpdate
+from kit.auth import Role
+from kit.db import utc_now
+from kit.errors import Conflict
+
+
+async def create(session: AsyncSession, user_in: UserCreate) -> User:
+    scope = checked_scope(user_in.role, user_in.units, ["body", "units"])
+    if await get_by_username(session, user_in.username) is not None:
+        raise UsernameTaken(user_in.username)
+    user = User(
+        username=user_in.username,
+        password_hash=await hash_password(user_in.password.get_secret_value()),
+        role=user_in.role.value,
+        unit_scope=list(scope) if scope is not None else None,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get(session: AsyncSession, user_id: UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def get_by_username(session: AsyncSession, username: str) -> User | None:
+    statement = select(User).where(User.username == username)
+    return (await session.exec(statement)).one_or_none()
+
+
+async def list_users(
+    session: AsyncSession, *, offset: int, limit: int
+) -> tuple[Sequence[User], int]:
+    total = (await session.exec(select(func.count()).select_from(User))).one()
+    statement = select(User).order_by(col(User.username)).offset(offset).limit(limit)
+    return (await session.exec(statement)).all(), total
+
+
+async def change(session: AsyncSession, user: User, changes: UserUpdate) -> User:
+    """Apply the fields given in `changes`; the role and scope are checked together."""
+    given = changes.model_fields_set
+    role = changes.role if "role" in given and changes.role is not None else Role(user.role)
+    units = changes.units if "units" in given else user.unit_scope
+    scope = checked_scope(role, units, ["body", "units" if "units" in given else "role"])
+    active = changes.active if "active" in given and changes.active is not None else user.active
+    if user.role == Role.ADMIN and user.active and (role != Role.ADMIN or not active):
+        await _keep_an_admin(session, user)
+    access_changed = (
+        role != user.role
+        or (list(scope) if scope is not None else None) != user.unit_scope
+        or active != user.active
+    )
+    user.role = role.value
+    user.unit_scope = list(scope) if scope is not None else None
+    user.active = active
+    if "password" in given and changes.password is not None:
+        user.password_hash = await hash_password(changes.password.get_secret_value())
+        access_changed = True
+    session.add(user)
+    if access_changed:
+        # Outstanding refresh tokens carry the old role and scope into new access tokens.
+        await revoke_refresh_tokens(session, user.id)
+    await session.flush()
+    return user
+
+
+async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
+    others = select(func.count()).where(
+        User.role == Role.ADMIN.value, col(User.active).is_(True), User.id != leaving.id
+    )
+    if not (await session.exec(others)).one():
+        raise Conflict("This is the last active admin: make another admin first.")
+
+
+async def revoke_refresh_tokens(session: AsyncSession, user_id: UUID) -> None:
+    await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=utc_now())
+    )
+
+
+async def ensure_admin(session: AsyncSession, username: str, password: str) -> User | None:
+    """Make `username` an active admin with `password` unless an active admin exists.
+
+    What `python -m gateway.migrate` does with FIRST_ADMIN_*: the first start gets an admin, and
+    an installation that lost every admin gets one back; otherwise nothing changes.
+    """
+    active_admins = select(func.count()).where(
+        User.role == Role.ADMIN.value, col(User.active).is_(True)
+    )
+    if (await session.exec(active_admins)).one():
+        return None
+    user = await get_by_username(session, username)
+    if user is None:
+        user = User(username=username, password_hash="", role=Role.ADMIN.value)
+    user.password_hash = await hash_password(password)
+    user.role = Role.ADMIN.value
+    user.unit_scope = None
+    user.active = True
+    session.add(user)
+    await session.flush()
+    await revoke_refresh_tokens(session, user.id)
+    return user
