@@ -9,8 +9,9 @@ transports differ.
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,8 +24,8 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-import gateway.config
 import gateway.main
+import gateway.migrate
 import households.config
 import households.db
 import households.main
@@ -39,17 +40,50 @@ import notifications.config
 import notifications.handlers
 import notifications.main
 import notifications.migrate
+from gateway.auth.issuer import load_signing_key
+from gateway.config import Settings as GatewaySettings
 from households.demo.load import load_demo
+from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
 from kit.messaging import InProcessBus, pending_count
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay
 from kit.settings import ServiceSettings
+from launcher.demo_users import ensure_demo_users, login_help
 
 RELAY_POLL_SECONDS = 0.05
 S = TypeVar("S", bound=ServiceSettings)
 log = structlog.get_logger()
+
+
+class MintedToken(httpx.Auth):
+    """Signs a fresh access token for every request, so a client never holds an expired one."""
+
+    def __init__(
+        self,
+        key: SigningKey,
+        settings: GatewaySettings,
+        *,
+        role: Role,
+        units: tuple[str, ...] | None,
+        subject: str | None = None,
+    ) -> None:
+        self._key, self._settings = key, settings
+        self._role, self._units = role, units
+        self._subject = subject or f"embedded-{role.value}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._key.issue(
+            issuer=self._settings.AUTH_ISSUER,
+            audience=self._settings.AUTH_AUDIENCE,
+            subject=self._subject,
+            role=self._role,
+            unit_scope=self._units,
+            lifetime=timedelta(minutes=self._settings.ACCESS_TOKEN_MINUTES),
+        )
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
 
 
 @dataclass
@@ -57,13 +91,51 @@ class Platform:
     """A running embedded platform; `gateway` is the app to serve or to call in tests."""
 
     gateway: FastAPI
+    services: dict[str, FastAPI]
     bus: InProcessBus
     households_sessionmaker: async_sessionmaker[AsyncSession]
+    gateway_sessionmaker: async_sessionmaker[AsyncSession]
     outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
+    signing_key: SigningKey
+    gateway_settings: GatewaySettings
 
-    def client(self) -> httpx.AsyncClient:
+    def client(
+        self,
+        role: Role | None = Role.ADMIN,
+        units: tuple[str, ...] | None = None,
+        *,
+        subject: str | None = None,
+    ) -> httpx.AsyncClient:
+        """A client of the gateway acting as `role` over `units` (None: the whole country), with
+        tokens signed by the platform's key; `role=None`: an anonymous client."""
+        return self._client(self.gateway, "http://gateway", role, units, subject)
+
+    def service_client(
+        self,
+        name: str,
+        role: Role | None = Role.ADMIN,
+        units: tuple[str, ...] | None = None,
+    ) -> httpx.AsyncClient:
+        """A client of one service app directly, past the gateway (tests of its own checks)."""
+        return self._client(self.services[name], f"http://{name}", role, units, None)
+
+    def _client(
+        self,
+        app: FastAPI,
+        base_url: str,
+        role: Role | None,
+        units: tuple[str, ...] | None,
+        subject: str | None,
+    ) -> httpx.AsyncClient:
+        auth = (
+            MintedToken(
+                self.signing_key, self.gateway_settings, role=role, units=units, subject=subject
+            )
+            if role is not None
+            else None
+        )
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.gateway), base_url="http://gateway"
+            transport=httpx.ASGITransport(app=app), base_url=base_url, auth=auth
         )
 
     async def settled(self) -> None:
@@ -93,32 +165,54 @@ def embedded_settings(settings: type[S], data_dir: Path) -> S:
     )
 
 
+def embedded_gateway_settings(data_dir: Path, **overrides: object) -> GatewaySettings:
+    """The gateway's settings for the embedded run: its database and key in the data folder."""
+    values: dict[str, object] = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
+        "SIGNING_KEY_FILE": data_dir / "signing-key.pem",
+        "LOG_JSON": False,
+    }
+    return GatewaySettings(**(values | overrides))  # type: ignore[arg-type]
+
+
 @contextlib.asynccontextmanager
-async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
+async def running_platform(
+    data_dir: Path, *, gateway_settings: GatewaySettings | None = None
+) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     households_settings = embedded_settings(households.config.Settings, data_dir)
     indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
     notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
+    gateway_settings = gateway_settings or embedded_gateway_settings(data_dir)
     await households.migrate.migrate(households_settings)
     await indicators.migrate.migrate(indicators_settings)
     await notifications.migrate.migrate(notifications_settings)
+    await gateway.migrate.migrate(gateway_settings)
+    # One key for the process: the gateway signs with it, the services verify with its public
+    # half, handed over directly instead of fetched.
+    signing_key = await asyncio.to_thread(load_signing_key, gateway_settings.SIGNING_KEY_FILE)
+    token_keys = StaticKeys(signing_key.jwks())
 
     bus = InProcessBus()
     engines = {
         "households": make_engine(households_settings.DATABASE_URL),
         "indicators": make_engine(indicators_settings.DATABASE_URL),
         "notifications": make_engine(notifications_settings.DATABASE_URL),
+        "gateway": make_engine(gateway_settings.DATABASE_URL),
     }
     apps = {
         "households": households.main.create_app(
-            households_settings, bus=bus, engine=engines["households"]
+            households_settings, bus=bus, engine=engines["households"], token_keys=token_keys
         ),
         "indicators": indicators.main.create_app(
-            indicators_settings, bus=bus, engine=engines["indicators"]
+            indicators_settings, bus=bus, engine=engines["indicators"], token_keys=token_keys
         ),
         "notifications": notifications.main.create_app(
-            notifications_settings, bus=bus, engine=engines["notifications"]
+            notifications_settings,
+            bus=bus,
+            engine=engines["notifications"],
+            token_keys=token_keys,
         ),
     }
     sessionmakers = {name: make_sessionmaker(engine) for name, engine in engines.items()}
@@ -128,10 +222,12 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
             for name, app in apps.items()
         }
         gateway_app = gateway.main.create_app(
-            gateway.config.Settings(LOG_JSON=False),
+            gateway_settings,
             transports={
                 name: httpx.ASGITransport(app=manager.app) for name, manager in managers.items()
             },
+            engine=engines["gateway"],
+            signing_key=signing_key,
         )
         gateway_manager = await stack.enter_async_context(LifespanManager(gateway_app))
         await bus.consume(
@@ -159,12 +255,16 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
         ]
         platform = Platform(
             gateway=gateway_manager.app,  # type: ignore[arg-type]
+            services={name: manager.app for name, manager in managers.items()},  # type: ignore[misc]
             bus=bus,
             households_sessionmaker=sessionmakers["households"],
+            gateway_sessionmaker=sessionmakers["gateway"],
             outboxes=[
                 (sessionmakers["households"], households.db.outbox),
                 (sessionmakers["indicators"], indicators.db.outbox),
             ],
+            signing_key=signing_key,
+            gateway_settings=gateway_settings,
         )
         try:
             yield platform
@@ -179,6 +279,7 @@ async def running_platform(data_dir: Path) -> AsyncIterator[Platform]:
 
 async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> None:
     async with running_platform(data_dir) as platform:
+        demo_users = await ensure_demo_users(platform.gateway_sessionmaker)
         demo: asyncio.Task[int] | None = None
         if demo_households:
             # In the background: the API answers at once and rates fill in as households load.
@@ -190,7 +291,8 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
         )
         print(  # noqa: T201 - the one thing a newcomer needs to read
             f"\nPlatform ready: http://{host}:{port}/docs  (API under /api/v1, "
-            f"health at /health; data in {data_dir}/)\n",
+            f"health at /health; data in {data_dir}/)\n"
+            f"{login_help(demo_users, f'http://{host}:{port}')}",
             flush=True,
         )
         try:
