@@ -1,21 +1,14 @@
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from indicators.standard.router import router
-from kit.errors import install_error_handlers
+from kit.auth import Role
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://indicators") as client:
-        yield client
+def client(as_role: Callable[..., httpx.AsyncClient]) -> httpx.AsyncClient:
+    return as_role(Role.MINISTRY_ANALYST)  # standards are for every role
 
 
 async def test_lists_standards_with_review_years_and_income_lines(

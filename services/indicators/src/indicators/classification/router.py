@@ -7,14 +7,16 @@ from pydantic import BaseModel
 
 from indicators.classification import service as classification_service
 from indicators.classification.schemas import Classification, HouseholdClass
+from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
-from kit.errors import NotFound, problem_responses
+from kit.errors import PROBLEM_RESPONSES, NotFound
 
 router = APIRouter(
     prefix="/api/v1/classifications",
     tags=["classifications"],
-    responses=problem_responses(404, 422),
+    responses=PROBLEM_RESPONSES,
 )
+ClassificationReader = Annotated[Caller, requires(Permission.CLASSIFICATIONS_READ)]
 
 
 class HouseholdClassificationRead(BaseModel):
@@ -38,6 +40,7 @@ class ClassificationList(BaseModel):
 
 @router.get("/{round_id}", response_model=ClassificationList)
 async def list_classifications(
+    caller: ClassificationReader,
     round_id: UUID,
     session: SessionDep,
     unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
@@ -45,9 +48,11 @@ async def list_classifications(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
-    """Households of a round with their class, within a unit and of a class if given."""
+    """Households of a round in the caller's scope with their class, within a unit and of a
+    class if given."""
     items, total = await classification_service.search(
         session,
+        caller,
         round_id=round_id,
         unit_code=unit_code,
         household_class=household_class.value if household_class else None,
@@ -65,9 +70,11 @@ async def list_classifications(
 
 
 @router.get("/{round_id}/{household_id}", response_model=HouseholdClassificationRead)
-async def get_classification(round_id: UUID, household_id: UUID, session: SessionDep) -> Any:
+async def get_classification(
+    caller: ClassificationReader, round_id: UUID, household_id: UUID, session: SessionDep
+) -> Any:
     """A household's class in a round, with the income test and each deprivation explained."""
     row = await classification_service.get(session, round_id, household_id)
-    if row is None:
+    if row is None or not caller.may_see(row.unit_path):
         raise NotFound(f"Household {household_id} is not classified in round {round_id} yet.")
     return row

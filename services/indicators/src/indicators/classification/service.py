@@ -16,6 +16,8 @@ from indicators.db import outbox
 from indicators.figures import service as figures_service
 from indicators.figures.counts import Counts, difference, household_counts
 from indicators.standard.service import get_standard
+from kit.auth import Caller
+from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1
 from kit.contracts.indicators import HouseholdClassChangedV1
@@ -148,8 +150,16 @@ async def get(
     return (await session.exec(statement)).first()
 
 
+UNIT_COLUMNS = (
+    HouseholdClassification.province_code,
+    HouseholdClassification.district_code,
+    HouseholdClassification.commune_code,
+)
+
+
 async def search(
     session: AsyncSession,
+    caller: Caller,
     *,
     round_id: UUID,
     unit_code: str | None,
@@ -157,15 +167,13 @@ async def search(
     offset: int,
     limit: int,
 ) -> tuple[Sequence[HouseholdClassification], int]:
-    statement = select(HouseholdClassification).where(HouseholdClassification.round_id == round_id)
+    statement = select(HouseholdClassification).where(
+        HouseholdClassification.round_id == round_id, in_scope(caller, UNIT_COLUMNS)
+    )
     if household_class is not None:
         statement = statement.where(HouseholdClassification.household_class == household_class)
     if unit_code is not None:
-        column = {
-            2: HouseholdClassification.province_code,
-            3: HouseholdClassification.district_code,
-        }.get(len(unit_code), HouseholdClassification.commune_code)
-        statement = statement.where(col(column) == unit_code)
+        statement = statement.where(in_unit(unit_code, UNIT_COLUMNS))
     total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
     page = statement.order_by(col(HouseholdClassification.household_code)).offset(offset)
     return (await session.exec(page.limit(limit))).all(), total

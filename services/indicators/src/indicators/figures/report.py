@@ -1,6 +1,6 @@
 """Turns a unit's counters into figures: counts, rates and deprivation shares (DOMAIN §5)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import datetime
 from uuid import UUID
 
@@ -33,9 +33,13 @@ def unit_figures(
     standard: Standard,
     counters: Mapping[str, int],
     as_of: datetime | None,
+    withheld: Set[str] = frozenset(),
+    withheld_below: int | None = None,
 ) -> UnitFigures:
+    """The figures; counters named in `withheld` (small cells, `disclosure.py`) show as None."""
     denominator = _denominator(counters)
     usable = denominator.status is DenominatorStatus.complete
+    shown = _Shown(counters, withheld)
     return UnitFigures(
         round_id=round_id,
         unit_code=unit_code,
@@ -43,14 +47,29 @@ def unit_figures(
         standard_id=standard.id,
         as_of=as_of,
         denominator=denominator,
-        total=_area(counters, "", usable),
-        urban=_area(counters, ".urban", usable),
-        rural=_area(counters, ".rural", usable),
+        total=_area(shown, "", usable),
+        urban=_area(shown, ".urban", usable),
+        rural=_area(shown, ".rural", usable),
         deprivation={
-            household_class: _deprivation(counters, household_class, standard)
+            household_class: _deprivation(shown, household_class, standard)
             for household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS
         },
+        withheld_below=withheld_below,
     )
+
+
+class _Shown:
+    """The counters as the caller may see them: a withheld one reads as None."""
+
+    def __init__(self, counters: Mapping[str, int], withheld: Set[str]) -> None:
+        self.counters = counters
+        self.withheld = withheld
+
+    def __getitem__(self, key: str) -> int | None:
+        return None if key in self.withheld else self.counters.get(key, 0)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.counters
 
 
 def _denominator(counters: Mapping[str, int]) -> Denominator:
@@ -74,7 +93,7 @@ def _denominator(counters: Mapping[str, int]) -> Denominator:
     )
 
 
-def _area(counters: Mapping[str, int], suffix: str, usable: bool) -> AreaFigures:
+def _area(counters: _Shown, suffix: str, usable: bool) -> AreaFigures:
     households = _class_counts(counters, "households", suffix)
     persons = _class_counts(counters, "persons", suffix)
     return AreaFigures(
@@ -85,42 +104,46 @@ def _area(counters: Mapping[str, int], suffix: str, usable: bool) -> AreaFigures
     )
 
 
-def _class_counts(counters: Mapping[str, int], unit: str, suffix: str) -> ClassCounts:
+def _class_counts(counters: _Shown, unit: str, suffix: str) -> ClassCounts:
     resident_key = f"{unit}.resident{suffix}"
     return ClassCounts(
         resident=counters[resident_key] if resident_key in counters else None,
-        surveyed=counters.get(f"{unit}.surveyed{suffix}", 0),
-        **{c: counters.get(f"{unit}.{c}{suffix}", 0) for c in CLASSES},
+        surveyed=counters[f"{unit}.surveyed{suffix}"],
+        **{c: counters[f"{unit}.{c}{suffix}"] for c in CLASSES},
     )
 
 
 def _rates(counts: ClassCounts, usable: bool) -> Rates:
-    def percent(numerator: int) -> float | None:
-        if not usable or not counts.resident:
-            return None
+    def percent(numerator: int | None) -> float | None:
+        if not usable or not counts.resident or numerator is None:
+            return None  # a rate over a known denominator would reveal a withheld count
         return round(100 * numerator / counts.resident, 4)
 
+    both = (
+        counts.poor + counts.near_poor
+        if counts.poor is not None and counts.near_poor is not None
+        else None
+    )
     return Rates(
         poverty_rate_percent=percent(counts.poor),
         near_poverty_rate_percent=percent(counts.near_poor),
-        multidimensional_poverty_rate_percent=percent(counts.poor + counts.near_poor),
+        multidimensional_poverty_rate_percent=percent(both),
     )
 
 
-def _deprivation(
-    counters: Mapping[str, int], household_class: str, standard: Standard
-) -> ClassDeprivation:
-    households = counters.get(f"households.{household_class}", 0)
+def _deprivation(counters: _Shown, household_class: str, standard: Standard) -> ClassDeprivation:
+    households = counters[f"households.{household_class}"]
 
-    def share(count: int) -> float | None:
-        return round(100 * count / households, 4) if households else None
+    def share(count: int | None) -> float | None:
+        # A share beside a withheld count (or over a withheld total) would give it away.
+        return round(100 * count / households, 4) if households and count is not None else None
 
     indicators = [
         IndicatorDeprivation(
             key=indicator.key,
             dimension=indicator.dimension,
             name=indicator.name.en,
-            households=(count := counters.get(f"deprived.{household_class}.{indicator.key}", 0)),
+            households=(count := counters[f"deprived.{household_class}.{indicator.key}"]),
             share_percent=share(count),
         )
         for indicator in standard.indicators
@@ -129,16 +152,14 @@ def _deprivation(
         DimensionDeprivation(
             key=dimension.key,
             name=dimension.name.en,
-            households=(
-                count := counters.get(f"deprived_dimension.{household_class}.{dimension.key}", 0)
-            ),
+            households=(count := counters[f"deprived_dimension.{household_class}.{dimension.key}"]),
             share_percent=share(count),
         )
         for dimension in standard.dimensions
     ]
     return ClassDeprivation(
         households=households,
-        total_deprivations=counters.get(f"deprivations.{household_class}", 0),
+        total_deprivations=counters[f"deprivations.{household_class}"],
         indicators=indicators,
         dimensions=dimensions,
     )

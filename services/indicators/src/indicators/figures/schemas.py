@@ -4,14 +4,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+WITHHELD = "None when withheld as a small cell (see `UnitFigures.withheld_below`)."
+
 
 class ClassCounts(BaseModel):
     resident: int | None = Field(description="Official denominator; None until entered.")
-    surveyed: int
-    poor: int
-    near_poor: int
-    average: int
-    not_poor: int
+    surveyed: int | None = Field(description=WITHHELD)
+    poor: int | None = Field(description=WITHHELD)
+    near_poor: int | None = Field(description=WITHHELD)
+    average: int | None = Field(description=WITHHELD)
+    not_poor: int | None = Field(description=WITHHELD)
 
 
 class Rates(BaseModel):
@@ -46,20 +48,22 @@ class IndicatorDeprivation(BaseModel):
     key: str
     dimension: str
     name: str
-    households: int
+    households: int | None = Field(description=WITHHELD)
     share_percent: float | None = Field(description="Of the class's households, in %.")
 
 
 class DimensionDeprivation(BaseModel):
     key: str
     name: str
-    households: int = Field(description="Households deprived in at least one of its indicators.")
+    households: int | None = Field(
+        description="Households deprived in at least one of its indicators. " + WITHHELD
+    )
     share_percent: float | None
 
 
 class ClassDeprivation(BaseModel):
-    households: int
-    total_deprivations: int
+    households: int | None = Field(description=WITHHELD)
+    total_deprivations: int | None = Field(description=WITHHELD)
     indicators: list[IndicatorDeprivation]
     dimensions: list[DimensionDeprivation]
 
@@ -76,6 +80,11 @@ class UnitFigures(BaseModel):
     rural: AreaFigures
     deprivation: dict[str, ClassDeprivation] = Field(
         description="For poor and near-poor households: deprivation per indicator and dimension."
+    )
+    withheld_below: int | None = Field(
+        default=None,
+        description="Set for callers who see aggregates only: counts from 1 to this value minus "
+        "one, and any count or rate that would reveal them, are null.",
     )
 
 

@@ -75,9 +75,17 @@ async def children(session: AsyncSession, unit_code: str) -> Sequence[str]:
     return (await session.exec(statement.order_by(col(UnitRef.unit_code)))).all()
 
 
-async def unit_level(session: AsyncSession, unit_code: str) -> str | None:
+async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, list[str]] | None:
+    """A known unit's level and its codes from the province down to itself."""
     unit = await session.get(UnitRef, unit_code)
-    return unit.level if unit else None
+    if unit is None:
+        return None
+    path = [unit.unit_code]
+    parent = unit.parent_code
+    while parent is not None and (ancestor := await session.get(UnitRef, parent)) is not None:
+        path.insert(0, ancestor.unit_code)
+        parent = ancestor.parent_code
+    return unit.level, path
 
 
 async def replace_round(

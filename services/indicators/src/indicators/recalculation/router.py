@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
@@ -6,12 +7,16 @@ from pydantic import BaseModel
 
 from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import JobStatus, RecalculationJob
+from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
-from kit.errors import problem_responses
+from kit.errors import PROBLEM_RESPONSES
 
 router = APIRouter(
-    prefix="/api/v1/recalculations", tags=["recalculations"], responses=problem_responses(404, 422)
+    prefix="/api/v1/recalculations", tags=["recalculations"], responses=PROBLEM_RESPONSES
 )
+# A recalculation covers a whole round; its jobs hold counts, never households or units.
+RecalculationReader = Annotated[Caller, requires(Permission.RECALCULATIONS_READ)]
+RecalculationRunner = Annotated[Caller, requires(Permission.RECALCULATIONS_RUN)]
 
 
 class RecalculationRequest(BaseModel):
@@ -44,7 +49,10 @@ def _read(job: RecalculationJob) -> RecalculationRead:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RecalculationRead)
 async def request_recalculation(
-    recalculation: RecalculationRequest, session: SessionDep, response: Response
+    caller: RecalculationRunner,
+    recalculation: RecalculationRequest,
+    session: SessionDep,
+    response: Response,
 ) -> RecalculationRead:
     """Recalculate a round's classifications and figures from scratch, as a job."""
     job = await recalculation_service.request(session, recalculation.round_id)
@@ -53,6 +61,8 @@ async def request_recalculation(
 
 
 @router.get("/{job_id}", response_model=RecalculationRead)
-async def get_recalculation(job_id: UUID, session: SessionDep) -> RecalculationRead:
+async def get_recalculation(
+    caller: RecalculationReader, job_id: UUID, session: SessionDep
+) -> RecalculationRead:
     """A recalculation job's status and progress."""
     return _read(await recalculation_service.get(session, job_id))

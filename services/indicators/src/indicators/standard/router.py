@@ -2,9 +2,15 @@ from fastapi import APIRouter
 
 from indicators.standard import service as standard_service
 from indicators.standard.schemas import Standard, StandardSummary
+from kit.auth import Permission, requires
 from kit.errors import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/api/v1/standards", tags=["standards"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/standards",
+    tags=["standards"],
+    responses=PROBLEM_RESPONSES,
+    dependencies=[requires(Permission.STANDARDS_READ)],
+)
 
 
 # Plain `def`: the first call reads the data files, so FastAPI runs it in its thread pool.
