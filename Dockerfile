@@ -48,8 +48,11 @@ FROM python:3.11-slim
 ENV PATH=/app/.venv/bin:$PATH
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
+# /var/lib/poverty-review is where a volume with a process's own files is mounted (the gateway's
+# signing key): owned by the app user here, so that a new named volume takes that ownership.
 RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app \
+    && mkdir -p /var/lib/poverty-review && chown app:app /var/lib/poverty-review
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 USER app

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from support.compose_file import (
+    DOCUMENT,
     ROOT,
     SERVICES,
     Isolate,
@@ -21,9 +22,14 @@ from support.compose_file import (
     server_of,
 )
 
+from gateway.auth.router import JWKS_PATH as GATEWAY_JWKS_PATH
+
 RABBITMQ_MANAGEMENT_PORT = 15672
 INIT_SCRIPTS = "/docker-entrypoint-initdb.d"
 RESTARTING = {"always", "unless-stopped", "on-failure"}
+# URLs a process reads when a request needs them, not to start: the gateway's public keys.
+READ_ON_REQUEST = {"AUTH_JWKS_URL"}
+JWKS_PATH = "/.well-known/jwks.json"
 
 
 def database_names() -> dict[str, str]:
@@ -41,7 +47,7 @@ def database_names() -> dict[str, str]:
 
 
 def test_the_gateway_reaches_each_service_at_its_api_container_and_port(isolate: Isolate) -> None:
-    [gateway] = [process for process in processes().values() if process.package == "gateway"]
+    [gateway] = [process for process in processes().values() if process.module == "gateway.main"]
     settings: Any = isolate(gateway)()
     upstreams: dict[str, str] = settings.upstream_urls()
     assert upstreams
@@ -54,8 +60,41 @@ def test_the_gateway_reaches_each_service_at_its_api_container_and_port(isolate:
         assert (parts.scheme, parts.port) == ("http", target.port), url
 
 
+def test_every_service_api_fetches_the_signing_keys_from_the_gateway(isolate: Isolate) -> None:
+    [gateway] = [process for process in processes().values() if process.module == "gateway.main"]
+    apis = [
+        process
+        for process in processes().values()
+        if process.command[0] == "uvicorn" and process.package != "gateway"
+    ]
+    assert apis
+    for api in apis:
+        settings: Any = isolate(api)()
+        url = urlsplit(settings.AUTH_JWKS_URL)
+        assert (url.scheme, url.hostname, url.port) == ("http", gateway.name, gateway.port), url
+        assert url.path == JWKS_PATH
+
+
+def test_the_gateway_serves_its_public_keys_where_the_services_look() -> None:
+    assert GATEWAY_JWKS_PATH == JWKS_PATH
+
+
+def test_the_signing_key_is_on_a_volume_the_gateway_and_its_migrations_share(
+    isolate: Isolate,
+) -> None:
+    users = [process for process in processes().values() if process.package == "gateway"]
+    assert {process.module for process in users} == {"gateway.main", "gateway.migrate"}
+    for process in users:
+        settings: Any = isolate(process)()
+        folder = str(settings.SIGNING_KEY_FILE.parent)
+        mounts = [str(volume).split(":") for volume in process.service.get("volumes", [])]
+        named = [source for source, target, *_ in mounts if target == folder]
+        assert named, f"{process.name}: {folder} is not a volume (the key would die with it)"
+        assert named[0] in DOCUMENT.get("volumes", {}), f"{named[0]}: not a named volume"
+
+
 def test_only_the_gateway_and_the_rabbitmq_management_ui_publish_ports() -> None:
-    [gateway] = [process for process in processes().values() if process.package == "gateway"]
+    [gateway] = [process for process in processes().values() if process.module == "gateway.main"]
     broker = server_of("RABBITMQ_URL")
     published = {name: container_ports(service) for name, service in SERVICES.items()}
     assert {name: ports for name, ports in published.items() if ports} == {
@@ -109,9 +148,11 @@ def test_migrations_complete_before_the_processes_of_their_service_start() -> No
 
 def test_each_process_waits_for_the_servers_it_connects_to() -> None:
     for process in processes().values():
-        # Migrations touch the database only; the long-running processes use every URL they get.
+        # Migrations touch the database only; the long-running processes use every URL they get,
+        # except the ones only a request needs (the gateway, which waits for the services, is
+        # up before any request reaches a service).
         keys = ["DATABASE_URL"] if process.one_shot else sorted(process.environment)
-        for key in keys:
+        for key in set(keys) - READ_ON_REQUEST:
             host = urlsplit(process.environment.get(key, "")).hostname
             if host in SERVICES:
                 assert depends_on(process.service).get(host) == "service_healthy", (

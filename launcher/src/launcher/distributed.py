@@ -1,14 +1,19 @@
 """`python -m launcher.distributed`: every process of docker-compose.yml, natively.
 
-Against PostgreSQL and RabbitMQ on this machine: one database per service, migrations first, then
-each API, relay and worker as its own process, exactly as the compose file starts them (host names
-and ports mapped onto localhost). The end-to-end tests use the same class, `DistributedStack`.
+Against PostgreSQL and RabbitMQ on this machine: one database per service (and the gateway's),
+migrations first, then each API, relay and worker as its own process, exactly as the compose file
+starts them (host names and ports mapped onto localhost, files of volumes into a state folder).
+The end-to-end tests use the same class, `DistributedStack`.
+
+The first admin is `FIRST_ADMIN_USERNAME` (default `admin`) with `FIRST_ADMIN_PASSWORD` from the
+environment; without one, a password is generated once and kept in the state folder.
 """
 
 import argparse
 import asyncio
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -22,7 +27,7 @@ import httpx
 
 from launcher import compose
 
-SERVICE_DATABASES = ("households", "indicators", "notifications")
+ADMIN_PASSWORD_FILE = "first-admin-password"
 
 
 @dataclass
@@ -33,6 +38,10 @@ class StackConfig:
     gateway_port: int = 8000
     first_service_port: int = 8001
     log_dir: Path = Path("data/logs")
+    # What the containers keep on volumes (the gateway's signing key), and the first admin's
+    # generated password.
+    state_dir: Path = Path("data/distributed")
+    admin_password: str | None = None  # else FIRST_ADMIN_PASSWORD, else generated
     extra_environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -44,6 +53,46 @@ class DistributedStack:
         self.processes = compose.load(variables=_placeholders())
         self.ports = self._assign_ports()
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self._admin_password: str | None = None
+
+    @property
+    def databases(self) -> list[str]:
+        """The databases the compose file's processes use (each service's, the gateway's)."""
+        names = {
+            urlsplit(process.environment["DATABASE_URL"]).path.lstrip("/")
+            for process in self.processes.values()
+            if "DATABASE_URL" in process.environment
+        }
+        return sorted(names)
+
+    @property
+    def admin_username(self) -> str:
+        for process in self.processes.values():
+            if "FIRST_ADMIN_USERNAME" in process.environment:
+                return process.environment["FIRST_ADMIN_USERNAME"]
+        raise LookupError("no process of the compose file creates the first admin")
+
+    @property
+    def admin_password(self) -> str:
+        """The first admin's password: configured, from the environment, or generated once."""
+        if self._admin_password is None:
+            self._admin_password = (
+                self.config.admin_password
+                or os.environ.get("FIRST_ADMIN_PASSWORD")
+                or self._generated_password()
+            )
+        return self._admin_password
+
+    def _generated_password(self) -> str:
+        path = self.config.state_dir / ADMIN_PASSWORD_FILE
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(12)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(password + "\n")
+        return password
 
     @property
     def gateway_url(self) -> str:
@@ -60,7 +109,7 @@ class DistributedStack:
     async def create_databases(self) -> None:
         connection = await asyncpg.connect(self.config.postgres_url)
         try:
-            for service in SERVICE_DATABASES:
+            for service in self.databases:
                 name = f"{self.config.database_prefix}{service}"
                 exists = await connection.fetchval(
                     "SELECT 1 FROM pg_database WHERE datname = $1", name
@@ -73,7 +122,7 @@ class DistributedStack:
     async def drop_databases(self) -> None:
         connection = await asyncpg.connect(self.config.postgres_url)
         try:
-            for service in SERVICE_DATABASES:
+            for service in self.databases:
                 name = f"{self.config.database_prefix}{service}"
                 await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -175,8 +224,15 @@ class DistributedStack:
             elif key == "RABBITMQ_URL":
                 environment[key] = self.config.rabbitmq_url
             elif key.endswith("_URL") and value.startswith("http://"):
-                host = urlsplit(value).hostname or ""
-                environment[key] = self.url_of(host)
+                # Another container by name: the same path on that process's local port.
+                parts = urlsplit(value)
+                local = urlsplit(self.url_of(parts.hostname or ""))
+                environment[key] = parts._replace(netloc=local.netloc).geturl()
+            elif key.endswith("_FILE") and value.startswith("/"):
+                # A file on a volume: the same name in the state folder.
+                environment[key] = str(self.config.state_dir.resolve() / Path(value).name)
+            elif key == "FIRST_ADMIN_PASSWORD":
+                environment[key] = self.admin_password
         return environment | self.config.extra_environment
 
 
@@ -201,7 +257,15 @@ async def _main(config: StackConfig) -> None:
     stack.start()
     try:
         await stack.wait_healthy()
-        ready = f"\nDistributed stack up: {stack.gateway_url}/docs  (logs in {config.log_dir}/)\n"
+        password = (
+            "$FIRST_ADMIN_PASSWORD"
+            if "FIRST_ADMIN_PASSWORD" in os.environ
+            else f"the one in {config.state_dir / ADMIN_PASSWORD_FILE}"
+        )
+        ready = (
+            f"\nDistributed stack up: {stack.gateway_url}/docs  (logs in {config.log_dir}/)\n"
+            f"Log in as {stack.admin_username} with {password}.\n"
+        )
         print(ready, flush=True)  # noqa: T201 - what the operator started it for
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
