@@ -9,3 +9,12 @@ class Settings(ServiceSettings):
     # Standards a review round may name. The indicators service owns their definitions; a new
     # standard is added there first, then listed here.
     POVERTY_STANDARDS: list[str] = Field(default=["VN-2022-2025", "VN-2027-2030"])
+
+    # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job is done with; the
+    # API that receives them and the runner that imports them (`python -m households.importer`)
+    # must see the same directory.
+    IMPORT_DIR: str = "data/imports"
+    IMPORT_BATCH_SIZE: int = Field(default=1000, ge=1, le=20_000)
+    IMPORT_POLL_SECONDS: float = Field(default=1.0, gt=0)
+    # A running job whose runner has not committed a batch for this long is taken over.
+    IMPORT_LEASE_SECONDS: float = Field(default=60.0, gt=0)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from households.audit.router import router as audit_router
 from households.config import Settings
 from households.household.router import router as household_router
+from households.imports.router import router as import_router
 from households.population.router import router as population_router
 from households.round.router import router as round_router
 from households.unit.router import router as unit_router
@@ -28,7 +29,14 @@ def create_app(
         title="Households",
         description="Registry and survey data entry for the poverty review.",
         settings=settings or Settings(),
-        routers=[unit_router, round_router, household_router, population_router, audit_router],
+        routers=[
+            unit_router,
+            round_router,
+            household_router,
+            population_router,
+            audit_router,
+            import_router,
+        ],
         bus=bus,
         engine=engine,
         token_keys=token_keys,

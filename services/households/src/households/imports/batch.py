@@ -1,0 +1,444 @@
+"""One batch of an import: checked as the API checks a household and its survey, then written with
+multi-row INSERTs and its events staged in the outbox, all in the caller's transaction.
+
+The API's rules are reused rather than restated: the request schemas (`HouseholdCreate`,
+`AssessmentInput`), the household service's birth-date rule, and the event builders of
+`household.events`. What differs is only how often the database is asked: once per batch for
+the communes, the household codes, their assessments in the round and the national IDs claimed,
+instead of once per household.
+
+A household code already registered is not registered again: if the household already has an
+assessment in the round the file's row is skipped (re-uploading a file changes nothing); if not,
+the file's survey is recorded for it, provided the file names the same commune.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Table, insert, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.audit.models import AuditEntry
+from households.db import outbox
+from households.household import events
+from households.household import service as household_service
+from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.schemas import AssessmentInput, HouseholdCreate, MemberInput
+from households.imports.layout import BY_NAME
+from households.imports.models import ImportRowError
+from households.imports.readers import FileHousehold, RowProblem
+from households.round.models import ReviewRound
+from households.scope import check_commune_in_scope
+from households.unit.models import AdminUnit, UnitLevel
+from kit.auth import Caller
+from kit.contracts import Envelope
+from kit.db import table_of, utc_now
+from kit.errors import InvalidInput
+from kit.logging import current_actor, current_request_id
+
+# Bound parameters per statement: PostgreSQL (asyncpg) takes at most 32,767, SQLite 32,766.
+MAX_PARAMETERS = 30_000
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Candidate:
+    """A household whose file rows passed the schema checks; the database decides the rest."""
+
+    source: FileHousehold
+    household: HouseholdCreate
+    assessment: AssessmentInput
+
+
+@dataclass
+class Outcome:
+    """What one batch did."""
+
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    rows_failed: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    def fail(self, item: FileHousehold, problems: Iterable[RowProblem]) -> None:
+        self.failed += 1
+        self.rows_failed += item.rows
+        self.problems.extend(problems)
+
+
+# --- Checks that need no database -----------------------------------------------------------------
+
+
+def check_schema(
+    item: FileHousehold, reference_date: date, seen: dict[str, int]
+) -> Candidate | None:
+    """The household if its rows pass the API's schemas and the round's birth-date rule; else
+    None, with every problem found added to `item.problems`. `seen` maps the household codes met
+    so far in the file to their first row."""
+    if item.code is not None:
+        first = seen.setdefault(item.code, item.first_row)
+        if first != item.first_row:
+            item.problems.append(
+                RowProblem(
+                    item.first_row,
+                    _name(item, "household", ("household_code",)),
+                    f"Household {item.code!r} appears twice in the file (first at row {first}).",
+                )
+            )
+    household = _validated(item, "household", HouseholdCreate)
+    assessment = _validated(item, "assessment", AssessmentInput)
+    if assessment is not None:
+        members = list(enumerate(assessment.members))
+        item.problems.extend(_repeated_national_ids(item, assessment.members))
+    else:
+        members = list(_valid_members(item))  # so that their birth dates are checked too
+    item.problems.extend(_birth_date_problems(item, members, reference_date))
+    if item.problems or household is None or assessment is None:
+        return None
+    return Candidate(item, household, assessment)
+
+
+def _validated(item: FileHousehold, part: str, schema: type[M]) -> M | None:
+    if part not in item.document:
+        return None  # the reader said what is wrong with the line
+    try:
+        return schema.model_validate(item.document[part])
+    except ValidationError as invalid:
+        for error in invalid.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            item.problems.append(_problem(item, part, tuple(error["loc"]), message))
+        return None
+
+
+def _valid_members(item: FileHousehold) -> Iterator[tuple[int, MemberInput]]:
+    members = item.document.get("assessment", {}).get("members")
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        try:
+            yield index, MemberInput.model_validate(member)
+        except ValidationError:
+            continue  # its problems are reported by the survey's own validation
+
+
+def _birth_date_problems(
+    item: FileHousehold, members: list[tuple[int, MemberInput]], reference_date: date
+) -> Iterator[RowProblem]:
+    for index, member in members:
+        # The household service's rule, member by member so that every bad row is named.
+        fields: dict[str, Any] = {"members": [member]}
+        alone = AssessmentInput.model_construct(**fields)
+        try:
+            household_service._check_birth_dates(alone, reference_date)
+        except InvalidInput as invalid:
+            yield _problem(item, "assessment", ("members", index, "birth_date"), invalid.detail)
+
+
+def _repeated_national_ids(
+    item: FileHousehold, members: Sequence[MemberInput]
+) -> Iterator[RowProblem]:
+    first: dict[str, int] = {}
+    for index, member in enumerate(members):
+        if member.national_id is None:
+            continue
+        earlier = first.setdefault(member.national_id, index)
+        if earlier != index:
+            yield _problem(
+                item,
+                "assessment",
+                ("members", index, "national_id"),
+                f"The same national ID is given for members {earlier + 1} and {index + 1}.",
+            )
+
+
+# --- Where a problem is: the row and the field, as the file's reader sees them --------------------
+
+
+def _problem(
+    item: FileHousehold, part: str, loc: tuple[str | int, ...], message: str
+) -> RowProblem:
+    row = item.first_row
+    if item.spreadsheet and part == "assessment" and len(loc) >= 2 and loc[0] == "members":
+        index = loc[1]
+        if isinstance(index, int) and 0 <= index < len(item.member_rows):
+            row = item.member_rows[index]
+    return RowProblem(row, _name(item, part, loc, message), message)
+
+
+def _name(item: FileHousehold, part: str, loc: tuple[str | int, ...], message: str = "") -> str:
+    """A JSON path for JSON lines ("assessment.members.2.birth_date"); for a spreadsheet, the
+    column (the member's row says which member)."""
+    if not item.spreadsheet:
+        return ".".join(str(key) for key in (part, *loc))
+    names = [key for key in loc if isinstance(key, str) and key in BY_NAME]
+    if names:
+        return names[-1]
+    # A rule over several fields ("school_level is required when ..."): the first one it names.
+    mentioned = sorted((message.find(name), name) for name in BY_NAME if name in message)
+    if mentioned:
+        return mentioned[0][1]
+    if "head" in message:
+        return "relation_to_head"
+    if loc[:1] == ("dwelling",):
+        return "floor_area_m2"
+    return "members" if loc[:1] == ("members",) else "household_code"
+
+
+# --- The database -----------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a job's batches share: the round, the uploader, and the communes met so far."""
+
+    review_round: ReviewRound
+    caller: Caller
+    communes: dict[str, AdminUnit | None] = field(default_factory=dict)
+
+
+Checked = FileHousehold | Candidate
+"""A household of the file after `check_schema`: a candidate, or the rows with their problems."""
+
+
+async def write(
+    session: AsyncSession, context: Context, items: Sequence[Checked], job_id: UUID
+) -> Outcome:
+    """Write the batch's valid households in the session's transaction; the batch's outcome,
+    its row problems staged as `import_row_error` rows of `job_id`."""
+    outcome = Outcome()
+    candidates: list[Candidate] = []
+    for item in items:
+        if isinstance(item, Candidate):
+            candidates.append(item)
+        else:
+            outcome.fail(item, item.problems)
+    await _load_communes(session, context, {c.household.commune_code for c in candidates})
+    round_id = context.review_round.id
+    existing = await _existing_households(session, [c.household.household_code for c in candidates])
+    surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
+    claimed = await _claimed(
+        session,
+        round_id,
+        [m.national_id for c in candidates for m in c.assessment.members if m.national_id],
+    )
+    rows = _Rows()
+    for candidate in candidates:
+        stored = existing.get(candidate.household.household_code)
+        if stored is not None and stored.id in surveyed:
+            outcome.skipped += 1
+            continue
+        problems = list(_database_problems(context, candidate, stored, claimed, rows.claimed))
+        if problems:
+            outcome.fail(candidate.source, problems)
+            continue
+        rows.add(context, candidate, stored, job_id)
+        outcome.imported += 1
+    await _insert(session, table_of(Household), rows.households)
+    await _insert(session, table_of(Assessment), rows.assessments)
+    await _insert(session, table_of(NationalIdClaim), rows.claims)
+    await _insert(session, table_of(AuditEntry), rows.audit)
+    await stage_many(session, rows.events)
+    await _insert(
+        session,
+        table_of(ImportRowError),
+        [
+            {"job_id": job_id, "row": p.row, "field": p.field, "message": p.message[:1000]}
+            for p in outcome.problems
+        ],
+    )
+    return outcome
+
+
+def _database_problems(
+    context: Context,
+    candidate: Candidate,
+    stored: Household | None,
+    claimed: set[str],
+    claimed_in_batch: set[str],
+) -> Iterator[RowProblem]:
+    item, household_in = candidate.source, candidate.household
+    on = context.review_round.reference_date
+    commune_field = _name(item, "household", ("commune_code",))
+    commune = context.communes.get(household_in.commune_code)
+    if commune is None:
+        message = f"No commune {household_in.commune_code!r} exists on {on}."
+        yield RowProblem(item.first_row, commune_field, message)
+        return
+    try:
+        check_commune_in_scope(context.caller, commune, [commune_field])
+    except InvalidInput as outside:
+        yield RowProblem(item.first_row, commune_field, outside.detail)
+    if stored is not None and stored.commune_code != household_in.commune_code:
+        message = (
+            f"Household {stored.household_code!r} is registered in commune "
+            f"{stored.commune_code}: move it there first (PATCH the household), then import."
+        )
+        yield RowProblem(item.first_row, commune_field, message)
+    for index, member in enumerate(candidate.assessment.members):
+        if member.national_id is None:
+            continue
+        if member.national_id in claimed or member.national_id in claimed_in_batch:
+            loc = ("members", index, "national_id")
+            message = "This national ID is already recorded for another household in this round."
+            yield _problem(item, "assessment", loc, message)
+
+
+@dataclass
+class _Rows:
+    """The INSERTs of a batch, as rows, and the events to stage, in order."""
+
+    households: list[dict[str, Any]] = field(default_factory=list)
+    assessments: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Envelope] = field(default_factory=list)
+    claimed: set[str] = field(default_factory=set)
+
+    def add(
+        self, context: Context, candidate: Candidate, stored: Household | None, job_id: UUID
+    ) -> None:
+        review_round = context.review_round
+        household_in, survey = candidate.household, candidate.assessment
+        commune = context.communes[household_in.commune_code]
+        assert commune is not None
+        assert commune.area is not None
+        now = utc_now()
+        household = stored
+        if household is None:
+            household = Household(
+                **household_in.model_dump(),
+                province_code=commune.province_code,
+                district_code=commune.district_code or "",
+                created_at=now,
+                updated_at=now,
+            )
+            self.households.append(household.model_dump())
+            self.events.append(events.household_registered(household))
+        facts = survey.model_dump(mode="json")  # as the API stores a survey
+        assessment = Assessment(
+            household_id=household.id,
+            round_id=review_round.id,
+            commune_code=commune.code,
+            area=commune.area,
+            created_at=now,
+            updated_at=now,
+            **facts,
+        )
+        self.assessments.append(
+            facts
+            | {
+                "id": assessment.id,
+                "household_id": household.id,
+                "round_id": review_round.id,
+                "version": assessment.version,
+                "commune_code": commune.code,
+                "area": commune.area,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for member in survey.members:
+            if member.national_id is not None:
+                self.claimed.add(member.national_id)
+                self.claims.append(
+                    {
+                        "round_id": review_round.id,
+                        "national_id": member.national_id,
+                        "assessment_id": assessment.id,
+                    }
+                )
+        self.events.append(
+            events.assessment_recorded(
+                assessment, household, review_round, commune_name=commune.name
+            )
+        )
+        # One audit entry per household, naming the import (whose file holds the facts).
+        self.audit.append(
+            {
+                "at": now,
+                "actor": current_actor() or "unknown",
+                "action": "assessment.imported",
+                "household_id": household.id,
+                "province_code": household.province_code,
+                "district_code": household.district_code,
+                "commune_code": household.commune_code,
+                "changes": {
+                    "import_id": str(job_id),
+                    "round_id": str(review_round.id),
+                    "household_registered": stored is None,
+                },
+                "request_id": current_request_id(),
+            }
+        )
+
+
+async def _load_communes(session: AsyncSession, context: Context, codes: set[str]) -> None:
+    missing = codes - context.communes.keys()
+    if not missing:
+        return
+    on = context.review_round.reference_date
+    statement = select(AdminUnit).where(
+        col(AdminUnit.code).in_(missing),
+        AdminUnit.level == UnitLevel.commune,
+        col(AdminUnit.valid_from) <= on,
+        or_(col(AdminUnit.valid_to).is_(None), col(AdminUnit.valid_to) >= on),
+    )
+    found = {unit.code: unit for unit in await session.exec(statement) if unit.area is not None}
+    for code in missing:
+        context.communes[code] = found.get(code)
+
+
+async def _existing_households(session: AsyncSession, codes: list[str]) -> dict[str, Household]:
+    if not codes:
+        return {}
+    statement = select(Household).where(col(Household.household_code).in_(codes))
+    return {household.household_code: household for household in await session.exec(statement)}
+
+
+async def _surveyed(session: AsyncSession, round_id: UUID, household_ids: list[UUID]) -> set[UUID]:
+    if not household_ids:
+        return set()
+    statement = select(Assessment.household_id).where(
+        Assessment.round_id == round_id, col(Assessment.household_id).in_(household_ids)
+    )
+    return set(await session.exec(statement))
+
+
+async def _claimed(session: AsyncSession, round_id: UUID, national_ids: list[str]) -> set[str]:
+    """The national IDs of `national_ids` already claimed in the round."""
+    if not national_ids:
+        return set()
+    statement = select(NationalIdClaim.national_id).where(
+        NationalIdClaim.round_id == round_id, col(NationalIdClaim.national_id).in_(national_ids)
+    )
+    return set(await session.exec(statement))
+
+
+async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Multi-row INSERTs, as few as the databases' limit on bound parameters allows."""
+    if not rows:
+        return
+    per_statement = max(1, MAX_PARAMETERS // len(rows[0]))
+    for start in range(0, len(rows), per_statement):
+        await session.exec(insert(table).values(rows[start : start + per_statement]))
+
+
+async def stage_many(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    """`kit.messaging.stage` for many events at once: the same outbox rows, in order."""
+    now = utc_now()
+    await _insert(
+        session,
+        outbox,
+        [
+            {
+                "id": envelope.id,
+                "type": envelope.type,
+                "envelope": envelope.model_dump(mode="json"),
+                "created_at": now,
+            }
+            for envelope in envelopes
+        ],
+    )

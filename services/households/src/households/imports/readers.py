@@ -1,0 +1,255 @@
+"""Reading an uploaded file into households, each with the file rows it came from.
+
+Three formats, one result: a stream of `FileHousehold`s, in file order, each holding the
+`{"household": ..., "assessment": ...}` document the API's schemas validate, the row of each
+member, and the problems found while reading (a cell that contradicts the household's first row,
+a line that is not JSON). Rows are numbered as a person sees them: the line of a JSON-lines file,
+the row of a spreadsheet or CSV (the header is row 1).
+
+Readers are plain iterators over a file on disk, run in a worker thread by the job.
+"""
+
+import csv
+import json
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from households.imports.layout import (
+    BY_NAME,
+    HOUSEHOLD_COLUMNS,
+    MEMBER_COLUMNS,
+    SHEET,
+    LayoutError,
+    cell_value,
+    check_header,
+)
+from households.imports.models import ImportFormat
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class FileHousehold:
+    """One household as the file gives it."""
+
+    first_row: int
+    last_row: int
+    code: str | None
+    document: dict[str, Any]
+    member_rows: list[int] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    spreadsheet: bool = False  # errors name columns (spreadsheet) or JSON paths (JSON lines)
+
+    @property
+    def rows(self) -> int:
+        return self.last_row - self.first_row + 1
+
+
+def read(path: Path, file_format: ImportFormat) -> Iterator[FileHousehold]:
+    """The households of the file, in order. Raises LayoutError if the header is wrong."""
+    match file_format:
+        case ImportFormat.jsonl:
+            return read_jsonl(path)
+        case ImportFormat.csv:
+            return _group(_csv_rows(path))
+        case ImportFormat.xlsx:
+            return _group(_xlsx_rows(path))
+
+
+def check(path: Path, file_format: ImportFormat) -> None:
+    """Raise LayoutError unless the file starts the way its format's layout says."""
+    if file_format == ImportFormat.jsonl:
+        with path.open("rb") as lines:
+            for line in lines:
+                if line.strip():
+                    _check_json_line(line)
+                    return
+        raise LayoutError("The file has no lines.")
+    rows = _csv_rows(path) if file_format == ImportFormat.csv else _xlsx_rows(path)
+    try:
+        next(rows)
+    except StopIteration:
+        raise LayoutError("The file has no header row.") from None
+    finally:
+        rows.close()
+
+
+def count_rows(path: Path, file_format: ImportFormat) -> int | None:
+    """How many data rows the file has (for progress), or None where that is not known cheaply."""
+    if file_format == ImportFormat.jsonl:
+        with path.open("rb") as lines:
+            return sum(1 for _ in lines)
+    if file_format == ImportFormat.csv:
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            return max(sum(1 for _ in csv.reader(text)) - 1, 0)
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = _sheet(workbook)
+        return max(sheet.max_row - 1, 0) if sheet.max_row else None
+    finally:
+        workbook.close()
+
+
+# --- JSON lines -----------------------------------------------------------------------------------
+
+
+def _check_json_line(line: bytes) -> None:
+    try:
+        parsed = json.loads(line)
+    except ValueError as error:
+        raise LayoutError(f"Line 1 is not JSON: {error}.") from error
+    if not isinstance(parsed, dict) or not {"household", "assessment"} <= parsed.keys():
+        raise LayoutError('Each line must be {"household": {...}, "assessment": {...}}.')
+
+
+def read_jsonl(path: Path) -> Iterator[FileHousehold]:
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            item = FileHousehold(first_row=number, last_row=number, code=None, document={})
+            try:
+                parsed = json.loads(line)
+            except ValueError as error:
+                item.problems.append(RowProblem(number, "line", f"Not valid JSON: {error}."))
+                yield item
+                continue
+            if not isinstance(parsed, dict):
+                item.problems.append(RowProblem(number, "line", "Expected a JSON object."))
+                yield item
+                continue
+            for key in sorted(parsed.keys() - {"household", "assessment"}):
+                item.problems.append(RowProblem(number, key, "Unknown field."))
+            for part in ("household", "assessment"):
+                if not isinstance(parsed.get(part), dict):
+                    item.problems.append(RowProblem(number, part, "Expected a JSON object."))
+            item.document = {
+                part: parsed[part] for part in ("household", "assessment") if part in parsed
+            }
+            code = item.document.get("household", {}).get("household_code")
+            item.code = code if isinstance(code, str) else None
+            yield item
+
+
+# --- Spreadsheets (CSV and XLSX) ------------------------------------------------------------------
+
+# (row number, cells by column name); the first item is the header (row 1, names to themselves).
+SheetRow = tuple[int, dict[str, object]]
+
+
+def _csv_rows(path: Path) -> Generator[SheetRow]:
+    with path.open(encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise LayoutError(f"The header row cannot be read: {error}.") from error
+        names = check_header(header)
+        yield 1, dict(zip(names, names, strict=True))
+        try:
+            for number, cells in enumerate(reader, start=2):
+                yield number, dict(zip(names, cells, strict=False))
+        except UnicodeDecodeError as error:
+            raise LayoutError(f"The file is not UTF-8 text (byte {error.start}).") from error
+
+
+def _xlsx_rows(path: Path) -> Generator[SheetRow]:
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
+        raise LayoutError(f"The file is not an XLSX workbook: {error}.") from error
+    try:
+        rows = _sheet(workbook).iter_rows(values_only=True)
+        try:
+            header = next(rows)
+        except StopIteration:
+            return
+        names = check_header(["" if cell is None else str(cell) for cell in header])
+        yield 1, dict(zip(names, names, strict=True))
+        for number, cells in enumerate(rows, start=2):
+            yield number, dict(zip(names, cells, strict=False))
+    finally:
+        workbook.close()
+
+
+def _sheet(workbook: Any) -> Any:
+    return workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
+
+
+def _group(rows: Iterator[SheetRow]) -> Iterator[FileHousehold]:
+    """Consecutive rows with the same household code, as one household each."""
+    try:
+        next(rows)  # the header, checked by the reader
+    except StopIteration:
+        return
+    current: FileHousehold | None = None
+    for number, cells in rows:
+        if all(value is None or str(value).strip() == "" for value in cells.values()):
+            continue  # blank rows are allowed anywhere (spreadsheets keep some)
+        code = cell_value(BY_NAME["household_code"], cells.get("household_code"))
+        if current is not None and code is not None and code == current.code:
+            _add_member(current, number, cells)
+            continue
+        if current is not None:
+            yield current
+        current = FileHousehold(
+            first_row=number,
+            last_row=number,
+            code=str(code) if code is not None else None,
+            document={"household": {}, "assessment": {"members": []}},
+            spreadsheet=True,
+        )
+        for column in HOUSEHOLD_COLUMNS:
+            value = cell_value(column, cells.get(column.name))
+            if value is not None:
+                _place(current.document, column.path, value)
+        _add_member(current, number, cells)
+    if current is not None:
+        yield current
+
+
+def _add_member(household: FileHousehold, number: int, cells: dict[str, object]) -> None:
+    member = {
+        column.name: value
+        for column in MEMBER_COLUMNS
+        if (value := cell_value(column, cells.get(column.name))) is not None
+    }
+    household.document["assessment"]["members"].append(member)
+    household.member_rows.append(number)
+    household.last_row = number
+    if number == household.first_row:
+        return
+    for column in HOUSEHOLD_COLUMNS:
+        value = cell_value(column, cells.get(column.name))
+        if value is not None and value != _get(household.document, column.path):
+            household.problems.append(
+                RowProblem(
+                    number,
+                    column.name,
+                    f"Differs from the household's first row (row {household.first_row}): leave "
+                    "it blank on the other members' rows.",
+                )
+            )
+
+
+def _place(document: dict[str, Any], path: tuple[str, ...], value: object) -> None:
+    for key in path[:-1]:
+        document = document.setdefault(key, {})
+    document[path[-1]] = value
+
+
+def _get(document: dict[str, Any], path: tuple[str, ...]) -> object:
+    for key in path[:-1]:
+        document = document.get(key, {})
+    return document.get(path[-1])

@@ -1,0 +1,463 @@
+"""Bulk-import jobs: accept an upload, run it batch by batch, resume it after an interruption.
+
+A job moves `queued → running → completed` (or `failed` when the file cannot be read to the end).
+The uploaded file is kept under `IMPORT_DIR`, named after the job. Runners (`python -m
+households.importer`, or a task of the embedded platform) claim a job by writing a fresh claim
+token with a conditional UPDATE, and every batch commits only while the job still carries that
+token, together with the job's new position in the file (`next_row`) and counters. A job whose
+runner stopped (killed, crashed, lost its database) keeps `running` with an old heartbeat; after
+`IMPORT_LEASE_SECONDS` another runner, or the same one restarted, claims it and resumes at
+`next_row`, so the rows of the file are written exactly once.
+"""
+
+import asyncio
+import csv
+import io
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID, uuid4
+
+import structlog
+from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.imports import batch, readers
+from households.imports.layout import LayoutError
+from households.imports.models import ImportFormat, ImportJob, ImportRowError, ImportStatus
+from households.imports.readers import FileHousehold
+from households.round.models import ReviewRound
+from kit.auth import Caller, Role
+from kit.db import utc_now
+from kit.errors import InvalidInput, NotFound
+
+log = structlog.get_logger()
+
+MAX_ATTEMPTS = 5  # claims of one job before it is given up as failing every time
+BATCH_RETRIES = 3  # a batch that lost a race on a unique key is read again and retried
+
+EXTENSIONS = {".csv": ImportFormat.csv, ".xlsx": ImportFormat.xlsx, ".jsonl": ImportFormat.jsonl}
+EXTENSIONS |= {".ndjson": ImportFormat.jsonl}
+
+
+class ImportNotFound(NotFound):
+    def __init__(self, job_id: UUID) -> None:
+        super().__init__(f"Import {job_id} does not exist.")
+
+
+class ClaimLost(Exception):
+    """Another runner took the job over (this one was too slow to renew its lease)."""
+
+
+# --- Upload ---------------------------------------------------------------------------------------
+
+
+def format_of(filename: str, declared: ImportFormat | None) -> ImportFormat:
+    if declared is not None:
+        return declared
+    found = EXTENSIONS.get(Path(filename).suffix.lower())
+    if found is None:
+        raise InvalidInput.field(
+            ["body", "file"],
+            f"Cannot tell the format of {filename!r}: name it .csv, .xlsx or .jsonl, or give "
+            "`format`.",
+        )
+    return found
+
+
+def upload_path(directory: Path, job: ImportJob) -> Path:
+    return directory / f"{job.id}.{job.format.value}"
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    round_id: UUID,
+    caller: Caller,
+    filename: str,
+    file_format: ImportFormat,
+    upload: BinaryIO,
+    directory: Path,
+    request_id: str | None,
+) -> ImportJob:
+    """Keep the uploaded file and queue its import; 422 naming `file` if its layout is wrong,
+    or `round_id` if there is no such round."""
+    job = ImportJob(
+        round_id=round_id,
+        format=file_format,
+        filename=Path(filename).name[:255] or "upload",
+        size_bytes=0,
+        created_by=caller.subject,
+        created_by_role=caller.role.value,
+        unit_scope=list(caller.unit_scope) if caller.unit_scope is not None else None,
+        request_id=request_id,
+    )
+    path = upload_path(directory, job)
+    # The file first, without the database: a SQLite database has one connection to share.
+    job.size_bytes = await asyncio.to_thread(_store, upload, path)
+    try:
+        if job.size_bytes == 0:
+            raise InvalidInput.field(["body", "file"], "The file is empty.")
+        try:
+            await asyncio.to_thread(readers.check, path, file_format)
+        except LayoutError as error:
+            raise InvalidInput.field(["body", "file"], str(error)) from error
+        if await session.get(ReviewRound, round_id) is None:
+            raise InvalidInput.field(
+                ["body", "round_id"], f"Review round {round_id} does not exist."
+            )
+        session.add(job)
+        await session.flush()
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return job
+
+
+def _store(upload: BinaryIO, path: Path) -> int:
+    """Copy the upload next to its final name, then rename: a crash leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    upload.seek(0)
+    with partial.open("wb") as out:
+        shutil.copyfileobj(upload, out, length=1 << 20)
+    size = partial.stat().st_size
+    partial.replace(path)
+    return size
+
+
+# --- Reading jobs ---------------------------------------------------------------------------------
+
+
+def visible_to(caller: Caller) -> ColumnElement[bool]:
+    """Jobs a caller sees: its own, or every job for a caller whose scope is the whole country."""
+    if caller.unit_scope is None:
+        return col(ImportJob.id).is_not(None)
+    return col(ImportJob.created_by) == caller.subject
+
+
+async def get(session: AsyncSession, job_id: UUID, caller: Caller) -> ImportJob:
+    statement = select(ImportJob).where(ImportJob.id == job_id, visible_to(caller))
+    job = (await session.exec(statement)).first()
+    if job is None:
+        raise ImportNotFound(job_id)
+    return job
+
+
+async def search(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    round_id: UUID | None,
+    status: ImportStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[ImportJob], int]:
+    statement = select(ImportJob).where(visible_to(caller))
+    if round_id is not None:
+        statement = statement.where(ImportJob.round_id == round_id)
+    if status is not None:
+        statement = statement.where(ImportJob.status == status)
+    total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
+    page = statement.order_by(col(ImportJob.created_at).desc(), col(ImportJob.id))
+    return (await session.exec(page.offset(offset).limit(limit))).all(), total
+
+
+ERROR_COLUMNS = ("row", "field", "message")
+
+
+async def error_report(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, *, page: int = 5000
+) -> AsyncIterator[bytes]:
+    """The job's row errors as CSV (`row,field,message`), in file order, page by page."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    out.write("\ufeff")  # so that Excel reads the Vietnamese text as UTF-8
+    writer.writerow(ERROR_COLUMNS)
+    after: tuple[int, int] | None = None
+    while True:
+        statement = select(ImportRowError).where(ImportRowError.job_id == job_id)
+        if after is not None:
+            statement = statement.where(
+                or_(
+                    col(ImportRowError.row) > after[0],
+                    and_(col(ImportRowError.row) == after[0], col(ImportRowError.id) > after[1]),
+                )
+            )
+        ordered = statement.order_by(col(ImportRowError.row), col(ImportRowError.id)).limit(page)
+        async with sessionmaker() as session:
+            errors = (await session.exec(ordered)).all()
+        for error in errors:
+            writer.writerow((error.row, error.field, error.message))
+        yield out.getvalue().encode("utf-8")
+        out.seek(0)
+        out.truncate()
+        if len(errors) < page:
+            return
+        last = errors[-1]
+        assert last.id is not None
+        after = (last.row, last.id)
+
+
+# --- Running jobs ---------------------------------------------------------------------------------
+
+
+def _claimable(lease_seconds: float) -> ColumnElement[bool]:
+    stale = utc_now() - timedelta(seconds=lease_seconds)
+    return or_(
+        col(ImportJob.status) == ImportStatus.queued,
+        and_(col(ImportJob.status) == ImportStatus.running, col(ImportJob.heartbeat_at) < stale),
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: UUID
+    token: UUID
+
+
+async def claim_next(
+    sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
+) -> Claim | None:
+    """Take the oldest queued job, or a running one whose runner stopped renewing its lease."""
+    async with sessionmaker() as session, session.begin():
+        candidates = select(ImportJob.id).where(_claimable(lease_seconds))
+        ids = (await session.exec(candidates.order_by(col(ImportJob.created_at)).limit(5))).all()
+        for job_id in ids:
+            token, now = uuid4(), utc_now()
+            # Conditional: of runners racing for the same job, exactly one matches the row.
+            taken = await session.exec(
+                update(ImportJob)
+                .where(col(ImportJob.id) == job_id, _claimable(lease_seconds))
+                .values(
+                    status=ImportStatus.running,
+                    claim_token=token,
+                    heartbeat_at=now,
+                    started_at=func.coalesce(col(ImportJob.started_at), now),
+                    attempts=col(ImportJob.attempts) + 1,
+                )
+            )
+            if taken.rowcount == 1:
+                return Claim(job_id, token)
+    return None
+
+
+# Called after each committed batch with the job's id and the batches committed by this run
+# (tests stop a run there, as a killed process would stop).
+BatchHook = Callable[[UUID, int], Awaitable[None]]
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    claim: Claim,
+    *,
+    directory: Path,
+    batch_size: int,
+    after_batch: BatchHook | None = None,
+) -> None:
+    """Import the claimed job's file from where it stands to the end."""
+    async with sessionmaker() as session:
+        job = await session.get(ImportJob, claim.job_id)
+        assert job is not None
+        review_round = await session.get(ReviewRound, job.round_id)
+        assert review_round is not None
+    bound = structlog.contextvars.bound_contextvars(
+        import_id=str(job.id), request_id=job.request_id, actor=job.created_by
+    )
+    with bound:
+        if job.attempts > MAX_ATTEMPTS:
+            await _finish(
+                sessionmaker,
+                claim,
+                ImportStatus.failed,
+                f"Stopped after failing {MAX_ATTEMPTS} times; see the service's logs.",
+            )
+            return
+        path = upload_path(directory, job)
+        try:
+            await _run(sessionmaker, claim, job, review_round, path, batch_size, after_batch)
+        except (LayoutError, FileNotFoundError) as error:
+            message = str(error) if isinstance(error, LayoutError) else "The upload is missing."
+            log.warning("import.failed", error=message)
+            await _finish(sessionmaker, claim, ImportStatus.failed, message)
+
+
+async def _run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    claim: Claim,
+    job: ImportJob,
+    review_round: ReviewRound,
+    path: Path,
+    batch_size: int,
+    after_batch: BatchHook | None,
+) -> None:
+    if job.total_rows is None:
+        total = await asyncio.to_thread(readers.count_rows, path, job.format)
+        await _update(sessionmaker, claim, total_rows=total)
+    log.info("import.running", next_row=job.next_row, households=job.households_imported)
+    caller = Caller(
+        subject=job.created_by,
+        role=Role(job.created_by_role),
+        unit_scope=tuple(job.unit_scope) if job.unit_scope is not None else None,
+    )
+    context = batch.Context(review_round=review_round, caller=caller)
+    chunks = _Chunks(readers.read(path, job.format), job.next_row, review_round, batch_size)
+    committed = 0
+    pending = asyncio.ensure_future(asyncio.to_thread(chunks.next))
+    try:
+        while True:
+            chunk = await pending
+            if not chunk:
+                break
+            # The next batch is read and checked while this one is written.
+            pending = asyncio.ensure_future(asyncio.to_thread(chunks.next))
+            await _commit_batch(sessionmaker, claim, context, chunk)
+            committed += 1
+            if after_batch is not None:
+                await after_batch(claim.job_id, committed)
+    finally:
+        pending.cancel()
+    await _finish(sessionmaker, claim, ImportStatus.completed, None)
+    log.info("import.completed", batches=committed)
+
+
+class _Chunks:
+    """The file's households, `size` at a time, checked against the schemas (in a thread)."""
+
+    def __init__(
+        self, items: Iterator[FileHousehold], start: int, review_round: ReviewRound, size: int
+    ) -> None:
+        self._items = items
+        self._start = start
+        self._reference_date = review_round.reference_date
+        self._size = size
+        self._seen: dict[str, int] = {}
+
+    def next(self) -> list[batch.Checked]:
+        chunk: list[batch.Checked] = []
+        for item in self._items:
+            if item.first_row < self._start:
+                # Committed before an interruption: only its code is remembered, for duplicates.
+                if item.code is not None:
+                    self._seen.setdefault(item.code, item.first_row)
+                continue
+            checked = batch.check_schema(item, self._reference_date, self._seen)
+            chunk.append(item if checked is None else checked)
+            if len(chunk) == self._size:
+                break
+        return chunk
+
+
+def _source(item: batch.Checked) -> FileHousehold:
+    return item.source if isinstance(item, batch.Candidate) else item
+
+
+async def _commit_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    claim: Claim,
+    context: batch.Context,
+    chunk: list[batch.Checked],
+) -> None:
+    last = _source(chunk[-1])
+    for attempt in range(1, BATCH_RETRIES + 1):
+        try:
+            async with sessionmaker() as session, session.begin():
+                outcome = await batch.write(session, context, chunk, claim.job_id)
+                await _advance(session, claim, last.last_row + 1, chunk, outcome)
+            return
+        except IntegrityError:
+            # Another writer registered one of these codes or IDs meanwhile: read them again.
+            if attempt == BATCH_RETRIES:
+                raise
+            log.info("import.batch_retried", attempt=attempt, row=_source(chunk[0]).first_row)
+
+
+async def _advance(
+    session: AsyncSession,
+    claim: Claim,
+    next_row: int,
+    chunk: list[batch.Checked],
+    outcome: batch.Outcome,
+) -> None:
+    rows = sum(_source(item).rows for item in chunk)
+    advanced = await session.exec(
+        update(ImportJob)
+        .where(col(ImportJob.id) == claim.job_id, col(ImportJob.claim_token) == claim.token)
+        .values(
+            next_row=next_row,
+            rows_done=col(ImportJob.rows_done) + rows,
+            rows_failed=col(ImportJob.rows_failed) + outcome.rows_failed,
+            households_imported=col(ImportJob.households_imported) + outcome.imported,
+            households_skipped=col(ImportJob.households_skipped) + outcome.skipped,
+            households_failed=col(ImportJob.households_failed) + outcome.failed,
+            heartbeat_at=utc_now(),
+        )
+    )
+    if advanced.rowcount != 1:
+        raise ClaimLost(str(claim.job_id))
+
+
+async def _update(
+    sessionmaker: async_sessionmaker[AsyncSession], claim: Claim, **values: object
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        updated = await session.exec(
+            update(ImportJob)
+            .where(col(ImportJob.id) == claim.job_id, col(ImportJob.claim_token) == claim.token)
+            .values(heartbeat_at=utc_now(), **values)
+        )
+        if updated.rowcount != 1:
+            raise ClaimLost(str(claim.job_id))
+
+
+async def _finish(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    claim: Claim,
+    status: ImportStatus,
+    error: str | None,
+) -> None:
+    async with sessionmaker() as session:
+        job = await session.get(ImportJob, claim.job_id)
+        assert job is not None
+        total = job.total_rows
+    values: dict[str, object] = {
+        "status": status,
+        "error": error[:2000] if error else None,
+        "finished_at": utc_now(),
+        "claim_token": None,
+    }
+    if status == ImportStatus.completed and total is not None:
+        values["rows_done"] = total  # blank rows at the end are read too
+    await _update(sessionmaker, claim, **values)
+
+
+async def run_forever(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    directory: Path,
+    batch_size: int,
+    poll_seconds: float,
+    lease_seconds: float,
+) -> None:
+    """Claim and run import jobs one after another, forever; several runners share them."""
+    while True:
+        try:
+            claim = await claim_next(sessionmaker, lease_seconds=lease_seconds)
+            if claim is None:
+                await asyncio.sleep(poll_seconds)
+                continue
+            await run(sessionmaker, claim, directory=directory, batch_size=batch_size)
+        except ClaimLost as lost:
+            log.warning("import.claim_lost", import_id=str(lost))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The job keeps `running`; its lease runs out and it is claimed again (MAX_ATTEMPTS).
+            log.exception("import.interrupted")
+            await asyncio.sleep(poll_seconds)
