@@ -9,10 +9,12 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from kit.auth import Role
 from kit.contracts import Envelope
 from kit.contracts.indicators import HouseholdClassChangedV1
 from kit.db import make_engine, make_sessionmaker
 from kit.messaging import EventConsumer, IncomingMessage, InProcessBus
+from kit.testing import bearer, trusted_test_keys
 from notifications.config import Settings
 from notifications.handlers import consumer
 from notifications.main import create_app
@@ -61,11 +63,18 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
     engine = make_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
-    app = create_app(Settings(DATABASE_URL=url, LOG_JSON=False), bus=InProcessBus(), engine=engine)
+    app = create_app(
+        Settings(DATABASE_URL=url, LOG_JSON=False),
+        bus=InProcessBus(),
+        engine=engine,
+        token_keys=trusted_test_keys(),
+    )
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://notifications"
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://notifications",
+            headers=bearer(Role.ADMIN),
         ) as client,
     ):
         yield Inbox(client, consumer(make_sessionmaker(engine)))
@@ -131,3 +140,32 @@ async def test_marking_an_unknown_notification_is_a_problem_404(inbox: Inbox) ->
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_officer_sees_and_marks_only_its_units_notifications(inbox: Inbox) -> None:
+    client, handle = inbox
+    await handle(class_changed("poor", household_code="ours"))
+    await handle(class_changed("poor", commune="08764", district="246", household_code="theirs"))
+    theirs = (await client.get("/api/v1/notifications", params={"unit_code": "08764"})).json()
+    officer = bearer(Role.COMMUNE_OFFICER, ("08707",))
+
+    listed = (await client.get("/api/v1/notifications", headers=officer)).json()
+    marked_theirs = await client.post(
+        f"/api/v1/notifications/{theirs['items'][0]['id']}/read",
+        headers=officer,
+    )
+    marked_all = (await client.post("/api/v1/notifications/read", headers=officer)).json()
+
+    assert [n["commune_code"] for n in listed["items"]] == ["08707"]
+    assert marked_theirs.status_code == 404
+    assert marked_all == {"marked": 1}
+    unread = (await client.get("/api/v1/notifications", params={"unread": True})).json()
+    assert [n["commune_code"] for n in unread["items"]] == ["08764"]
+
+
+async def test_an_analyst_has_no_inbox(inbox: Inbox) -> None:
+    client, _ = inbox
+
+    response = await client.get("/api/v1/notifications", headers=bearer(Role.MINISTRY_ANALYST))
+
+    assert response.status_code == 403

@@ -2,10 +2,11 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import func, update
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.auth import Caller
+from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.indicators import HouseholdClassChangedV1
 from kit.db import insert_for, table_of, utc_now
@@ -63,12 +64,21 @@ async def notify_class_change(
     return True
 
 
+UNIT_COLUMNS = (Notification.province_code, Notification.district_code, Notification.commune_code)
+
+
 async def search(
-    session: AsyncSession, *, unit_code: str | None, unread: bool | None, offset: int, limit: int
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    unit_code: str | None,
+    unread: bool | None,
+    offset: int,
+    limit: int,
 ) -> tuple[Sequence[Notification], int]:
-    statement = select(Notification)
+    statement = select(Notification).where(in_scope(caller, UNIT_COLUMNS))
     if unit_code is not None:
-        statement = statement.where(_in_unit(unit_code))
+        statement = statement.where(in_unit(unit_code, UNIT_COLUMNS))
     if unread is True:
         statement = statement.where(col(Notification.read_at).is_(None))
     elif unread is False:
@@ -89,16 +99,11 @@ async def mark_read(session: AsyncSession, notification: Notification) -> Notifi
     return notification
 
 
-async def mark_all_read(session: AsyncSession, *, unit_code: str | None) -> int:
-    statement = update(Notification).where(col(Notification.read_at).is_(None))
+async def mark_all_read(session: AsyncSession, caller: Caller, *, unit_code: str | None) -> int:
+    statement = update(Notification).where(
+        col(Notification.read_at).is_(None), in_scope(caller, UNIT_COLUMNS)
+    )
     if unit_code is not None:
-        statement = statement.where(_in_unit(unit_code))
+        statement = statement.where(in_unit(unit_code, UNIT_COLUMNS))
     result = await session.exec(statement.values(read_at=utc_now()))
     return int(result.rowcount)
-
-
-def _in_unit(unit_code: str) -> ColumnElement[bool]:
-    column = {2: Notification.province_code, 3: Notification.district_code}.get(
-        len(unit_code), Notification.commune_code
-    )
-    return col(column) == unit_code
