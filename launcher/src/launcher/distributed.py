@@ -228,8 +228,8 @@ class DistributedStack:
                 parts = urlsplit(value)
                 local = urlsplit(self.url_of(parts.hostname or ""))
                 environment[key] = parts._replace(netloc=local.netloc).geturl()
-            elif key.endswith("_FILE") and value.startswith("/"):
-                # A file on a volume: the same name in the state folder.
+            elif key.endswith(("_FILE", "_DIR")) and value.startswith("/"):
+                # A file or folder on a volume: the same name in the state folder.
                 environment[key] = str(self.config.state_dir.resolve() / Path(value).name)
             elif key == "FIRST_ADMIN_PASSWORD":
                 environment[key] = self.admin_password

@@ -1,9 +1,9 @@
 """`python -m launcher.embedded`: the three services and the gateway in one process.
 
 SQLite files under a data folder, one in-process bus shared by every app, the gateway reaching the
-services through httpx's ASGI transport. The outbox relays, the consumers and the recalculation
-runner are tasks of the same event loop. The code paths are the distributed ones; only the
-transports differ.
+services through httpx's ASGI transport. The outbox relays, the consumers, the recalculation
+runner and the bulk-import runner are tasks of the same event loop. The code paths are the
+distributed ones; only the transports differ.
 """
 
 import argparse
@@ -28,6 +28,7 @@ import gateway.main
 import gateway.migrate
 import households.config
 import households.db
+import households.importer
 import households.main
 import households.migrate
 import indicators.config
@@ -181,7 +182,9 @@ async def running_platform(
 ) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    households_settings = embedded_settings(households.config.Settings, data_dir)
+    households_settings = embedded_settings(households.config.Settings, data_dir).model_copy(
+        update={"IMPORT_DIR": str(data_dir / "imports")}
+    )
     indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
     notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
     gateway_settings = gateway_settings or embedded_gateway_settings(data_dir)
@@ -251,6 +254,9 @@ async def running_platform(
                 indicators.worker.run_recalculations(
                     sessionmakers["indicators"], indicators_settings
                 )
+            ),
+            asyncio.create_task(
+                households.importer.run_imports(sessionmakers["households"], households_settings)
             ),
         ]
         platform = Platform(
