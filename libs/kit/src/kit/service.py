@@ -18,7 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.auth import KeySource, Permission, RemoteKeys, TokenVerifier, requires
 from kit.db import make_engine, make_sessionmaker
-from kit.errors import ServiceUnavailable, install_error_handlers
+from kit.errors import (
+    PROBLEM_RESPONSES,
+    ServiceUnavailable,
+    install_error_handlers,
+    problem_responses,
+)
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.settings import ServiceSettings
@@ -154,6 +159,7 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
     router = APIRouter(
         prefix=f"/api/v1/admin/{service}",
         tags=["admin"],
+        responses=PROBLEM_RESPONSES | problem_responses(503),
         dependencies=[requires(Permission.OPERATIONS_MANAGE)],
     )
 
