@@ -5,6 +5,7 @@ import asyncio
 import json
 import subprocess
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aio_pika
@@ -13,14 +14,19 @@ import httpx
 import pytest
 import pytest_asyncio
 from support import platform_api
-from support.platform_api import Api
+from support.platform_api import Api, PasswordLogin
 
 from kit import testing
+from kit.auth import SigningKey
 from kit.contracts import Envelope
 from kit.messaging.topology import EVENTS_EXCHANGE
 from launcher.distributed import DistributedStack, StackConfig
 
 pytestmark = [pytest.mark.infra, pytest.mark.asyncio(loop_scope="module")]
+
+ADMIN_PASSWORD = "e2e-first-admin"
+KEY_FILE = "signing-key.pem"  # SIGNING_KEY_FILE's name in docker-compose.yml
+Target = tuple[httpx.AsyncClient, str]
 
 
 async def rabbitmqctl(command: str) -> None:
@@ -80,7 +86,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Distr
             gateway_port=18000,
             first_service_port=18001,
             log_dir=logs,
-            extra_environment={"RELAY_POLL_SECONDS": "0.05", "LOG_LEVEL": "WARNING"},
+            state_dir=tmp_path_factory.mktemp("state"),
+            admin_password=ADMIN_PASSWORD,
+            extra_environment={
+                "RELAY_POLL_SECONDS": "0.05",
+                "LOG_LEVEL": "WARNING",
+                # Services refetch the gateway's keys this often: a replaced key is refused soon.
+                "AUTH_JWKS_CACHE_SECONDS": "1",
+            },
         )
     )
     await stack.create_databases()
@@ -97,8 +110,34 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Distr
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def api(stack: DistributedStack) -> AsyncIterator[Api]:
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+    """The first admin, logged in through the gateway's token endpoint."""
+    login = PasswordLogin(stack.admin_username, stack.admin_password)
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30, auth=login) as client:
         yield Api(client)
+
+
+def signing_key(stack: DistributedStack) -> SigningKey:
+    """The gateway's key, from the file its volume holds (natively: the state folder)."""
+    return SigningKey.from_pem((stack.config.state_dir / KEY_FILE).read_bytes())
+
+
+@asynccontextmanager
+async def anonymous_clients(stack: DistributedStack) -> AsyncIterator[list[Target]]:
+    """Unauthenticated clients of the gateway and of each service API, with a path that needs a
+    caller on each."""
+    async with (
+        httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as gateway,
+        httpx.AsyncClient(base_url=stack.url_of("households-api"), timeout=30) as households,
+        httpx.AsyncClient(base_url=stack.url_of("indicators-api"), timeout=30) as indicators,
+        httpx.AsyncClient(base_url=stack.url_of("notifications-api"), timeout=30) as notifications,
+    ):
+        yield [
+            (gateway, "/api/v1/rounds"),
+            (gateway, "/api/v1/auth/me"),
+            (households, "/api/v1/rounds"),
+            (indicators, "/api/v1/standards"),
+            (notifications, "/api/v1/notifications"),
+        ]
 
 
 async def test_an_assessment_shows_in_commune_district_and_province(api: Api) -> None:
@@ -130,6 +169,7 @@ async def test_every_process_is_still_running(stack: DistributedStack) -> None:
     assert set(stack.running) == {
         "households-api",
         "households-relay",
+        "households-importer",
         "indicators-api",
         "indicators-relay",
         "indicators-worker",
@@ -143,3 +183,43 @@ async def test_the_request_id_follows_the_write_into_its_event(
     api: Api, stack: DistributedStack
 ) -> None:
     await platform_api.the_request_id_follows_the_write_into_its_event(api, RabbitMQBroker(stack))
+
+
+async def test_an_api_key_is_exchanged_for_a_token_and_revocable(
+    api: Api, stack: DistributedStack
+) -> None:
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as anonymous:
+        await platform_api.an_api_key_is_exchanged_for_a_token_and_revocable(api, Api(anonymous))
+
+
+async def test_untrustworthy_tokens_are_refused_at_the_gateway_and_at_each_service(
+    stack: DistributedStack,
+) -> None:
+    async with anonymous_clients(stack) as targets:
+        await platform_api.untrustworthy_tokens_are_refused(signing_key(stack), targets)
+
+
+# Last: it replaces the gateway's signing key.
+async def test_a_replaced_signing_key_is_refused_everywhere_once_services_refetch_it(
+    api: Api, stack: DistributedStack
+) -> None:
+    old = signing_key(stack)
+    old_token = platform_api.valid_token(old)
+    stack.stop(["gateway"])
+    (stack.config.state_dir / KEY_FILE).unlink()  # rotation: a new key file (made at start)
+    stack.start(["gateway"])
+    await stack.wait_healthy(within=60)
+    new = signing_key(stack)
+    assert new.kid != old.kid
+
+    stale = {"Authorization": f"Bearer {old_token}"}
+    async with anonymous_clients(stack) as targets:
+        for client, path in targets:
+
+            async def refused(client: httpx.AsyncClient = client, path: str = path) -> bool:
+                return (await client.get(path, headers=stale)).status_code == 401
+
+            await platform_api.eventually(refused, within=30)
+        await platform_api.untrustworthy_tokens_are_refused(new, targets)
+    # The admin's client logs in again when its token (signed by the old key) is refused.
+    assert (await api.client.get("/api/v1/rounds")).status_code == 200

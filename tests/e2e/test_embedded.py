@@ -12,6 +12,7 @@ from households.db import outbox
 from kit.contracts import Envelope
 from kit.db import utc_now
 from kit.messaging import OutgoingMessage
+from launcher.demo_users import ensure_demo_users
 from launcher.embedded import Platform, running_platform
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -103,6 +104,57 @@ async def test_a_household_becoming_poor_reaches_the_commune_inbox(api: Api) -> 
     title = str(notification["title"])
     assert title.startswith(f"Household {household['household_code']} in ")
     assert title.endswith(" is poor (hộ nghèo)")
+
+
+async def test_untrustworthy_tokens_are_refused_at_the_gateway_and_at_each_service(
+    platform: Platform,
+) -> None:
+    async with (
+        platform.client(role=None) as gateway,
+        platform.service_client("households", role=None) as households,
+        platform.service_client("indicators", role=None) as indicators,
+        platform.service_client("notifications", role=None) as notifications,
+    ):
+        await platform_api.untrustworthy_tokens_are_refused(
+            platform.signing_key,
+            [
+                (gateway, "/api/v1/rounds"),
+                (gateway, "/api/v1/auth/me"),
+                (households, "/api/v1/rounds"),
+                (indicators, "/api/v1/standards"),
+                (notifications, "/api/v1/notifications"),
+            ],
+        )
+
+
+async def test_an_api_key_is_exchanged_for_a_token_and_revocable(
+    api: Api, platform: Platform
+) -> None:
+    async with platform.client(role=None) as anonymous:
+        await platform_api.an_api_key_is_exchanged_for_a_token_and_revocable(api, Api(anonymous))
+
+
+async def test_a_demo_user_logs_in_and_sees_only_its_commune(platform: Platform) -> None:
+    await ensure_demo_users(platform.gateway_sessionmaker)
+    login = {"grant_type": "password", "username": "commune", "password": "commune-demo"}
+    async with platform.client(role=None) as client:
+        tokens = await Api(client).ok(client.post("/api/v1/auth/token", data=login))
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        me = await Api(client).ok(client.get("/api/v1/auth/me", headers=headers))
+        elsewhere = await client.post(
+            "/api/v1/households",
+            json={"household_code": "E2E-SCOPE", "commune_code": "08710", "village": "Thôn 1"},
+            headers=headers,
+        )
+
+    assert me == {
+        "subject": "user:commune",
+        "role": "commune_officer",
+        "units": ["08707"],
+        "permissions": me["permissions"],
+    }
+    assert "households:write" in me["permissions"]
+    assert elsewhere.status_code == 422, elsewhere.text  # outside its scope
 
 
 async def test_the_request_id_follows_the_write_into_its_event(

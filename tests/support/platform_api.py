@@ -1,15 +1,21 @@
 """A small client of the public API, and the scenarios both ways of running must pass."""
 
 import asyncio
+import base64
+import hmac
 import itertools
+import json
 import time
-from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import httpx
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from kit.auth import Role, SigningKey
 from kit.contracts import Envelope
+from kit.settings import AppSettings
 
 T = TypeVar("T")
 _round_days = itertools.count()
@@ -56,6 +62,34 @@ def assessment(*, poor: bool) -> dict[str, Any]:
         "devices": [] if poor else ["smartphone"],
         "income_score_a": 100 if poor else 300,
     }
+
+
+class PasswordLogin(httpx.Auth):
+    """Logs in at the gateway's token endpoint, and again whenever a token is refused (expired,
+    or signed by a key that has since been replaced)."""
+
+    requires_response_body = True
+
+    def __init__(self, username: str, password: str) -> None:
+        self._form = {"grant_type": "password", "username": username, "password": password}
+        self._token: str | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None:
+            self._take((yield self._login(request)))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:
+            self._take((yield self._login(request)))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+
+    def _login(self, request: httpx.Request) -> httpx.Request:
+        return httpx.Request("POST", request.url.join("/api/v1/auth/token"), data=self._form)
+
+    def _take(self, response: httpx.Response) -> None:
+        assert response.status_code == 200, response.text
+        self._token = response.json()["access_token"]
 
 
 class Api:
@@ -262,3 +296,118 @@ async def the_request_id_follows_the_write_into_its_event(api: Api, broker: Brok
     assert response.headers["x-request-id"] == request_id
     staged = [e for e in await broker.staged_envelopes() if e.subject == response.json()["id"]]
     assert [e.correlation_id for e in staged] == [request_id]
+
+
+# --- Tokens that must be refused ---------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json_b64(value: dict[str, Any]) -> str:
+    return _b64(json.dumps(value).encode())
+
+
+def untrustworthy_tokens(key: SigningKey) -> dict[str, str]:
+    """Tokens no part of the platform may accept, by what is wrong with them. `key` is the
+    gateway's real signing key, so that each token is wrong in that one way only."""
+    defaults = AppSettings.model_fields
+    issuer, audience = defaults["AUTH_ISSUER"].default, defaults["AUTH_AUDIENCE"].default
+    now = datetime.now(UTC)
+
+    def issue(
+        signer: SigningKey = key, *, at: datetime = now, iss: str = issuer, aud: str = audience
+    ) -> str:
+        return signer.issue(
+            issuer=iss,
+            audience=aud,
+            subject="user:intruder",
+            role=Role.ADMIN,
+            unit_scope=None,
+            lifetime=timedelta(minutes=15),
+            now=at,
+        )
+
+    header, payload, signature = issue().split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    # A character in the middle: the last one may only carry padding bits.
+    middle = len(signature) // 2
+    flipped = signature[:middle] + ("A" if signature[middle] != "A" else "B")
+    public_pem = key.public_key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    hs256_header = _json_b64({"alg": "HS256", "typ": "JWT", "kid": key.kid})
+    hs256_mac = hmac.new(public_pem, f"{hs256_header}.{payload}".encode(), "sha256").digest()
+    return {
+        "expired": issue(at=now - timedelta(minutes=16)),
+        "not yet valid": issue(at=now + timedelta(hours=1)),
+        "wrong audience": issue(aud="another-api"),
+        "wrong issuer": issue(iss="someone-else"),
+        "altered signature": f"{header}.{payload}.{flipped}{signature[middle + 1 :]}",
+        "altered claims": f"{header}.{_json_b64(claims | {'sub': 'user:admin'})}.{signature}",
+        "alg none": f"{_json_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.",
+        "HS256 keyed with the public key": f"{hs256_header}.{payload}.{_b64(hs256_mac)}",
+        "signed by an unknown or revoked key": issue(SigningKey.generate()),
+    }
+
+
+def valid_token(key: SigningKey) -> str:
+    """A token that must be accepted: the control for `untrustworthy_tokens`."""
+    defaults = AppSettings.model_fields
+    return key.issue(
+        issuer=defaults["AUTH_ISSUER"].default,
+        audience=defaults["AUTH_AUDIENCE"].default,
+        subject="user:e2e-control",
+        role=Role.ADMIN,
+        unit_scope=None,
+        lifetime=timedelta(minutes=5),
+    )
+
+
+async def untrustworthy_tokens_are_refused(
+    key: SigningKey, targets: Sequence[tuple[httpx.AsyncClient, str]]
+) -> None:
+    """Each target (an unauthenticated client and a path that needs a caller) refuses every
+    untrustworthy token with 401 and accepts a valid one."""
+    accepted: dict[str, list[str]] = {}
+    for client, path in targets:
+        control = await client.get(path, headers={"Authorization": f"Bearer {valid_token(key)}"})
+        assert control.status_code == 200, f"{client.base_url}{path}: {control.text}"
+        for name, token in untrustworthy_tokens(key).items():
+            answer = await client.get(path, headers={"Authorization": f"Bearer {token}"})
+            if answer.status_code != 401:
+                accepted.setdefault(name, []).append(
+                    f"{client.base_url}{path}: {answer.status_code}"
+                )
+            else:
+                assert answer.headers["content-type"] == "application/problem+json"
+                assert answer.headers["www-authenticate"].startswith("Bearer")
+    assert not accepted, f"not refused with 401: {accepted}"
+
+
+async def an_api_key_is_exchanged_for_a_token_and_revocable(admin: Api, anonymous: Api) -> None:
+    """An admin creates a key; a machine client calls a service with it; revoked, it is refused."""
+    created = await admin.ok(
+        admin.client.post(
+            "/api/v1/admin/api-keys",
+            json={"name": "e2e statistics", "role": "ministry_analyst", "units": None},
+        ),
+        201,
+    )
+    headers = {"X-API-Key": created["secret"]}
+
+    me = await anonymous.ok(anonymous.client.get("/api/v1/auth/me", headers=headers))
+    assert me["subject"] == f"api-key:{created['id']}"
+    assert me["role"] == "ministry_analyst"
+    assert (await anonymous.client.get("/api/v1/rounds", headers=headers)).status_code == 200
+    refused = await anonymous.client.get("/api/v1/households", headers=headers)
+    assert refused.status_code == 403, refused.text  # the key's role, enforced by the service
+
+    await admin.ok(admin.client.post(f"/api/v1/admin/api-keys/{created['id']}/revoke"))
+    revoked = await anonymous.client.get("/api/v1/rounds", headers=headers)
+    assert revoked.status_code == 401
+    listed = await admin.ok(
+        admin.client.get("/api/v1/admin/api-keys", params={"include_revoked": "true"})
+    )
+    [key] = [key for key in listed["items"] if key["id"] == created["id"]]
+    assert key["last_used_at"] is not None
+    assert key["revoked_at"] is not None
