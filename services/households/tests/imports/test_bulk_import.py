@@ -1,6 +1,7 @@
 """Bulk import through the API: the generator's file, a broken file, a re-upload, the rules."""
 
 import csv
+import gzip
 import io
 from typing import Any
 from uuid import uuid4
@@ -356,3 +357,19 @@ async def test_the_templates_import_as_they_are(
     async with sessionmaker() as session:
         [assessment] = (await session.exec(select(Assessment))).all()
     assert [member["relation_to_head"] for member in assessment.members] == ["head", "child"]
+
+
+async def test_a_compressed_file_is_imported_as_the_file_it_holds(
+    client: httpx.AsyncClient, files: Any, upload: Any, run_jobs: Any
+) -> None:
+    compressed = await upload("households.csv.gz", gzip.compress(files.csv(files.documents(5))))
+    assert compressed.status_code == 202, compressed.text
+    assert compressed.json()["format"] == "csv"
+    broken = await upload("households.jsonl.gz", b"not gzip at all")
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["loc"] == ["body", "file"]
+
+    await run_jobs()
+
+    done = await job(client, compressed.json()["id"])
+    assert (done["households_imported"], done["rows_failed"]) == (5, 0)

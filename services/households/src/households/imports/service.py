@@ -12,8 +12,10 @@ runner stopped (killed, crashed, lost its database) keeps `running` with an old 
 
 import asyncio
 import csv
+import gzip
 import io
 import shutil
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -58,15 +60,21 @@ class ClaimLost(Exception):
 # --- Upload ---------------------------------------------------------------------------------------
 
 
+def is_gzipped(filename: str) -> bool:
+    return filename.lower().endswith(".gz")
+
+
 def format_of(filename: str, declared: ImportFormat | None) -> ImportFormat:
+    """The format `declared`, or the one the file's name ends in (`.gz` after it: compressed)."""
     if declared is not None:
         return declared
-    found = EXTENSIONS.get(Path(filename).suffix.lower())
+    name = filename[:-3] if is_gzipped(filename) else filename
+    found = EXTENSIONS.get(Path(name).suffix.lower())
     if found is None:
         raise InvalidInput.field(
             ["body", "file"],
-            f"Cannot tell the format of {filename!r}: name it .csv, .xlsx or .jsonl, or give "
-            "`format`.",
+            f"Cannot tell the format of {filename!r}: name it .csv, .xlsx or .jsonl (.gz after "
+            "it if compressed), or give `format`.",
         )
     return found
 
@@ -91,7 +99,7 @@ async def create(
     job = ImportJob(
         round_id=round_id,
         format=file_format,
-        filename=Path(filename).name[:255] or "upload",
+        filename=Path(filename).name[-255:] or "upload",
         size_bytes=0,
         created_by=caller.subject,
         created_by_role=caller.role.value,
@@ -100,7 +108,13 @@ async def create(
     )
     path = upload_path(directory, job)
     # The file first, without the database: a SQLite database has one connection to share.
-    job.size_bytes = await asyncio.to_thread(_store, upload, path)
+    try:
+        job.size_bytes = await asyncio.to_thread(_store, upload, path, is_gzipped(filename))
+    except (OSError, EOFError, zlib.error) as error:
+        if not is_gzipped(filename):
+            raise
+        message = f"The file cannot be decompressed: {error}."
+        raise InvalidInput.field(["body", "file"], message) from error
     try:
         if job.size_bytes == 0:
             raise InvalidInput.field(["body", "file"], "The file is empty.")
@@ -120,15 +134,20 @@ async def create(
     return job
 
 
-def _store(upload: BinaryIO, path: Path) -> int:
-    """Copy the upload next to its final name, then rename: a crash leaves no half file."""
+def _store(upload: BinaryIO, path: Path, gunzip: bool) -> int:
+    """Copy the upload (decompressed) next to its final name, then rename: a crash leaves no
+    half file. The size of the file kept."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     upload.seek(0)
-    with partial.open("wb") as out:
-        shutil.copyfileobj(upload, out, length=1 << 20)
-    size = partial.stat().st_size
-    partial.replace(path)
+    try:
+        with partial.open("wb") as out:
+            source = gzip.GzipFile(fileobj=upload, mode="rb") if gunzip else upload
+            shutil.copyfileobj(source, out, length=1 << 20)
+        size = partial.stat().st_size
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
     return size
 
 
