@@ -78,8 +78,12 @@ async def test_the_client_uploads_follows_and_saves_the_error_report(
     assert all(line.startswith("21,") for line in lines[1:])
 
     [import_id] = [word for word in output.split() if len(word) == 36 and word.count("-") == 4]
-    again = await asyncio.to_thread(bulk_import.main, [*arguments, "status", import_id])
+    saved = tmp_path / "again.csv"
+    again = await asyncio.to_thread(
+        bulk_import.main, [*arguments, "status", import_id, "--errors", str(saved)]
+    )
     assert again == 1
+    assert saved.read_text(encoding="utf-8-sig").splitlines() == lines
 
 
 async def test_the_client_says_why_an_upload_is_refused(
