@@ -1,0 +1,423 @@
+"""The authorisation matrix: every operation of the public API × every role × a caller whose unit
+scope holds the object and one whose scope does not (plus an anonymous caller).
+
+The operations come from the gateway's merged OpenAPI document; each one's expected outcome per
+role is written down once in `MATRIX`, and an operation without an entry fails the test. Every
+request goes through the gateway, as a client's would. Beyond the status, no successful answer
+may name an object outside the caller's scope (`hidden_markers`).
+
+The objects live in Vĩnh Phúc (26): "ours" in Quang Sơn (08764, district 246), "theirs" in Tích
+Sơn (08707, district 243). In scope: an admin and an analyst over the whole country, a province
+officer over 26, a commune officer and an enumerator over Quang Sơn. Out of scope: the same roles
+over Hà Nội (01), where none of the objects is.
+"""
+
+import io
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from support import platform_api
+
+from households.synthetic.files import household_line
+from households.synthetic.generator import Commune, generate
+from kit.auth import Caller, Role
+from launcher.embedded import Platform, embedded_gateway_settings, running_platform
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+OURS, THEIRS = ("26", "246", "08764"), ("26", "243", "08707")
+IN_SCOPE: dict[Role, tuple[str, ...] | None] = {
+    Role.ADMIN: None,
+    Role.PROVINCE_OFFICER: ("26",),
+    Role.COMMUNE_OFFICER: (OURS[2],),
+    Role.ENUMERATOR: (OURS[2],),
+    Role.MINISTRY_ANALYST: None,
+}
+OUT_OF_SCOPE = ("01",)
+ROLES = list(IN_SCOPE)
+
+# Outcomes: a 2xx answer, or the refusal's status.
+OK, UNAUTHENTICATED, FORBIDDEN, HIDDEN, INVALID = "ok", "401", "403", "404", "422"
+PUBLIC = "public"  # no token needed: every caller, anonymous included, gets a 2xx answer
+
+
+def each(in_scope: str, out_of_scope: str | None = None) -> dict[Role, tuple[str, str]]:
+    """The same outcome for every role."""
+    return {role: (in_scope, out_of_scope or in_scope) for role in ROLES}
+
+
+def roles(
+    admin: tuple[str, str],
+    province: tuple[str, str],
+    commune: tuple[str, str],
+    enumerator: tuple[str, str],
+    analyst: tuple[str, str],
+) -> dict[Role, tuple[str, str]]:
+    """Outcomes per role as (caller in scope, caller out of scope)."""
+    return dict(zip(ROLES, (admin, province, commune, enumerator, analyst), strict=True))
+
+
+ALL = (OK, OK)
+NONE = (FORBIDDEN, FORBIDDEN)
+SCOPED = (OK, HIDDEN)  # in scope it exists; outside, it does not
+REFUSED_BODY = (OK, INVALID)  # a write naming a commune outside the scope is invalid input
+GONE = (HIDDEN, HIDDEN)  # seen by nobody of the role, in scope or not
+# Import jobs are seen by whoever uploaded them, or by a nationwide caller; an admin uploaded it.
+IMPORT_JOB = (OK, HIDDEN)
+
+MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
+    # The gateway's own: health, keys and logging in are public.
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/health/live"): PUBLIC,
+    ("GET", "/.well-known/jwks.json"): PUBLIC,
+    ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/auth/revoke"): PUBLIC,
+    ("GET", "/api/v1/auth/me"): each(OK),
+    # Identity management: admins only, whatever their scope.
+    ("POST", "/api/v1/admin/users"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/admin/users"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/admin/users/{user_id}"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("PATCH", "/api/v1/admin/users/{user_id}"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("POST", "/api/v1/admin/api-keys"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/admin/api-keys"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/admin/api-keys/{key_id}"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("POST", "/api/v1/admin/api-keys/{key_id}/revoke"): roles(ALL, NONE, NONE, NONE, NONE),
+    # Reference data: the unit tree, rounds and standards are for every role.
+    ("GET", "/api/v1/units"): each(OK),
+    ("GET", "/api/v1/units/{code}"): each(OK),
+    ("GET", "/api/v1/units/{code}/children"): each(OK),
+    ("GET", "/api/v1/units/{code}/path"): each(OK),
+    ("GET", "/api/v1/rounds"): each(OK),
+    ("GET", "/api/v1/rounds/{round_id}"): each(OK),
+    ("POST", "/api/v1/rounds"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/standards"): each(OK),
+    ("GET", "/api/v1/standards/{standard_id}"): each(OK),
+    # Households: officers and enumerators in their scope; analysts never.
+    ("POST", "/api/v1/households"): roles(REFUSED_BODY, NONE, REFUSED_BODY, REFUSED_BODY, NONE),
+    ("GET", "/api/v1/households"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("GET", "/api/v1/households/{household_id}"): roles(SCOPED, SCOPED, SCOPED, SCOPED, NONE),
+    ("PATCH", "/api/v1/households/{household_id}"): roles(SCOPED, NONE, SCOPED, SCOPED, NONE),
+    ("PUT", "/api/v1/households/{household_id}/assessments/{round_id}"): roles(
+        SCOPED, NONE, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/households/{household_id}/assessments/{round_id}"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/assessments"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("PUT", "/api/v1/populations/{round_id}/{unit_code}"): roles(SCOPED, NONE, SCOPED, NONE, NONE),
+    ("GET", "/api/v1/populations/{round_id}"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("POST", "/api/v1/populations/{round_id}/import"): roles(
+        REFUSED_BODY, NONE, REFUSED_BODY, NONE, NONE
+    ),
+    ("GET", "/api/v1/audit"): roles(ALL, ALL, ALL, NONE, NONE),
+    # Bulk import: who enters households; a row outside the scope fails in the job's report.
+    ("GET", "/api/v1/imports/template.csv"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("GET", "/api/v1/imports/template.xlsx"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("POST", "/api/v1/imports"): roles(ALL, NONE, ALL, ALL, NONE),
+    ("GET", "/api/v1/imports"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("GET", "/api/v1/imports/{import_id}"): roles(IMPORT_JOB, GONE, GONE, GONE, NONE),
+    ("GET", "/api/v1/imports/{import_id}/errors.csv"): roles(IMPORT_JOB, GONE, GONE, GONE, NONE),
+    # Figures: every role in its scope; classifications name households, so not analysts.
+    ("GET", "/api/v1/figures/{round_id}/{unit_code}"): each(*SCOPED),
+    # Asked of the district: a commune's officer may not see the district around it.
+    ("GET", "/api/v1/figures/{round_id}/{unit_code}/children"): roles(
+        SCOPED, SCOPED, GONE, GONE, SCOPED
+    ),
+    ("GET", "/api/v1/classifications/{round_id}"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("GET", "/api/v1/classifications/{round_id}/{household_id}"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    # A recalculation covers a whole round and answers with counts only.
+    ("POST", "/api/v1/recalculations"): roles(ALL, ALL, NONE, NONE, NONE),
+    ("GET", "/api/v1/recalculations/{job_id}"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("GET", "/api/v1/notifications"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): roles(
+        SCOPED, SCOPED, SCOPED, NONE, NONE
+    ),
+    ("POST", "/api/v1/notifications/read"): roles(ALL, ALL, ALL, NONE, NONE),
+    # Operations: admins only.
+    ("GET", "/api/v1/admin/indicators/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("POST", "/api/v1/admin/indicators/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("GET", "/api/v1/admin/notifications/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("POST", "/api/v1/admin/notifications/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
+}
+
+
+@dataclass
+class World:
+    """The objects every cell asks about (all in "ours" unless named otherwise)."""
+
+    round_id: str
+    household: dict[str, Any]
+    theirs: dict[str, Any]
+    notification_id: str
+    job_id: str
+    import_id: str
+    user_id: str
+    key_id: str
+    markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
+
+    def path_params(self, path: str) -> dict[str, str]:
+        return {
+            "round_id": self.round_id,
+            "household_id": self.household["id"],
+            "unit_code": OURS[1] if path.endswith("/children") else OURS[2],
+            "code": OURS[2],
+            "standard_id": "VN-2022-2025",
+            "job_id": self.job_id,
+            "notification_id": self.notification_id,
+            "import_id": self.import_id,
+            "user_id": self.user_id,
+            "key_id": self.key_id,
+        }
+
+
+_fresh = itertools.count(1)
+
+
+async def _seed(platform: Platform) -> World:
+    async with platform.client() as admin:
+        api = platform_api.Api(admin)
+        round_ = await api.open_round()
+        households = {}
+        for path in (OURS, THEIRS):
+            households[path] = await api.register(f"MATRIX-{path[2]}", path[2])
+            await api.ok(api.survey(households[path], round_, poor=True), 201)
+            await api.population(round_, path[2], 40)
+        await platform.settled()
+        notifications = (await api.ok(admin.get("/api/v1/notifications"))).get("items", [])
+        by_commune = {n["commune_code"]: n["id"] for n in notifications}
+        job = await api.ok(
+            admin.post("/api/v1/recalculations", json={"round_id": round_["id"]}), 202
+        )
+        upload = await api.ok(
+            admin.post(
+                "/api/v1/imports",
+                data={"round_id": round_["id"]},
+                files={"file": _upload()},
+            ),
+            202,
+        )
+        user = await api.ok(admin.post("/api/v1/admin/users", json=_user_json()), 201)
+        key = await api.ok(admin.post("/api/v1/admin/api-keys", json=_key_json()), 201)
+    world = World(
+        round_id=round_["id"],
+        household=households[OURS],
+        theirs=households[THEIRS],
+        notification_id=by_commune[OURS[2]],
+        job_id=job["id"],
+        import_id=upload["id"],
+        user_id=user["id"],
+        key_id=key["id"],
+    )
+    for path in (OURS, THEIRS):
+        world.markers[path] = {
+            households[path]["id"],
+            households[path]["household_code"],
+            by_commune[path[2]],
+            f'"commune_code":"{path[2]}"',
+            f'"unit_code":"{path[2]}"',
+        }
+    return world
+
+
+def _upload() -> tuple[str, io.BytesIO, str]:
+    """A one-household bulk import file for "ours", with a fresh household code."""
+    [item] = generate(
+        [Commune(OURS[2], urban=False)],
+        households=1,
+        seed=next(_fresh),
+        reference_date=date(2024, 1, 1),
+    )
+    line = household_line(
+        item._replace(
+            household=item.household.model_copy(
+                update={"household_code": f"MATRIX-IMPORT-{next(_fresh)}"}
+            )
+        )
+    )
+    return ("households.jsonl", io.BytesIO(line.encode() + b"\n"), "application/x-ndjson")
+
+
+async def _new_login(admin: httpx.AsyncClient) -> dict[str, str]:
+    """A fresh user's credentials: logins are rate-limited per user name."""
+    user = _user_json()
+    assert (await admin.post("/api/v1/admin/users", json=user)).status_code == 201
+    return {"username": user["username"], "password": user["password"]}
+
+
+def _user_json() -> dict[str, Any]:
+    n = next(_fresh)
+    return {
+        "username": f"matrix-user-{n}",
+        "password": f"correct horse battery {n}",
+        "role": "enumerator",
+        "units": [OURS[2]],
+    }
+
+
+def _key_json() -> dict[str, Any]:
+    return {"name": f"matrix key {next(_fresh)}", "role": "ministry_analyst", "units": None}
+
+
+async def _request(
+    client: httpx.AsyncClient, admin: httpx.AsyncClient, world: World, method: str, path: str
+) -> httpx.Response:
+    """One call of the operation, with a body that would succeed for a caller allowed to make it."""
+    url = path.format(**world.path_params(path))
+    household_url = f"/api/v1/households/{world.household['id']}"
+    kwargs: dict[str, Any] = {}
+    match (method, path):
+        case ("POST", "/api/v1/auth/token"):
+            kwargs["data"] = {"grant_type": "password", **await _new_login(admin)}
+        case ("POST", "/api/v1/auth/revoke"):
+            form = {"grant_type": "password", **await _new_login(admin)}
+            token = await admin.post("/api/v1/auth/token", data=form)
+            kwargs["data"] = {"token": token.json()["refresh_token"]}
+        case ("POST", "/api/v1/admin/users"):
+            kwargs["json"] = _user_json()
+        case ("PATCH", "/api/v1/admin/users/{user_id}"):
+            kwargs["json"] = {"active": True}
+        case ("POST", "/api/v1/admin/api-keys"):
+            kwargs["json"] = _key_json()
+        case ("POST", "/api/v1/admin/api-keys/{key_id}/revoke"):
+            key = await admin.post("/api/v1/admin/api-keys", json=_key_json())
+            url = f"/api/v1/admin/api-keys/{key.json()['id']}/revoke"
+        case ("POST", "/api/v1/rounds"):
+            reference = date(2030, 1, 1) + timedelta(days=next(_fresh))
+            kwargs["json"] = {
+                "year": 2030,
+                "reference_date": reference.isoformat(),
+                "standard_id": "VN-2022-2025",
+            }
+        case ("POST", "/api/v1/households"):
+            kwargs["json"] = {
+                "household_code": f"MATRIX-NEW-{next(_fresh)}",
+                "commune_code": OURS[2],
+                "village": "Thôn 2",
+            }
+        case ("PATCH", "/api/v1/households/{household_id}"):
+            current = await admin.get(household_url)
+            kwargs["json"] = {"village": f"Thôn {next(_fresh)}"}
+            kwargs["headers"] = {"If-Match": current.headers["etag"]}
+        case ("PUT", "/api/v1/households/{household_id}/assessments/{round_id}"):
+            current = await admin.get(url)
+            kwargs["json"] = platform_api.assessment(poor=True)
+            kwargs["headers"] = {"If-Match": current.headers["etag"]}
+        case ("PUT", "/api/v1/populations/{round_id}/{unit_code}"):
+            kwargs["json"] = {"resident_households": 40, "resident_persons": 80}
+        case ("POST", "/api/v1/populations/{round_id}/import"):
+            kwargs["json"] = [
+                {"unit_code": OURS[2], "resident_households": 40, "resident_persons": 80}
+            ]
+        case ("POST", "/api/v1/imports"):
+            kwargs["data"] = {"round_id": world.round_id}
+            kwargs["files"] = {"file": _upload()}
+        case ("GET", "/api/v1/assessments"):
+            kwargs["params"] = {"round_id": world.round_id}
+        case ("POST", "/api/v1/recalculations"):
+            kwargs["json"] = {"round_id": world.round_id}
+        case ("POST", "/api/v1/admin/indicators/dead-letters/replay") | (
+            "POST",
+            "/api/v1/admin/notifications/dead-letters/replay",
+        ):
+            kwargs["json"] = {"message_ids": []}
+    return await client.request(method, url, **kwargs)
+
+
+def _outcome(response: httpx.Response) -> str:
+    return OK if response.is_success else str(response.status_code)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    data_dir = tmp_path_factory.mktemp("matrix")
+    # Hundreds of calls from one address: the login limit would answer for the token rows.
+    settings = embedded_gateway_settings(data_dir).model_copy(
+        update={"LOGIN_ATTEMPTS_BURST": 1000, "RATE_LIMIT_BURST": 10_000}
+    )
+    async with running_platform(data_dir, gateway_settings=settings) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def world(platform: Platform) -> World:
+    return await _seed(platform)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def operations(platform: Platform) -> set[tuple[str, str]]:
+    async with platform.client() as client:
+        document = (await client.get("/openapi.json")).json()
+    methods = {"get", "post", "put", "patch", "delete"}
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in methods
+    }
+
+
+async def test_every_operation_has_its_row(operations: set[tuple[str, str]]) -> None:
+    """A new route must be given its expected outcomes here before it can ship."""
+    assert operations - set(MATRIX) == set(), "operations without a row in MATRIX"
+    assert set(MATRIX) - operations == set(), "rows for operations that no longer exist"
+
+
+async def test_every_cell_answers_as_written(
+    platform: Platform, world: World, operations: set[tuple[str, str]]
+) -> None:
+    unexpected: list[str] = []
+    leaks: list[str] = []
+    cells = 0
+    async with platform.client() as admin:
+        for method, path in sorted(operations & set(MATRIX)):
+            expected = MATRIX[(method, path)]
+            callers: list[tuple[str, Caller | None, str]] = [
+                ("anonymous", None, OK if expected == PUBLIC else UNAUTHENTICATED)
+            ]
+            for role in ROLES:
+                for kind, units in (("in", IN_SCOPE[role]), ("out", OUT_OF_SCOPE)):
+                    if expected == PUBLIC:
+                        want = OK
+                    else:
+                        assert isinstance(expected, dict)
+                        want = expected[role][0 if kind == "in" else 1]
+                    caller = Caller(subject=f"matrix-{role}-{kind}", role=role, unit_scope=units)
+                    callers.append((f"{role.value}/{kind}", caller, want))
+            for name, caller, want in callers:
+                role = caller.role if caller else None
+                units = caller.unit_scope if caller else None
+                subject = caller.subject if caller else None
+                async with platform.client(role, units, subject=subject) as client:
+                    response = await _request(client, admin, world, method, path)
+                cells += 1
+                got = _outcome(response)
+                if got != want:
+                    unexpected.append(
+                        f"{method} {path} as {name}: expected {want}, got {response.status_code}"
+                        f" {response.text[:200]}"
+                    )
+                if got == OK and caller is not None:
+                    leaks.extend(
+                        f"{method} {path} as {name} shows {marker}"
+                        for marker in hidden_markers(world, caller)
+                        if marker in response.text
+                    )
+    print(f"authorisation matrix: {cells} cells, {len(unexpected)} unexpected")  # noqa: T201
+    assert unexpected == [], "\n".join(unexpected)
+    assert leaks == [], "\n".join(leaks)
+    assert cells == (len(ROLES) * 2 + 1) * len(MATRIX)
+
+
+def hidden_markers(world: World, caller: Caller) -> set[str]:
+    """Identifiers of the objects outside the caller's scope."""
+    return set().union(
+        *(markers for path, markers in world.markers.items() if not caller.may_see(path))
+    )
