@@ -1,4 +1,5 @@
-"""Each service's Alembic migrations build exactly the schema its models describe."""
+"""Each service's (and the gateway's) Alembic migrations build exactly the schema its models
+describe."""
 
 import asyncio
 from pathlib import Path
@@ -10,6 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
+import gateway.migrate
+import gateway.models
 import households.migrate
 import households.models
 import indicators.migrate
@@ -24,6 +27,7 @@ SERVICES = {
     "households": (households.migrate, households.models),
     "indicators": (indicators.migrate, indicators.models),
     "notifications": (notifications.migrate, notifications.models),
+    "gateway": (gateway.migrate, gateway.models),
 }
 
 

@@ -8,7 +8,7 @@ accepted; `serve` gives a client that sends an admin's token unless told otherwi
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import httpx
 import pytest
@@ -19,8 +19,9 @@ from gateway.config import Settings
 from gateway.main import create_app
 from gateway.models import metadata
 from gateway.routes import UPSTREAMS
-from kit.auth import Role
-from kit.testing import TEST_SIGNING_KEY, bearer
+from kit.auth import Caller, Role, TokenVerifier
+from kit.settings import AppSettings
+from kit.testing import TEST_SIGNING_KEY, bearer, trusted_test_keys
 
 Handler: TypeAlias = (
     Callable[[httpx.Request], httpx.Response]
@@ -36,6 +37,69 @@ class Serve(Protocol):
         headers: dict[str, str] | None = ...,
         **handlers: Handler,
     ) -> AbstractAsyncContextManager[httpx.AsyncClient]: ...
+
+
+PASSWORD = "correct horse battery"
+
+
+class Accounts:
+    """Users made through the admin API, logins and refreshes, token claims (`accounts` fixture)."""
+
+    password = PASSWORD
+
+    @staticmethod
+    async def create_user(
+        client: httpx.AsyncClient,
+        username: str,
+        *,
+        role: str = "commune_officer",
+        units: list[str] | None = None,
+        password: str = PASSWORD,
+    ) -> dict[str, Any]:
+        if units is None and role not in ("admin", "ministry_analyst"):
+            units = ["08707"]
+        response = await client.post(
+            "/api/v1/admin/users",
+            json={"username": username, "password": password, "role": role, "units": units},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    @staticmethod
+    async def login(
+        client: httpx.AsyncClient, username: str, password: str = PASSWORD
+    ) -> httpx.Response:
+        return await client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": username, "password": password},
+        )
+
+    @staticmethod
+    async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+        return await client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+
+    @staticmethod
+    async def verified(token: str) -> Caller:
+        """The caller a gateway-issued token names, verified as a service would."""
+        defaults = AppSettings.model_fields
+        verifier = TokenVerifier(
+            trusted_test_keys(),
+            issuer=defaults["AUTH_ISSUER"].default,
+            audience=defaults["AUTH_AUDIENCE"].default,
+        )
+        return await verifier.verify(token)
+
+    @staticmethod
+    def bearer_of(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def accounts() -> Accounts:
+    return Accounts()
 
 
 def down(request: httpx.Request) -> httpx.Response:

@@ -263,3 +263,48 @@ async def test_the_docs_page_is_swagger_ui_for_the_merged_document(serve) -> Non
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text
     assert "'/openapi.json'" in response.text or '"/openapi.json"' in response.text
+
+
+SECURED: Json = {"get": {"security": [{"HTTPBearer": []}], "responses": {}}}
+PUBLIC: Json = {"get": {"responses": {}}}
+
+
+class TestSecurity:
+    def test_every_operation_needing_a_caller_offers_every_credential(self) -> None:
+        households = {
+            "paths": {"/api/v1/households": SECURED, "/api/v1/units": PUBLIC},
+            "components": {"securitySchemes": {"HTTPBearer": {"type": "http"}}},
+        }
+
+        merged = merge(document({}, {}), {"households": households}, version="1")
+
+        schemes = merged["components"]["securitySchemes"]
+        assert schemes["OAuth2Password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+        assert schemes["APIKeyHeader"] == {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": schemes["APIKeyHeader"]["description"],
+        }
+        assert schemes["HTTPBearer"]["scheme"] == "bearer"
+        assert merged["paths"]["/api/v1/households"]["get"]["security"] == [
+            {"OAuth2Password": []},
+            {"HTTPBearer": []},
+            {"APIKeyHeader": []},
+        ]
+        assert "security" not in merged["paths"]["/api/v1/units"]["get"]
+
+    async def test_the_gateways_own_routes_are_secured_except_logging_in(self, serve) -> None:
+        async with serve() as client:
+            merged = (await client.get("/openapi.json")).json()
+
+        def secured(path: str, method: str) -> bool:
+            return bool(merged["paths"][path][method].get("security"))
+
+        assert secured("/api/v1/admin/users", "post")
+        assert secured("/api/v1/admin/api-keys/{key_id}/revoke", "post")
+        assert secured("/api/v1/auth/me", "get")
+        assert not secured("/api/v1/auth/token", "post")
+        assert not secured("/.well-known/jwks.json", "get")
+        form = merged["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
+        assert "application/x-www-form-urlencoded" in form

@@ -1,0 +1,161 @@
+"""The admin endpoints for users: only with identity:manage, scopes checked against roles."""
+
+import pytest
+
+from kit.auth import Role
+from kit.testing import bearer
+
+
+class TestAccess:
+    @pytest.mark.parametrize("role", [role for role in Role if role != Role.ADMIN])
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "/api/v1/admin/users"),
+            ("POST", "/api/v1/admin/users"),
+            ("GET", "/api/v1/admin/api-keys"),
+            ("POST", "/api/v1/admin/api-keys"),
+        ],
+    )
+    async def test_only_admins_manage_identities(
+        self, serve, role: Role, method: str, path: str
+    ) -> None:
+        async with serve(headers=bearer(role, ("26",))) as client:
+            response = await client.request(method, path, json={})
+
+        assert response.status_code == 403
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_anonymous_callers_are_asked_for_a_token(self, serve) -> None:
+        async with serve(headers={}) as client:
+            response = await client.get("/api/v1/admin/users")
+
+        assert response.status_code == 401
+
+
+class TestUsers:
+    async def test_create_list_and_read(self, serve, accounts) -> None:
+        async with serve() as client:
+            lan = await accounts.create_user(client, "lan", role="enumerator", units=["08707"])
+            await accounts.create_user(client, "anh", role="ministry_analyst", units=None)
+            listed = (await client.get("/api/v1/admin/users")).json()
+            read = (await client.get(f"/api/v1/admin/users/{lan['id']}")).json()
+
+        assert [user["username"] for user in listed["items"]] == ["anh", "lan"]
+        assert listed["total"] == 2
+        assert read == lan
+        assert read["role"] == "enumerator"
+        assert read["units"] == ["08707"]
+        assert read["active"] is True
+        assert not {"password", "password_hash"} & read.keys()
+
+    async def test_a_username_is_taken_once(self, serve, accounts) -> None:
+        async with serve() as client:
+            await accounts.create_user(client, "lan")
+            again = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": "x" * 12, "role": "admin", "units": None},
+            )
+
+        assert again.status_code == 409
+
+    @pytest.mark.parametrize(
+        ("role", "units", "field"),
+        [
+            ("commune_officer", None, "units"),  # only admin and analyst cover the country
+            ("province_officer", None, "units"),
+            ("enumerator", [], "units"),  # an empty scope sees nothing: say null or codes
+            ("admin", [], "units"),
+            ("commune_officer", ["8707"], "units"),  # a code is 2, 3 or 5 digits
+            ("commune_officer", ["08707x"], "units"),
+            ("chief", ["26"], "role"),
+        ],
+    )
+    async def test_a_scope_must_suit_the_role(
+        self, serve, role: str, units: list[str] | None, field: str
+    ) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": "x" * 12, "role": role, "units": units},
+            )
+
+        assert response.status_code == 422, response.text
+        assert any(field in error["loc"] for error in response.json()["errors"])
+
+    async def test_a_short_password_is_refused(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": "short", "role": "admin", "units": None},
+            )
+
+        assert response.status_code == 422
+
+    async def test_scope_is_stored_sorted_without_repeats(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(
+                client, "minh", role="province_officer", units=["27", "26", "27"]
+            )
+
+        assert user["units"] == ["26", "27"]
+
+
+class TestChangingAUser:
+    async def test_role_and_units_change_together_and_are_checked(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(client, "lan", role="ministry_analyst", units=None)
+            url = f"/api/v1/admin/users/{user['id']}"
+            refused = await client.patch(url, json={"role": "commune_officer"})
+            changed = await client.patch(url, json={"role": "commune_officer", "units": ["08707"]})
+            widened = await client.patch(url, json={"units": ["08707", "08710"]})
+
+        assert refused.status_code == 422  # a commune officer needs units
+        assert changed.status_code == 200
+        assert changed.json()["role"] == "commune_officer"
+        assert widened.json()["units"] == ["08707", "08710"]
+
+    async def test_a_new_password_works_and_the_old_one_no_longer(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(client, "lan")
+            await client.patch(
+                f"/api/v1/admin/users/{user['id']}", json={"password": "a new passphrase"}
+            )
+            old = await accounts.login(client, "lan")
+            new = await accounts.login(client, "lan", "a new passphrase")
+
+        assert old.status_code == 401
+        assert new.status_code == 200
+
+    async def test_a_user_is_deactivated_and_reactivated(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(client, "lan")
+            url = f"/api/v1/admin/users/{user['id']}"
+            off = (await client.patch(url, json={"active": False})).json()
+            refused = await accounts.login(client, "lan")
+            on = (await client.patch(url, json={"active": True})).json()
+            allowed = await accounts.login(client, "lan")
+
+        assert (off["active"], refused.status_code) == (False, 401)
+        assert (on["active"], allowed.status_code) == (True, 200)
+
+    async def test_the_last_active_admin_stays_an_admin(self, serve, accounts) -> None:
+        async with serve() as client:
+            root = await accounts.create_user(client, "root", role="admin", units=None)
+            url = f"/api/v1/admin/users/{root['id']}"
+            demoted = await client.patch(url, json={"role": "ministry_analyst"})
+            deactivated = await client.patch(url, json={"active": False})
+            await accounts.create_user(client, "deputy", role="admin", units=None)
+            then = await client.patch(url, json={"active": False})
+
+        assert demoted.status_code == 409
+        assert deactivated.status_code == 409
+        assert then.status_code == 200
+
+    async def test_an_unknown_user_is_404(self, serve) -> None:
+        async with serve() as client:
+            response = await client.patch(
+                "/api/v1/admin/users/00000000-0000-0000-0000-000000000000", json={"active": False}
+            )
+
+        assert response.status_code == 404
