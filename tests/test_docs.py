@@ -11,6 +11,7 @@ import gateway.config
 import households.config
 import indicators.config
 import notifications.config
+from kit.auth import PERMISSIONS, Permission, Role
 from kit.contracts import PUBLISHED, catalogue
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -44,3 +45,13 @@ def test_every_setting_is_documented(settings: type[BaseSettings]) -> None:
     undocumented = set(settings.model_fields) - documented
 
     assert not undocumented
+
+
+def test_the_access_document_shows_the_permissions_table() -> None:
+    text = (DOCS / "access.md").read_text(encoding="utf-8")
+    roles = list(Role)
+
+    assert "| permission | " + " | ".join(role.value for role in roles) + " |" in text
+    for permission in Permission:
+        marks = " | ".join("✓" if permission in PERMISSIONS[role] else "" for role in roles)
+        assert f"| `{permission.value}` | {marks} |" in text, permission
