@@ -13,8 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
 from households.db import outbox
+from households.household import events
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.imports.layout import COLUMNS, spreadsheet_rows
+from households.round.models import ReviewRound
+from households.synthetic import REFERENCE_DATE
+from households.unit import service as unit_service
 from kit.auth import Role
 
 REGISTERED = "households.household.registered.v1"
@@ -373,3 +377,38 @@ async def test_a_compressed_file_is_imported_as_the_file_it_holds(
 
     done = await job(client, compressed.json()["id"])
     assert (done["households_imported"], done["rows_failed"]) == (5, 0)
+
+
+async def test_the_imports_events_are_the_ones_the_api_would_stage(
+    files: Any, upload: Any, run_jobs: Any, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await upload("households.jsonl", files.jsonl(6))
+    await run_jobs()
+
+    async with sessionmaker() as session:
+        staged = {
+            envelope["subject"]: envelope
+            for envelope in (await session.exec(select(outbox.c.envelope))).all()
+        }
+        surveys = (await session.exec(select(Assessment))).all()
+        for survey in surveys:
+            household = await session.get(Household, survey.household_id)
+            review_round = await session.get(ReviewRound, survey.round_id)
+            commune = await unit_service.get_commune(
+                session, survey.commune_code, on=REFERENCE_DATE
+            )
+            assert household is not None
+            assert review_round is not None
+            assert commune is not None
+            for expected in (
+                events.household_registered(household),
+                events.assessment_recorded(
+                    survey, household, review_round, commune_name=commune.name
+                ),
+            ):
+                found = staged[expected.subject]
+                assert found["type"] == expected.type
+                assert found["data"] == expected.model_dump(mode="json")["data"]
+                assert found["sequence"] == expected.sequence
+                assert found["actor"] == "test-admin"
+    assert len(surveys) == 6
