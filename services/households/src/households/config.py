@@ -10,7 +10,7 @@ class Settings(ServiceSettings):
     # standard is added there first, then listed here.
     POVERTY_STANDARDS: list[str] = Field(default=["VN-2022-2025", "VN-2027-2030"])
 
-    # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job is done with; the
+    # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job has finished; the
     # API that receives them and the runner that imports them (`python -m households.importer`)
     # must see the same directory.
     IMPORT_DIR: str = "data/imports"

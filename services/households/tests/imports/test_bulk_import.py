@@ -3,6 +3,7 @@
 import csv
 import gzip
 import io
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -12,6 +13,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
+from households.config import Settings
 from households.db import outbox
 from households.household import events
 from households.household.models import Assessment, Household, NationalIdClaim
@@ -41,6 +43,11 @@ async def counts(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, in
     return result
 
 
+def kept(settings: Settings) -> list[str]:
+    """The uploads kept in the import folder."""
+    return sorted(path.name for path in Path(settings.IMPORT_DIR).iterdir())
+
+
 async def job(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
     response = await client.get(f"/api/v1/imports/{job_id}")
     assert response.status_code == 200, response.text
@@ -60,12 +67,14 @@ async def test_the_generators_file_imports_cleanly(
     upload: Any,
     run_jobs: Any,
     sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
 ) -> None:
     accepted = await upload("households.jsonl", files.jsonl(40))
     assert accepted.status_code == 202, accepted.text
     queued = accepted.json()
     assert queued["status"] == "queued"
     assert accepted.headers["location"] == f"/api/v1/imports/{queued['id']}"
+    assert kept(settings) == [f"{queued['id']}.jsonl"]
 
     assert await run_jobs() == 1
 
@@ -75,6 +84,7 @@ async def test_the_generators_file_imports_cleanly(
     assert (done["households_imported"], done["households_failed"]) == (40, 0)
     assert done["progress_percent"] == 100.0
     assert await report(client, queued["id"]) == []
+    assert kept(settings) == []  # a finished job's file is not kept
     assert await counts(sessionmaker) == {
         "households": 40,
         "assessments": 40,

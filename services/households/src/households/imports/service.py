@@ -289,22 +289,21 @@ async def run(
     bound = structlog.contextvars.bound_contextvars(
         import_id=str(job.id), request_id=job.request_id, actor=job.created_by
     )
+    path = upload_path(directory, job)
     with bound:
         if job.attempts > MAX_ATTEMPTS:
-            await _finish(
-                sessionmaker,
-                claim,
-                ImportStatus.failed,
-                f"Stopped after failing {MAX_ATTEMPTS} times; see the service's logs.",
-            )
-            return
-        path = upload_path(directory, job)
-        try:
-            await _run(sessionmaker, claim, job, review_round, path, batch_size, after_batch)
-        except (LayoutError, FileNotFoundError) as error:
-            message = str(error) if isinstance(error, LayoutError) else "The upload is missing."
-            log.warning("import.failed", error=message)
+            message = f"Stopped after failing {MAX_ATTEMPTS} times; see the service's logs."
             await _finish(sessionmaker, claim, ImportStatus.failed, message)
+        else:
+            try:
+                await _run(sessionmaker, claim, job, review_round, path, batch_size, after_batch)
+            except (LayoutError, FileNotFoundError) as error:
+                missing = "The upload is missing."
+                message = str(error) if isinstance(error, LayoutError) else missing
+                log.warning("import.failed", error=message)
+                await _finish(sessionmaker, claim, ImportStatus.failed, message)
+    # The job has finished (an interruption raised above): its file is not needed any more.
+    await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 async def _run(
