@@ -188,6 +188,8 @@ async def running_platform(
     indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
     notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
     gateway_settings = gateway_settings or embedded_gateway_settings(data_dir)
+    # The migrations log before any app has configured logging (each app does when built).
+    configure_logging(households_settings)
     await households.migrate.migrate(households_settings)
     await indicators.migrate.migrate(indicators_settings)
     await notifications.migrate.migrate(notifications_settings)
