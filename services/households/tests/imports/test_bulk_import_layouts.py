@@ -3,6 +3,7 @@ what spreadsheets do to cells (numbers for codes, dates, yes/no words) is read a
 
 import io
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,3 +100,16 @@ async def test_a_workbook_as_a_spreadsheet_program_saves_it_imports(
     async with sessionmaker() as session:
         [survey] = (await session.exec(select(Assessment))).all()
     assert survey.members == document["assessment"]["members"]
+
+
+def test_every_column_and_its_values_are_documented() -> None:
+    text = (Path(__file__).parents[4] / "docs" / "bulk-import.md").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.startswith("| `")]
+    rows = {line.split("|")[1].strip(): line for line in lines}
+    for column in COLUMNS:
+        row = rows.get(f"`{column.name}`")
+        assert row is not None, f"{column.name} is not in docs/bulk-import.md"
+        required = row.split("|")[3].strip().startswith("yes")
+        assert required == column.required, row
+        for value in column.choices or ():
+            assert f"`{value.value}`" in row, f"{column.name}: {value.value} is not documented"
