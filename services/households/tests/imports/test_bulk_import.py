@@ -368,6 +368,7 @@ async def test_the_templates_import_as_they_are(
     first, second = [await job(client, job_id) for job_id in jobs]
     assert (first["households_imported"], first["rows_failed"]) == (1, 0)
     assert (second["households_skipped"], second["rows_failed"]) == (1, 0)
+    assert first["rows_done"] == first["total_rows"] == second["total_rows"] == 2
     async with sessionmaker() as session:
         [assessment] = (await session.exec(select(Assessment))).all()
     assert [member["relation_to_head"] for member in assessment.members] == ["head", "child"]

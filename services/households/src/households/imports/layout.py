@@ -300,9 +300,11 @@ def xlsx_template() -> bytes:
         sheet.column_dimensions[letter].width = max(12, len(column.name) + 2)
         cells = f"{letter}2:{letter}5000"
         if column.kind in ("text", "code", "national_id"):
-            # Text, so that the spreadsheet keeps the leading zeros of codes and IDs.
-            for (cell,) in sheet[cells]:
-                cell.number_format = "@"
+            # Text, so that the spreadsheet keeps the leading zeros of codes and IDs. Set on the
+            # column, not on cells: styled empty cells would count as rows of the sheet.
+            sheet.column_dimensions[letter].number_format = "@"
+            for number in (2, 3):
+                sheet[f"{letter}{number}"].number_format = "@"
         choices = _choices(column)
         if choices:
             validation = DataValidation(

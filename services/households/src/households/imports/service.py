@@ -440,18 +440,20 @@ async def _finish(
     status: ImportStatus,
     error: str | None,
 ) -> None:
-    async with sessionmaker() as session:
-        job = await session.get(ImportJob, claim.job_id)
-        assert job is not None
-        total = job.total_rows
     values: dict[str, object] = {
         "status": status,
         "error": error[:2000] if error else None,
         "finished_at": utc_now(),
         "claim_token": None,
     }
-    if status == ImportStatus.completed and total is not None:
-        values["rows_done"] = total  # blank rows at the end are read too
+    if status == ImportStatus.completed:
+        async with sessionmaker() as session:
+            job = await session.get(ImportJob, claim.job_id)
+            assert job is not None
+        # Every row up to the last one read, blank rows included; a spreadsheet's count of rows
+        # may have included formatted empty ones after it.
+        first = 1 if job.format == ImportFormat.jsonl else 2
+        values["rows_done"] = values["total_rows"] = max(job.next_row - first, 0)
     await _update(sessionmaker, claim, **values)
 
 
