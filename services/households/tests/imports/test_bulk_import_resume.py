@@ -1,6 +1,6 @@
 """An import stopped half-way, resumed by another run, ends with exactly the file's households:
 stopped between two batches (a killed process), in the middle of a batch's transaction, or
-overtaken by a second runner. On SQLite and on PostgreSQL."""
+overtaken by a second runner. On SQLite and on PostgreSQL (which also holds column lengths)."""
 
 import asyncio
 import shutil
@@ -194,3 +194,20 @@ async def test_a_job_that_keeps_failing_is_given_up(
     assert "Stopped after failing" in failed["error"]
     async with sessionmaker() as session:
         assert (await session.exec(select(func.count(col(Household.id))))).one() == 0
+
+
+async def test_a_long_request_id_of_the_uploader_is_cut_to_what_the_audit_log_keeps(
+    client: httpx.AsyncClient, files: Any, round_id: str, run_jobs: Any
+) -> None:
+    accepted = await client.post(
+        "/api/v1/imports",
+        files={"file": ("households.jsonl", files.jsonl(2))},
+        data={"round_id": round_id},
+        headers={"X-Request-ID": "r" * 300},
+    )
+    assert accepted.status_code == 202, accepted.text
+
+    await run_jobs()
+
+    done = (await client.get(f"/api/v1/imports/{accepted.json()['id']}")).json()
+    assert (done["status"], done["households_imported"]) == ("completed", 2)

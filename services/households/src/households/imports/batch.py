@@ -357,7 +357,7 @@ class _Rows:
         self.audit.append(
             {
                 "at": now,
-                "actor": current_actor() or "unknown",
+                "actor": (current_actor() or "unknown")[:120],
                 "action": "assessment.imported",
                 "household_id": household.id,
                 "province_code": household.province_code,

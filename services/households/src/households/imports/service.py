@@ -104,7 +104,8 @@ async def create(
         created_by=caller.subject,
         created_by_role=caller.role.value,
         unit_scope=list(caller.unit_scope) if caller.unit_scope is not None else None,
-        request_id=request_id,
+        # The caller may choose its X-Request-ID: kept no longer than the audit log keeps one.
+        request_id=request_id[:64] if request_id else None,
     )
     path = upload_path(directory, job)
     # The file first, without the database: a SQLite database has one connection to share.
