@@ -68,7 +68,7 @@ class TestUsers:
             ("admin", [], "units"),
             ("commune_officer", ["8707"], "units"),  # a code is 2, 3 or 5 digits
             ("commune_officer", ["08707x"], "units"),
-            ("chief", ["26"], "role"),
+            ("chief", ["26"], "body"),
         ],
     )
     async def test_a_scope_must_suit_the_role(

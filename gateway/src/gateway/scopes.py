@@ -4,9 +4,9 @@ A scope is a non-empty list of unit codes — provinces (2 digits), districts (3
 or None, the whole country, which only the roles that need it may have.
 """
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from kit.auth import Role
 from kit.errors import InvalidInput
@@ -23,7 +23,41 @@ UnitScope = Annotated[
     ),
 ]
 
+Units = Annotated[
+    list[UnitCode],
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Unit codes whose subtrees the caller may see.",
+        examples=[["08707"]],
+    ),
+]
+
 NATIONAL_ROLES = frozenset({Role.ADMIN, Role.MINISTRY_ANALYST})
+# The roles as literals, so that a request body's schema says which roles may have which scope.
+NationalRole = Literal[Role.ADMIN, Role.MINISTRY_ANALYST]
+ScopedRole = Literal[Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.ENUMERATOR]
+
+
+def _scope_kind(value: Any) -> str | None:
+    role = value.get("role") if isinstance(value, dict) else getattr(value, "role", None)
+    if role in NATIONAL_ROLES:
+        return "country-wide"
+    if role in set(Role) - NATIONAL_ROLES:
+        return "scoped"
+    return None
+
+
+# A request body is one model for country-wide roles and one for scoped roles, so that its schema
+# says which roles may have a null scope: `Annotated[Annotated[A, COUNTRY_WIDE] |
+# Annotated[B, SCOPED], SCOPE_BY_ROLE]`. An unknown role is one error naming the known ones.
+COUNTRY_WIDE = Tag("country-wide")
+SCOPED = Tag("scoped")
+SCOPE_BY_ROLE = Discriminator(
+    _scope_kind,
+    custom_error_type="unknown_role",
+    custom_error_message=f"The role must be one of: {', '.join(role.value for role in Role)}.",
+)
 
 
 def checked_scope(

@@ -6,14 +6,13 @@ in Phường Tích Sơn (08707, Thành phố Vĩnh Yên), one of the communes th
 
 from dataclasses import dataclass
 
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.users import service as user_service
 from gateway.users.models import User
-from gateway.users.schemas import UserCreate
+from gateway.users.schemas import new_user
 from kit.auth import Role
 
 
@@ -43,15 +42,15 @@ async def ensure_demo_users(sessionmaker: async_sessionmaker[AsyncSession]) -> l
     async with sessionmaker() as session, session.begin():
         if not (await session.exec(select(func.count()).select_from(User))).one():
             for demo in DEMO_USERS:
-                await user_service.create(
-                    session,
-                    UserCreate(
-                        username=demo.username,
-                        password=SecretStr(demo.password),
-                        role=demo.role,
-                        units=list(demo.units) if demo.units is not None else None,
-                    ),
+                user_in = new_user.validate_python(
+                    {
+                        "username": demo.username,
+                        "password": demo.password,
+                        "role": demo.role,
+                        "units": list(demo.units) if demo.units is not None else None,
+                    }
                 )
+                await user_service.create(session, user_in)
         names = [demo.username for demo in DEMO_USERS]
         statement = select(User.username).where(col(User.username).in_(names))
         existing = set((await session.exec(statement)).all())

@@ -1,17 +1,44 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeAlias
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from gateway.scopes import UnitScope
+from gateway.scopes import (
+    COUNTRY_WIDE,
+    SCOPE_BY_ROLE,
+    SCOPED,
+    NationalRole,
+    ScopedRole,
+    Units,
+    UnitScope,
+)
 from kit.auth import Role
 
 
-class ApiKeyCreate(BaseModel):
+class _NewApiKey(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])]
-    role: Role
+
+
+class NewCountryWideApiKey(_NewApiKey):
+    """A key of a role that may cover the whole country."""
+
+    role: NationalRole
     units: UnitScope
+
+
+class NewScopedApiKey(_NewApiKey):
+    """A key of a role that always works in named units."""
+
+    role: ScopedRole
+    units: Units
+
+
+# The role decides whether `units` may be null.
+ApiKeyCreate: TypeAlias = Annotated[
+    Annotated[NewCountryWideApiKey, COUNTRY_WIDE] | Annotated[NewScopedApiKey, SCOPED],
+    SCOPE_BY_ROLE,
+]
 
 
 class ApiKeyRead(BaseModel):

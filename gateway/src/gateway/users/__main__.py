@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from gateway.config import Settings
 from gateway.users import service as user_service
-from gateway.users.schemas import UserCreate
+from gateway.users.schemas import UserCreate, new_user
 from kit.auth import Role
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import ServiceError
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     units = arguments.units.split(",") if arguments.units else None
     try:
-        user_in = UserCreate.model_validate(
+        user_in = new_user.validate_python(
             {
                 "username": arguments.username,
                 "password": read_password(),

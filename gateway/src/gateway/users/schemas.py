@@ -1,10 +1,18 @@
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeAlias
 from uuid import UUID
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter
 
-from gateway.scopes import UnitScope
+from gateway.scopes import (
+    COUNTRY_WIDE,
+    SCOPE_BY_ROLE,
+    SCOPED,
+    NationalRole,
+    ScopedRole,
+    Units,
+    UnitScope,
+)
 from kit.auth import Role
 
 Username = Annotated[
@@ -20,11 +28,31 @@ Username = Annotated[
 Password = Annotated[SecretStr, Field(min_length=10, max_length=256)]
 
 
-class UserCreate(BaseModel):
+class _NewUser(BaseModel):
     username: Username
     password: Password
-    role: Role
+
+
+class NewCountryWideUser(_NewUser):
+    """A user of a role that may cover the whole country."""
+
+    role: NationalRole
     units: UnitScope
+
+
+class NewScopedUser(_NewUser):
+    """A user of a role that always works in named units."""
+
+    role: ScopedRole
+    units: Units
+
+
+# The role decides whether `units` may be null.
+UserCreate: TypeAlias = Annotated[
+    Annotated[NewCountryWideUser, COUNTRY_WIDE] | Annotated[NewScopedUser, SCOPED], SCOPE_BY_ROLE
+]
+# For code that builds one from plain values (the users command, the embedded demo).
+new_user = TypeAdapter[NewCountryWideUser | NewScopedUser](UserCreate)
 
 
 class UserUpdate(BaseModel):
