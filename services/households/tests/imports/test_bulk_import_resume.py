@@ -3,7 +3,9 @@ stopped between two batches (a killed process), in the middle of a batch's trans
 overtaken by a second runner. On SQLite and on PostgreSQL (which also holds column lengths)."""
 
 import asyncio
+import os
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +213,49 @@ async def test_a_long_request_id_of_the_uploader_is_cut_to_what_the_audit_log_ke
 
     done = (await client.get(f"/api/v1/imports/{accepted.json()['id']}")).json()
     assert (done["status"], done["households_imported"]) == ("completed", 2)
+
+
+async def test_an_importer_process_killed_half_way_is_resumed_by_the_next_one(
+    database_url: str,
+    files: Any,
+    upload: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    documents = files.documents(600)
+    job_id = (await upload("households.jsonl", files.lines(documents))).json()["id"]
+    environment = os.environ | {
+        "DATABASE_URL": database_url,
+        "IMPORT_DIR": settings.IMPORT_DIR,
+        "IMPORT_BATCH_SIZE": "10",
+        "IMPORT_POLL_SECONDS": "0.05",
+        "IMPORT_LEASE_SECONDS": "1",
+        "LOG_JSON": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "households.importer"]
+
+    first = await asyncio.create_subprocess_exec(*command, env=environment)
+    try:
+        while not (await state(sessionmaker, job_id))["codes"]:
+            assert first.returncode is None, "the importer stopped by itself"
+            await asyncio.sleep(0.02)
+    finally:
+        first.kill()  # SIGKILL: no clean-up of any kind
+        await first.wait()
+    killed = await state(sessionmaker, job_id)
+    assert killed["job"].status == ImportStatus.running
+    assert 0 < len(killed["codes"]) < len(documents)
+
+    second = await asyncio.create_subprocess_exec(*command, env=environment)
+    try:
+        for _ in range(1500):
+            if (await state(sessionmaker, job_id))["job"].status != ImportStatus.running:
+                break
+            assert second.returncode is None, "the importer stopped by itself"
+            await asyncio.sleep(0.05)
+    finally:
+        second.terminate()
+        await second.wait()
+
+    assert_exactly_the_files_households(await state(sessionmaker, job_id), documents)
