@@ -423,3 +423,22 @@ async def test_the_imports_events_are_the_ones_the_api_would_stage(
                 assert found["sequence"] == expected.sequence
                 assert found["actor"] == "test-admin"
     assert len(surveys) == 6
+
+
+async def test_a_code_surveyed_in_another_commune_fails_rather_than_being_skipped(
+    client: httpx.AsyncClient, files: Any, upload: Any, run_jobs: Any
+) -> None:
+    documents = files.documents(2)
+    await upload("first.jsonl", files.lines(documents))
+    await run_jobs()
+    elsewhere = documents[0]["household"]["commune_code"]
+    moved = next(c.code for c in files.communes if c.code != elsewhere)
+    documents[0]["household"]["commune_code"] = moved
+
+    again = await upload("again.jsonl", files.lines(documents))
+    await run_jobs()
+
+    done = await job(client, again.json()["id"])
+    assert (done["households_skipped"], done["households_failed"]) == (1, 1)
+    [error] = await report(client, again.json()["id"])
+    assert (error["row"], error["field"]) == ("1", "household.commune_code")

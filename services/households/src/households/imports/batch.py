@@ -2,10 +2,11 @@
 multi-row INSERTs and its events staged in the outbox, all in the caller's transaction.
 
 The API's rules are reused rather than restated: the request schemas (`HouseholdCreate`,
-`AssessmentInput`), the household service's birth-date rule, and the event builders of
-`household.events`. What differs is only how often the database is asked: once per batch for
-the communes, the household codes, their assessments in the round and the national IDs claimed,
-instead of once per household.
+`AssessmentInput`), the household service's birth-date rule, the unit-scope check, and the event
+builders of `household.events` (the survey's event is assembled from `survey_facts` as
+`assessment_recorded` assembles it from a stored row). What differs is only how often the
+database is asked: once per batch for the communes, the household codes, their assessments in the
+round and the national IDs claimed, instead of once per household.
 
 A household code already registered is not registered again: if the household already has an
 assessment in the round the file's row is skipped (re-uploading a file changes nothing); if not,
@@ -232,10 +233,12 @@ async def write(
     rows = _Rows()
     for candidate in candidates:
         stored = existing.get(candidate.household.household_code)
-        if stored is not None and stored.id in surveyed:
-            outcome.skipped += 1
+        problems = list(_placement_problems(context, candidate, stored))
+        if not problems and stored is not None and stored.id in surveyed:
+            outcome.skipped += 1  # imported before: the file changes nothing about it
             continue
-        problems = list(_database_problems(context, candidate, stored, claimed, rows.claimed))
+        if not problems:
+            problems = list(_national_id_problems(candidate, claimed | rows.claimed))
         if problems:
             outcome.fail(candidate.source, problems)
             continue
@@ -257,13 +260,11 @@ async def write(
     return outcome
 
 
-def _database_problems(
-    context: Context,
-    candidate: Candidate,
-    stored: Household | None,
-    claimed: set[str],
-    claimed_in_batch: set[str],
+def _placement_problems(
+    context: Context, candidate: Candidate, stored: Household | None
 ) -> Iterator[RowProblem]:
+    """The commune: it exists on the reference date, the uploader may enter households in it, and
+    it is the one a registered household of the same code is in."""
     item, household_in = candidate.source, candidate.household
     on = context.review_round.reference_date
     commune_field = _name(item, "household", ("commune_code",))
@@ -276,19 +277,22 @@ def _database_problems(
         check_commune_in_scope(context.caller, commune, [commune_field])
     except InvalidInput as outside:
         yield RowProblem(item.first_row, commune_field, outside.detail)
+        return
     if stored is not None and stored.commune_code != household_in.commune_code:
         message = (
             f"Household {stored.household_code!r} is registered in commune "
             f"{stored.commune_code}: move it there first (PATCH the household), then import."
         )
         yield RowProblem(item.first_row, commune_field, message)
+
+
+def _national_id_problems(candidate: Candidate, claimed: set[str]) -> Iterator[RowProblem]:
+    """Members whose national ID another household of the round (or of the batch) has."""
     for index, member in enumerate(candidate.assessment.members):
-        if member.national_id is None:
-            continue
-        if member.national_id in claimed or member.national_id in claimed_in_batch:
+        if member.national_id is not None and member.national_id in claimed:
             loc = ("members", index, "national_id")
             message = "This national ID is already recorded for another household in this round."
-            yield _problem(item, "assessment", loc, message)
+            yield _problem(candidate.source, "assessment", loc, message)
 
 
 @dataclass
