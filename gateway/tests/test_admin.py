@@ -69,10 +69,13 @@ class TestUsers:
             ("commune_officer", ["8707"], "units"),  # a code is 2, 3 or 5 digits
             ("commune_officer", ["08707x"], "units"),
             ("chief", ["26"], "body"),
+            ({}, ["26"], "body"),
+            (["admin"], None, "body"),
+            (None, None, "body"),
         ],
     )
     async def test_a_scope_must_suit_the_role(
-        self, serve, role: str, units: list[str] | None, field: str
+        self, serve, role: object, units: list[str] | None, field: str
     ) -> None:
         async with serve() as client:
             response = await client.post(

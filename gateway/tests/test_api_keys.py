@@ -123,3 +123,11 @@ class TestUsing:
 
         assert first is not None
         assert second == first  # a minute has not passed: no write
+
+
+async def test_a_role_that_is_no_string_is_a_422(serve) -> None:
+    async with serve() as client:
+        response = await client.post("/api/v1/admin/api-keys", json=KEY | {"role": {}})
+
+    assert response.status_code == 422
+    assert "The role must be one of" in response.json()["errors"][0]["msg"]

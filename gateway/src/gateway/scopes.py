@@ -41,6 +41,8 @@ ScopedRole = Literal[Role.PROVINCE_OFFICER, Role.COMMUNE_OFFICER, Role.ENUMERATO
 
 def _scope_kind(value: Any) -> str | None:
     role = value.get("role") if isinstance(value, dict) else getattr(value, "role", None)
+    if not isinstance(role, str):  # anything at all may arrive in a request body
+        return None
     if role in NATIONAL_ROLES:
         return "country-wide"
     if role in set(Role) - NATIONAL_ROLES:
