@@ -28,7 +28,7 @@ from gateway.state import LoginLimits, State
 from gateway.users.router import router as users_router
 from kit.auth import SigningKey, StaticKeys, TokenVerifier
 from kit.db import make_engine, make_sessionmaker
-from kit.errors import install_error_handlers
+from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 
 
@@ -149,4 +149,5 @@ def create_app(
     app.include_router(api_keys_router)
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
+    document_unreadable_bodies(app)
     return app

@@ -2,11 +2,13 @@
 
 import time
 from collections.abc import AsyncIterator, Iterable
+from typing import Annotated
 from urllib.parse import quote
 
 import httpx
 import structlog
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import iter_route_contexts
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -14,7 +16,14 @@ from gateway.identity import API_KEY_HEADER
 from gateway.routes import upstream_for
 from gateway.state import MetricsDep, UpstreamsDep
 from kit.auth import current_caller
-from kit.errors import NotFound, ServiceError, UpstreamTimeout, UpstreamUnavailable
+from kit.errors import (
+    MethodNotAllowed,
+    NotFound,
+    ServiceError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    allowed_methods,
+)
 from kit.logging import REQUEST_ID_HEADER, current_request_id
 
 HOP_BY_HOP = frozenset(
@@ -143,21 +152,47 @@ async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> _
     return _UpstreamStream(response)
 
 
+async def owner(request: Request) -> str:
+    """The service that owns the request's path; asked before the token, as routing would be.
+
+    A path that no service owns is the gateway's own (`/api/v1/auth/token`) with a method it does
+    not serve there (405, with `Allow`), or nobody's (404).
+    """
+    name = upstream_for(request.url.path)
+    if name is not None:
+        return name
+    # Every route but this catch-all one, which would match any method.
+    own_routes = [
+        route
+        for route in iter_route_contexts(request.app.router.routes)
+        if route.endpoint is not proxy
+    ]
+    allowed = allowed_methods(request.scope, own_routes)
+    if allowed:
+        raise MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}.",
+            headers={"Allow": ", ".join(allowed)},
+        )
+    raise NotFound(f"No service serves {request.url.path}.")
+
+
 @router.api_route(
     "/api/v1/{path:path}",
     methods=METHODS,
     include_in_schema=False,
-    dependencies=[Depends(current_caller)],
+    dependencies=[Depends(owner), Depends(current_caller)],
 )
-async def proxy(request: Request, upstreams: UpstreamsDep, metrics: MetricsDep) -> Response:
+async def proxy(
+    request: Request,
+    name: Annotated[str, Depends(owner)],
+    upstreams: UpstreamsDep,
+    metrics: MetricsDep,
+) -> Response:
     """Forward the request, with its verified token, to the service that owns its path.
 
     A request without a valid token is refused here (401), never forwarded; the service verifies
     the token again and decides what the caller may do.
     """
-    name = upstream_for(request.url.path)
-    if name is None:
-        raise NotFound(f"No service serves {request.url.path}.")
     started = time.perf_counter()
     try:
         response = await forward(request, upstreams[name], name)

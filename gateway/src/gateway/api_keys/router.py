@@ -11,6 +11,7 @@ from gateway.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, Ap
 from kit.auth import Caller, Permission, Role, requires
 from kit.db import SessionDep
 from kit.errors import problem_responses
+from kit.fields import Offset
 
 IdentityManager = Annotated[Caller, requires(Permission.IDENTITY_MANAGE)]
 
@@ -49,7 +50,7 @@ async def create_api_key(
 async def list_api_keys(
     session: SessionDep,
     include_revoked: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ApiKeyList:
     """API keys, oldest first; revoked ones only when asked for."""

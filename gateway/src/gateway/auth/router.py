@@ -31,7 +31,11 @@ async def issue_token(
     issuer: IssuerDep,
     settings: SettingsDep,
     limits: LoginLimitsDep,
-    grant_type: Annotated[str, Form(examples=["password"])],
+    # Documented as the two it knows; any other is still refused as OAuth2 says (400).
+    grant_type: Annotated[
+        str,
+        Form(examples=["password"], json_schema_extra={"enum": ["password", "refresh_token"]}),
+    ],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
     refresh_token: Annotated[str | None, Form()] = None,
@@ -63,10 +67,18 @@ async def issue_token(
     )
 
 
-@router.post("/api/v1/auth/revoke", status_code=200, responses=problem_responses(422, 429))
+# 200 with no body (RFC 7009), also for a token that was unknown or revoked already.
+@router.post(
+    "/api/v1/auth/revoke",
+    status_code=200,
+    response_class=Response,
+    responses=problem_responses(422, 429),
+)
 async def revoke_token(
     sessionmaker: SessionmakerDep,
-    token: Annotated[str, Form(description="The refresh token to revoke, with its family.")],
+    token: Annotated[
+        str, Form(min_length=1, description="The refresh token to revoke, with its family.")
+    ],
     token_type_hint: Annotated[str | None, Form()] = None,
 ) -> Response:
     """Log out: revoke a refresh token and every token refreshed from the same login."""

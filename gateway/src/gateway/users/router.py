@@ -11,6 +11,7 @@ from gateway.users.schemas import UserCreate, UserList, UserRead, UserUpdate
 from kit.auth import Permission, Role, requires
 from kit.db import SessionDep
 from kit.errors import problem_responses
+from kit.fields import Offset
 
 router = APIRouter(
     prefix="/api/v1/admin/users",
@@ -44,7 +45,7 @@ async def create_user(user_in: UserCreate, session: SessionDep) -> UserRead:
 @router.get("", response_model=UserList)
 async def list_users(
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> UserList:
     """Every user, by username."""

@@ -7,6 +7,7 @@ Exception tree (raise these from services; routers never build `HTTPException`):
     ├── Unauthorized (401)
     ├── Forbidden (403)
     ├── NotFound (404)
+    ├── MethodNotAllowed (405)     with `Allow`: every method served at the path
     ├── Conflict (409)
     ├── PreconditionFailed (412)   an If-Match that lost the race
     ├── PreconditionRequired (428) an update without If-Match
@@ -18,7 +19,7 @@ Exception tree (raise these from services; routers never build `HTTPException`):
 Request validation errors from FastAPI are rendered the same way, with one entry per field.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -26,8 +27,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import RouteContext, iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
@@ -85,6 +89,11 @@ class Forbidden(ServiceError):
 class NotFound(ServiceError):
     status_code = 404
     title = "Not Found"
+
+
+class MethodNotAllowed(ServiceError):
+    status_code = 405
+    title = "Method Not Allowed"
 
 
 class Conflict(ServiceError):
@@ -166,7 +175,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     problem = Problem(
         title=_reason(exc.status_code), status=exc.status_code, detail=str(exc.detail)
     )
-    return problem_response(problem, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route whose path matched; a path served
+        # by several routes (GET and POST `/rounds`) allows them all.
+        headers["Allow"] = ", ".join(allowed_methods(request.scope, request.app.router.routes))
+    return problem_response(problem, headers=headers)
+
+
+def allowed_methods(scope: Scope, routes: Iterable[BaseRoute | RouteContext]) -> list[str]:
+    """The methods `routes` serve at the path of `scope`, whatever its method (for `Allow`)."""
+    methods: set[str] = set()
+    # Routers included in an app are routes of their own; their contexts are the routes they hold.
+    for route in iter_route_contexts(list(routes)):
+        if route.methods and route.matches(scope)[0] is not Match.NONE:
+            methods |= route.methods
+    return sorted(methods)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -201,10 +225,48 @@ class PreconditionRequired(ServiceError):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` declaring that these statuses answer with a problem document."""
+    # `model` puts the Problem schema among the components (FastAPI also lists it under
+    # application/json, which this response never is); the problem+json entry is what is sent.
     return {
-        status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": _reason(status)}
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": _reason(status),
+        }
         for status in statuses
     }
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """Declare 400 on every operation of `app` that takes a request body.
+
+    FastAPI answers 400 itself, before any validation, to a body it cannot read at all (bytes that
+    are not UTF-8 where JSON is expected, a broken multipart form).
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        document = generate()
+        if fresh:
+            _declare_bad_request(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the document
+
+
+def _declare_bad_request(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in schemas:
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+    [declared] = problem_responses(400).values()
+    response = {key: value for key, value in declared.items() if key != "model"}
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("400", response)
 
 
 PROBLEM_RESPONSES = problem_responses(401, 403, 404, 422)

@@ -6,9 +6,9 @@ have the same shape and the same operational endpoints.
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from kit.db import make_engine, make_sessionmaker
 from kit.errors import (
     PROBLEM_RESPONSES,
     ServiceUnavailable,
+    document_unreadable_bodies,
     install_error_handlers,
     problem_responses,
 )
@@ -100,6 +101,7 @@ def create_service_app(
     for router in routers:
         # Each route names the permission it needs (`kit.auth.requires`), which verifies the token.
         app.include_router(router)
+    document_unreadable_bodies(app)
     return app
 
 
@@ -164,7 +166,9 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
     )
 
     @router.get("/dead-letters", response_model=list[DeadLetterRead])
-    async def list_dead_letters(request: Request, limit: int = 100) -> list[DeadLetter]:
+    async def list_dead_letters(
+        request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ) -> list[DeadLetter]:
         """Messages this service could not handle, oldest first."""
         try:
             return await request.state.bus.dead_letters(queue, limit=limit)  # type: ignore[no-any-return]

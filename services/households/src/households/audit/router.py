@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +10,7 @@ from households.personal import changes_for
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
+from kit.fields import Instant, Offset
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 AuditReader = Annotated[Caller, requires(Permission.AUDIT_READ)]
@@ -23,9 +23,9 @@ async def list_audit_entries(
     household_id: UUID | None = None,
     unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
-    since: Annotated[datetime | None, Query(description="From this instant, inclusive.")] = None,
-    until: Annotated[datetime | None, Query(description="Before this instant.")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    since: Annotated[Instant | None, Query(description="From this instant, inclusive.")] = None,
+    until: Annotated[Instant | None, Query(description="Before this instant.")] = None,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditEntryList:
     """Who changed or listed what, newest first, within the caller's scope: by household, unit,

@@ -26,13 +26,13 @@ from households.personal import assessment_for, household_for
 from households.round.dependencies import ValidRound, valid_round
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, problem_responses
+from kit.fields import Offset
 
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
 UnitCode = Annotated[
     str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune")
 ]
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 

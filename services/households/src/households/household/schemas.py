@@ -27,6 +27,7 @@ from kit.contracts.households import (
     WaterSource,
     WorkingStatus,
 )
+from kit.fields import IsoDate
 
 NationalId = Annotated[str, StringConstraints(pattern=r"^(\d{9}|\d{12})$")]
 
@@ -84,7 +85,7 @@ class MemberInput(BaseModel):
 
     full_name: str = Field(min_length=1, max_length=120)
     national_id: NationalId | None = None
-    birth_date: date
+    birth_date: IsoDate
     sex: Sex
     relation_to_head: Relation
     working_status: WorkingStatus

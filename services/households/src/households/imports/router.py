@@ -4,6 +4,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
+from pydantic.json_schema import SkipJsonSchema
 
 from households.imports import service as import_service
 from households.imports.layout import TEMPLATE_NAME, csv_template, xlsx_template
@@ -12,6 +13,7 @@ from households.imports.schemas import ImportList, ImportRead
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import problem_responses
+from kit.fields import Offset
 from kit.logging import current_request_id
 
 router = APIRouter(
@@ -57,8 +59,10 @@ async def upload(
     response: Response,
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON lines.")],
     round_id: Annotated[UUID, Form(description="The review round the surveys belong to.")],
+    # A form has no null: the field is left out, so the document offers no null either.
     format: Annotated[
-        ImportFormat | None, Form(description="Only if the file name does not end in it.")
+        ImportFormat | SkipJsonSchema[None],
+        Form(description="Only if the file name does not end in it."),
     ] = None,
 ) -> ImportRead:
     """Upload households with their surveys; they are imported by a job (poll its status)."""
@@ -83,7 +87,7 @@ async def list_imports(
     session: SessionDep,
     round_id: UUID | None = None,
     status: ImportStatus | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ImportList:
     """Imports, newest first: the caller's own (every import for a country-wide scope)."""

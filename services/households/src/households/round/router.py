@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from households.round import service as round_service
 from households.round.dependencies import ValidRound
@@ -32,7 +32,9 @@ async def open_round(
 
 @router.get("", response_model=RoundList)
 async def list_rounds(
-    caller: RoundReader, session: SessionDep, year: int | None = None
+    caller: RoundReader,
+    session: SessionDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> RoundList:
     """List review rounds, newest first."""
     rounds = await round_service.list_rounds(session, year=year)

@@ -1,10 +1,11 @@
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from households.round.models import RoundBase, RoundKind
+from kit.fields import IsoDate
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -19,7 +20,7 @@ UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 class RoundCreate(BaseModel):
     year: int = Field(ge=2000, le=2100)
     kind: RoundKind = RoundKind.periodic
-    reference_date: date
+    reference_date: IsoDate
     standard_id: str = Field(max_length=40, examples=["VN-2022-2025"])
     name: str | None = Field(default=None, max_length=200)
 

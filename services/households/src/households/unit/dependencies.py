@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -7,9 +6,10 @@ from households.unit import service as unit_service
 from households.unit.exceptions import UnitNotFound
 from households.unit.models import AdminUnit
 from kit.db import SessionDep
+from kit.fields import IsoDate
 
 OnQuery = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="The day the unit must be in force; without it, its latest version."),
 ]
 

@@ -9,6 +9,7 @@ from households.unit.schemas import UnitList, UnitRead
 from kit.auth import Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
+from kit.fields import Offset
 
 # The unit tree is public reference data: every caller may read all of it, whatever its scope.
 router = APIRouter(
@@ -29,7 +30,7 @@ async def list_units(
     level: UnitLevel | None = None,
     parent_code: Annotated[str | None, Query(max_length=5)] = None,
     on: OnQuery = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> UnitList:
     """Search administrative units by name, level, parent and validity, ordered by code."""

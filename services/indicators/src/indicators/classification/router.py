@@ -10,6 +10,7 @@ from indicators.classification.schemas import Classification, HouseholdClass
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, NotFound
+from kit.fields import Offset
 
 router = APIRouter(
     prefix="/api/v1/classifications",
@@ -45,7 +46,7 @@ async def list_classifications(
     session: SessionDep,
     unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
     household_class: HouseholdClass | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     """Households of a round in the caller's scope with their class, within a unit and of a

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, NotFound
+from kit.fields import Offset
 from notifications.notification import service as notification_service
 from notifications.notification.models import Notification
 
@@ -51,7 +52,7 @@ async def list_notifications(
     session: SessionDep,
     unit_code: UnitCode = None,
     unread: bool | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationList:
     """The inbox of the caller's units (within one if given), newest first; `unread=true` for
