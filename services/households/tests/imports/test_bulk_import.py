@@ -442,3 +442,27 @@ async def test_a_code_surveyed_in_another_commune_fails_rather_than_being_skippe
     assert (done["households_skipped"], done["households_failed"]) == (1, 1)
     [error] = await report(client, again.json()["id"])
     assert (error["row"], error["field"]) == ("1", "household.commune_code")
+
+
+async def test_a_file_unreadable_half_way_fails_after_importing_the_households_before_it(
+    client: httpx.AsyncClient,
+    files: Any,
+    upload: Any,
+    run_jobs: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    documents = files.documents(10)
+    rows = files.csv(documents)
+    content = rows + b"VY-9," + b"x" * 200_000 + b"\n" + rows.partition(b"\n")[2]
+    accepted = await upload("households.csv", content)
+    assert accepted.status_code == 202, accepted.text
+
+    await run_jobs()
+
+    done = await job(client, accepted.json()["id"])
+    assert done["status"] == "failed"
+    rows_before = len(rows.splitlines()) - 1
+    assert done["error"].startswith(f"Row {rows_before + 2} cannot be read: field larger")
+    # Not the last household before it: its rows may go on in the part that cannot be read.
+    assert done["households_imported"] == 9
+    assert (await counts(sessionmaker))["households"] == 9

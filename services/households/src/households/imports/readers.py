@@ -84,7 +84,15 @@ def check(path: Path, file_format: ImportFormat) -> None:
 
 
 def count_rows(path: Path, file_format: ImportFormat) -> int | None:
-    """How many data rows the file has (for progress), or None where that is not known cheaply."""
+    """How many data rows the file has (for progress), or None where that is not known cheaply
+    or the file cannot be read to the end (reading it says where and why)."""
+    try:
+        return _count_rows(path, file_format)
+    except Exception:
+        return None
+
+
+def _count_rows(path: Path, file_format: ImportFormat) -> int | None:
     if file_format == ImportFormat.jsonl:
         with path.open("rb") as lines:
             return sum(1 for _ in lines)
@@ -157,11 +165,14 @@ def _csv_rows(path: Path) -> Generator[SheetRow]:
             raise LayoutError(f"The header row cannot be read: {error}.") from error
         names = check_header(header)
         yield 1, dict(zip(names, names, strict=True))
+        number = 1
         try:
             for number, cells in enumerate(reader, start=2):
                 yield number, dict(zip(names, cells, strict=False))
         except UnicodeDecodeError as error:
             raise LayoutError(f"The file is not UTF-8 text (byte {error.start}).") from error
+        except csv.Error as error:
+            raise LayoutError(f"Row {number + 1} cannot be read: {error}.") from error
 
 
 def _xlsx_rows(path: Path) -> Generator[SheetRow]:
@@ -175,10 +186,17 @@ def _xlsx_rows(path: Path) -> Generator[SheetRow]:
             header = next(rows)
         except StopIteration:
             return
+        except Exception as error:
+            raise LayoutError(f"The workbook cannot be read: {error}.") from error
         names = check_header(["" if cell is None else str(cell) for cell in header])
         yield 1, dict(zip(names, names, strict=True))
-        for number, cells in enumerate(rows, start=2):
-            yield number, dict(zip(names, cells, strict=False))
+        number = 1
+        try:
+            for number, cells in enumerate(rows, start=2):
+                yield number, dict(zip(names, cells, strict=False))
+        except Exception as error:  # a damaged part of the workbook, found as it is read
+            message = f"Row {number + 1} of the workbook cannot be read: {error}."
+            raise LayoutError(message) from error
     finally:
         workbook.close()
 

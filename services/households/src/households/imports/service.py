@@ -357,19 +357,28 @@ class _Chunks:
         self._reference_date = review_round.reference_date
         self._size = size
         self._seen: dict[str, int] = {}
+        self._unreadable: LayoutError | None = None
 
     def next(self) -> list[batch.Checked]:
+        """The next batch; LayoutError once the rows before an unreadable part are all given."""
+        if self._unreadable is not None:
+            raise self._unreadable
         chunk: list[batch.Checked] = []
-        for item in self._items:
-            if item.first_row < self._start:
-                # Committed before an interruption: only its code is remembered, for duplicates.
-                if item.code is not None:
-                    self._seen.setdefault(item.code, item.first_row)
-                continue
-            checked = batch.check_schema(item, self._reference_date, self._seen)
-            chunk.append(item if checked is None else checked)
-            if len(chunk) == self._size:
-                break
+        try:
+            for item in self._items:
+                if item.first_row < self._start:
+                    # Committed before an interruption: only its code is kept, for duplicates.
+                    if item.code is not None:
+                        self._seen.setdefault(item.code, item.first_row)
+                    continue
+                checked = batch.check_schema(item, self._reference_date, self._seen)
+                chunk.append(item if checked is None else checked)
+                if len(chunk) == self._size:
+                    break
+        except LayoutError as error:
+            if not chunk:
+                raise
+            self._unreadable = error  # the households read so far are imported first
         return chunk
 
 
