@@ -298,6 +298,11 @@ async def run(
         else:
             try:
                 await _run(sessionmaker, claim, job, review_round, path, batch_size, after_batch)
+            except asyncio.CancelledError:
+                # Stopped (SIGTERM): back to the queue at once rather than after the lease. The
+                # batch being written was rolled back; the job resumes after the last commit.
+                await asyncio.shield(_release(sessionmaker, claim))
+                raise
             except (LayoutError, FileNotFoundError) as error:
                 missing = "The upload is missing."
                 message = str(error) if isinstance(error, LayoutError) else missing
@@ -442,6 +447,13 @@ async def _update(
         )
         if updated.rowcount != 1:
             raise ClaimLost(str(claim.job_id))
+
+
+async def _release(sessionmaker: async_sessionmaker[AsyncSession], claim: Claim) -> None:
+    try:
+        await _update(sessionmaker, claim, status=ImportStatus.queued, claim_token=None)
+    except Exception:
+        log.warning("import.release_failed", exc_info=True)  # the lease runs out instead
 
 
 async def _finish(
