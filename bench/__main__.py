@@ -1,0 +1,143 @@
+"""`python -m bench`: the benchmark suite on the distributed setup (docs/benchmarks.md).
+
+Starts every process of docker-compose.yml natively against the local PostgreSQL and RabbitMQ (on
+databases `bench_*` and a virtual host `bench` of its own, removed at the end), runs P1–P7, prints
+the table and writes the figures to `--out` (JSON, and the table beside it as `.md`).
+
+    python -m bench                      # the full run, about 15 minutes on 2 cores
+    python -m bench --quick              # a small run (N = 200), about a minute
+    python -m bench --docs docs/benchmarks.md   # also put the table into that page
+"""
+
+import argparse
+import asyncio
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench import bulk, data, freshness, overhead, pipeline, reads, recalculation, writes
+from bench.context import Context, Sizes
+from bench.machine import describe, load_average
+from bench.platform import PlatformConfig, running_platform
+from bench.report import Figure, table, update_docs, write
+
+DEFAULT_OUT = Path("bench/results/latest.json")
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes and short runs")
+    parser.add_argument(
+        "--households", type=int, help="N for P6/P7 (default 5000; 200 with --quick)"
+    )
+    parser.add_argument(
+        "--backlog", type=int, help="P4's backlog of events (default 5000; 200 with --quick)"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON file to write")
+    parser.add_argument("--docs", type=Path, help="a Markdown page whose bench section to replace")
+    parser.add_argument(
+        "--profile", action="store_true", help="record py-spy profiles of the busy processes"
+    )
+    parser.add_argument("--postgres-url", default=PlatformConfig.postgres_url)
+    parser.add_argument("--rabbitmq-url", default=PlatformConfig.rabbitmq_url)
+    parser.add_argument("--port", type=int, default=PlatformConfig.gateway_port)
+    parser.add_argument("--work-dir", type=Path, default=PlatformConfig.work_dir)
+    parsed = parser.parse_args(argv)
+    default = 200 if parsed.quick else 5_000
+    parsed.households = parsed.households or default
+    parsed.backlog = parsed.backlog or default
+    if parsed.households < 1 or parsed.backlog < 1:
+        parser.error("--households and --backlog must be 1 or more")
+    return parsed
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)  # noqa: T201 - progress of a long command
+
+
+async def main(options: argparse.Namespace) -> int:
+    sizes = (Sizes.quick if options.quick else Sizes.full)(options.households, options.backlog)
+    config = PlatformConfig(
+        postgres_url=options.postgres_url,
+        rabbitmq_url=options.rabbitmq_url,
+        gateway_port=options.port,
+        work_dir=options.work_dir,
+    )
+    machine = await describe(options.postgres_url)
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    failures: list[str] = []
+    _say("Starting the distributed platform …")
+    async with running_platform(config) as platform:
+        _say(f"Platform up in {time.perf_counter() - started:.0f} s.")
+        units = await data.communes(platform.database_url("households"))
+        async with platform.client() as client:
+            load_round = await data.open_round(client)
+        context = Context(
+            platform,
+            sizes,
+            units,
+            load_round,
+            profile_dir=options.work_dir.parent / "bench-profiles" if options.profile else None,
+        )
+
+        async def phase(name: str, step: Callable[[], Awaitable[list[Figure]]]) -> None:
+            _say(f"{name} …")
+            begun = time.perf_counter()
+            try:
+                measured = await step()
+            except Exception:
+                failures.append(name)
+                _say(f"{name} failed:\n{traceback.format_exc()}")
+                return
+            figures.extend(measured)
+            _say(f"{name} done in {time.perf_counter() - begun:.0f} s.")
+
+        imported: list[data.Round] = []
+
+        async def p6() -> list[Figure]:
+            measured, round_ = await bulk.run(context)
+            imported.append(round_)
+            return measured
+
+        async def p7() -> list[Figure]:
+            if not imported:
+                raise RuntimeError("P7 recalculates P6's round, and P6 failed")
+            return await recalculation.run(context, imported[0])
+
+        await phase("P1 writes", lambda: writes.run(context))
+        await phase("P2 reads", lambda: reads.run(context))
+        await phase("P3 gateway overhead", lambda: overhead.run(context))
+        await phase("P5 freshness", lambda: freshness.run(context))
+        await phase("P4 event pipeline", lambda: pipeline.run(context))
+        await phase("P6 bulk import", p6)
+        await phase("P7 recalculation", p7)
+    machine["load_average_at_end"] = load_average()
+    figures.sort(key=lambda figure: figure.p)
+    run = {
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "quick": options.quick,
+        "households": sizes.households,
+        "backlog": sizes.backlog,
+        "seconds": round(time.perf_counter() - started),
+        "failed_phases": failures,
+    }
+    write(options.out, figures, machine, run)
+    text = table(figures, machine)
+    print(text)  # noqa: T201 - the command's output
+    if options.docs:
+        update_docs(options.docs, _docs_section(text, run, options.out))
+    _say(f"Figures written to {options.out} ({run['seconds']} s in all).")
+    return 1 if failures else 0
+
+
+def _docs_section(text: str, run: dict[str, object], out: Path) -> str:
+    return f"Command: `{run['command']}` ({run['seconds']} s in all; figures in `{out}`).\n\n{text}"
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(arguments(None))))
