@@ -261,3 +261,31 @@ async def test_an_importer_process_killed_half_way_is_resumed_by_the_next_one(
         await second.wait()
 
     assert_exactly_the_files_households(await state(sessionmaker, job_id), documents)
+
+
+async def test_two_jobs_importing_the_same_households_at_once_write_each_once(
+    files: Any,
+    upload: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    documents = files.documents(HOUSEHOLDS)
+    content = files.lines(documents)
+    jobs = [(await upload(f"copy-{n}.jsonl", content)).json()["id"] for n in range(2)]
+    claims = [await import_service.claim_next(sessionmaker, lease_seconds=60) for _ in jobs]
+    options = {"directory": Path(settings.IMPORT_DIR), "batch_size": settings.IMPORT_BATCH_SIZE}
+
+    await asyncio.gather(
+        *(import_service.run(sessionmaker, claim, **options) for claim in claims if claim)
+    )
+
+    found = [await state(sessionmaker, job_id) for job_id in jobs]
+    assert sorted(found[0]["codes"]) == sorted(d["household"]["household_code"] for d in documents)
+    assert len(found[0]["events"]) == 2 * HOUSEHOLDS
+    outcomes = [
+        (item["job"].status, item["job"].households_imported, item["job"].households_skipped)
+        for item in found
+    ]
+    assert all(status == ImportStatus.completed for status, _, _ in outcomes)
+    assert sum(imported for _, imported, _ in outcomes) == HOUSEHOLDS
+    assert all(imported + skipped == HOUSEHOLDS for _, imported, skipped in outcomes)

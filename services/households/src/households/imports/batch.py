@@ -425,6 +425,9 @@ async def _load_communes(session: AsyncSession, context: Context, codes: set[str
         or_(col(AdminUnit.valid_to).is_(None), col(AdminUnit.valid_to) >= on),
     )
     found = {unit.code: unit for unit in await session.exec(statement) if unit.area is not None}
+    for unit in found.values():
+        # Kept for the job's later batches: out of this session, whose rollback would expire it.
+        session.expunge(unit)
     for code in missing:
         context.communes[code] = found.get(code)
 

@@ -25,7 +25,7 @@ from uuid import UUID, uuid4
 
 import structlog
 from sqlalchemy import ColumnElement, and_, func, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -404,11 +404,17 @@ async def _commit_batch(
                 outcome = await batch.write(session, context, chunk, claim.job_id)
                 await _advance(session, claim, last.last_row + 1, chunk, outcome)
             return
-        except IntegrityError:
-            # Another writer registered one of these codes or IDs meanwhile: read them again.
-            if attempt == BATCH_RETRIES:
+        except DBAPIError as error:
+            # Another writer registered one of these codes or IDs meanwhile (or PostgreSQL
+            # chose this transaction to break a deadlock with it): read them again.
+            if attempt == BATCH_RETRIES or not _lost_a_race(error):
                 raise
             log.info("import.batch_retried", attempt=attempt, row=_source(chunk[0]).first_row)
+
+
+def _lost_a_race(error: DBAPIError) -> bool:
+    deadlock_or_serialization = getattr(error.orig, "sqlstate", None) in ("40P01", "40001")
+    return isinstance(error, IntegrityError) or deadlock_or_serialization
 
 
 async def _advance(
