@@ -161,6 +161,18 @@ class TestForwarding:
         assert upstream.headers.get_list("x-request-id") == ["r-1"]
         assert response.headers.get_list("x-request-id") == ["r-1"]
 
+    @pytest.mark.parametrize("given", ["x" * 65, "r 1; drop", "a\"b"])
+    async def test_replaces_a_request_id_that_is_long_or_not_plain(self, serve, given) -> None:
+        seen: list[httpx.Request] = []
+
+        async with serve(households=_recording(seen)) as client:
+            response = await client.get("/api/v1/units", headers={"x-request-id": given})
+
+        [upstream] = seen
+        assert upstream.headers["x-request-id"] != given
+        assert len(upstream.headers["x-request-id"]) == 32
+        assert response.headers["x-request-id"] == upstream.headers["x-request-id"]
+
     async def test_generates_a_request_id_when_the_caller_sends_none(self, serve) -> None:
         seen: list[httpx.Request] = []
 

@@ -1,6 +1,7 @@
 """Structured logging (structlog) with a request id that follows a request across services."""
 
 import logging
+import re
 import sys
 from uuid import uuid4
 
@@ -47,6 +48,9 @@ def current_actor() -> str | None:
     return str(value) if value is not None else None
 
 
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 class RequestIdMiddleware:
     """Bind the caller's X-Request-ID (or a fresh one) to every log line and echo it back."""
 
@@ -57,7 +61,10 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER) or uuid4().hex
+        given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        # A caller's id is kept only if it is short and plain: it goes into logs, events and the
+        # audit log (64 characters), where anything else would be noise or an injection.
+        request_id = given if _PLAIN_ID.fullmatch(given) else uuid4().hex
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
