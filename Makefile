@@ -8,7 +8,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: run test lint format services clean
+.PHONY: run test lint format services bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -35,6 +35,9 @@ format: .venv/.synced
 
 services: .venv/.synced  ## the distributed processes natively, against local PostgreSQL and RabbitMQ
 	.venv/bin/python -m launcher.distributed
+
+bench: .venv/.synced  ## the benchmark suite on the distributed processes (~15 min); table in docs/benchmarks.md
+	.venv/bin/python -m bench --docs docs/benchmarks.md
 
 clean:
 	rm -rf .venv .tools data .pytest_cache .mypy_cache .ruff_cache

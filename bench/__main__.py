@@ -21,6 +21,7 @@ from bench import bulk, data, freshness, overhead, pipeline, reads, recalculatio
 from bench.context import Context, Sizes
 from bench.machine import describe, load_average
 from bench.platform import PlatformConfig, running_platform
+from bench.profile import summarise
 from bench.report import Figure, table, update_docs, write
 
 DEFAULT_OUT = Path("bench/results/latest.json")
@@ -46,6 +47,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rabbitmq-url", default=PlatformConfig.rabbitmq_url)
     parser.add_argument("--port", type=int, default=PlatformConfig.gateway_port)
     parser.add_argument("--work-dir", type=Path, default=PlatformConfig.work_dir)
+    parser.add_argument(
+        "--name",
+        default=PlatformConfig.name,
+        help="of the run's databases (NAME_households, …) and RabbitMQ virtual host",
+    )
     parsed = parser.parse_args(argv)
     default = 200 if parsed.quick else 5_000
     parsed.households = parsed.households or default
@@ -66,6 +72,7 @@ async def main(options: argparse.Namespace) -> int:
         rabbitmq_url=options.rabbitmq_url,
         gateway_port=options.port,
         work_dir=options.work_dir,
+        name=options.name,
     )
     machine = await describe(options.postgres_url)
     started = time.perf_counter()
@@ -82,7 +89,7 @@ async def main(options: argparse.Namespace) -> int:
             sizes,
             units,
             load_round,
-            profile_dir=options.work_dir.parent / "bench-profiles" if options.profile else None,
+            profile_dir=options.work_dir / "profiles" if options.profile else None,
         )
 
         async def phase(name: str, step: Callable[[], Awaitable[list[Figure]]]) -> None:
@@ -118,7 +125,7 @@ async def main(options: argparse.Namespace) -> int:
         await phase("P7 recalculation", p7)
     machine["load_average_at_end"] = load_average()
     figures.sort(key=lambda figure: figure.p)
-    run = {
+    run: dict[str, object] = {
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "quick": options.quick,
         "households": sizes.households,
@@ -126,6 +133,8 @@ async def main(options: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started),
         "failed_phases": failures,
     }
+    if context.profile_dir is not None and context.profile_dir.exists():
+        run["profiles"] = summarise(context.profile_dir)
     write(options.out, figures, machine, run)
     text = table(figures, machine)
     print(text)  # noqa: T201 - the command's output

@@ -29,7 +29,6 @@ from kit.messaging.topology import ALL_QUEUES
 from launcher.distributed import DistributedStack, StackConfig
 
 ADMIN_PASSWORD = "bench-first-admin"
-VHOST = "bench"
 TOKEN_REFRESH_SECONDS = 10 * 60  # access tokens live 15 minutes at most
 BENCH_ENVIRONMENT = {
     "RATE_LIMIT_PER_SECOND": "1000000",
@@ -43,6 +42,7 @@ class PlatformConfig:
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     gateway_port: int = 18100
     work_dir: Path = Path("data/bench")
+    name: str = "bench"  # of its databases (`<name>_households`, …) and virtual host
 
 
 class Token(httpx.Auth):
@@ -176,12 +176,12 @@ class Platform:
 @asynccontextmanager
 async def running_platform(config: PlatformConfig) -> AsyncIterator[Platform]:
     """Fresh databases and virtual host, every process started and healthy, admin logged in."""
-    rabbitmq_url = _own_vhost(config.rabbitmq_url)
+    rabbitmq_url = _own_vhost(config.rabbitmq_url, config.name)
     stack = DistributedStack(
         StackConfig(
             postgres_url=config.postgres_url,
             rabbitmq_url=rabbitmq_url,
-            database_prefix="bench_",
+            database_prefix=f"{config.name}_",
             gateway_port=config.gateway_port,
             first_service_port=config.gateway_port + 1,
             log_dir=config.work_dir / "logs",
@@ -204,19 +204,19 @@ async def running_platform(config: PlatformConfig) -> AsyncIterator[Platform]:
         stack.stop()
         await stack.drop_databases()
         if rabbitmq_url != config.rabbitmq_url:
-            _rabbitmqctl("delete_vhost", VHOST)
+            _rabbitmqctl("delete_vhost", config.name)
 
 
-def _own_vhost(url: str) -> str:
-    """The URL of a fresh virtual host `bench` (so no other run's queues mix in), made with
+def _own_vhost(url: str, name: str) -> str:
+    """The URL of a fresh virtual host `name` (so no other run's queues mix in), made with
     rabbitmqctl; `url` itself where rabbitmqctl is missing."""
     if shutil.which("rabbitmqctl") is None:
         return url
-    _rabbitmqctl("delete_vhost", VHOST)
-    _rabbitmqctl("add_vhost", VHOST, check=True)
+    _rabbitmqctl("delete_vhost", name)
+    _rabbitmqctl("add_vhost", name, check=True)
     user = urlsplit(url).username or "guest"
-    _rabbitmqctl("set_permissions", "-p", VHOST, user, ".*", ".*", ".*", check=True)
-    return urlsplit(url)._replace(path=f"/{VHOST}").geturl()
+    _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*", check=True)
+    return urlsplit(url)._replace(path=f"/{name}").geturl()
 
 
 def _rabbitmqctl(*arguments: str, check: bool = False) -> None:

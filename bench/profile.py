@@ -81,12 +81,37 @@ def top(path: Path, *, limit: int = 12) -> list[tuple[str, float]]:
     interesting = [
         (function, samples / total)
         for function, samples in inclusive.most_common()
-        if any(part in function for part in PROJECT) and samples / total < 0.95
+        if any(part in function for part in PROJECT)
+        and not function.startswith("<module>")
+        and samples / total < 0.95
     ]
     return interesting[:limit]
+
+
+def by_library(path: Path, *, limit: int = 8) -> list[tuple[str, float]]:
+    """Where the samples were on CPU (the innermost frame), by top-level module or package:
+    `asyncio` (socket reads and writes, the loop), `sqlalchemy`, `httpx`, `households`, …"""
+    own: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        file = _module(stack.split(";")[-1]).strip(" []")
+        own[file.split("/")[0].removesuffix(".py") or "?"] += int(count)
+    return [(name, samples / total) for name, samples in own.most_common(limit)] if total else []
 
 
 def _module(frame: str) -> str:
     _, _, where = frame.partition(" (")
     file = where.split(":")[0]
     return f" [{file}]" if file else ""
+
+
+def summarise(directory: Path) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """Every profile of the run: its busiest project functions and libraries."""
+    return {
+        path.stem: {"functions": top(path), "libraries": by_library(path)}
+        for path in sorted(directory.glob("*.txt"))
+    }

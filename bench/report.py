@@ -71,7 +71,8 @@ def write(path: Path, figures: list[Figure], machine: dict[str, Any], run: dict[
     """The figures as JSON at `path`, and the table beside it (same name, `.md`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"run": run, "machine": machine, "figures": [asdict(f) for f in figures]}
-    path.write_text(json.dumps(document, indent=2, default=_plain) + "\n", encoding="utf-8")
+    text = json.dumps(_plain(document), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
     path.with_suffix(".md").write_text(table(figures, machine), encoding="utf-8")
 
 
@@ -85,6 +86,13 @@ def update_docs(path: Path, text: str) -> None:
 
 
 def _plain(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    """JSON-ready: NaN (nothing measured) as null, rounded floats, tuples as lists."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
     return str(value)
