@@ -36,7 +36,7 @@ format: .venv/.synced
 services: .venv/.synced  ## the distributed processes natively, against local PostgreSQL and RabbitMQ
 	.venv/bin/python -m launcher.distributed
 
-bench: .venv/.synced  ## the benchmark suite on the distributed processes (~15 min); table in docs/benchmarks.md
+bench: .venv/.synced  ## the benchmark suite on the distributed processes (~10 min); table in docs/benchmarks.md
 	.venv/bin/python -m bench --docs docs/benchmarks.md
 
 clean:

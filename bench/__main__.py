@@ -4,7 +4,7 @@ Starts every process of docker-compose.yml natively against the local PostgreSQL
 databases `bench_*` and a virtual host `bench` of its own, removed at the end), runs P1–P7, prints
 the table and writes the figures to `--out` (JSON, and the table beside it as `.md`).
 
-    python -m bench                      # the full run, about 15 minutes on 2 cores
+    python -m bench                      # the full run, about 10 minutes on 2 cores
     python -m bench --quick              # a small run (N = 200), about a minute
     python -m bench --docs docs/benchmarks.md   # also put the table into that page
 """

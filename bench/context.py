@@ -9,7 +9,7 @@ from bench.platform import Platform
 
 @dataclass(frozen=True)
 class Sizes:
-    """How much each phase does. `full()` fits about 15 minutes on 2 cores; `quick()` seconds."""
+    """How much each phase does. `full()` fits about 10 minutes on 2 cores; `quick()` seconds."""
 
     households: int  # P6 imports this many; P7 recalculates them
     backlog: int  # P4: events staged in the outbox before the pipeline starts
@@ -49,16 +49,16 @@ class Sizes:
         return cls(
             households=households,
             backlog=backlog,
-            seconds=2,
-            step_seconds=1.5,
-            steps=(5, 20),
+            seconds=1,
+            step_seconds=1,
+            steps=(5,),
             write_rate=200,
             read_rate=500,
-            unloaded=6,
-            sequential=20,
-            throughput_seconds=1.5,
+            unloaded=4,
+            sequential=10,
+            throughput_seconds=1,
             concurrency=8,
-            probes=3,
+            probes=2,
             background_rate=10,
         )
 

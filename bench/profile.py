@@ -88,17 +88,24 @@ def top(path: Path, *, limit: int = 12) -> list[tuple[str, float]]:
     return interesting[:limit]
 
 
+# Innermost frames of a thread waiting rather than working (py-spy's --nonblocking samples them).
+IDLE = ("EpollSelector.select", "Condition.wait")
+
+
 def by_library(path: Path, *, limit: int = 8) -> list[tuple[str, float]]:
-    """Where the samples were on CPU (the innermost frame), by top-level module or package:
-    `asyncio` (socket reads and writes, the loop), `sqlalchemy`, `httpx`, `households`, …"""
+    """Where the busy samples were (the innermost frame, idle waits left out), by top-level module
+    or package: `asyncio` (socket reads and writes, the loop), `sqlalchemy`, `httpx`, …"""
     own: Counter[str] = Counter()
     total = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
+        innermost = stack.split(";")[-1]
+        if innermost.startswith(IDLE):
+            continue
         total += int(count)
-        file = _module(stack.split(";")[-1]).strip(" []")
+        file = _module(innermost).strip(" []")
         own[file.split("/")[0].removesuffix(".py") or "?"] += int(count)
     return [(name, samples / total) for name, samples in own.most_common(limit)] if total else []
 
