@@ -87,7 +87,12 @@ CONFIG: dict[str, Any] = {
         "examples": {"enabled": True},
         "coverage": {"enabled": True},
         "fuzzing": {"enabled": True},
-        "stateful": {"enabled": True, "max-steps": 8},
+        # A sequence is a few cheap calls: more of them than of fuzzed calls per operation.
+        "stateful": {
+            "enabled": True,
+            "max-steps": 8,
+            "generation": {"max-examples": 4 * MAX_EXAMPLES},
+        },
     },
     "checks": {"enabled": True},
     "continue-on-failure": True,
