@@ -308,3 +308,28 @@ class TestSecurity:
         assert not secured("/.well-known/jwks.json", "get")
         form = merged["paths"]["/api/v1/auth/token"]["post"]["requestBody"]["content"]
         assert "application/x-www-form-urlencoded" in form
+
+
+class TestGatewayAnswers:
+    def test_every_api_operation_declares_the_gateways_own_refusals(self) -> None:
+        problem = {"type": "object"}
+        households = document(
+            {
+                "/api/v1/households": {
+                    "get": {"responses": {}},
+                    "post": {"requestBody": {"content": {}}, "responses": {}},
+                }
+            },
+            {"Problem": problem},
+        )
+        own = document({"/api/v1/auth/me": {"get": {"responses": {}}}, "/health": PUBLIC}, {})
+
+        merged = merge(own, {"households": households}, version="1")
+
+        paths = merged["paths"]
+        assert set(paths["/api/v1/households"]["get"]["responses"]) == {"429", "502", "504"}
+        assert set(paths["/api/v1/households"]["post"]["responses"]) == {"413", "429", "502", "504"}
+        assert set(paths["/api/v1/auth/me"]["get"]["responses"]) == {"429"}
+        assert paths["/health"]["get"]["responses"] == {}
+        limited = paths["/api/v1/households"]["get"]["responses"]["429"]
+        assert limited["content"]["application/problem+json"]["schema"] == ref("Problem")

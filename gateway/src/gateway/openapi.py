@@ -15,12 +15,14 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, TypeAlias, TypeGuard
 
 import httpx
 import structlog
 
 from gateway.routes import upstream_for
+from kit.errors import PROBLEM_JSON
 
 JsonObject: TypeAlias = dict[str, Any]
 # (component section, original name) -> name in the merged document
@@ -131,11 +133,37 @@ def merge(
     merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
     if _declare_security(paths):
         components["securitySchemes"] = dict(components["securitySchemes"]) | SECURITY_SCHEMES
+    if "Problem" in components["schemas"]:
+        _declare_gateway_answers(paths)
     if components:
         merged["components"] = dict(components)
     if tags:
         merged["tags"] = list(tags.values())
     return merged
+
+
+def _declare_gateway_answers(paths: JsonObject) -> None:
+    """The answers the gateway itself may give on any API operation, whoever serves it: its rate
+    limit (429), its body limit (413, where there is a body), and for proxied operations an
+    upstream that is down (502) or too slow (504)."""
+    for path, item in paths.items():
+        if not path.startswith("/api/"):
+            continue
+        statuses = [429] + ([502, 504] if upstream_for(path) else [])
+        for method, operation in item.items():
+            if method not in _METHODS or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status in statuses + ([413] if "requestBody" in operation else []):
+                responses.setdefault(str(status), _problem_answer(status))
+
+
+def _problem_answer(status: int) -> JsonObject:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": schema}},
+    }
 
 
 def _declare_security(paths: JsonObject) -> bool:
