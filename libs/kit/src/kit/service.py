@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.auth import KeySource, Permission, RemoteKeys, TokenVerifier, requires
+from kit.cache import ReferenceCache
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import (
     PROBLEM_RESPONSES,
@@ -78,7 +79,8 @@ def create_service_app(
         try:
             yield {
                 "settings": settings,
-                "sessionmaker": make_sessionmaker(the_engine),
+                # A cache of reference data per app: a restart starts with an empty one.
+                "sessionmaker": make_sessionmaker(the_engine, references=ReferenceCache()),
                 "bus": the_bus,
                 "token_verifier": TokenVerifier(
                     keys, issuer=settings.AUTH_ISSUER, audience=settings.AUTH_AUDIENCE

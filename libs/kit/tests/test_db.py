@@ -1,0 +1,109 @@
+"""PostgreSQL pools: no ping on every checkout, yet connections the server dropped are replaced."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kit.db import make_engine
+from kit.testing import POSTGRES_URL, create_database, drop_database, require_infra
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    require_infra()
+    url = await create_database("kit_pool")
+    yield url
+    await drop_database(url)
+
+
+async def backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        pid: int = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        return pid
+
+
+async def drop_every_connection(url: str) -> None:
+    """What a server restart does to the pooled connections: closes them from the far side."""
+    name = url.rsplit("/", 1)[-1]
+    admin = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+    finally:
+        await admin.close()
+
+
+def count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    dialect = engine.sync_engine.dialect
+    pings: list[object] = []
+    ping = dialect.do_ping
+
+    def counted(connection: object) -> bool:
+        pings.append(connection)
+        return ping(connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pings
+
+
+class TestPooledConnections:
+    async def test_a_connection_in_steady_use_is_not_pinged(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = make_engine(database_url)
+        pings = count_pings(engine, monkeypatch)
+        try:
+            pids = {await backend_pid(engine) for _ in range(20)}
+        finally:
+            await engine.dispose()
+
+        assert len(pids) == 1
+        assert pings == []
+
+    async def test_a_connection_dropped_while_idle_is_replaced_unseen(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = make_engine(database_url, ping_after_idle_seconds=0.05)
+        pings = count_pings(engine, monkeypatch)
+        try:
+            first = await backend_pid(engine)
+            await drop_every_connection(database_url)
+            await asyncio.sleep(0.1)
+            second = await backend_pid(engine)
+        finally:
+            await engine.dispose()
+
+        assert second != first
+        assert len(pings) == 1
+
+    async def test_after_a_drop_seen_in_use_every_pooled_connection_is_replaced(
+        self, database_url: str
+    ) -> None:
+        engine = make_engine(database_url)
+        try:
+            # Two connections in the pool, as under load.
+            async with engine.connect() as one, engine.connect() as two:
+                for connection in (one, two):
+                    await connection.execute(text("SELECT 1"))
+            await drop_every_connection(database_url)
+
+            # The first request to meet a dropped connection fails (its caller's retry covers
+            # it); the pool then starts afresh, so neither the next nor one beside it fails.
+            with pytest.raises(DBAPIError) as failure:
+                await backend_pid(engine)
+            assert failure.value.connection_invalidated
+            pids = await asyncio.gather(backend_pid(engine), backend_pid(engine))
+        finally:
+            await engine.dispose()
+
+        assert all(pid > 0 for pid in pids)
