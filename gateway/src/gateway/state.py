@@ -40,37 +40,38 @@ class State(TypedDict):
 
 
 # Starlette's `request.state` is untyped; these give each endpoint a typed view of one entry.
-def _settings(request: Request) -> Settings:
+# `async def`: FastAPI runs a plain `def` dependency in the threadpool, a hand-off per request.
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.state.settings
     return settings
 
 
-def _upstreams(request: Request) -> Mapping[str, httpx.AsyncClient]:
+async def _upstreams(request: Request) -> Mapping[str, httpx.AsyncClient]:
     upstreams: Mapping[str, httpx.AsyncClient] = request.state.upstreams
     return upstreams
 
 
-def _metrics(request: Request) -> Metrics:
+async def _metrics(request: Request) -> Metrics:
     metrics: Metrics = request.state.metrics
     return metrics
 
 
-def _openapi(request: Request) -> CachedDocument:
+async def _openapi(request: Request) -> CachedDocument:
     openapi: CachedDocument = request.state.openapi
     return openapi
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
     return sessionmaker
 
 
-def _issuer(request: Request) -> TokenIssuer:
+async def _issuer(request: Request) -> TokenIssuer:
     issuer: TokenIssuer = request.state.issuer
     return issuer
 
 
-def _login_limits(request: Request) -> LoginLimits:
+async def _login_limits(request: Request) -> LoginLimits:
     limits: LoginLimits = request.state.login_limits
     return limits
 

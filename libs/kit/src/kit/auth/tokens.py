@@ -11,6 +11,9 @@ import asyncio
 import hashlib
 import os
 import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -187,22 +190,56 @@ def _parse_jwks(jwks: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
 
 
 class TokenVerifier:
+    """Verifies access tokens; a verified token's caller is remembered until the token expires.
+
+    The same token arrives on every request of a client (and twice per request at the gateway),
+    and its Ed25519 signature check is the dearest step. A remembered token is still refused once
+    its `exp` has passed (no leeway is granted from memory) or once its key is no longer published
+    (the key source is asked on every use, so a rotation refetch drops it). Tokens that fail are
+    never remembered; the memory keeps the `max_remembered` most recently used.
+    """
+
     def __init__(
-        self, keys: KeySource, *, issuer: str, audience: str, leeway_seconds: float = 0
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: float = 0,
+        max_remembered: int = 4096,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.keys = keys
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._max_remembered = max_remembered
+        self._clock = clock
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Caller:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if self._clock() < remembered.expires_at and await self.keys.key(remembered.kid):
+                self._verified.move_to_end(token)
+                return remembered.caller
+            del self._verified[token]
+        caller, kid, expires_at = await self._verify(token)
+        if self._clock() < expires_at:
+            self._verified[token] = _Verified(caller, kid, expires_at)
+            if len(self._verified) > self._max_remembered:
+                self._verified.popitem(last=False)
+        return caller
+
+    async def _verify(self, token: str) -> tuple[Caller, str, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
             raise InvalidToken("The token is malformed.") from error
         if header.get("alg") != ALGORITHM:
             raise InvalidToken(f"Tokens must be signed with {ALGORITHM}.")
-        key = await self.keys.key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = await self.keys.key(kid)
         if key is None:
             raise InvalidToken("The token's signing key is unknown or revoked.")
         try:
@@ -221,7 +258,14 @@ class TokenVerifier:
             raise InvalidToken("The token is not valid yet.") from error
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"The token is invalid: {error}.") from error
-        return _caller(claims)
+        return _caller(claims), kid, float(claims["exp"])
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    caller: Caller
+    kid: str
+    expires_at: float  # the token's `exp`, seconds since the epoch
 
 
 def _caller(claims: dict[str, Any]) -> Caller:
