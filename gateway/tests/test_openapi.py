@@ -1,3 +1,4 @@
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -263,6 +264,21 @@ async def test_the_docs_page_is_swagger_ui_for_the_merged_document(serve) -> Non
     assert response.headers["content-type"].startswith("text/html")
     assert "swagger-ui" in response.text
     assert "'/openapi.json'" in response.text or '"/openapi.json"' in response.text
+
+
+async def test_the_docs_page_assets_are_served_by_the_gateway(serve) -> None:
+    async with serve() as client:
+        page = (await client.get("/docs")).text
+        assets = re.findall(r'(?:src|href)="(/docs/assets/[^"]+)"', page)
+        answers = [await client.get(asset) for asset in assets]
+
+    assert {asset.rsplit("/", 1)[1] for asset in assets} == {
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "favicon.png",
+    }
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert "SwaggerUIBundle" in answers[[a.endswith(".js") for a in assets].index(True)].text
 
 
 SECURED: Json = {"get": {"security": [{"HTTPBearer": []}], "responses": {}}}

@@ -3,19 +3,22 @@
 import base64
 import hashlib
 import re
+from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from gateway import openapi
 from gateway.state import OpenApiDep, SettingsDep, UpstreamsDep
 
 OPENAPI_URL = "/openapi.json"
-# The Swagger UI's assets come from FastAPI's default CDN; its one inline script is allowed by
-# its hash, so that no other inline script could run on the page.
-_CDN = "https://cdn.jsdelivr.net"
-_FAVICON = "https://fastapi.tiangolo.com"
+# The Swagger UI's assets are served by the gateway itself (from the `fastapi-offline` package),
+# so the page works without internet access; its one inline script is allowed by its hash, so
+# that no other inline script could run on the page.
+ASSETS_URL = "/docs/assets"
+assets = StaticFiles(directory=str(files("fastapi_offline") / "static"))
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,6 +46,9 @@ def docs_page() -> HTMLResponse:
     page = get_swagger_ui_html(
         openapi_url=OPENAPI_URL,
         title=openapi.TITLE,
+        swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS_URL}/favicon.png",
         swagger_ui_parameters={"persistAuthorization": True},
     )
     scripts = re.findall(rb"<script>(.*?)</script>", page.body, flags=re.DOTALL)
@@ -51,8 +57,8 @@ def docs_page() -> HTMLResponse:
         for script in scripts
     )
     page.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src {_CDN} {hashes}; style-src {_CDN} 'unsafe-inline'; "
-        f"img-src 'self' data: {_FAVICON}; connect-src 'self'; frame-ancestors 'none'; "
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
         "base-uri 'none'; form-action 'self'"
     )
     return page

@@ -144,6 +144,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(docs.router)
+    app.mount(docs.ASSETS_URL, docs.assets, name="docs-assets")
     app.include_router(auth_router)
     app.include_router(users_router)
     app.include_router(api_keys_router)
