@@ -1,11 +1,13 @@
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy import FromClause
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import FromClause, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -665,3 +667,52 @@ class TestListAssessments:
 
         assert response.status_code == 422
         assert locs(response) == ["query.round_id"]
+
+
+@contextmanager
+def statements(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL the engine sends while in the block."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+class TestReferenceLookups:
+    """Units change only by migration and a round never changes once opened: a process looks
+    each up once."""
+
+    async def test_writes_read_their_commune_and_round_once(
+        self, client: httpx.AsyncClient, engine: AsyncEngine, round_id: str
+    ) -> None:
+        survey = assessment_json(members=[member_json(national_id=None)])
+
+        with statements(engine) as sent:
+            for _ in range(3):
+                household = await register(client)
+                path = f"/api/v1/households/{household['id']}/assessments/{round_id}"
+                response = await client.put(path, json=survey)
+                assert response.status_code == 201, response.text
+
+        def reading(table: str) -> int:
+            return sum(f"FROM {table}" in statement for statement in sent)
+
+        # The commune's latest version (to register) and its version on the reference date.
+        assert reading("admin_unit") == 2
+        assert reading("review_round") == 1
+
+    async def test_an_unknown_commune_is_refused_every_time(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        for _ in range(2):
+            response = await client.post(
+                "/api/v1/households",
+                json={"household_code": "HH-X", "commune_code": "99999", "village": "Thôn 1"},
+            )
+            assert response.status_code == 422

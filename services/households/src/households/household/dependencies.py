@@ -24,7 +24,7 @@ async def valid_household(household_id: UUID, session: SessionDep, caller: Calle
     return household
 
 
-def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def if_match_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """The version in an `If-Match: "N"` header (our ETags are quoted version numbers)."""
     if if_match is None:
         return None

@@ -10,15 +10,28 @@ from households.db import outbox
 from households.round.exceptions import RoundAlreadyExists
 from households.round.models import ReviewRound
 from households.round.schemas import RoundCreate
+from kit.cache import Reference, remembered
 from kit.contracts import Envelope
 from kit.contracts.households import RoundOpenedV1
 from kit.errors import InvalidInput
 from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
+# A round never changes once opened: found once, it is remembered between requests.
+ROUNDS = Reference[UUID, ReviewRound]("households.round", max_entries=1_000)
+
 
 async def get(session: AsyncSession, round_id: UUID) -> ReviewRound | None:
-    return await session.get(ReviewRound, round_id)
+    """The round, shared with other requests and in no session: read it, never change it."""
+    return await remembered(session, ROUNDS, round_id, lambda: _get(session, round_id))
+
+
+async def _get(session: AsyncSession, round_id: UUID) -> ReviewRound | None:
+    review_round = await session.get(ReviewRound, round_id)
+    if review_round is not None:
+        # Out of the session, so that its rollback cannot expire what other requests read.
+        session.expunge(review_round)
+    return review_round
 
 
 async def list_rounds(session: AsyncSession, *, year: int | None = None) -> Sequence[ReviewRound]:

@@ -1,5 +1,10 @@
 """Look-ups over the unit tree. Every read can be pinned to a day with `on`; without it, `get`
-answers the most recent version of a code and `search` lists every version."""
+answers the most recent version of a code and `search` lists every version.
+
+Units change only by migration (`households.migrate` seeds them before the API starts), so `get`
+remembers what it found between requests (the app's `kit.cache`); the time limit bounds how long a
+process that outlives a migration keeps an older answer.
+"""
 
 import unicodedata
 from datetime import date
@@ -9,6 +14,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.unit.models import AdminUnit, UnitLevel
+from kit.cache import Reference, remembered
+
+UNITS = Reference[tuple[str, date | None], AdminUnit](
+    "households.unit", max_entries=20_000, ttl_seconds=600
+)
 
 
 def search_key(text: str) -> str:
@@ -36,12 +46,23 @@ def _overlapping(unit: AdminUnit) -> ColumnElement[bool]:
 
 
 async def get(session: AsyncSession, code: str, *, on: date | None = None) -> AdminUnit | None:
-    """The version of `code` in force `on` that day, or its most recent version."""
+    """The version of `code` in force `on` that day, or its most recent version.
+
+    The unit is shared with other requests and belongs to no session: read it, never change it.
+    """
+    return await remembered(session, UNITS, (code, on), lambda: _get(session, code, on))
+
+
+async def _get(session: AsyncSession, code: str, on: date | None) -> AdminUnit | None:
     statement = select(AdminUnit).where(AdminUnit.code == code)
     if on is not None:
         statement = statement.where(_valid_on(on))
     statement = statement.order_by(col(AdminUnit.valid_from).desc()).limit(1)
-    return (await session.exec(statement)).first()
+    unit = (await session.exec(statement)).first()
+    if unit is not None:
+        # Out of the session, so that its rollback cannot expire what other requests read.
+        session.expunge(unit)
+    return unit
 
 
 async def get_commune(

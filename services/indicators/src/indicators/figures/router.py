@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.figures import references
 from indicators.figures import service as figures_service
 from indicators.figures.counts import COMMUNES_WITH_POPULATION, SURVEYED_HOUSEHOLDS
 from indicators.figures.disclosure import withheld, withheld_among_siblings
@@ -98,14 +99,12 @@ class _Unit:
 
 async def _unit(session: AsyncSession, caller: Caller, round_id: UUID, unit_code: str) -> _Unit:
     """The unit's counters, or 404 (also for a unit outside the caller's scope)."""
-    review_round = await figures_service.get_round(session, round_id)
-    known = await figures_service.unit_path(session, unit_code)
-    if review_round is None or known is None or not caller.may_see(known[1]):
+    standard_id = await references.round_standard(session, round_id)
+    known = await references.unit_path(session, unit_code)
+    if standard_id is None or known is None or not caller.may_see(known[1]):
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
     counters, as_of = await figures_service.read(session, round_id, unit_code)
-    return _Unit(
-        round_id, unit_code, known[0], get_standard(review_round.standard_id), counters, as_of
-    )
+    return _Unit(round_id, unit_code, known[0], get_standard(standard_id), counters, as_of)
 
 
 def _suppression(caller: Caller, request: Request) -> int | None:

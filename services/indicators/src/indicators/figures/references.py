@@ -1,0 +1,46 @@
+"""What a figures read looks up that never changes: a round's standard, a unit's level and path.
+
+`round_ref` and `unit_ref` rows are written once, from events, and never altered (a second
+event's insert does nothing), so each API process remembers what it has found (the app's
+`kit.cache`, empty after a restart). What is not known yet is asked again next time, and a path
+whose ancestors are not all known yet is never remembered.
+"""
+
+from uuid import UUID
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.figures import service as figures_service
+from indicators.figures.service import LEVELS
+from kit.cache import Reference, remembered
+
+ROUND_STANDARDS = Reference[UUID, str]("indicators.round_standard", max_entries=1_000)
+UNIT_PATHS = Reference[str, tuple[str, tuple[str, ...]]]("indicators.unit_path", max_entries=20_000)
+
+
+async def round_standard(session: AsyncSession, round_id: UUID) -> str | None:
+    """The id of the standard a known round is classified under."""
+
+    async def load() -> str | None:
+        known = await figures_service.get_round(session, round_id)
+        return known.standard_id if known is not None else None
+
+    return await remembered(session, ROUND_STANDARDS, round_id, load)
+
+
+async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, tuple[str, ...]] | None:
+    """A known unit's level and its codes from the province down to itself."""
+    complete: list[tuple[str, tuple[str, ...]]] = []
+
+    async def load() -> tuple[str, tuple[str, ...]] | None:
+        known = await figures_service.unit_path(session, unit_code)
+        if known is None:
+            return None
+        level, path = known[0], tuple(known[1])
+        if level in LEVELS and len(path) == LEVELS.index(level) + 1:
+            return level, path
+        complete.append((level, path))  # answered, but not remembered
+        return None
+
+    found = await remembered(session, UNIT_PATHS, unit_code, load)
+    return found if found is not None else next(iter(complete), None)
