@@ -15,7 +15,16 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from fastapi import FastAPI
-from support.compose_file import BUILT, PYTHON_MODULES, UVICORN, Isolate, Process, processes
+from support.compose_file import (
+    BUILT,
+    PYTHON_MODULES,
+    ROOT,
+    UVICORN,
+    Isolate,
+    Process,
+    processes,
+    read_toml,
+)
 
 HEALTH_PATH = "/health/live"
 
@@ -74,6 +83,35 @@ def test_each_http_process_is_probed_on_the_port_and_path_it_serves(name: str) -
     url = urlsplit(healthcheck_url(process))
     assert url.hostname in ("127.0.0.1", "localhost")
     assert (url.port, url.path) == (process.port, HEALTH_PATH)
+
+
+def locked_closure(package: str) -> set[str]:
+    """Every distribution uv.lock installs with `package` (extras followed, markers ignored)."""
+    locked = {entry["name"]: entry for entry in read_toml(ROOT / "uv.lock")["package"]}
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    pending: list[tuple[str, tuple[str, ...]]] = [(package, ())]
+    while pending:
+        name, extras = pending.pop()
+        if (name, extras) in seen:
+            continue
+        seen.add((name, extras))
+        entry = locked[name]
+        requirements = list(entry.get("dependencies", []))
+        for extra in extras:
+            requirements += entry.get("optional-dependencies", {}).get(extra, [])
+        pending += [(needed["name"], tuple(needed.get("extra", []))) for needed in requirements]
+    return {name for name, _ in seen}
+
+
+@pytest.mark.parametrize("name", UVICORN)
+def test_each_uvicorn_command_runs_on_uvloop_and_httptools_which_its_image_installs(
+    name: str,
+) -> None:
+    process = processes()[name]
+    assert (process.option("--loop"), process.option("--http")) == ("uvloop", "httptools"), (
+        f"{name}: say --loop uvloop --http httptools (uvicorn would fall back to slower ones)"
+    )
+    assert {"uvloop", "httptools"} <= locked_closure(process.package)
 
 
 @pytest.mark.parametrize("name", PYTHON_MODULES)
