@@ -49,7 +49,7 @@ from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
 from kit.messaging import InProcessBus, pending_count
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
-from kit.runner import build_relay
+from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
 from launcher.demo_users import ensure_demo_users, login_help
 
@@ -235,11 +235,17 @@ async def running_platform(
             signing_key=signing_key,
         )
         gateway_manager = await stack.enter_async_context(LifespanManager(gateway_app))
-        await bus.consume(
-            INDICATORS_QUEUE, indicators.handlers.consumer(sessionmakers["indicators"])
+        await consume(
+            indicators_settings,
+            bus,
+            INDICATORS_QUEUE,
+            indicators.handlers.consumer(sessionmakers["indicators"]),
         )
-        await bus.consume(
-            NOTIFICATIONS_QUEUE, notifications.handlers.consumer(sessionmakers["notifications"])
+        await consume(
+            notifications_settings,
+            bus,
+            NOTIFICATIONS_QUEUE,
+            notifications.handlers.consumer(sessionmakers["notifications"]),
         )
         tasks = [
             asyncio.create_task(

@@ -18,6 +18,7 @@ from kit.messaging import (
     IncomingMessage,
     InProcessBus,
     MessageBus,
+    Outcome,
     OutgoingMessage,
     PoisonMessage,
     PublishFailed,
@@ -381,6 +382,66 @@ class TestDeadLetters:
         assert replayed == len(sent)
         await eventually(lambda: all(len(handler.of(message)) == 2 for message in sent))
         await eventually(lambda: _count(bus.dead_letters(queue), len(sent)))
+
+
+class TestBatches:
+    async def test_ready_messages_come_in_batches_and_each_outcome_applies_to_its_message(
+        self, broker: Broker, queue: QueueSpec, eventually: Eventually
+    ) -> None:
+        good, poison, flaky = message_for(queue, 1), message_for(queue, 2), message_for(queue, 3)
+        rest = [message_for(queue, n) for n in range(4, 8)]
+        batches: list[list[IncomingMessage]] = []
+
+        async def handle(messages: Sequence[IncomingMessage]) -> list[Outcome]:
+            batches.append(list(messages))
+            outcomes: list[Outcome] = []
+            for message in messages:
+                if message.message_id == poison.message_id:
+                    outcomes.append(PoisonMessage("undecodable"))
+                elif message.message_id == flaky.message_id and message.delivery_count == 0:
+                    outcomes.append(RuntimeError("a transient failure"))
+                else:
+                    outcomes.append(None)
+            return outcomes
+
+        bus = await broker.open(queue)
+        for message in (good, poison, flaky, *rest):
+            await bus.publish(message)
+
+        await bus.consume_batches(queue, handle, size=3, max_wait=0.5)
+
+        delivered = lambda m: [d for b in batches for d in b if d.message_id == m.message_id]  # noqa: E731
+        await eventually(lambda: len(delivered(flaky)) == 2)
+        await eventually(lambda: _count(bus.dead_letters(queue), 1))
+        assert max(len(batch) for batch in batches) == 3
+        assert len(batches[0]) == 3  # all were ready
+        assert [d.delivery_count for d in delivered(flaky)] == [0, 1]
+        assert all(len(delivered(m)) == 1 for m in (good, poison, *rest))
+        [letter] = await bus.dead_letters(queue)
+        assert letter.message_id == poison.message_id
+        assert await broker.settle(bus, queue) == 0
+
+    async def test_a_batch_handler_that_raises_requeues_the_whole_batch(
+        self, broker: Broker, queue: QueueSpec, eventually: Eventually
+    ) -> None:
+        sent = [message_for(queue, n) for n in (1, 2)]
+        batches: list[list[str | None]] = []
+
+        async def handle(messages: Sequence[IncomingMessage]) -> list[Outcome]:
+            batches.append([m.message_id for m in messages])
+            if len(batches) == 1:
+                raise RuntimeError("the database went away")
+            return [None] * len(messages)
+
+        bus = await broker.open(queue)
+        for message in sent:
+            await bus.publish(message)
+        await bus.consume_batches(queue, handle, size=2, max_wait=0.5)
+
+        await eventually(lambda: sorted(i for b in batches[1:] for i in b if i) == ids(sent))
+        assert sorted(i or "" for i in batches[0]) == ids(sent)
+        assert await bus.dead_letters(queue) == []
+        assert await broker.settle(bus, queue) == 0
 
 
 class TestRabbitMQBusWhenTheBrokerIsDown:

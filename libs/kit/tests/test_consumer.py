@@ -259,3 +259,128 @@ class TestPoisonAndUnknown:
 
         assert handler.calls == []
         assert await processed(database) == []
+
+
+class BatchHandler:
+    """A batch handler: records each call's events and writes a row per event."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Envelope]] = []
+        self.poison_units: set[str] = set()
+
+    async def __call__(self, session: AsyncSession, events: Sequence[tuple[Envelope, Any]]) -> None:
+        self.calls.append([envelope for envelope, _ in events])
+        for envelope, event in events:
+            if event.unit_code in self.poison_units:
+                raise PoisonMessage(f"unit {event.unit_code} does not exist")
+            await session.exec(
+                populations.insert().values(message_id=envelope.id, unit_code=event.unit_code)
+            )
+
+
+@pytest.fixture
+def batch_handler() -> BatchHandler:
+    return BatchHandler()
+
+
+@pytest.fixture
+def batch_consumer(database: Database, batch_handler: BatchHandler) -> EventConsumer:
+    return EventConsumer(
+        name=CONSUMER,
+        sessionmaker=database.sessionmaker,
+        inbox=database.inbox,
+        batch_handlers={PopulationRecordedV1: batch_handler},
+    )
+
+
+def population_in(unit_code: str) -> Envelope:
+    event = population_recorded().model_copy(update={"unit_code": unit_code})
+    return envelope_of(event)
+
+
+class TestBatches:
+    async def test_a_batch_is_handled_in_one_call_in_delivery_order_and_every_message_recorded(
+        self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
+    ) -> None:
+        envelopes = [population_in(f"0000{n}") for n in range(1, 6)]
+
+        outcomes = await batch_consumer.handle_batch([delivery(e) for e in envelopes])
+
+        assert outcomes == [None] * 5
+        assert batch_handler.calls == [envelopes]
+        assert {row.message_id for row in await processed(database)} == {e.id for e in envelopes}
+        assert await written(database) == 5
+
+    async def test_the_same_message_twice_in_a_batch_or_again_later_is_handled_once(
+        self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
+    ) -> None:
+        first, second = population_in("00001"), population_in("00002")
+        await batch_consumer.handle_batch([delivery(first)])
+
+        outcomes = await batch_consumer.handle_batch(
+            [delivery(first, delivery_count=1), delivery(second), delivery(second)]
+        )
+
+        assert outcomes == [None, None, None]
+        assert batch_handler.calls == [[first], [second]]
+        assert await written(database) == 2
+
+    async def test_an_undecodable_message_is_poison_alone_and_the_rest_is_handled(
+        self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
+    ) -> None:
+        good = [population_in("00001"), population_in("00002")]
+
+        outcomes = await batch_consumer.handle_batch(
+            [delivery(good[0]), delivery(b"not json"), delivery(good[1])]
+        )
+
+        assert outcomes[0] is None
+        assert isinstance(outcomes[1], PoisonMessage)
+        assert outcomes[2] is None
+        assert batch_handler.calls == [good]
+        assert await written(database) == 2
+
+    async def test_a_message_the_handler_finds_poison_fails_alone_after_the_batch_rolls_back(
+        self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
+    ) -> None:
+        envelopes = [population_in(code) for code in ("00001", "99999", "00003")]
+        batch_handler.poison_units = {"99999"}
+
+        outcomes = await batch_consumer.handle_batch([delivery(e) for e in envelopes])
+
+        assert outcomes[0] is None
+        assert isinstance(outcomes[1], PoisonMessage)
+        assert outcomes[2] is None
+        # The batch, rolled back, then each message on its own.
+        assert batch_handler.calls == [envelopes, *([e] for e in envelopes)]
+        assert {row.message_id for row in await processed(database)} == {
+            envelopes[0].id,
+            envelopes[2].id,
+        }
+        assert await written(database) == 2
+
+    async def test_a_failure_of_one_message_leaves_it_to_be_requeued_and_the_rest_handled(
+        self, database: Database, handler: Handler
+    ) -> None:
+        failing = population_in("00002")
+
+        class FailsOnce(Handler):
+            async def __call__(self, session: AsyncSession, envelope: Envelope, event: Any) -> None:
+                self.fail_with = RuntimeError("deadlock") if envelope == failing else None
+                await super().__call__(session, envelope, event)
+
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            handlers={PopulationRecordedV1: FailsOnce()},
+        )
+        envelopes = [population_in("00001"), failing, population_in("00003")]
+
+        outcomes = await consumer.handle_batch([delivery(e) for e in envelopes])
+
+        assert outcomes[0] is None
+        assert isinstance(outcomes[1], RuntimeError)
+        assert outcomes[2] is None
+        assert len(await processed(database)) == 2
+        assert await written(database) == 2

@@ -300,6 +300,8 @@ class TestPublicNames:
 
     def test_kit_messaging_exports_exactly_these_names(self) -> None:
         assert kit.messaging.__all__ == [
+            "BatchEventHandler",
+            "BatchHandler",
             "DeadLetter",
             "EventConsumer",
             "EventHandler",
@@ -308,6 +310,7 @@ class TestPublicNames:
             "MessageBus",
             "MessageHandler",
             "OutboxRelay",
+            "Outcome",
             "OutgoingMessage",
             "PoisonMessage",
             "PublishFailed",
@@ -315,8 +318,10 @@ class TestPublicNames:
             "RabbitMQBus",
             "define_inbox",
             "define_outbox",
+            "one_at_a_time",
             "pending_count",
             "stage",
+            "stage_many",
         ]
 
     @pytest.mark.parametrize("module", [kit.contracts, kit.messaging], ids=lambda m: m.__name__)

@@ -15,13 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
-from kit.messaging import MessageBus, MessageHandler, OutboxRelay, QueueSpec
+from kit.messaging import EventConsumer, MessageBus, OutboxRelay, QueueSpec
 from kit.service import make_bus
 from kit.settings import ServiceSettings
 
 log = structlog.get_logger()
 
-ConsumerFactory = Callable[[async_sessionmaker[AsyncSession]], MessageHandler]
+ConsumerFactory = Callable[[async_sessionmaker[AsyncSession]], EventConsumer]
 
 
 def build_relay(
@@ -52,13 +52,25 @@ async def relay_forever(settings: ServiceSettings, outbox: Table) -> None:
         await engine.dispose()
 
 
+async def consume(
+    settings: ServiceSettings, bus: MessageBus, queue: QueueSpec, consumer: EventConsumer
+) -> None:
+    """Start delivering `queue` to `consumer` in batches sized by the settings."""
+    await bus.consume_batches(
+        queue,
+        consumer.handle_batch,
+        size=settings.CONSUMER_BATCH_SIZE,
+        max_wait=settings.CONSUMER_BATCH_WAIT_SECONDS,
+    )
+
+
 async def consume_forever(
     settings: ServiceSettings, queue: QueueSpec, consumer: ConsumerFactory
 ) -> None:
     engine = make_engine(settings.DATABASE_URL)
     bus = make_bus(settings)
     await bus.start()
-    await bus.consume(queue, consumer(make_sessionmaker(engine)))
+    await consume(settings, bus, queue, consumer(make_sessionmaker(engine)))
     log.info("worker.started", service=settings.SERVICE_NAME, queue=queue.name)
     try:
         await asyncio.Event().wait()
@@ -84,4 +96,4 @@ def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]
     asyncio.run(supervised())
 
 
-__all__ = ["build_relay", "consume_forever", "relay_forever", "run"]
+__all__ = ["build_relay", "consume", "consume_forever", "relay_forever", "run"]

@@ -36,7 +36,12 @@ class ServiceSettings(AppSettings):
 
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
-    CONSUMER_PREFETCH: int = Field(default=16, ge=1)
+    # A worker holds up to CONSUMER_PREFETCH unacknowledged messages and handles what is ready
+    # in one transaction of up to CONSUMER_BATCH_SIZE, waiting at most CONSUMER_BATCH_WAIT_SECONDS
+    # for a batch to fill.
+    CONSUMER_PREFETCH: int = Field(default=400, ge=1)
+    CONSUMER_BATCH_SIZE: int = Field(default=200, ge=1)
+    CONSUMER_BATCH_WAIT_SECONDS: float = Field(default=0.005, ge=0)
 
     # The gateway's public signing keys; refetched at least this often, so that a revoked key
     # stops being accepted within that time.

@@ -1,21 +1,26 @@
 """Messaging: the bus interface, its RabbitMQ and in-process implementations, outbox, consumer."""
 
 from kit.messaging.bus import (
+    BatchHandler,
     DeadLetter,
     IncomingMessage,
     MessageBus,
     MessageHandler,
+    Outcome,
     OutgoingMessage,
     PoisonMessage,
     PublishFailed,
     QueueSpec,
+    one_at_a_time,
 )
-from kit.messaging.consumer import EventConsumer, EventHandler, define_inbox
+from kit.messaging.consumer import BatchEventHandler, EventConsumer, EventHandler, define_inbox
 from kit.messaging.memory import InProcessBus
-from kit.messaging.outbox import OutboxRelay, define_outbox, pending_count, stage
+from kit.messaging.outbox import OutboxRelay, define_outbox, pending_count, stage, stage_many
 from kit.messaging.rabbitmq import RabbitMQBus
 
 __all__ = [
+    "BatchEventHandler",
+    "BatchHandler",
     "DeadLetter",
     "EventConsumer",
     "EventHandler",
@@ -24,6 +29,7 @@ __all__ = [
     "MessageBus",
     "MessageHandler",
     "OutboxRelay",
+    "Outcome",
     "OutgoingMessage",
     "PoisonMessage",
     "PublishFailed",
@@ -31,6 +37,8 @@ __all__ = [
     "RabbitMQBus",
     "define_inbox",
     "define_outbox",
+    "one_at_a_time",
     "pending_count",
     "stage",
+    "stage_many",
 ]

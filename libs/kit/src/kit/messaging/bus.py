@@ -8,16 +8,24 @@ Both implementations give the same guarantees, so the embedded default behaves l
   queue's dead-letter queue at once. Any other exception requeues it; after the queue's delivery
   limit it is dead-lettered too.
 - Dead letters can be listed and replayed into the queue they came from.
+
+A consumer may take its messages in batches (`consume_batches`): up to `size` messages that are
+ready, waiting at most `max_wait` seconds for more, handed over together. The handler says what
+became of each one (acknowledged, dead-lettered or requeued, as above), and nothing is acknowledged
+before the handler returns.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kit.contracts import Envelope
 
 CONTENT_TYPE = "application/json"
+
+T = TypeVar("T")
 
 
 class PublishFailed(Exception):
@@ -87,6 +95,13 @@ class DeadLetter:
 
 MessageHandler = Callable[[IncomingMessage], Awaitable[None]]
 
+Outcome = Exception | None
+"""What became of one message of a batch: None acknowledges it; `PoisonMessage` dead-letters it;
+any other exception requeues it (dead-lettered past the delivery limit)."""
+
+BatchHandler = Callable[[Sequence[IncomingMessage]], Awaitable[Sequence[Outcome]]]
+"""Handles messages together; returns one outcome per message, in their order."""
+
 
 class MessageBus(Protocol):
     async def start(self) -> None:
@@ -98,7 +113,15 @@ class MessageBus(Protocol):
         """Publish persistently and mandatorily; return once confirmed, else raise PublishFailed."""
 
     async def consume(self, queue: QueueSpec, handler: MessageHandler) -> None:
-        """Start delivering `queue`'s messages to `handler` in the background."""
+        """Start delivering `queue`'s messages to `handler` in the background, one at a time."""
+
+    async def consume_batches(
+        self, queue: QueueSpec, handler: BatchHandler, *, size: int, max_wait: float
+    ) -> None:
+        """Deliver `queue`'s messages to `handler` in batches of up to `size`.
+
+        A batch is what is ready, topped up for at most `max_wait` seconds while it is not full.
+        """
 
     async def is_healthy(self) -> bool: ...
 
@@ -108,6 +131,61 @@ class MessageBus(Protocol):
         self, queue: QueueSpec, *, message_ids: Sequence[str] | None = None
     ) -> int:
         """Move dead letters (all, or those with `message_ids`) back into `queue`; the count."""
+
+
+def one_at_a_time(handler: MessageHandler) -> BatchHandler:
+    """A `MessageHandler` as a `BatchHandler`: each message handled on its own, in order."""
+
+    async def handle(messages: Sequence[IncomingMessage]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for message in messages:
+            try:
+                await handler(message)
+            except Exception as error:
+                outcomes.append(error)
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    return handle
+
+
+async def next_batch(ready: "asyncio.Queue[T]", *, size: int, max_wait: float) -> list[T]:
+    """Wait for one item of `ready`, then take up to `size` in all, waiting at most `max_wait`."""
+    first = await ready.get()
+    return [first, *await top_up(ready, size - 1, max_wait)]
+
+
+async def top_up(ready: "asyncio.Queue[T]", size: int, max_wait: float) -> list[T]:
+    """Up to `size` items of `ready`: those there now, and more for at most `max_wait` seconds."""
+    batch: list[T] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_wait
+    while len(batch) < size:
+        if not ready.empty():
+            batch.append(ready.get_nowait())
+            continue
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        try:
+            # An item taken as the wait times out is not lost: wait_for returns it (3.11+).
+            batch.append(await asyncio.wait_for(ready.get(), remaining))
+        except TimeoutError:
+            break
+    return batch
+
+
+async def outcomes_of(handler: BatchHandler, messages: Sequence[IncomingMessage]) -> list[Outcome]:
+    """The handler's outcomes; all failed if it raised or did not give one per message."""
+    try:
+        outcomes = list(await handler(messages))
+    except Exception as error:
+        return [error] * len(messages)
+    if len(outcomes) != len(messages):
+        wrong = RuntimeError(f"{len(outcomes)} outcomes for {len(messages)} messages")
+        return [wrong] * len(messages)
+    return outcomes
 
 
 def topic_matches(pattern: str, routing_key: str) -> bool:

@@ -1,11 +1,20 @@
 """Idempotent event consumption: decode, skip what was processed, handle, commit, then ack.
 
-The processed-message row and the handler's writes commit in one transaction, so a redelivered
-message finds its row and is acknowledged without effect. Per-subject ordering (a late, older fact
-arriving after a newer one) is the handler's concern: it compares `envelope.sequence`.
+Messages come in batches (`handle_batch`, a `BatchHandler`): every message that decodes is
+recorded in `processed_message` with one statement, and the handlers' writes for the whole batch
+commit in the same transaction, so a redelivered message finds its row and is acknowledged without
+effect. A message that cannot be decoded is dead-lettered on its own before the transaction
+starts. If the batch's transaction fails (a poison message found by a handler, a deadlock), it is
+rolled back and its messages are handled again one by one, each in a transaction of its own, so
+only the culprit is dead-lettered or requeued.
+
+Per-subject ordering (a late, older fact arriving after a newer one) is the handlers' concern: they
+compare `envelope.sequence`. A batch handler sees its events in delivery order and must give the
+effect of handling them one by one in that order.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -18,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.contracts import Envelope, Event, UnknownEventType, decode
 from kit.db import insert_for, utc_now
-from kit.messaging.bus import IncomingMessage, PoisonMessage
+from kit.messaging.bus import IncomingMessage, Outcome, PoisonMessage
 
 log = structlog.get_logger()
 
@@ -26,6 +35,9 @@ HANDLED = Counter("messages_handled_total", "Messages handled", ["consumer", "ou
 
 EventHandler = Callable[[AsyncSession, Envelope, Any], Awaitable[None]]
 """`handler(session, envelope, event)`: `event` is the envelope's typed data."""
+
+BatchEventHandler = Callable[[AsyncSession, Sequence[tuple[Envelope, Any]]], Awaitable[None]]
+"""`handler(session, [(envelope, event), …])`: the batch's events of one type, in delivery order."""
 
 
 def define_inbox(metadata: MetaData) -> Table:
@@ -39,22 +51,34 @@ def define_inbox(metadata: MetaData) -> Table:
     )
 
 
-async def first_delivery(
-    session: AsyncSession, inbox: Table, *, consumer: str, envelope: Envelope
-) -> bool:
-    """Record the message as processed; False if `consumer` has already processed it."""
+async def first_deliveries(
+    session: AsyncSession, inbox: Table, *, consumer: str, envelopes: Sequence[Envelope]
+) -> set[Any]:
+    """Record the messages as processed; the ids of those `consumer` had not processed yet."""
     insert = insert_for(session, inbox)
     assert isinstance(insert, postgresql.Insert | sqlite.Insert)  # the dialects with ON CONFLICT
-    statement = (
-        insert.values(consumer=consumer, message_id=envelope.id, processed_at=utc_now())
-        .on_conflict_do_nothing()
-        .returning(inbox.c.message_id)
-    )
-    return (await session.exec(statement)).first() is not None
+    statement = insert.on_conflict_do_nothing().returning(inbox.c.message_id)
+    now = utc_now()
+    rows = [
+        {"consumer": consumer, "message_id": envelope.id, "processed_at": now}
+        for envelope in envelopes
+    ]
+    return set((await session.exec(statement, params=rows)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    position: int  # in the batch
+    envelope: Envelope
+    event: Event
 
 
 class EventConsumer:
-    """A `MessageHandler` that dispatches typed events to `handlers` exactly once each."""
+    """A `BatchHandler` (and a `MessageHandler`) that applies typed events exactly once each.
+
+    `handlers` take one event at a time; `batch_handlers` take all the batch's events of their
+    type at once. Both run in the batch's one transaction.
+    """
 
     def __init__(
         self,
@@ -62,34 +86,94 @@ class EventConsumer:
         name: str,
         sessionmaker: async_sessionmaker[AsyncSession],
         inbox: Table,
-        handlers: Mapping[type[Event], EventHandler],
+        handlers: Mapping[type[Event], EventHandler] | None = None,
+        batch_handlers: Mapping[type[Event], BatchEventHandler] | None = None,
     ) -> None:
         self.name = name
         self._sessionmaker = sessionmaker
         self._inbox = inbox
-        self._handlers = {event_class.TYPE: handler for event_class, handler in handlers.items()}
+        self._handlers = {event.TYPE: handler for event, handler in (handlers or {}).items()}
+        self._batch_handlers = {
+            event.TYPE: handler for event, handler in (batch_handlers or {}).items()
+        }
 
     async def __call__(self, message: IncomingMessage) -> None:
+        """Handle one message; raise what `handle_batch` would give as its outcome."""
+        [outcome] = await self.handle_batch([message])
+        if outcome is not None:
+            raise outcome
+
+    async def handle_batch(self, messages: Sequence[IncomingMessage]) -> list[Outcome]:
+        outcomes: list[Outcome] = [None] * len(messages)
+        decoded: list[_Decoded] = []
+        seen: set[Any] = set()
+        for position, message in enumerate(messages):
+            try:
+                item = self._decode(position, message)
+            except PoisonMessage as poison:
+                outcomes[position] = poison
+                continue
+            if item is None:
+                continue
+            if item.envelope.id in seen:  # published twice, delivered in one batch
+                HANDLED.labels(self.name, "duplicate").inc()
+                continue
+            seen.add(item.envelope.id)
+            decoded.append(item)
+        if not decoded:
+            return outcomes
+        try:
+            await self._in_one_transaction(decoded)
+        except Exception as error:
+            if len(decoded) == 1:
+                outcomes[decoded[0].position] = error
+                return outcomes
+            log.warning("messages.batch_failed", consumer=self.name, size=len(decoded))
+            for item in decoded:  # each on its own: only the culprit fails
+                try:
+                    await self._in_one_transaction([item])
+                except Exception as single_error:
+                    outcomes[item.position] = single_error
+        return outcomes
+
+    def _decode(self, position: int, message: IncomingMessage) -> _Decoded | None:
         try:
             envelope = Envelope.model_validate_json(message.body)
-            handler = self._handlers.get(envelope.type)
-            if handler is None:  # a type this consumer does not act on, valid or not
+            if envelope.type not in self._handlers and envelope.type not in self._batch_handlers:
+                # A type this consumer does not act on, valid or not.
                 HANDLED.labels(self.name, "ignored").inc()
                 log.info("message.ignored", consumer=self.name, type=envelope.type)
-                return
-            event = decode(envelope)
+                return None
+            return _Decoded(position, envelope, decode(envelope))
         except (ValidationError, UnknownEventType) as invalid:
             HANDLED.labels(self.name, "poison").inc()
             raise PoisonMessage(f"invalid message: {invalid!s:.500}") from invalid
-        with structlog.contextvars.bound_contextvars(
-            request_id=envelope.correlation_id, message_id=str(envelope.id)
-        ):
-            async with self._sessionmaker() as session, session.begin():
-                if not await first_delivery(
-                    session, self._inbox, consumer=self.name, envelope=envelope
-                ):
+
+    async def _in_one_transaction(self, items: Sequence[_Decoded]) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            fresh = await first_deliveries(
+                session, self._inbox, consumer=self.name, envelopes=[i.envelope for i in items]
+            )
+            batches: dict[str, list[tuple[Envelope, Any]]] = {}
+            for item in items:
+                envelope = item.envelope
+                if envelope.id not in fresh:
                     HANDLED.labels(self.name, "duplicate").inc()
-                    log.info("message.duplicate_skipped", type=envelope.type)
-                    return
-                await handler(session, envelope, event)
-            HANDLED.labels(self.name, "handled").inc()
+                    log.info(
+                        "message.duplicate_skipped",
+                        type=envelope.type,
+                        message_id=str(envelope.id),
+                        request_id=envelope.correlation_id,
+                    )
+                    continue
+                handler = self._handlers.get(envelope.type)
+                if handler is None:
+                    batches.setdefault(envelope.type, []).append((envelope, item.event))
+                    continue
+                with structlog.contextvars.bound_contextvars(
+                    request_id=envelope.correlation_id, message_id=str(envelope.id)
+                ):
+                    await handler(session, envelope, item.event)
+            for event_type, events in batches.items():
+                await self._batch_handlers[event_type](session, events)
+        HANDLED.labels(self.name, "handled").inc(len(fresh))

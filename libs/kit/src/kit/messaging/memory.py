@@ -13,14 +13,19 @@ import structlog
 
 from kit.db import utc_now
 from kit.messaging.bus import (
+    BatchHandler,
     DeadLetter,
     IncomingMessage,
     MessageHandler,
+    Outcome,
     OutgoingMessage,
     PoisonMessage,
     PublishFailed,
     QueueSpec,
+    one_at_a_time,
+    outcomes_of,
     retry_delay,
+    top_up,
 )
 from kit.messaging.topology import ALL_QUEUES
 
@@ -65,8 +70,14 @@ class InProcessBus:
             queue.ready.put_nowait((message, 0))
 
     async def consume(self, queue: QueueSpec, handler: MessageHandler) -> None:
+        await self.consume_batches(queue, one_at_a_time(handler), size=1, max_wait=0.0)
+
+    async def consume_batches(
+        self, queue: QueueSpec, handler: BatchHandler, *, size: int, max_wait: float
+    ) -> None:
         state = self._queues.setdefault(queue.name, _Queue(queue))
-        self._consumers.append(asyncio.create_task(self._deliver(state, handler)))
+        task = asyncio.create_task(self._deliver(state, handler, size=size, max_wait=max_wait))
+        self._consumers.append(task)
 
     async def is_healthy(self) -> bool:
         return self.available
@@ -92,22 +103,35 @@ class InProcessBus:
             self._progress.clear()
             await self._progress.wait()
 
-    async def _deliver(self, queue: _Queue, handler: MessageHandler) -> None:
+    async def _deliver(
+        self, queue: _Queue, handler: BatchHandler, *, size: int, max_wait: float
+    ) -> None:
         while True:
-            message, deliveries = await queue.ready.get()
-            queue.unacked += 1
+            first = await queue.ready.get()
+            queue.unacked += 1  # at once: `drained()` must never find a message nowhere
+            batch = [first, *await top_up(queue.ready, size - 1, max_wait)]
+            queue.unacked += len(batch) - 1
+            outcomes = await outcomes_of(
+                handler, [_incoming(message, deliveries) for message, deliveries in batch]
+            )
             try:
-                await handler(_incoming(message, deliveries))
-            except PoisonMessage as poison:
-                self._dead_letter(queue, message, f"rejected: {poison}")
-            except Exception as error:
-                if deliveries + 1 > queue.spec.delivery_limit:
-                    self._dead_letter(queue, message, f"delivery limit reached: {error!r}")
-                else:
-                    self._requeue_later(queue, message, deliveries + 1)
+                for (message, deliveries), outcome in zip(batch, outcomes, strict=True):
+                    self._settle(queue, message, deliveries, outcome)
             finally:
-                queue.unacked -= 1
+                queue.unacked -= len(batch)
                 self._progress.set()
+
+    def _settle(
+        self, queue: _Queue, message: OutgoingMessage, deliveries: int, outcome: Outcome
+    ) -> None:
+        if outcome is None:
+            return  # acknowledged
+        if isinstance(outcome, PoisonMessage):
+            self._dead_letter(queue, message, f"rejected: {outcome}")
+        elif deliveries + 1 > queue.spec.delivery_limit:
+            self._dead_letter(queue, message, f"delivery limit reached: {outcome!r}")
+        else:
+            self._requeue_later(queue, message, deliveries + 1)
 
     def _requeue_later(self, queue: _Queue, message: OutgoingMessage, deliveries: int) -> None:
         # A short, growing pause, as a transient failure (a locked database) needs time to clear.

@@ -7,6 +7,7 @@ is at-least-once and consumers are idempotent. Several relays may run: rows are 
 """
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -67,6 +68,23 @@ async def stage(session: AsyncSession, outbox: Table, envelope: Envelope) -> Non
             created_at=utc_now(),
         )
     )
+
+
+async def stage_many(session: AsyncSession, outbox: Table, envelopes: Sequence[Envelope]) -> None:
+    """`stage()` for several envelopes, with one statement."""
+    if not envelopes:
+        return
+    now = utc_now()
+    rows = [
+        {
+            "id": envelope.id,
+            "type": envelope.type,
+            "envelope": envelope.model_dump(mode="json"),
+            "created_at": now,
+        }
+        for envelope in envelopes
+    ]
+    await session.exec(outbox.insert(), params=rows)
 
 
 async def pending_count(session: AsyncSession, outbox: Table) -> int:

@@ -7,7 +7,8 @@ accepting writes (into its outbox) while RabbitMQ is down.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any
 
 import aio_pika
 import structlog
@@ -22,13 +23,18 @@ from aio_pika.abc import (
 from kit.db import utc_now
 from kit.messaging.bus import (
     CONTENT_TYPE,
+    BatchHandler,
     DeadLetter,
     IncomingMessage,
     MessageHandler,
+    Outcome,
     OutgoingMessage,
     PoisonMessage,
     PublishFailed,
     QueueSpec,
+    next_batch,
+    one_at_a_time,
+    outcomes_of,
     retry_delay,
 )
 from kit.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
@@ -55,7 +61,8 @@ class RabbitMQBus:
         self._exchange: AbstractExchange | None = None
         self._connected = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
-        self._consumers: list[tuple[QueueSpec, MessageHandler]] = []
+        self._consumers: list[tuple[QueueSpec, BatchHandler, int, float]] = []
+        self._tasks: set[asyncio.Task[None]] = set()  # batch loops and delayed requeues
 
     async def start(self) -> None:
         if self._connector is None:
@@ -70,6 +77,10 @@ class RabbitMQBus:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._connection is not None:
             await self._connection.close()
 
@@ -87,9 +98,14 @@ class RabbitMQBus:
             raise PublishFailed(f"{message.type} {message.message_id}: {e!r}") from e
 
     async def consume(self, queue: QueueSpec, handler: MessageHandler) -> None:
-        self._consumers.append((queue, handler))
+        await self.consume_batches(queue, one_at_a_time(handler), size=1, max_wait=0.0)
+
+    async def consume_batches(
+        self, queue: QueueSpec, handler: BatchHandler, *, size: int, max_wait: float
+    ) -> None:
+        self._consumers.append((queue, handler, size, max_wait))
         if self._connected.is_set():
-            await self._start_consumer(queue, handler)
+            await self._start_consumer(queue, handler, size, max_wait)
 
     async def is_healthy(self) -> bool:
         return self._connection is not None and not self._connection.is_closed
@@ -179,33 +195,85 @@ class RabbitMQBus:
         self._exchange = await declare_topology(channel, self._queues)
         self._connected.set()
         log.info("bus.connected")
-        for queue, handler in self._consumers:
-            await self._start_consumer(queue, handler)
+        for queue, handler, size, max_wait in self._consumers:
+            await self._start_consumer(queue, handler, size, max_wait)
 
-    async def _start_consumer(self, spec: QueueSpec, handler: MessageHandler) -> None:
+    async def _start_consumer(
+        self, spec: QueueSpec, handler: BatchHandler, size: int, max_wait: float
+    ) -> None:
         assert self._connection is not None
         channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=self._prefetch)
+        await channel.set_qos(prefetch_count=max(self._prefetch, size))
         queue = await channel.declare_queue(spec.name, passive=True)
+        # Deliveries wait here for the batch loop. After a reconnection the robust channel
+        # restores the consumer; messages of the old channel still waiting here are handled,
+        # but their acknowledgement fails (the channel is closed) and the broker redelivers them,
+        # which the consumers' inboxes make harmless.
+        ready: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            count = message.headers.get("x-delivery-count")  # absent on the first delivery
-            deliveries = count if isinstance(count, int) else 0
-            try:
-                await handler(_incoming(message, deliveries))
-            except PoisonMessage as poison:
-                log.warning("message.rejected", queue=spec.name, reason=str(poison))
-                await message.reject(requeue=False)
-            except Exception as error:
-                log.warning(
-                    "message.failed", queue=spec.name, error=repr(error), deliveries=deliveries + 1
-                )
-                await asyncio.sleep(retry_delay(deliveries + 1))
-                await message.nack(requeue=True)  # dead-lettered past the delivery limit
-            else:
-                await message.ack()
+            ready.put_nowait(message)
 
+        self._spawn(self._handle_batches(spec, ready, handler, size, max_wait))
         await queue.consume(on_message)
+
+    async def _handle_batches(
+        self,
+        spec: QueueSpec,
+        ready: "asyncio.Queue[AbstractIncomingMessage]",
+        handler: BatchHandler,
+        size: int,
+        max_wait: float,
+    ) -> None:
+        while True:
+            batch = await next_batch(ready, size=size, max_wait=max_wait)
+            deliveries = [_delivery_count(message) for message in batch]
+            outcomes = await outcomes_of(
+                handler, [_incoming(m, n) for m, n in zip(batch, deliveries, strict=True)]
+            )
+            for message, count, outcome in zip(batch, deliveries, outcomes, strict=True):
+                try:
+                    await self._settle(spec, message, count, outcome)
+                except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
+                    # The channel closed under us: the broker redelivers the message.
+                    log.warning("message.settle_failed", queue=spec.name, error=repr(error))
+
+    async def _settle(
+        self,
+        spec: QueueSpec,
+        message: AbstractIncomingMessage,
+        deliveries: int,
+        outcome: Outcome,
+    ) -> None:
+        if outcome is None:
+            await message.ack()
+        elif isinstance(outcome, PoisonMessage):
+            log.warning("message.rejected", queue=spec.name, reason=str(outcome))
+            await message.reject(requeue=False)
+        else:
+            log.warning(
+                "message.failed", queue=spec.name, error=repr(outcome), deliveries=deliveries + 1
+            )
+            # Requeued after a growing pause, without holding up the messages behind it.
+            self._spawn(_requeue_later(message, retry_delay(deliveries + 1)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+async def _requeue_later(message: AbstractIncomingMessage, delay: float) -> None:
+    await asyncio.sleep(delay)
+    try:
+        await message.nack(requeue=True)  # dead-lettered past the delivery limit
+    except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
+        log.warning("message.requeue_failed", error=repr(error))
+
+
+def _delivery_count(message: AbstractIncomingMessage) -> int:
+    count = message.headers.get("x-delivery-count")  # absent on the first delivery
+    return count if isinstance(count, int) else 0
 
 
 async def declare_topology(
