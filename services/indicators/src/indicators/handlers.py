@@ -1,5 +1,7 @@
 """What the indicators service does with each event it consumes."""
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -7,24 +9,19 @@ from indicators.classification import service as classification_service
 from indicators.db import inbox
 from indicators.figures import population as population_service
 from indicators.recalculation.locks import lock_round
-from indicators.standard.exceptions import StandardNotFound
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1, PopulationRecordedV1
-from kit.messaging import EventConsumer, PoisonMessage
+from kit.messaging import EventConsumer
 
 CONSUMER = "indicators"
 
 
-async def on_assessment_recorded(
-    session: AsyncSession, envelope: Envelope, event: AssessmentRecordedV1
+async def on_assessments_recorded(
+    session: AsyncSession, deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]]
 ) -> None:
-    await lock_round(session, event.round_id, exclusive=False)
-    try:
-        await classification_service.record_assessment(session, envelope, event)
-    except (StandardNotFound, ValueError) as unusable:
-        # An unknown or inapplicable standard: retrying cannot help. The message waits in the
-        # dead-letter queue until the standard ships, then is replayed.
-        raise PoisonMessage(str(unusable)) from unusable
+    for round_id in sorted({event.round_id for _, event in deliveries}):
+        await lock_round(session, round_id, exclusive=False)
+    await classification_service.record_assessments(session, deliveries)
 
 
 async def on_population_recorded(
@@ -39,8 +36,6 @@ def consumer(sessionmaker: async_sessionmaker[AsyncSession]) -> EventConsumer:
         name=CONSUMER,
         sessionmaker=sessionmaker,
         inbox=inbox,
-        handlers={
-            AssessmentRecordedV1: on_assessment_recorded,
-            PopulationRecordedV1: on_population_recorded,
-        },
+        handlers={PopulationRecordedV1: on_population_recorded},
+        batch_handlers={AssessmentRecordedV1: on_assessments_recorded},
     )

@@ -196,3 +196,104 @@ async def test_every_household_is_classified_once(
         ).one()
     assert count == 5
     assert (await counters(sessionmaker, "26"))["households.poor"] == 5
+
+
+async def outbox_sequences(sessionmaker: async_sessionmaker[AsyncSession]) -> list[int]:
+    async with sessionmaker() as session:
+        rows = (await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))).all()
+    return [document["sequence"] for document in rows]
+
+
+class TestABatch:
+    """Several events in one transaction give exactly what handling them one by one gives."""
+
+    async def test_with_two_versions_in_order_applies_both_and_announces_both_changes(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        outcomes = await consumer(sessionmaker).handle_batch(
+            [
+                message(poor_household(), sequence=1),
+                message(assessment(income_score_a=300), sequence=2),
+            ]
+        )
+
+        assert outcomes == [None, None]
+        figures = await counters(sessionmaker, "243")
+        assert figures["households.surveyed"] == 1
+        assert figures["households.not_poor"] == 1
+        assert "households.poor" not in figures
+        assert await outbox_sequences(sessionmaker) == [1, 2]
+
+    async def test_with_a_newer_version_first_ignores_the_older_one(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        await consumer(sessionmaker).handle_batch(
+            [
+                message(assessment(income_score_a=300), sequence=2),
+                message(poor_household(), sequence=1),
+                message(assessment(income_score_a=300), sequence=2),  # a duplicate, another id
+            ]
+        )
+
+        figures = await counters(sessionmaker, "08707")
+        assert figures["households.surveyed"] == 1
+        assert figures["households.not_poor"] == 1
+        assert await outbox_sequences(sessionmaker) == [1]
+
+    async def test_continues_from_what_earlier_batches_stored(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        handle = consumer(sessionmaker)
+        await handle.handle_batch([message(poor_household(), sequence=1)])
+        moved = poor_household(commune_code="08710", unit_path=["26", "243", "08710"])
+
+        await handle.handle_batch(
+            [message(moved, sequence=2), message(poor_household(), sequence=1)]
+        )
+
+        assert await counters(sessionmaker, "08707") == {}
+        assert (await counters(sessionmaker, "08710"))["households.poor"] == 1
+        assert (await counters(sessionmaker, "26"))["households.poor"] == 1
+        assert await outbox_sequences(sessionmaker) == [1]  # still poor: no change announced
+
+    async def test_dead_letters_only_the_event_under_an_unknown_standard(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        others = [poor_household(assessment_id=uuid4(), household_id=uuid4()) for _ in range(3)]
+        unknown = assessment(assessment_id=uuid4(), standard_id="VN-1999")
+
+        outcomes = await consumer(sessionmaker).handle_batch(
+            [
+                message(others[0], sequence=1),
+                message(unknown, sequence=1),
+                message(others[1], sequence=1),
+                message(others[2], sequence=1),
+            ]
+        )
+
+        assert [type(outcome) for outcome in outcomes] == [
+            type(None),
+            PoisonMessage,
+            type(None),
+            type(None),
+        ]
+        assert (await counters(sessionmaker, "26"))["households.poor"] == 3
+
+    async def test_with_populations_and_assessments_flags_communes_as_one_by_one_would(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        elsewhere = poor_household(
+            assessment_id=uuid4(), commune_code="08710", unit_path=["26", "243", "08710"]
+        )
+
+        await consumer(sessionmaker).handle_batch(
+            [
+                message(poor_household(), sequence=1),
+                message(population(10, 40), sequence=1, subject="p"),
+                message(elsewhere, sequence=1),
+            ]
+        )
+
+        assert "communes.missing_population" not in await counters(sessionmaker, "08707")
+        assert (await counters(sessionmaker, "08710"))["communes.missing_population"] == 1
+        assert (await counters(sessionmaker, "26"))["communes.missing_population"] == 1

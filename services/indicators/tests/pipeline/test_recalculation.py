@@ -187,3 +187,46 @@ async def _emptied(
         await connection.run_sync(metadata.drop_all)
         await connection.run_sync(metadata.create_all)
     return sessionmaker
+
+
+@pytest.mark.parametrize("size", [5, 200])
+async def test_events_handled_in_batches_give_the_figures_of_one_by_one(
+    sessionmaker: async_sessionmaker[AsyncSession], size: int
+) -> None:
+    events = random_events(5)
+    for incoming in events:
+        await consumer(sessionmaker)(incoming)
+    one_by_one = await totals(sessionmaker)
+    announced_one_by_one = await _announced(sessionmaker)
+
+    batched = await _emptied(sessionmaker)
+    handle = consumer(batched)
+    for start in range(0, len(events), size):
+        outcomes = await handle.handle_batch(events[start : start + size])
+        assert not any(outcomes)
+
+    assert await totals(batched) == one_by_one
+    assert await _announced(batched) == announced_one_by_one
+
+
+async def _announced(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> list[tuple[str, int, str | None, str]]:
+    """The class changes staged, per household in order: (household, sequence, from, to)."""
+    from sqlmodel import select
+
+    from indicators.db import outbox
+
+    async with sessionmaker() as session:
+        documents = (
+            await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))
+        ).all()
+    return sorted(
+        (
+            document["data"]["household_code"],
+            document["sequence"],
+            document["data"]["previous_class"],
+            document["data"]["new_class"],
+        )
+        for document in documents
+    )

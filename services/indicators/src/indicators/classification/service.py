@@ -1,11 +1,13 @@
 """Keeps each household's classification and its units' counters in step with its assessment."""
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import Table, bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,41 +17,180 @@ from indicators.classification.schemas import Classification
 from indicators.db import outbox
 from indicators.figures import service as figures_service
 from indicators.figures.counts import Counts, difference, household_counts
+from indicators.figures.service import CounterKey, Path
+from indicators.standard.exceptions import StandardNotFound
 from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1
 from kit.contracts.indicators import HouseholdClassChangedV1
-from kit.db import utc_now
+from kit.db import table_of, utc_now
 from kit.logging import current_request_id
-from kit.messaging import stage
+from kit.messaging import PoisonMessage, stage, stage_many
 
 log = structlog.get_logger()
 
 
-async def record_assessment(
-    session: AsyncSession, envelope: Envelope, assessment: AssessmentRecordedV1
+async def record_assessments(
+    session: AsyncSession, deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]]
 ) -> None:
-    """Keep the newest version of an assessment, classify it and update its units' counters."""
-    copy = await session.get(AssessmentCopy, assessment.assessment_id, with_for_update=True)
-    if copy is not None and copy.sequence >= envelope.sequence:
-        # An older or repeated fact arriving late: the newer one is already applied.
-        log.info("assessment.stale_skipped", sequence=envelope.sequence, applied=copy.sequence)
-        return
-    if copy is None:
-        copy = AssessmentCopy(
-            assessment_id=assessment.assessment_id,
-            household_id=assessment.household_id,
-            round_id=assessment.round_id,
+    """Apply assessment events as handling them one by one in this order would, in a few
+    statements: keep the newest version of each assessment, classify it, save the
+    classifications, add up the counters' changes per unit and metric, announce class changes.
+    """
+    copies, rows = table_of(AssessmentCopy), table_of(HouseholdClassification)
+    ids = sorted({event.assessment_id for _, event in deliveries})
+    state = await _applied(session, ids)
+    copied = {id_ for id_, applied in state.items() if applied.sequence is not None}
+    classified = {id_ for id_, applied in state.items() if applied.household_class is not None}
+    now = utc_now()
+    copy_rows: dict[UUID, dict[str, Any]] = {}
+    classification_rows: dict[UUID, dict[str, Any]] = {}
+    changes: Counter[CounterKey] = Counter()
+    communes: dict[tuple[UUID, str], Path] = {}
+    rounds: dict[UUID, tuple[str, int]] = {}
+    announced: list[Envelope] = []
+    for envelope, event in deliveries:
+        applied = state.setdefault(event.assessment_id, _Applied())
+        if applied.sequence is not None and applied.sequence >= envelope.sequence:
+            # An older or repeated fact arriving late: the newer one is already applied.
+            log.info(
+                "assessment.stale_skipped",
+                sequence=envelope.sequence,
+                applied=applied.sequence,
+                message_id=str(envelope.id),
+            )
+            continue
+        try:
+            result = classify(event, get_standard(event.standard_id))
+        except (StandardNotFound, ValueError) as unusable:
+            # An unknown or inapplicable standard: retrying cannot help. The message waits in
+            # the dead-letter queue until the standard ships, then is replayed.
+            raise PoisonMessage(str(unusable)) from unusable
+        path = tuple(event.unit_path)
+        new_counts = counts_of(result, persons=len(event.members))
+        if applied.household_class is not None:  # the household moved commune, or not
+            _add_counts(changes, applied.round_id, applied.unit_path, applied.counts, sign=-1)
+            communes[(applied.round_id, applied.unit_path[-1])] = applied.unit_path
+        _add_counts(changes, event.round_id, path, new_counts, sign=1)
+        communes[(event.round_id, path[-1])] = path
+        rounds.setdefault(event.round_id, (event.standard_id, event.round_year))
+        copy_rows[event.assessment_id] = {
+            "assessment_id": event.assessment_id,
+            "household_id": event.household_id,
+            "round_id": event.round_id,
+            "sequence": envelope.sequence,
+            "facts": envelope.data,
+            "received_at": now,
+        }
+        columns = _columns(event, result)
+        previous_class = applied.household_class
+        revision = applied.revision
+        if previous_class != result.household_class.value:
+            revision += 1
+            announced.append(
+                _class_changed(
+                    {"household_id": event.household_id, "round_id": event.round_id, **columns},
+                    previous_class,
+                    revision=revision,
+                    correlation_id=envelope.correlation_id,
+                )
+            )
+        classification_rows[event.assessment_id] = {
+            "assessment_id": event.assessment_id,
+            "household_id": event.household_id,
+            "round_id": event.round_id,
+            "revision": revision,
+            "classified_at": now,
+            **columns,
+        }
+        state[event.assessment_id] = _Applied(
             sequence=envelope.sequence,
-            facts=envelope.data,
+            round_id=event.round_id,
+            unit_path=path,
+            household_class=result.household_class.value,
+            counts=new_counts,
+            revision=revision,
         )
-        session.add(copy)
-    else:
-        copy.sequence, copy.facts, copy.received_at = envelope.sequence, envelope.data, utc_now()
-    result = classify(assessment, get_standard(assessment.standard_id))
-    await store(session, assessment, result)
+    if not copy_rows:
+        return
+    await _insert_or_update(session, copies, copy_rows, copied)
+    await _insert_or_update(session, rows, classification_rows, classified)
+    await figures_service.remember_units(session, {path for _, path in communes.items()})
+    await figures_service.remember_rounds(session, rounds)
+    await figures_service.apply_changes(session, changes, communes)
+    await stage_many(session, outbox, announced)
+
+
+NO_ROUND = UUID(int=0)
+
+
+@dataclass
+class _Applied:
+    """An assessment as applied so far: stored, or by an earlier event of the batch."""
+
+    sequence: int | None = None  # of its copy; None: no copy yet
+    round_id: UUID = NO_ROUND
+    unit_path: Path = ()
+    household_class: str | None = None  # None: not classified yet
+    counts: Counts = field(default_factory=Counts)
+    revision: int = 0
+
+
+async def _applied(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, _Applied]:
+    """The stored state of these assessments, their copies locked (in one order: no deadlock)."""
+    copies = table_of(AssessmentCopy)
+    locked = (
+        select(copies.c.assessment_id, copies.c.sequence)
+        .where(copies.c.assessment_id.in_(ids))
+        .order_by(copies.c.assessment_id)
+        .with_for_update()
+    )
+    state = {
+        assessment_id: _Applied(sequence=sequence)
+        for assessment_id, sequence in (await session.exec(locked)).all()
+    }
+    classified = select(HouseholdClassification).where(
+        col(HouseholdClassification.assessment_id).in_(ids)
+    )
+    for row in (await session.exec(classified)).all():
+        applied = state.setdefault(row.assessment_id, _Applied())
+        applied.round_id, applied.unit_path = row.round_id, tuple(row.unit_path)
+        applied.household_class, applied.revision = row.household_class, row.revision
+        applied.counts = counts_of_row(row)
+    return state
+
+
+async def _insert_or_update(
+    session: AsyncSession, table: Table, rows: Mapping[UUID, dict[str, Any]], stored: set[UUID]
+) -> None:
+    """Insert the new rows and update the stored ones (by `assessment_id`), a statement each.
+
+    A plain INSERT: a row another consumer inserted meanwhile fails the batch, which is retried.
+    """
+    new = [row for key, row in rows.items() if key not in stored]
+    if new:
+        await session.exec(table.insert(), params=new)
+    changed = [
+        {"b_assessment_id": key, **{k: v for k, v in row.items() if k not in KEPT}}
+        for key, row in rows.items()
+        if key in stored
+    ]
+    if changed:
+        by_key = update(table).where(table.c.assessment_id == bindparam("b_assessment_id"))
+        await session.exec(by_key, params=changed)
+
+
+KEPT = ("assessment_id", "household_id", "round_id")  # never changed by a newer version
+
+
+def _add_counts(
+    changes: Counter[CounterKey], round_id: UUID, path: Path, counts: Counts, *, sign: int
+) -> None:
+    for unit in path:
+        for metric, value in counts.items():
+            changes[(round_id, unit, metric)] += sign * value
 
 
 async def store(
@@ -58,9 +199,9 @@ async def store(
     """Save the classification, apply its counters' change; True when the class changed."""
     existing = await session.get(HouseholdClassification, assessment.assessment_id)
     new_counts = counts_of(result, persons=len(assessment.members))
-    await figures_service.remember_units(session, assessment.unit_path)
-    await figures_service.remember_round(
-        session, assessment.round_id, standard_id=assessment.standard_id, year=assessment.round_year
+    await figures_service.remember_units(session, [assessment.unit_path])
+    await figures_service.remember_rounds(
+        session, {assessment.round_id: (assessment.standard_id, assessment.round_year)}
     )
     if existing is None:
         await figures_service.apply(session, assessment.round_id, assessment.unit_path, new_counts)
@@ -119,24 +260,50 @@ def counts_of_row(row: HouseholdClassification) -> Counts:
 
 
 def class_changed(row: HouseholdClassification, previous_class: str | None) -> Envelope:
+    values = {name: getattr(row, name) for name in ANNOUNCED}
+    return _class_changed(
+        values, previous_class, revision=row.revision, correlation_id=current_request_id()
+    )
+
+
+ANNOUNCED = (
+    "household_id",
+    "household_code",
+    "round_id",
+    "standard_id",
+    "commune_code",
+    "commune_name",
+    "unit_path",
+    "household_class",
+    "deprivation_count",
+)
+
+
+def _class_changed(
+    row: Mapping[str, Any],
+    previous_class: str | None,
+    *,
+    revision: int,
+    correlation_id: str | None,
+) -> Envelope:
     event = HouseholdClassChangedV1(
-        household_id=row.household_id,
-        household_code=row.household_code,
-        round_id=row.round_id,
-        standard_id=row.standard_id,
-        commune_code=row.commune_code,
-        commune_name=row.commune_name,
-        unit_path=row.unit_path,
+        household_id=row["household_id"],
+        household_code=row["household_code"],
+        round_id=row["round_id"],
+        standard_id=row["standard_id"],
+        commune_code=row["commune_code"],
+        commune_name=row["commune_name"],
+        unit_path=row["unit_path"],
         previous_class=previous_class,
-        new_class=row.household_class,
-        deprivation_count=row.deprivation_count,
+        new_class=row["household_class"],
+        deprivation_count=row["deprivation_count"],
     )
     return Envelope.wrap(
         event,
         producer="indicators",
-        subject=f"{row.household_id}:{row.round_id}",
-        sequence=row.revision,
-        correlation_id=current_request_id(),
+        subject=f"{row['household_id']}:{row['round_id']}",
+        sequence=revision,
+        correlation_id=correlation_id,
     )
 
 

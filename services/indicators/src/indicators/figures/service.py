@@ -1,6 +1,7 @@
 """Unit counters: applied incrementally per event, read back as figures with rates."""
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -10,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.figures.counts import (
     COMMUNES_MISSING_POPULATION,
+    COMMUNES_WITH_POPULATION,
+    SURVEYED_HOUSEHOLDS,
     Counts,
     missing_population_flag,
 )
@@ -18,40 +21,60 @@ from kit.db import insert_for, table_of, utc_now
 
 LEVELS = ("province", "district", "commune")
 
+CounterKey = tuple[UUID, str, str]  # round, unit, metric
+Path = tuple[str, ...]  # province, district, commune
+
 
 async def apply(
     session: AsyncSession, round_id: UUID, unit_path: Sequence[str], delta: Counts
 ) -> None:
     """Add `delta` to the counters of every unit on the path (province, district, commune)."""
-    if not delta:
-        return
-    await _add(session, round_id, unit_path, delta)
-    await _refresh_missing_population(session, round_id, unit_path)
+    changes: Counter[CounterKey] = Counter()
+    for unit in unit_path:
+        for metric, change in delta.items():
+            changes[(round_id, unit, metric)] += change
+    await apply_changes(session, changes, {(round_id, unit_path[-1]): tuple(unit_path)})
 
 
-async def remember_units(session: AsyncSession, unit_path: Sequence[str]) -> None:
-    """Record the path's units and their parents, learned from an event."""
-    table = table_of(UnitRef)
-    rows = [
-        {
-            "unit_code": code,
-            "level": LEVELS[depth],
-            "parent_code": unit_path[depth - 1] if depth else None,
-        }
-        for depth, code in enumerate(unit_path)
-    ]
-    await session.exec(insert_for(session, table).values(rows).on_conflict_do_nothing())
-
-
-async def remember_round(
-    session: AsyncSession, round_id: UUID, *, standard_id: str, year: int
+async def apply_changes(
+    session: AsyncSession,
+    changes: Mapping[CounterKey, int],
+    communes: Mapping[tuple[UUID, str], Path],
 ) -> None:
-    table = table_of(RoundRef)
-    await session.exec(
-        insert_for(session, table)
-        .values(round_id=round_id, standard_id=standard_id, year=year)
-        .on_conflict_do_nothing()
-    )
+    """Add `changes` to their counters, then refresh the flag of `communes` that changed.
+
+    `communes` maps each (round, commune) whose households or population the changes move to
+    the commune's path; one statement for all the counters, one more to read the communes.
+    """
+    if not any(changes.values()):
+        return
+    await _add(session, changes)
+    await _refresh_missing_population(session, communes)
+
+
+async def remember_units(session: AsyncSession, unit_paths: Iterable[Sequence[str]]) -> None:
+    """Record the paths' units and their parents, learned from events."""
+    units = {
+        code: (LEVELS[depth], unit_path[depth - 1] if depth else None)
+        for unit_path in unit_paths
+        for depth, code in enumerate(unit_path)
+    }
+    rows = [
+        {"unit_code": code, "level": level, "parent_code": parent}
+        for code, (level, parent) in sorted(units.items())
+    ]
+    statement = insert_for(session, table_of(UnitRef)).on_conflict_do_nothing()
+    await session.exec(statement, params=rows)
+
+
+async def remember_rounds(session: AsyncSession, rounds: Mapping[UUID, tuple[str, int]]) -> None:
+    """Record each round's standard and year, from `{round_id: (standard_id, year)}`."""
+    rows = [
+        {"round_id": round_id, "standard_id": standard_id, "year": year}
+        for round_id, (standard_id, year) in sorted(rounds.items())
+    ]
+    statement = insert_for(session, table_of(RoundRef)).on_conflict_do_nothing()
+    await session.exec(statement, params=rows)
 
 
 async def get_round(session: AsyncSession, round_id: UUID) -> RoundRef | None:
@@ -119,9 +142,8 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
-async def _add(
-    session: AsyncSession, round_id: UUID, unit_path: Sequence[str], delta: Counts
-) -> None:
+async def _add(session: AsyncSession, changes: Mapping[CounterKey, int]) -> None:
+    """One upsert, `value = value + change`, of the same shape whatever the number of rows."""
     table = table_of(UnitFigure)
     now = utc_now()
     # Sorted, so that concurrent consumers lock rows in one order and cannot deadlock.
@@ -133,10 +155,10 @@ async def _add(
             "value": change,
             "updated_at": now,
         }
-        for unit in sorted(unit_path)
-        for metric, change in sorted(delta.items())
+        for (round_id, unit, metric), change in sorted(changes.items())
+        if change
     ]
-    statement = insert_for(session, table).values(rows)
+    statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["round_id", "unit_code", "metric"],
         set_={
@@ -144,18 +166,37 @@ async def _add(
             "updated_at": statement.excluded.updated_at,
         },
     )
-    await session.exec(statement)
+    await session.exec(statement, params=rows)
+
+
+FLAG_INPUTS = (SURVEYED_HOUSEHOLDS, COMMUNES_WITH_POPULATION, COMMUNES_MISSING_POPULATION)
 
 
 async def _refresh_missing_population(
-    session: AsyncSession, round_id: UUID, unit_path: Sequence[str]
+    session: AsyncSession, communes: Mapping[tuple[UUID, str], Path]
 ) -> None:
-    commune = unit_path[-1]
-    counters, _ = await read(session, round_id, commune)
-    flag = missing_population_flag(counters)
-    change = flag - counters.get(COMMUNES_MISSING_POPULATION, 0)
-    if change:
-        await _add(session, round_id, unit_path, Counts({COMMUNES_MISSING_POPULATION: change}))
+    if not communes:
+        return
+    statement = select(
+        UnitFigure.round_id, UnitFigure.unit_code, UnitFigure.metric, UnitFigure.value
+    ).where(
+        col(UnitFigure.round_id).in_({round_id for round_id, _ in communes}),
+        col(UnitFigure.unit_code).in_({commune for _, commune in communes}),
+        col(UnitFigure.metric).in_(FLAG_INPUTS),
+    )
+    counters: dict[tuple[UUID, str], dict[str, int]] = {}
+    for round_id, unit, metric, value in (await session.exec(statement)).all():
+        counters.setdefault((round_id, unit), {})[metric] = value
+    changes: dict[CounterKey, int] = {}
+    for (round_id, commune), unit_path in communes.items():
+        commune_counters = counters.get((round_id, commune), {})
+        flag = missing_population_flag(commune_counters)
+        change = flag - commune_counters.get(COMMUNES_MISSING_POPULATION, 0)
+        for unit in unit_path if change else ():
+            key = (round_id, unit, COMMUNES_MISSING_POPULATION)
+            changes[key] = changes.get(key, 0) + change
+    if changes:
+        await _add(session, changes)
 
 
 async def count_rows(session: AsyncSession, round_id: UUID) -> int:
