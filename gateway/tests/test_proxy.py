@@ -245,6 +245,36 @@ class TestForwarding:
         # Each chunk leaves before the next is produced: nothing is buffered in the gateway.
         assert events == ["upstream produced", "gateway sent"] * count
 
+    async def test_passes_a_short_answer_on_in_one_piece(self, settings: Settings) -> None:
+        sent: list[Message] = []
+
+        def households(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, json={"id": "h-1", "village": "Thôn 3"})
+
+        app = create_app(settings, transports={"households": httpx.MockTransport(households)})
+        async with LifespanManager(app) as manager:
+
+            async def watched(scope: Scope, receive: Receive, send: Send) -> None:
+                async def record(message: Message) -> None:
+                    sent.append(message)
+                    await send(message)
+
+                await manager.app(scope, receive, record)
+
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=watched),
+                base_url="http://gateway",
+                headers=bearer(),
+            ) as client:
+                response = await client.get("/api/v1/households/h-1")
+
+        assert response.json() == {"id": "h-1", "village": "Thôn 3"}
+        assert [message["type"] for message in sent] == [
+            "http.response.start",
+            "http.response.body",
+        ]
+        assert not sent[1].get("more_body", False)
+
 
 class TestUpstreamFailures:
     async def test_an_unreachable_upstream_is_a_502_problem_naming_it(self, serve) -> None:

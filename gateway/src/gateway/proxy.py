@@ -48,6 +48,10 @@ _REPLACED_ON_REQUEST = frozenset(
 # The gateway's own server writes these; passing the service's on would send them twice.
 _REPLACED_ON_RESPONSE = frozenset({"date", "server"})
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# An answer announced at most this long is read whole and passed on in one piece: streaming it
+# would cost a task group per request (Starlette's watch for a disconnect) and a send per chunk,
+# for the few hundred bytes most answers are. Longer or unannounced ones stream.
+WHOLE_BODY_LIMIT = 64 * 1024
 
 log = structlog.get_logger()
 router = APIRouter()
@@ -110,19 +114,30 @@ def _raw_body(upstream: httpx.Response) -> AsyncIterator[bytes]:
     return upstream.aiter_raw()
 
 
+def _response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+    # Raw: a headers dict would fold repeated headers such as Set-Cookie.
+    return [
+        (name.encode("latin-1"), value.encode("latin-1"))
+        for name, value in _end_to_end(upstream.headers.multi_items(), also=_REPLACED_ON_RESPONSE)
+    ]
+
+
+def _is_short(upstream: httpx.Response) -> bool:
+    length = upstream.headers.get("content-length", "")
+    return (
+        length.isdigit()
+        and int(length) <= WHOLE_BODY_LIMIT
+        and "transfer-encoding" not in upstream.headers
+    )
+
+
 class _UpstreamStream(StreamingResponse):
     """Streams an upstream response and always releases its connection."""
 
     def __init__(self, upstream: httpx.Response) -> None:
         super().__init__(_raw_body(upstream), status_code=upstream.status_code)
         self._upstream = upstream
-        # Set raw: a headers dict would fold repeated headers such as Set-Cookie.
-        self.raw_headers = [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in _end_to_end(
-                upstream.headers.multi_items(), also=_REPLACED_ON_RESPONSE
-            )
-        ]
+        self.raw_headers = _response_headers(upstream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Not a BackgroundTask: Starlette skips those when the client disconnects mid-stream,
@@ -133,8 +148,9 @@ class _UpstreamStream(StreamingResponse):
             await self._upstream.aclose()
 
 
-async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> _UpstreamStream:
-    """Stream `request` to `upstream` at the same path and stream the answer back."""
+async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> Response:
+    """Stream `request` to `upstream` at the same path and stream the answer back (a short one
+    is passed on whole)."""
     outgoing = upstream.build_request(
         request.method,
         _target(request),
@@ -143,13 +159,22 @@ async def forward(request: Request, upstream: httpx.AsyncClient, name: str) -> _
     )
     try:
         response = await upstream.send(outgoing, stream=True)
+        if not _is_short(response):
+            return _UpstreamStream(response)
+        try:
+            # The body as sent (`aiter_raw`: still encoded, if it was).
+            body = b"".join([chunk async for chunk in _raw_body(response)])
+        finally:
+            await response.aclose()
     except httpx.TimeoutException as exc:
         log.warning("proxy.upstream_timeout", upstream=name, error=repr(exc))
         raise UpstreamTimeout(f"The {name} service did not answer in time.") from None
     except httpx.TransportError as exc:
         log.warning("proxy.upstream_unavailable", upstream=name, error=repr(exc))
         raise UpstreamUnavailable(f"The {name} service is unavailable.") from None
-    return _UpstreamStream(response)
+    whole = Response(body, status_code=response.status_code)
+    whole.raw_headers = _response_headers(response)
+    return whole
 
 
 async def owner(request: Request) -> str:
