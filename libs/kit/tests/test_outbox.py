@@ -17,6 +17,7 @@ from kit.messaging import (
     QueueSpec,
     pending_count,
     stage,
+    stage_many,
 )
 
 from .conftest import Database, Eventually
@@ -332,3 +333,22 @@ class TestOnPostgreSQL:
         assert second > 0
         assert first + second == len(staged)
         assert await pending(database) == 0
+
+    async def test_a_commit_wakes_the_relay_without_waiting_for_its_poll(
+        self, postgresql_database: Database, eventually: Eventually
+    ) -> None:
+        database = postgresql_database
+        bus = RecordingBus()
+        task = asyncio.create_task(relay(database, bus, poll_seconds=60).run())
+        try:
+            await asyncio.sleep(0.5)  # the relay's first look (nothing) done, listening
+            staged = [envelope(1), envelope(2)]
+            async with database.sessionmaker() as session, session.begin():
+                await stage(session, database.outbox, staged[0])
+                await stage_many(session, database.outbox, staged[1:])
+
+            await eventually(lambda: bus.ids() == ids(staged), within=5)
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task

@@ -7,6 +7,7 @@ is at-least-once and consumers are idempotent. Several relays may run: rows are 
 """
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import select  # typed for `AsyncSession.exec`, unlike SQLAlchemy's own
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -68,6 +69,7 @@ async def stage(session: AsyncSession, outbox: Table, envelope: Envelope) -> Non
             created_at=utc_now(),
         )
     )
+    await _notify_on_commit(session)
 
 
 async def stage_many(session: AsyncSession, outbox: Table, envelopes: Sequence[Envelope]) -> None:
@@ -85,6 +87,25 @@ async def stage_many(session: AsyncSession, outbox: Table, envelopes: Sequence[E
         for envelope in envelopes
     ]
     await session.exec(outbox.insert(), params=rows)
+    await _notify_on_commit(session)
+
+
+async def _notify_on_commit(session: AsyncSession) -> None:
+    """On PostgreSQL, wake the relays listening on this database when the transaction commits.
+
+    Once per transaction (PostgreSQL delivers a NOTIFY at commit, and none on rollback).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.sync_session.get_transaction()
+    if session.info.get(_NOTIFIED) is transaction:
+        return
+    await (await session.connection()).exec_driver_sql(f"NOTIFY {CHANNEL}")
+    session.info[_NOTIFIED] = transaction
+
+
+CHANNEL = "outbox_message"  # per database, so per service
+_NOTIFIED = "kit.outbox.notified"
 
 
 async def pending_count(session: AsyncSession, outbox: Table) -> int:
@@ -158,9 +179,23 @@ class OutboxRelay:
         return len(sent)
 
     async def run(self) -> None:
-        """Relay until cancelled, backing off while the broker refuses messages."""
+        """Relay until cancelled, backing off while the broker refuses messages.
+
+        On PostgreSQL it also listens for writers' notifications, so a commit is published at
+        once rather than at the next poll; the poll still finds whatever a lost one leaves.
+        """
+        listener = asyncio.create_task(self._listen())
+        try:
+            await self._relay_forever()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _relay_forever(self) -> None:
         backoff = self._poll_seconds
         while True:
+            self._wake.clear()  # a notification from here on wakes the next sleep
             try:
                 published = await self.relay_once()
                 backoff = self._poll_seconds
@@ -181,7 +216,36 @@ class OutboxRelay:
             await asyncio.wait_for(self._wake.wait(), seconds)
         except TimeoutError:
             pass
-        self._wake.clear()
+
+    async def _listen(self) -> None:
+        """`LISTEN` on a connection of the relay's own pool, again after a lost connection."""
+        engine = self._sessionmaker.kw["bind"]
+        if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+            return
+        while True:
+            try:
+                await self._listen_until_lost(engine)
+            except Exception as error:  # the poll goes on meanwhile
+                log.warning("outbox.listen_failed", error=repr(error))
+            await asyncio.sleep(self._poll_seconds * 10)
+
+    async def _listen_until_lost(self, engine: AsyncEngine) -> None:
+        lost = asyncio.Event()
+
+        def wake(*_: object) -> None:
+            self._wake.set()
+
+        async with engine.connect() as connection:
+            raw: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's
+            raw.add_termination_listener(lambda _: lost.set())
+            await raw.add_listener(CHANNEL, wake)
+            try:
+                await lost.wait()
+            finally:
+                if raw.is_closed():
+                    await connection.invalidate()
+                else:
+                    await raw.remove_listener(CHANNEL, wake)
 
 
 def _outgoing(document: dict[str, Any]) -> OutgoingMessage:
