@@ -295,6 +295,7 @@ class TestSecurity:
         merged = merge(document({}, {}), {"households": households}, version="1")
 
         schemes = merged["components"]["securitySchemes"]
+        assert next(iter(schemes)) == "OAuth2Password"  # the log-in form tops the dialog
         assert schemes["OAuth2Password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
         assert schemes["APIKeyHeader"] == {
             "type": "apiKey",

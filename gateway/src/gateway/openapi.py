@@ -132,7 +132,12 @@ def merge(
         info["x-missing-upstreams"] = sorted(missing)
     merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
     if _declare_security(paths):
-        components["securitySchemes"] = dict(components["securitySchemes"]) | SECURITY_SCHEMES
+        # The gateway's schemes first: Swagger UI's "Authorize" dialog lists the log-in form on top.
+        components["securitySchemes"] = SECURITY_SCHEMES | {
+            name: scheme
+            for name, scheme in components["securitySchemes"].items()
+            if name not in SECURITY_SCHEMES
+        }
     if "Problem" in components["schemas"]:
         _declare_gateway_answers(paths)
     if components:
