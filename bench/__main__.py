@@ -7,6 +7,7 @@ the table and writes the figures to `--out` (JSON, and the table beside it as `.
     python -m bench                      # the full run, about 10 minutes on 2 cores
     python -m bench --quick              # a small run (N = 200), about a minute
     python -m bench --docs docs/benchmarks.md   # also put the table into that page
+    python -m bench --only P4,P5,P6      # some of the parts (P7 needs P6)
 """
 
 import argparse
@@ -38,6 +39,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--backlog", type=int, help="P4's backlog of events (default 5000; 200 with --quick)"
     )
+    parser.add_argument(
+        "--only", help="the parts to run, comma-separated (e.g. P4,P5,P6; P7 needs P6)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON file to write")
     parser.add_argument("--docs", type=Path, help="a Markdown page whose bench section to replace")
     parser.add_argument(
@@ -58,6 +62,10 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parsed.backlog = parsed.backlog or default
     if parsed.households < 1 or parsed.backlog < 1:
         parser.error("--households and --backlog must be 1 or more")
+    parts = {f"P{n}" for n in range(1, 8)}
+    parsed.parts = {p.strip().upper() for p in parsed.only.split(",")} if parsed.only else parts
+    if not parsed.parts <= parts:
+        parser.error(f"--only takes parts among {', '.join(sorted(parts))}")
     return parsed
 
 
@@ -93,6 +101,8 @@ async def main(options: argparse.Namespace) -> int:
         )
 
         async def phase(name: str, step: Callable[[], Awaitable[list[Figure]]]) -> None:
+            if name.split()[0] not in options.parts:
+                return
             _say(f"{name} …")
             begun = time.perf_counter()
             try:
@@ -130,6 +140,7 @@ async def main(options: argparse.Namespace) -> int:
         "quick": options.quick,
         "households": sizes.households,
         "backlog": sizes.backlog,
+        "parts": sorted(options.parts),
         "seconds": round(time.perf_counter() - started),
         "failed_phases": failures,
     }
