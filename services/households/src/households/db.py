@@ -1,5 +1,8 @@
 """The households service's own tables live in this metadata, apart from every other service's."""
 
+from enum import StrEnum
+
+from sqlalchemy import Enum
 from sqlmodel import SQLModel
 
 from kit.db import new_registry
@@ -11,3 +14,15 @@ class Base(SQLModel, registry=new_registry()):
 
 
 outbox = define_outbox(Base.metadata)
+
+
+def stored_as_value(enum: type[StrEnum], length: int) -> Enum:
+    """A VARCHAR column holding the enum's value (not the member name): no PostgreSQL enum type
+    to migrate when a value is added."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -17,6 +17,7 @@ from households.config import Settings
 from households.db import outbox
 from households.household import events
 from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.schemas import AssessmentInput
 from households.imports.layout import COLUMNS, spreadsheet_rows
 from households.round.models import ReviewRound
 from households.synthetic import REFERENCE_DATE
@@ -414,7 +415,14 @@ async def test_the_imports_events_are_the_ones_the_api_would_stage(
             for expected in (
                 events.household_registered(household),
                 events.assessment_recorded(
-                    survey, household, review_round, commune_name=commune.name
+                    AssessmentInput.model_validate(
+                        {field: getattr(survey, field) for field in AssessmentInput.model_fields}
+                    ),
+                    assessment_id=survey.id,
+                    version=survey.version,
+                    household=household,
+                    review_round=review_round,
+                    commune=commune,
                 ),
             ):
                 found = staged[expected.subject]

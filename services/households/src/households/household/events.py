@@ -3,10 +3,12 @@
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from uuid import UUID
 
-from households.household.models import Assessment, Household
+from households.household.models import Household
 from households.household.schemas import AssessmentInput, MemberInput
 from households.round.models import ReviewRound
+from households.unit.models import AdminUnit
 from kit.contracts import Envelope
 from kit.contracts.households import (
     AssessmentRecordedV1,
@@ -80,32 +82,39 @@ def household_registered(household: Household) -> Envelope:
 
 
 def assessment_recorded(
-    assessment: Assessment, household: Household, review_round: ReviewRound, *, commune_name: str
+    survey: AssessmentInput,
+    *,
+    assessment_id: UUID,
+    version: int,
+    household: Household,
+    review_round: ReviewRound,
+    commune: AdminUnit,
 ) -> Envelope:
-    """The assessment as event-carried state: ages instead of birth dates, no names or IDs."""
+    """The survey as event-carried state: ages instead of birth dates, no names or IDs.
+
+    Built from the validated input (entered through the API or read from an import file), so
+    nothing is validated twice."""
+    assert commune.area is not None  # every commune has an area
     on = review_round.reference_date
-    survey = AssessmentInput.model_validate(
-        {field: getattr(assessment, field) for field in AssessmentInput.model_fields}
-    )
     event = AssessmentRecordedV1(
-        assessment_id=assessment.id,
+        assessment_id=assessment_id,
         household_id=household.id,
         household_code=household.household_code,
         round_id=review_round.id,
         round_year=review_round.year,
         standard_id=review_round.standard_id,
         reference_date=on,
-        commune_code=assessment.commune_code,
-        commune_name=commune_name,
-        unit_path=[household.province_code, household.district_code, assessment.commune_code],
-        area=assessment.area,
+        commune_code=commune.code,
+        commune_name=commune.name,
+        unit_path=[household.province_code, household.district_code, commune.code],
+        area=commune.area,
         **survey_facts(survey, on),
     )
     return Envelope.wrap(
         event,
         producer=PRODUCER,
-        subject=str(assessment.id),
-        sequence=assessment.version,
+        subject=str(assessment_id),
+        sequence=version,
         correlation_id=current_request_id(),
         actor=current_actor(),
     )

@@ -210,7 +210,12 @@ async def record_assessment(
     )
     await _claim_national_ids(session, assessment, assessment_in)
     envelope = events.assessment_recorded(
-        assessment, household, review_round, commune_name=commune.name
+        assessment_in,
+        assessment_id=assessment.id,
+        version=assessment.version,
+        household=household,
+        review_round=review_round,
+        commune=commune,
     )
     await stage(session, outbox, envelope)
     audit.record(

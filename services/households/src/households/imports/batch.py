@@ -38,7 +38,6 @@ from households.scope import check_commune_in_scope
 from households.unit.models import AdminUnit, UnitLevel
 from kit.auth import Caller
 from kit.contracts import Envelope
-from kit.contracts.households import AssessmentRecordedV1
 from kit.db import table_of, utc_now
 from kit.errors import InvalidInput
 from kit.logging import current_actor, current_request_id
@@ -355,7 +354,14 @@ class _Rows:
                     }
                 )
         self.events.append(
-            assessment_recorded(assessment_id, household, review_round, commune, survey)
+            events.assessment_recorded(
+                survey,
+                assessment_id=assessment_id,
+                version=1,
+                household=household,
+                review_round=review_round,
+                commune=commune,
+            )
         )
         # One audit entry per household, naming the import (whose file holds the facts).
         self.audit.append(
@@ -375,42 +381,6 @@ class _Rows:
                 "request_id": current_request_id(),
             }
         )
-
-
-def assessment_recorded(
-    assessment_id: UUID,
-    household: Household,
-    review_round: ReviewRound,
-    commune: AdminUnit,
-    survey: AssessmentInput,
-) -> Envelope:
-    """`household.events.assessment_recorded` for a first survey (version 1) built from the
-    validated input rather than from a stored row, which that function validates again: the same
-    envelope at a sixth of the cost (the tests compare the two)."""
-    assert commune.area is not None
-    on = review_round.reference_date
-    event = AssessmentRecordedV1(
-        assessment_id=assessment_id,
-        household_id=household.id,
-        household_code=household.household_code,
-        round_id=review_round.id,
-        round_year=review_round.year,
-        standard_id=review_round.standard_id,
-        reference_date=on,
-        commune_code=commune.code,
-        commune_name=commune.name,
-        unit_path=[household.province_code, household.district_code, commune.code],
-        area=commune.area,
-        **events.survey_facts(survey, on),
-    )
-    return Envelope.wrap(
-        event,
-        producer=events.PRODUCER,
-        subject=str(assessment_id),
-        sequence=1,
-        correlation_id=current_request_id(),
-        actor=current_actor(),
-    )
 
 
 async def _load_communes(session: AsyncSession, context: Context, codes: set[str]) -> None:

@@ -4,10 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlalchemy import JSON, Enum, ForeignKey
+from sqlalchemy import JSON, ForeignKey
 from sqlmodel import Column, Field
 
-from households.db import Base
+from households.db import Base, stored_as_value
 from kit.db import UtcDateTime, utc_now
 
 
@@ -24,17 +24,6 @@ class ImportStatus(StrEnum):
     failed = "failed"  # the file could not be read to the end; rows committed so far stay
 
 
-def _stored_as_value(enum: type[StrEnum], length: int) -> Enum:
-    # A VARCHAR holding the value: no PostgreSQL enum type to migrate when a state is added.
-    return Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 class ImportJob(Base, table=True):
     """One uploaded file and how far its import has come.
 
@@ -49,11 +38,11 @@ class ImportJob(Base, table=True):
     round_id: UUID = Field(
         sa_column=Column(ForeignKey("review_round.id"), nullable=False, index=True)
     )
-    format: ImportFormat = Field(sa_type=_stored_as_value(ImportFormat, 8))
+    format: ImportFormat = Field(sa_type=stored_as_value(ImportFormat, 8))
     filename: str = Field(max_length=255, description="The name the file was uploaded with.")
     size_bytes: int
     status: ImportStatus = Field(
-        default=ImportStatus.queued, sa_type=_stored_as_value(ImportStatus, 16), index=True
+        default=ImportStatus.queued, sa_type=stored_as_value(ImportStatus, 16), index=True
     )
     total_rows: int | None = None
     next_row: int = 0

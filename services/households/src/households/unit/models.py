@@ -7,10 +7,10 @@ rows; `valid_from`/`valid_to` are inclusive calendar days and `valid_to` is None
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import Enum, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field
 
-from households.db import Base
+from households.db import Base, stored_as_value
 from kit.contracts.households import Area
 
 
@@ -33,17 +33,6 @@ class DivisionType(StrEnum):
     commune = "xã"
 
 
-def _stored_as_value(enum: type[StrEnum], length: int) -> Enum:
-    # A VARCHAR holding the value (not the member name): no PostgreSQL enum type to migrate.
-    return Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
-
-
 class AdminUnit(Base, table=True):
     __tablename__ = "admin_unit"
     __table_args__ = (UniqueConstraint("code", "valid_from"),)
@@ -54,11 +43,11 @@ class AdminUnit(Base, table=True):
     search_name: str = Field(
         max_length=100, description="Name in lower case without diacritics, for search."
     )
-    level: UnitLevel = Field(sa_type=_stored_as_value(UnitLevel, 16))
-    division_type: DivisionType = Field(sa_type=_stored_as_value(DivisionType, 16))
+    level: UnitLevel = Field(sa_type=stored_as_value(UnitLevel, 16))
+    division_type: DivisionType = Field(sa_type=stored_as_value(DivisionType, 16))
     area: Area | None = Field(
         default=None,
-        sa_type=_stored_as_value(Area, 8),
+        sa_type=stored_as_value(Area, 8),
         description="Urban or rural; communes only (phường and thị trấn urban, xã rural).",
     )
     parent_code: str | None = Field(default=None, max_length=5, index=True)
