@@ -47,7 +47,7 @@ async def record_assessments(
     now = utc_now()
     copy_rows: dict[UUID, dict[str, Any]] = {}
     classification_rows: dict[UUID, dict[str, Any]] = {}
-    changes: Counter[CounterKey] = Counter()
+    by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, tuple[str, int]] = {}
     announced: list[Envelope] = []
@@ -71,9 +71,10 @@ async def record_assessments(
         path = tuple(event.unit_path)
         new_counts = counts_of(result, persons=len(event.members))
         if applied.household_class is not None:  # the household moved commune, or not
-            _add_counts(changes, applied.round_id, applied.unit_path, applied.counts, sign=-1)
+            old_key = (applied.round_id, applied.unit_path)
+            by_path.setdefault(old_key, Counts()).subtract(applied.counts)
             communes[(applied.round_id, applied.unit_path[-1])] = applied.unit_path
-        _add_counts(changes, event.round_id, path, new_counts, sign=1)
+        by_path.setdefault((event.round_id, path), Counts()).update(new_counts)
         communes[(event.round_id, path[-1])] = path
         rounds.setdefault(event.round_id, (event.standard_id, event.round_year))
         copy_rows[event.assessment_id] = {
@@ -119,6 +120,11 @@ async def record_assessments(
     await _insert_or_update(session, rows, classification_rows, classified)
     await figures_service.remember_units(session, {path for _, path in communes.items()})
     await figures_service.remember_rounds(session, rounds)
+    changes: Counter[CounterKey] = Counter()
+    for (round_id, unit_path), counts in by_path.items():
+        for unit in unit_path:
+            for metric, value in counts.items():
+                changes[(round_id, unit, metric)] += value
     await figures_service.apply_changes(session, changes, communes)
     await stage_many(session, outbox, announced)
 
@@ -183,14 +189,6 @@ async def _insert_or_update(
 
 
 KEPT = ("assessment_id", "household_id", "round_id")  # never changed by a newer version
-
-
-def _add_counts(
-    changes: Counter[CounterKey], round_id: UUID, path: Path, counts: Counts, *, sign: int
-) -> None:
-    for unit in path:
-        for metric, value in counts.items():
-            changes[(round_id, unit, metric)] += sign * value
 
 
 async def store(
