@@ -219,7 +219,7 @@ class OutboxRelay:
 
     async def _listen(self) -> None:
         """`LISTEN` on a connection of the relay's own pool, again after a lost connection."""
-        engine = self._sessionmaker.kw["bind"]
+        engine = self._sessionmaker.kw.get("bind")
         if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
             return
         while True:
