@@ -4,11 +4,12 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from kit.auth import InvalidToken, Role, SigningKey, TokenVerifier
+from kit.auth import InvalidToken, KeysUnavailable, RemoteKeys, Role, SigningKey, TokenVerifier
 from kit.auth import tokens as tokens_module
 
 ISSUER, AUDIENCE = "https://issuer.test", "platform"
@@ -142,3 +143,43 @@ class TestRememberedTokens:
 
         # `second` was the least recently used when `third` came, so it was checked again.
         assert signature_checks == [first, second, third, second]
+
+
+class TestRemoteKeys:
+    async def test_unreachable_keys_are_the_services_fault_not_the_callers(self) -> None:
+        keys = RemoteKeys(
+            "http://gateway/.well-known/jwks.json",
+            cache_seconds=60,
+            transport=httpx.MockTransport(lambda request: httpx.Response(503)),
+        )
+        verifier = TokenVerifier(keys, issuer="iss", audience="aud")
+        key = SigningKey.generate()
+        token = key.issue(
+            issuer="iss",
+            audience="aud",
+            subject="u",
+            role=Role.ADMIN,
+            unit_scope=None,
+            lifetime=timedelta(minutes=5),
+        )
+
+        with pytest.raises(KeysUnavailable):
+            await verifier.verify(token)
+        await keys.aclose()
+
+    async def test_keys_once_fetched_keep_serving_while_the_gateway_is_down(self) -> None:
+        key = SigningKey.generate()
+        answers = iter([httpx.Response(200, json=key.jwks())])
+
+        def gateway(request: httpx.Request) -> httpx.Response:
+            return next(answers, httpx.Response(503))
+
+        keys = RemoteKeys(
+            "http://gateway/.well-known/jwks.json",
+            cache_seconds=0,
+            transport=httpx.MockTransport(gateway),
+        )
+
+        assert await keys.key(key.kid) is not None
+        assert await keys.key(key.kid) is not None  # refetch failed: the known key stays
+        await keys.aclose()

@@ -12,8 +12,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kit.auth.roles import Caller, Permission
-from kit.auth.tokens import InvalidToken, TokenVerifier
-from kit.errors import Forbidden, Unauthorized
+from kit.auth.tokens import InvalidToken, KeysUnavailable, TokenVerifier
+from kit.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -37,6 +37,10 @@ async def current_caller(
     except InvalidToken as error:
         raise Unauthorized(
             str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from error
+    except KeysUnavailable as error:
+        raise ServiceUnavailable(
+            "Tokens cannot be checked now: the gateway's signing keys are unreachable."
         ) from error
     structlog.contextvars.bind_contextvars(actor=caller.subject)
     return caller

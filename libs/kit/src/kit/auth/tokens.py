@@ -36,6 +36,11 @@ class InvalidToken(Exception):
     """The token cannot be trusted; the message says why (safe to show to the caller)."""
 
 
+class KeysUnavailable(Exception):
+    """No signing key is known yet and the gateway's JWKS cannot be fetched: the fault is ours,
+    not the caller's (answered 503, not 401)."""
+
+
 def public_jwk(key: Ed25519PublicKey, kid: str) -> dict[str, Any]:
     jwk: dict[str, Any] = OKPAlgorithm.to_jwk(key, as_dict=True)
     return jwk | {"kid": kid, "alg": ALGORITHM, "use": "sig"}
@@ -167,7 +172,7 @@ class RemoteKeys:
                 self._keys = _parse_jwks(response.json())
             except (httpx.HTTPError, ValueError) as error:
                 if not self._keys:
-                    raise InvalidToken(
+                    raise KeysUnavailable(
                         f"The signing keys could not be fetched from {self._url}."
                     ) from error
                 return  # keep serving the keys we have; retry at the next interval
