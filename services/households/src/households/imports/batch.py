@@ -41,6 +41,7 @@ from kit.contracts import Envelope
 from kit.db import table_of, utc_now
 from kit.errors import InvalidInput
 from kit.logging import current_actor, current_request_id
+from kit.messaging import stage_many
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -247,7 +248,7 @@ async def write(
     await _insert(session, table_of(Assessment), rows.assessments)
     await _insert(session, table_of(NationalIdClaim), rows.claims)
     await _insert(session, table_of(AuditEntry), rows.audit)
-    await stage_many(session, rows.events)
+    await stage_many(session, outbox, rows.events)
     await _insert(
         session,
         table_of(ImportRowError),
@@ -435,21 +436,3 @@ async def _insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]
     if rows:
         key = next(iter(table.primary_key.columns))
         await session.exec(insert(table).returning(key), params=rows)
-
-
-async def stage_many(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-    """`kit.messaging.stage` for many events at once: the same outbox rows, in order."""
-    now = utc_now()
-    await _insert(
-        session,
-        outbox,
-        [
-            {
-                "id": envelope.id,
-                "type": envelope.type,
-                "envelope": envelope.model_dump(mode="json"),
-                "created_at": now,
-            }
-            for envelope in envelopes
-        ],
-    )
