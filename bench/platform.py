@@ -53,7 +53,7 @@ class Token(httpx.Auth):
         self._url = f"{gateway_url}/api/v1/auth/token"
         self._form = {"grant_type": "password", "username": username, "password": password}
         self._token = ""
-        self._fetched = 0.0
+        self._fetched = float("-inf")  # never fetched: the monotonic clock may start near 0
         self._lock = asyncio.Lock()
 
     async def fresh(self) -> str:
