@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kit.db import make_engine
+from kit.db import make_engine, unavailable
 from kit.testing import POSTGRES_URL, create_database, drop_database, require_infra
 
 pytestmark = pytest.mark.infra
@@ -107,3 +107,36 @@ class TestPooledConnections:
             await engine.dispose()
 
         assert all(pid > 0 for pid in pids)
+
+
+async def _error_of(engine: AsyncEngine, statement: str) -> BaseException:
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    except Exception as error:
+        return error
+    raise AssertionError(f"{statement!r} did not fail")
+
+
+async def test_a_refused_connection_is_unavailable_and_a_bad_statement_is_not(
+    database_url: str,
+) -> None:
+    closed_port = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
+    engine = make_engine(database_url)
+    try:
+        assert unavailable(await _error_of(closed_port, "SELECT 1"))
+        assert not unavailable(await _error_of(engine, "SELECT * FROM no_such_table"))
+        assert not unavailable(await _error_of(engine, "SELECT 1 / 0"))
+    finally:
+        await closed_port.dispose()
+        await engine.dispose()
+
+
+async def test_a_connection_terminated_by_the_server_is_unavailable(database_url: str) -> None:
+    engine = make_engine(database_url, ping_after_idle_seconds=3600)
+    try:
+        await backend_pid(engine)  # one pooled connection, not pinged before its next use
+        await drop_every_connection(database_url)
+        assert unavailable(await _error_of(engine, "SELECT 1"))
+    finally:
+        await engine.dispose()

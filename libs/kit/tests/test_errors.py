@@ -3,7 +3,9 @@
 import httpx
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from sqlalchemy import text
 
+from kit.db import make_engine
 from kit.errors import (
     PROBLEM_JSON,
     PROBLEM_RESPONSES,
@@ -69,3 +71,43 @@ class TestDocument:
         assert response.status_code == 400
         assert "400" in operations["post"]["responses"]
         assert "400" not in operations["get"]["responses"]
+
+
+async def _call_unraised(app: FastAPI, path: str) -> httpx.Response:
+    """As a server does: the error handled into a response, not raised into the test."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get(path)
+
+
+async def test_a_database_that_cannot_be_reached_answers_503_with_retry_after() -> None:
+    engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/count")
+    async def count() -> int:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SELECT 1"))).scalar_one())
+
+    try:
+        response = await _call_unraised(app, "/count")
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert int(response.headers["retry-after"]) > 0
+    assert "try again" in response.json()["detail"]
+
+
+async def test_any_other_unexpected_error_stays_a_500() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/broken")
+    async def broken() -> int:
+        raise ZeroDivisionError
+
+    response = await _call_unraised(app, "/broken")
+    assert response.status_code == 500
+    assert "retry-after" not in response.headers

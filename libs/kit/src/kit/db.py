@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from asyncpg import exceptions as asyncpg_errors
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +26,37 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# SQLSTATEs of a server that cannot serve now but may soon: connection exceptions (class 08),
+# shutdown or start-up (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now) and
+# too many connections. Deadlocks and serialization failures are transient too, but call for a
+# retry of the transaction by its owner, not a wait.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached now (refused, lost, shutting down).
+
+    Such an error is worth waiting for and retrying; any other (a bad statement, a violated
+    constraint, a bug) is not, and retrying it would only hide it.
+    """
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+        ):
+            return True
+        # asyncpg's own InterfaceError is "connection is closed" (and the like): no SQLSTATE.
+        if isinstance(cause, OSError | asyncpg_errors.InterfaceError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def utc_now() -> datetime:

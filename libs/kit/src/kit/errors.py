@@ -33,6 +33,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from kit.db import unavailable
+
 PROBLEM_JSON = "application/problem+json"
 log = structlog.get_logger()
 
@@ -193,7 +195,19 @@ def allowed_methods(scope: Scope, routes: Iterable[BaseRoute | RouteContext]) ->
     return sorted(methods)
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if unavailable(exc):
+        # A restart or a lost connection, not a defect: the client may try again shortly.
+        log.warning("request.database_unavailable", path=request.url.path, error=str(exc))
+        problem = Problem(
+            title="Service Unavailable",
+            status=503,
+            detail="The database cannot be reached just now; try again shortly.",
+        )
+        return problem_response(problem, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     log.exception("request.unhandled_error", path=request.url.path)
     problem = Problem(
         title="Internal Server Error",

@@ -5,15 +5,16 @@ Each service's `relay.py` / `worker.py` is a few lines calling these, run as `py
 
 import asyncio
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import structlog
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from kit.db import make_engine, make_sessionmaker
+from kit.db import make_engine, make_sessionmaker, unavailable
 from kit.logging import configure_logging
 from kit.messaging import EventConsumer, MessageBus, OutboxRelay, QueueSpec
 from kit.service import make_bus
@@ -79,6 +80,40 @@ async def consume_forever(
         await engine.dispose()
 
 
+def _log_unavailable(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning(
+        "loop.database_unavailable",
+        attempt=state.attempt_number,
+        retry_in_seconds=round(state.upcoming_sleep, 1),
+        error=str(error),
+    )
+
+
+async def repeat(
+    step: Callable[[], Awaitable[bool]],
+    *,
+    idle_seconds: float,
+    max_backoff_seconds: float = 30.0,
+) -> None:
+    """Run `step` forever: at once again when it did some work, after `idle_seconds` when not.
+
+    When the database cannot be reached (a restart, a dropped connection) the step is retried
+    with growing, jittered waits instead of ending the process; any other error is a defect and
+    ends it, to be seen.
+    """
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(unavailable),
+        wait=wait_exponential_jitter(multiplier=0.2, max=max_backoff_seconds),
+        before_sleep=_log_unavailable,
+        reraise=True,
+    )
+    while True:
+        # Each call starts a fresh retry state: the backoff grows within one outage only.
+        if not await retrying(step):
+            await asyncio.sleep(idle_seconds)
+
+
 def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `main()` until SIGINT or SIGTERM, then let it clean up."""
     configure_logging(settings)
@@ -96,4 +131,4 @@ def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]
     asyncio.run(supervised())
 
 
-__all__ = ["build_relay", "consume", "consume_forever", "relay_forever", "run"]
+__all__ = ["build_relay", "consume", "consume_forever", "relay_forever", "repeat", "run"]

@@ -20,15 +20,18 @@ async def run_recalculations(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     """Take queued recalculation jobs one at a time; several workers share them."""
-    while True:
+
+    async def take_one() -> bool:
         job = await recalculation_service.claim_next(sessionmaker)
         if job is None:
-            await asyncio.sleep(settings.RECALCULATION_POLL_SECONDS)
-            continue
+            return False
         log.info("recalculation.started", job_id=str(job.id), round_id=str(job.round_id))
         await recalculation_service.run(
             sessionmaker, job.id, batch_size=settings.RECALCULATION_BATCH_SIZE
         )
+        return True
+
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 
 async def main(settings: Settings) -> None:
