@@ -7,6 +7,7 @@ from uuid import uuid4
 import pytest
 import structlog
 from sqlalchemy import Column, Integer, MetaData, Row, String, Table, Uuid, func, select
+from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.contracts import Envelope, HouseholdClassChangedV1, PopulationRecordedV1
@@ -384,3 +385,65 @@ class TestBatches:
         assert outcomes[2] is None
         assert len(await processed(database)) == 2
         assert await written(database) == 2
+
+
+def _database_gone() -> Exception:
+    """What SQLAlchemy raises when the server closed the connection (a restart, an operator)."""
+    return OperationalError("SELECT 1", None, ConnectionResetError("connection reset by peer"))
+
+
+class TestDatabaseOutages:
+    async def test_an_outage_is_waited_out_without_failing_the_messages(
+        self, database: Database, handler: Handler
+    ) -> None:
+        class DownTwice(Handler):
+            outages = 2
+
+            async def __call__(self, session: AsyncSession, envelope: Envelope, event: Any) -> None:
+                await super().__call__(session, envelope, event)
+                if self.outages:
+                    self.outages -= 1
+                    raise _database_gone()
+
+        down = DownTwice()
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            handlers={PopulationRecordedV1: down},
+        )
+        envelope = envelope_of(population_recorded())
+
+        [outcome] = await consumer.handle_batch([delivery(envelope)])
+
+        assert outcome is None  # acknowledged once the database is back: no delivery spent
+        assert len(down.calls) == 3
+        assert [row.message_id for row in await processed(database)] == [envelope.id]
+        assert await written(database) == 1
+
+    async def test_an_outage_longer_than_the_wait_leaves_the_message_to_be_requeued(
+        self, database: Database, handler: Handler
+    ) -> None:
+        handler.fail_with = _database_gone()
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            handlers={PopulationRecordedV1: handler},
+            outage_seconds=0.5,
+        )
+
+        [outcome] = await consumer.handle_batch([delivery(envelope_of(population_recorded()))])
+
+        assert isinstance(outcome, OperationalError)
+        assert not isinstance(outcome, PoisonMessage)
+        assert len(handler.calls) > 1
+        assert await written(database) == 0
+
+    async def test_a_defect_is_not_retried(self, consumer: EventConsumer, handler: Handler) -> None:
+        handler.fail_with = RuntimeError("a bug")
+
+        [outcome] = await consumer.handle_batch([delivery(envelope_of(population_recorded()))])
+
+        assert isinstance(outcome, RuntimeError)
+        assert len(handler.calls) == 1

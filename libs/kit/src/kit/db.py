@@ -55,7 +55,8 @@ def unavailable(error: BaseException) -> bool:
         # asyncpg's own InterfaceError is "connection is closed" (and the like): no SQLSTATE.
         if isinstance(cause, OSError | asyncpg_errors.InterfaceError):
             return True
-        cause = cause.__cause__ or cause.__context__
+        wrapped = cause.orig if isinstance(cause, exc.DBAPIError) else None
+        cause = wrapped or cause.__cause__ or cause.__context__
     return False
 
 

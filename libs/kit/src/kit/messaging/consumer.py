@@ -6,7 +6,10 @@ commit in the same transaction, so a redelivered message finds its row and is ac
 effect. A message that cannot be decoded is dead-lettered on its own before the transaction
 starts. If the batch's transaction fails (a poison message found by a handler, a deadlock), it is
 rolled back and its messages are handled again one by one, each in a transaction of its own, so
-only the culprit is dead-lettered or requeued.
+only the culprit is dead-lettered or requeued. A database that cannot be reached (a restart, a lost
+connection) is no fault of the messages: the transaction is retried with growing waits, holding the
+batch unacknowledged, for up to `outage_seconds`, so that an outage does not spend the messages'
+delivery limit and dead-letter valid events.
 
 Per-subject ordering (a late, older fact arriving after a newer one) is the handlers' concern: they
 compare `envelope.sequence`. A batch handler sees its events in delivery order and must give the
@@ -24,9 +27,16 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
 
 from kit.contracts import Envelope, Event, UnknownEventType, decode
-from kit.db import insert_for, utc_now
+from kit.db import insert_for, unavailable, utc_now
 from kit.messaging.bus import IncomingMessage, Outcome, PoisonMessage
 
 log = structlog.get_logger()
@@ -88,6 +98,7 @@ class EventConsumer:
         inbox: Table,
         handlers: Mapping[type[Event], EventHandler] | None = None,
         batch_handlers: Mapping[type[Event], BatchEventHandler] | None = None,
+        outage_seconds: float = 900.0,
     ) -> None:
         self.name = name
         self._sessionmaker = sessionmaker
@@ -96,6 +107,24 @@ class EventConsumer:
         self._batch_handlers = {
             event.TYPE: handler for event, handler in (batch_handlers or {}).items()
         }
+        # Below RabbitMQ's consumer timeout (30 min), which would close the channel meanwhile.
+        self._through_outages = AsyncRetrying(
+            retry=retry_if_exception(unavailable),
+            wait=wait_exponential_jitter(multiplier=0.2, max=30.0),
+            stop=stop_after_delay(outage_seconds),
+            before_sleep=self._log_outage,
+            reraise=True,
+        )
+
+    def _log_outage(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "messages.database_unavailable",
+            consumer=self.name,
+            attempt=state.attempt_number,
+            retry_in_seconds=round(state.upcoming_sleep, 1),
+            error=str(error),
+        )
 
     async def __call__(self, message: IncomingMessage) -> None:
         """Handle one message; raise what `handle_batch` would give as its outcome."""
@@ -123,7 +152,7 @@ class EventConsumer:
         if not decoded:
             return outcomes
         try:
-            await self._in_one_transaction(decoded)
+            await self._through_outages(self._in_one_transaction, decoded)
         except Exception as error:
             if len(decoded) == 1:
                 outcomes[decoded[0].position] = error
@@ -131,7 +160,7 @@ class EventConsumer:
             log.warning("messages.batch_failed", consumer=self.name, size=len(decoded))
             for item in decoded:  # each on its own: only the culprit fails
                 try:
-                    await self._in_one_transaction([item])
+                    await self._through_outages(self._in_one_transaction, [item])
                 except Exception as single_error:
                     outcomes[item.position] = single_error
         return outcomes
