@@ -84,7 +84,7 @@ DISCLOSURE = Disclosure(
     method="cell_key",
     max_noise=MAX_NOISE,
     note="Each commune's counts of households and persons by class, area and deprivation are "
-    "moved by a small deterministic noise (zero stays zero; half of them do not move); every "
+    "moved by a small deterministic noise (zero stays zero; 43 % do not move at all); every "
     "other count is the sum of those, so all counts add up. See docs/access.md.",
 )
 
