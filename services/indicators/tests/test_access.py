@@ -1,4 +1,4 @@
-"""Who sees which figures and classifications: unit scope, roles, and small-cell suppression."""
+"""Who sees which figures and classifications: unit scope, roles, and perturbed small cells."""
 
 from collections.abc import Callable
 from uuid import UUID, uuid4
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification.testing import assessment, member
-from indicators.figures.disclosure import withheld, withheld_among_siblings
+from indicators.figures.cell_key import MAX_NOISE, perturb, record_keys
 from indicators.handlers import consumer
 from kit.auth import Role
 from kit.contracts import Envelope, Event
@@ -34,10 +34,10 @@ def _message(event: Event, subject: str) -> IncomingMessage:
 
 async def _survey(
     sessionmaker: async_sessionmaker[AsyncSession], path: list[str], *, poor: int, not_poor: int
-) -> dict[str, UUID]:
+) -> dict[str, list[UUID]]:
     """Households in the commune at the end of `path`; their ids by class."""
     handle = consumer(sessionmaker)
-    ids = {}
+    ids: dict[str, list[UUID]] = {"poor": [], "not_poor": []}
     for index in range(poor + not_poor):
         is_poor = index < poor
         household_id, assessment_id = uuid4(), uuid4()
@@ -53,7 +53,7 @@ async def _survey(
             income_score_a=100 if is_poor else 300,
         )
         await handle(_message(event, str(assessment_id)))
-        ids["poor" if is_poor else "not_poor"] = household_id
+        ids["poor" if is_poor else "not_poor"].append(household_id)
     population = PopulationRecordedV1(
         round_id=ROUND,
         unit_code=path[-1],
@@ -67,7 +67,9 @@ async def _survey(
 
 
 @pytest.fixture
-async def households(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, dict[str, UUID]]:
+async def households(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> dict[str, dict[str, list[UUID]]]:
     """Tích Sơn: 3 poor of 23 (a small cell); Quang Sơn: 6 poor of 16."""
     return {
         "08707": await _survey(sessionmaker, TICH_SON, poor=3, not_poor=20),
@@ -81,7 +83,7 @@ async def _figures(client: httpx.AsyncClient, unit: str, children: bool = False)
 
 class TestUnitScope:
     async def test_a_commune_officer_sees_its_commune_and_nothing_above_or_beside(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         officer = as_role(Role.COMMUNE_OFFICER, "08707")
 
@@ -90,10 +92,10 @@ class TestUnitScope:
         assert statuses == [404, 404, 200, 404, 404, 404]
 
     async def test_classifications_are_scoped(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         officer = as_role(Role.COMMUNE_OFFICER, "08707")
-        theirs = households["08764"]["poor"]
+        theirs = households["08764"]["poor"][0]
 
         listed = (await officer.get(f"/api/v1/classifications/{ROUND}")).json()
         other = await officer.get(f"/api/v1/classifications/{ROUND}/{theirs}")
@@ -103,27 +105,27 @@ class TestUnitScope:
         assert other.status_code == 404
 
     async def test_a_province_officer_sees_small_cells(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         figures = (await _figures(as_role(Role.PROVINCE_OFFICER, "26"), "08707")).json()
 
         assert figures["total"]["households"]["poor"] == 3
-        assert figures["withheld_below"] is None
+        assert figures["disclosure"] is None
 
 
 class TestRoles:
     async def test_an_analyst_reads_no_household_classification(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         analyst = as_role(Role.MINISTRY_ANALYST)
 
         listed = await analyst.get(f"/api/v1/classifications/{ROUND}")
-        one = await analyst.get(f"/api/v1/classifications/{ROUND}/{households['08707']['poor']}")
+        one = await analyst.get(f"/api/v1/classifications/{ROUND}/{households['08707']['poor'][0]}")
 
         assert (listed.status_code, one.status_code) == (403, 403)
 
     async def test_only_admins_and_province_officers_start_recalculations(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         request = {"round_id": str(ROUND)}
 
@@ -138,90 +140,38 @@ class TestRoles:
 
 
 class TestSmallCells:
-    async def test_an_analyst_sees_neither_a_small_count_nor_what_would_reveal_it(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+    async def test_an_analyst_gets_each_count_moved_by_its_cell_key_noise(
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
+        """Tích Sơn's 3 poor households (all rural) are published as 3 plus the noise that their
+        record keys pick, never as themselves, and the answer says it is perturbed."""
         figures = (await _figures(as_role(Role.MINISTRY_ANALYST), "08707")).json()
-        counts = figures["total"]["households"]
+        poor = households["08707"]["poor"]
+        key_sum = sum(record_keys()(household) for household in poor)
 
-        assert figures["withheld_below"] == 5
-        assert counts["poor"] is None
-        assert counts["surveyed"] == 23
-        # At least two classes are withheld, so the surveyed total does not give the poor away.
-        assert sum(counts[c] is None for c in ("poor", "near_poor", "average", "not_poor")) >= 2
-        assert figures["total"]["household_rates"]["poverty_rate_percent"] is None
-        assert figures["total"]["household_rates"]["multidimensional_poverty_rate_percent"] is None
-        assert figures["rural"]["households"]["poor"] is None
-        assert figures["deprivation"]["poor"]["households"] is None
-        shares = [i["share_percent"] for i in figures["deprivation"]["poor"]["indicators"]]
-        assert set(shares) == {None}
+        expected = perturb(len(poor), key_sum, "households.poor.rural")
+        assert figures["rural"]["households"]["poor"] == expected
+        assert figures["total"]["households"]["poor"] == expected
+        assert figures["urban"]["households"]["poor"] == 0
+        assert figures["disclosure"]["method"] == "cell_key"
+        assert figures["disclosure"]["max_noise"] == MAX_NOISE
 
-    async def test_a_count_at_the_threshold_is_shown(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+    async def test_rates_are_perturbed_counts_over_the_official_population(
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
         figures = (await _figures(as_role(Role.MINISTRY_ANALYST), "08764")).json()
+        counts = figures["total"]["households"]
 
-        assert figures["total"]["households"]["poor"] == 6
-        assert figures["total"]["household_rates"]["poverty_rate_percent"] == 18.75
+        assert counts["resident"] == 32  # the official denominator is not perturbed
+        assert figures["total"]["household_rates"]["poverty_rate_percent"] == round(
+            100 * counts["poor"] / 32, 4
+        )
 
-    async def test_a_sibling_shown_beside_a_withheld_one_is_withheld_too(
-        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+    async def test_the_same_question_always_gets_the_same_answer(
+        self, households: dict[str, dict[str, list[UUID]]], as_role: AsRole
     ) -> None:
-        """Province minus the shown district would otherwise give the withheld district away."""
-        listed = (await _figures(as_role(Role.MINISTRY_ANALYST), "26", children=True)).json()
+        analyst = as_role(Role.MINISTRY_ANALYST)
 
-        poor = {item["unit_code"]: item["total"]["households"]["poor"] for item in listed["items"]}
-        assert poor == {"243": None, "246": None}
+        answers = [(await _figures(analyst, "26")).json() for _ in range(3)]
 
-
-class TestWithheld:
-    """The suppression rules on their own, at the threshold's edges (k = 5)."""
-
-    def test_a_count_below_k_is_withheld_and_one_at_k_or_zero_is_not(self) -> None:
-        counters = {
-            "households.surveyed": 30,
-            "households.poor": 4,
-            "households.near_poor": 5,
-            "households.average": 0,
-            "households.not_poor": 21,
-        }
-
-        hidden = withheld(counters, 5)
-
-        assert "households.poor" in hidden
-        assert "households.average" not in hidden
-        # near-poor (5, the smallest positive visible class) goes with it, so the sum hides both
-        assert "households.near_poor" in hidden
-        assert "households.not_poor" not in hidden
-
-    def test_urban_and_rural_are_withheld_together(self) -> None:
-        counters = {
-            "households.poor": 10,
-            "households.poor.urban": 2,
-            "households.poor.rural": 8,
-            "households.surveyed.urban": 40,
-            "households.not_poor.urban": 38,
-        }
-
-        hidden = withheld(counters, 5)
-
-        assert {"households.poor.urban", "households.poor.rural"} <= hidden
-
-    def test_population_counts_are_never_withheld(self) -> None:
-        counters = {"households.resident": 3, "persons.resident": 4, "communes_with_population": 1}
-
-        assert withheld(counters, 5) == set()
-
-    def test_siblings_withhold_the_smallest_partner(self) -> None:
-        siblings = [
-            {"households.poor": 3, "households.not_poor": 40, "households.surveyed": 43},
-            {"households.poor": 9, "households.not_poor": 30, "households.surveyed": 39},
-            {"households.poor": 7, "households.not_poor": 30, "households.surveyed": 37},
-        ]
-
-        hidden = withheld_among_siblings(siblings, 5)
-
-        assert "households.poor" in hidden[0]
-        for key in set().union(*hidden):
-            assert sum(key in keys for keys in hidden) != 1, key
-        assert hidden == withheld_among_siblings(siblings, 5)
+        assert answers[0] == answers[1] == answers[2]

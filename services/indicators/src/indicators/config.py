@@ -1,4 +1,4 @@
-from pydantic import Field
+from pydantic import SecretStr
 
 from kit.settings import ServiceSettings
 
@@ -8,5 +8,7 @@ class Settings(ServiceSettings):
     DATABASE_URL: str = "sqlite+aiosqlite:///data/indicators.db"
     RECALCULATION_POLL_SECONDS: float = 1.0
     RECALCULATION_BATCH_SIZE: int = 2000
-    # Small-cell suppression for roles that see aggregates only: counts from 1 to k - 1 withheld.
-    DISCLOSURE_MIN_COUNT: int = Field(default=5, ge=1)
+    # Cell-key perturbation for roles that see aggregates only: the secret under which each
+    # household's record key is derived. The default is public: set your own in production, once
+    # (changing it re-keys every cell; run a recalculation of each round afterwards).
+    DISCLOSURE_KEY_SECRET: SecretStr = SecretStr("vn-poverty-platform: set your own in production")

@@ -1,13 +1,15 @@
 """What the indicators service does with each event it consumes."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification import service as classification_service
+from indicators.config import Settings
 from indicators.db import inbox
 from indicators.figures import population as population_service
+from indicators.figures.cell_key import RecordKeys, record_keys
 from indicators.recalculation.locks import lock_round
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1, PopulationRecordedV1
@@ -16,12 +18,18 @@ from kit.messaging import EventConsumer
 CONSUMER = "indicators"
 
 
-async def on_assessments_recorded(
-    session: AsyncSession, deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]]
-) -> None:
-    for round_id in sorted({event.round_id for _, event in deliveries}):
-        await lock_round(session, round_id, exclusive=False)
-    await classification_service.record_assessments(session, deliveries)
+Deliveries = Sequence[tuple[Envelope, AssessmentRecordedV1]]
+
+
+def on_assessments_recorded(
+    keys: RecordKeys,
+) -> Callable[[AsyncSession, Deliveries], Awaitable[None]]:
+    async def handle(session: AsyncSession, deliveries: Deliveries) -> None:
+        for round_id in sorted({event.round_id for _, event in deliveries}):
+            await lock_round(session, round_id, exclusive=False)
+        await classification_service.record_assessments(session, deliveries, keys)
+
+    return handle
 
 
 async def on_population_recorded(
@@ -31,11 +39,15 @@ async def on_population_recorded(
     await population_service.record(session, envelope, event)
 
 
-def consumer(sessionmaker: async_sessionmaker[AsyncSession]) -> EventConsumer:
+def consumer(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None
+) -> EventConsumer:
+    """The service's consumer; record keys under the secret of `settings` (else the
+    environment's, as `Settings()` reads it)."""
     return EventConsumer(
         name=CONSUMER,
         sessionmaker=sessionmaker,
         inbox=inbox,
         handlers={PopulationRecordedV1: on_population_recorded},
-        batch_handlers={AssessmentRecordedV1: on_assessments_recorded},
+        batch_handlers={AssessmentRecordedV1: on_assessments_recorded(record_keys(settings))},
     )

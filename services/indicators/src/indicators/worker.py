@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.config import Settings
+from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
 from kit import runner
@@ -27,7 +28,10 @@ async def run_recalculations(
             return False
         log.info("recalculation.started", job_id=str(job.id), round_id=str(job.round_id))
         await recalculation_service.run(
-            sessionmaker, job.id, batch_size=settings.RECALCULATION_BATCH_SIZE
+            sessionmaker,
+            job.id,
+            batch_size=settings.RECALCULATION_BATCH_SIZE,
+            record_keys=record_keys(settings),
         )
         return True
 
@@ -38,7 +42,9 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     try:
         await asyncio.gather(
-            runner.consume_forever(settings, INDICATORS_QUEUE, consumer),
+            runner.consume_forever(
+                settings, INDICATORS_QUEUE, lambda sessionmaker: consumer(sessionmaker, settings)
+            ),
             run_recalculations(make_sessionmaker(engine), settings),
         )
     finally:

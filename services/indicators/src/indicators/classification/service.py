@@ -1,6 +1,5 @@
 """Keeps each household's classification and its units' counters in step with its assessment."""
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +15,16 @@ from indicators.classification.models import AssessmentCopy, HouseholdClassifica
 from indicators.classification.schemas import Classification
 from indicators.db import outbox
 from indicators.figures import service as figures_service
-from indicators.figures.counts import Counts, difference, household_counts
-from indicators.figures.service import CounterKey, Path
+from indicators.figures.cell_key import RecordKeys
+from indicators.figures.counts import (
+    CounterKey,
+    Counts,
+    Tally,
+    difference,
+    household_counts,
+    on_units,
+)
+from indicators.figures.service import Path
 from indicators.standard.exceptions import StandardNotFound
 from indicators.standard.service import get_standard
 from kit.auth import Caller
@@ -33,7 +40,9 @@ log = structlog.get_logger()
 
 
 async def record_assessments(
-    session: AsyncSession, deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]]
+    session: AsyncSession,
+    deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]],
+    record_keys: RecordKeys,
 ) -> None:
     """Apply assessment events as handling them one by one in this order would, in a few
     statements: keep the newest version of each assessment, classify it, save the
@@ -41,7 +50,7 @@ async def record_assessments(
     """
     copies, rows = table_of(AssessmentCopy), table_of(HouseholdClassification)
     ids = sorted({event.assessment_id for _, event in deliveries})
-    state = await _applied(session, ids)
+    state = await _applied(session, ids, record_keys)
     copied = {id_ for id_, applied in state.items() if applied.sequence is not None}
     classified = {id_ for id_, applied in state.items() if applied.household_class is not None}
     now = utc_now()
@@ -69,7 +78,9 @@ async def record_assessments(
             # the dead-letter queue until the standard ships, then is replayed.
             raise PoisonMessage(str(unusable)) from unusable
         path = tuple(event.unit_path)
-        new_counts = counts_of(result, persons=len(event.members))
+        new_counts = counts_of(
+            result, persons=len(event.members), record_key=record_keys(event.household_id)
+        )
         if applied.household_class is not None:  # the household moved commune, or not
             old_key = (applied.round_id, applied.unit_path)
             by_path.setdefault(old_key, Counts()).subtract(applied.counts)
@@ -120,11 +131,9 @@ async def record_assessments(
     await _insert_or_update(session, rows, classification_rows, classified)
     await figures_service.remember_units(session, {path for _, path in communes.items()})
     await figures_service.remember_rounds(session, rounds)
-    changes: Counter[CounterKey] = Counter()
+    changes: Tally[CounterKey] = Tally()
     for (round_id, unit_path), counts in by_path.items():
-        for unit in unit_path:
-            for metric, value in counts.items():
-                changes[(round_id, unit, metric)] += value
+        changes.update(on_units(round_id, unit_path, counts))
     await figures_service.apply_changes(session, changes, communes)
     await stage_many(session, outbox, announced)
 
@@ -144,7 +153,9 @@ class _Applied:
     revision: int = 0
 
 
-async def _applied(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, _Applied]:
+async def _applied(
+    session: AsyncSession, ids: Sequence[UUID], record_keys: RecordKeys
+) -> dict[UUID, _Applied]:
     """The stored state of these assessments, their copies locked (in one order: no deadlock)."""
     copies = table_of(AssessmentCopy)
     locked = (
@@ -164,7 +175,7 @@ async def _applied(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, _Ap
         applied = state.setdefault(row.assessment_id, _Applied())
         applied.round_id, applied.unit_path = row.round_id, tuple(row.unit_path)
         applied.household_class, applied.revision = row.household_class, row.revision
-        applied.counts = counts_of_row(row)
+        applied.counts = counts_of_row(row, record_keys)
     return state
 
 
@@ -192,11 +203,16 @@ KEPT = ("assessment_id", "household_id", "round_id")  # never changed by a newer
 
 
 async def store(
-    session: AsyncSession, assessment: AssessmentRecordedV1, result: Classification
+    session: AsyncSession,
+    assessment: AssessmentRecordedV1,
+    result: Classification,
+    record_keys: RecordKeys,
 ) -> bool:
     """Save the classification, apply its counters' change; True when the class changed."""
     existing = await session.get(HouseholdClassification, assessment.assessment_id)
-    new_counts = counts_of(result, persons=len(assessment.members))
+    new_counts = counts_of(
+        result, persons=len(assessment.members), record_key=record_keys(assessment.household_id)
+    )
     await figures_service.remember_units(session, [assessment.unit_path])
     await figures_service.remember_rounds(
         session, {assessment.round_id: (assessment.standard_id, assessment.round_year)}
@@ -213,7 +229,7 @@ async def store(
         session.add(existing)
         previous_class = None
     else:
-        old_counts = counts_of_row(existing)
+        old_counts = counts_of_row(existing, record_keys)
         if existing.unit_path == assessment.unit_path:
             await figures_service.apply(
                 session,
@@ -239,21 +255,23 @@ async def store(
     return True
 
 
-def counts_of(result: Classification, *, persons: int) -> Counts:
+def counts_of(result: Classification, *, persons: int, record_key: int) -> Counts:
     return household_counts(
         household_class=result.household_class,
         area=result.area,
         persons=persons,
         deprived=[{"key": d.key, "dimension": d.dimension} for d in result.deprived],
+        record_key=record_key,
     )
 
 
-def counts_of_row(row: HouseholdClassification) -> Counts:
+def counts_of_row(row: HouseholdClassification, record_keys: RecordKeys) -> Counts:
     return household_counts(
         household_class=row.household_class,
         area=row.area,
         persons=row.persons,
         deprived=row.result["deprived"],
+        record_key=record_keys(row.household_id),
     )
 
 

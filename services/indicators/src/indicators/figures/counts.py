@@ -1,14 +1,18 @@
 """What one household, or one commune's population, adds to the counters of its units.
 
 Incremental updates apply `new - old` of these counts; a full recalculation sums them afresh. Both
-paths use these two functions, which is why they give the same figures.
+paths use these functions, which is why they give the same figures, and the same cell keys: beside
+each count, a counter keeps the sum of the record keys of the households it counts
+(`cell_key.py`), from which the figures shown to roles without `small_cells:read` are perturbed.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
 
-Counts = Counter[str]
+K = TypeVar("K", bound=Hashable)
 
 RESIDENT_HOUSEHOLDS = "households.resident"
 RESIDENT_PERSONS = "persons.resident"
@@ -18,47 +22,96 @@ COMMUNES_MISSING_POPULATION = "communes.missing_population"
 CLASSES_WITH_DEPRIVATION_ANALYSIS = ("poor", "near_poor")
 
 
+@dataclass
+class Tally(Generic[K]):
+    """Counts by key and, beside each, the sum of the record keys of the households counted.
+
+    Key sums are exact integers, so adding a household and taking it away again (a class change,
+    a move) leaves the sum as if it had never been there: the same households, the same key.
+    """
+
+    values: Counter[K] = field(default_factory=Counter)
+    key_sums: Counter[K] = field(default_factory=Counter)
+
+    def add(self, key: K, value: int, key_sum: int = 0) -> None:
+        self.values[key] += value
+        self.key_sums[key] += key_sum
+
+    def update(self, other: "Tally[K]") -> None:
+        self.values.update(other.values)
+        self.key_sums.update(other.key_sums)
+
+    def subtract(self, other: "Tally[K]") -> None:
+        self.values.subtract(other.values)
+        self.key_sums.subtract(other.key_sums)
+
+    def items(self) -> Iterator[tuple[K, int, int]]:
+        """(key, value, key sum) of every key with a nonzero value or key sum."""
+        for key in self.values.keys() | self.key_sums.keys():
+            value, key_sum = self.values.get(key, 0), self.key_sums.get(key, 0)
+            if value or key_sum:
+                yield key, value, key_sum
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self.items())
+
+
+Counts = Tally[str]
+CounterKey = tuple[UUID, str, str]  # round, unit, metric
+
+
 def household_counts(
     *,
     household_class: str,
     area: str,
     persons: int,
     deprived: Iterable[Mapping[str, Any]],
+    record_key: int,
 ) -> Counts:
     """Counters for one classified household; `deprived` items carry `key` and `dimension`."""
-    counts: Counts = Counter()
+    counts = Counts()
     for group in ("surveyed", household_class):
         for suffix in ("", f".{area}"):
-            counts[f"households.{group}{suffix}"] += 1
-            counts[f"persons.{group}{suffix}"] += persons
+            counts.add(f"households.{group}{suffix}", 1, record_key)
+            counts.add(f"persons.{group}{suffix}", persons, record_key)
     if household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS:
         deprived = list(deprived)
         for indicator in deprived:
-            counts[f"deprived.{household_class}.{indicator['key']}"] += 1
+            counts.add(f"deprived.{household_class}.{indicator['key']}", 1, record_key)
         for dimension in {indicator["dimension"] for indicator in deprived}:
-            counts[f"deprived_dimension.{household_class}.{dimension}"] += 1
-        counts[f"deprivations.{household_class}"] += len(deprived)
+            counts.add(f"deprived_dimension.{household_class}.{dimension}", 1, record_key)
+        counts.add(f"deprivations.{household_class}", len(deprived), record_key)
     return counts
 
 
 def population_counts(*, area: str, resident_households: int, resident_persons: int) -> Counts:
-    """Counters for one commune's resident population (the rates' denominators)."""
-    counts: Counts = Counter()
+    """Counters for one commune's resident population (the rates' denominators, not perturbed)."""
+    counts = Counts()
     for suffix in ("", f".{area}"):
-        counts[f"{RESIDENT_HOUSEHOLDS}{suffix}"] += resident_households
-        counts[f"{RESIDENT_PERSONS}{suffix}"] += resident_persons
-    counts[COMMUNES_WITH_POPULATION] += 1
+        counts.add(f"{RESIDENT_HOUSEHOLDS}{suffix}", resident_households)
+        counts.add(f"{RESIDENT_PERSONS}{suffix}", resident_persons)
+    counts.add(COMMUNES_WITH_POPULATION, 1)
     return counts
 
 
 def difference(new: Counts, old: Counts) -> Counts:
     """new - old, keeping negative values (Counter's `-` would drop them)."""
-    delta: Counts = Counter()
-    for metric in new.keys() | old.keys():
-        change = new.get(metric, 0) - old.get(metric, 0)
-        if change:
-            delta[metric] = change
-    return delta
+    delta = Counts()
+    delta.update(new)
+    delta.subtract(old)
+    return Counts(
+        Counter({metric: value for metric, value, _ in delta.items()}),
+        Counter({metric: key_sum for metric, _, key_sum in delta.items()}),
+    )
+
+
+def on_units(round_id: UUID, unit_path: Iterable[str], counts: Counts) -> Tally[CounterKey]:
+    """`counts` added to every unit of the path."""
+    changes: Tally[CounterKey] = Tally()
+    for unit in unit_path:
+        for metric, value, key_sum in counts.items():
+            changes.add((round_id, unit, metric), value, key_sum)
+    return changes
 
 
 def missing_population_flag(commune: Mapping[str, int]) -> int:

@@ -1,88 +1,69 @@
-"""Small-cell suppression for callers who see aggregates only (roles without `small_cells:read`).
+"""What callers who see aggregates only (roles without `small_cells:read`) are shown.
 
-A count of households or persons below `k` (but not zero) could point at a family, so it is
-withheld (primary suppression); so is every count that would let a withheld one be worked out by
-subtraction (secondary suppression): the classes of an area add up to its surveyed total, and
-urban plus rural add up to the whole. Among sibling units listed together, a count withheld in
-only one of them would follow from the parent's, so the smallest other sibling's goes too.
-Suppression works on the counter keys of `counts.py`; the report then shows them as null.
+One decision for every answer: each commune's leaf cells (counts that no other count determines)
+are perturbed by their cell keys (`cell_key.py`), and every other count such a caller can read,
+at any level, is a sum of perturbed leaves. Units, their children, urban and rural, class totals,
+surveyed totals and total deprivations therefore all add up, and what a caller can learn from
+any set of answers is exactly the perturbed leaves: differencing or repeating queries gains
+nothing. The official resident population (the rates' denominators) is not perturbed.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeVar
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
-T = TypeVar("T")
+from indicators.figures.cell_key import perturb
+from indicators.figures.counts import CLASSES_WITH_DEPRIVATION_ANALYSIS
 
 CLASSES = ("poor", "near_poor", "average", "not_poor")
-AREAS = ("", ".urban", ".rural")
+AREAS = ("urban", "rural")
 UNITS = ("households", "persons")
+DEPRIVATION_HEADS = ("deprived", "deprived_dimension")
 
 
-def _sensitive(key: str) -> bool:
-    """Counts of people by class or deprivation; not the official population or unit counts."""
-    head, _, rest = key.partition(".")
+def is_leaf(metric: str) -> bool:
+    """`households|persons.<class>.<area>`, `deprived.<class>.<indicator>`, and dimensions."""
+    head, _, rest = metric.partition(".")
     if head in UNITS:
-        return rest.split(".")[0] in CLASSES
-    return head in {"deprived", "deprived_dimension", "deprivations"}
+        parts = rest.split(".")
+        return len(parts) == 2 and parts[0] in CLASSES and parts[1] in AREAS
+    return head in DEPRIVATION_HEADS
 
 
-def _additive_groups() -> list[tuple[list[str], str]]:
-    """(cells, total) pairs where the cells add up to a published total."""
-    groups = []
+def is_sensitive(metric: str) -> bool:
+    """Counts of households or persons by class or deprivation (not population, not units)."""
+    head, _, rest = metric.partition(".")
+    if head in UNITS:
+        return rest.split(".")[0] != "resident"
+    return head in (*DEPRIVATION_HEADS, "deprivations")
+
+
+def perturbed_leaves(rows: Iterable[tuple[str, int, int]]) -> Counter[str]:
+    """The sum of the perturbed leaf cells among `(metric, value, key_sum)` rows of communes."""
+    leaves: Counter[str] = Counter()
+    for metric, value, key_sum in rows:
+        if is_leaf(metric):
+            leaves[metric] += perturb(value, key_sum, metric)
+    return leaves
+
+
+def published(counters: Mapping[str, int], leaves: Mapping[str, int]) -> dict[str, int]:
+    """A unit's counters as shown: the official ones as they are, the sensitive ones rebuilt
+    from its communes' perturbed `leaves` (`perturbed_leaves`), never from the true counts."""
+    shown = {metric: value for metric, value in counters.items() if not is_sensitive(metric)}
+    shown.update(leaves)
     for unit in UNITS:
         for area in AREAS:
-            groups.append(([f"{unit}.{c}{area}" for c in CLASSES], f"{unit}.surveyed{area}"))
-        for c in CLASSES:
-            groups.append(([f"{unit}.{c}.urban", f"{unit}.{c}.rural"], f"{unit}.{c}"))
-    return groups
-
-
-ADDITIVE_GROUPS = _additive_groups()
-
-
-def withheld(counters: Mapping[str, int], k: int) -> set[str]:
-    """The keys of one unit's counters to withhold."""
-    hidden = {key for key, value in counters.items() if _sensitive(key) and 0 < value < k}
-    _close_groups(counters, hidden)
-    return hidden
-
-
-def withheld_among_siblings(siblings: Sequence[Mapping[str, int]], k: int) -> list[set[str]]:
-    """The keys to withhold for each of sibling units shown side by side."""
-    hidden = [withheld(counters, k) for counters in siblings]
-    changed = True
-    while changed:
-        changed = False
-        for key in sorted(set().union(*hidden)):  # sorted: the same answer every time
-            holders = [i for i, keys in enumerate(hidden) if key in keys]
-            if len(holders) != 1:
-                continue
-            partner = _smallest_visible(
-                (i, siblings[i].get(key, 0)) for i in range(len(siblings)) if i not in holders
+            shown[f"{unit}.surveyed.{area}"] = sum(
+                leaves.get(f"{unit}.{household_class}.{area}", 0) for household_class in CLASSES
             )
-            if partner is not None:
-                hidden[partner].add(key)
-                _close_groups(siblings[partner], hidden[partner])
-                changed = True
-    return hidden
-
-
-def _close_groups(counters: Mapping[str, int], hidden: set[str]) -> None:
-    """Withhold more cells until no additive group has exactly one withheld cell."""
-    changed = True
-    while changed:
-        changed = False
-        for cells, total in ADDITIVE_GROUPS:
-            if total in hidden or sum(cell in hidden for cell in cells) != 1:
-                continue
-            partner = _smallest_visible(
-                (cell, counters.get(cell, 0)) for cell in cells if cell not in hidden
+        for household_class in CLASSES:
+            shown[f"{unit}.{household_class}"] = sum(
+                leaves.get(f"{unit}.{household_class}.{area}", 0) for area in AREAS
             )
-            hidden.add(partner if partner is not None else total)
-            changed = True
-
-
-def _smallest_visible(candidates: Iterable[tuple[T, int]]) -> T | None:
-    """The candidate with the smallest positive count (a zero hides nothing)."""
-    positive = [(value, index, name) for index, (name, value) in enumerate(candidates) if value > 0]
-    return min(positive)[2] if positive else None
+        shown[f"{unit}.surveyed"] = sum(shown[f"{unit}.{c}"] for c in CLASSES)
+    for household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS:
+        prefix = f"deprived.{household_class}."
+        shown[f"deprivations.{household_class}"] = sum(
+            value for metric, value in leaves.items() if metric.startswith(prefix)
+        )
+    return shown

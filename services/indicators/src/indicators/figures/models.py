@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, BigInteger
 from sqlmodel import Column, Field
 
 from indicators.db import Base
@@ -14,6 +14,8 @@ class UnitFigure(Base, table=True):
 
     Counters are a key/value table because the indicator set is data: a new standard brings new
     `deprived.poor.<indicator>` counters without a schema change. Rates are computed on read.
+    `key_sum` is the sum of the record keys of the households counted (`cell_key.py`): the cell
+    key from which the figures of roles without `small_cells:read` are perturbed.
     """
 
     __tablename__ = "unit_figure"
@@ -22,6 +24,7 @@ class UnitFigure(Base, table=True):
     unit_code: str = Field(primary_key=True, max_length=5)
     metric: str = Field(primary_key=True, max_length=80)
     value: int = 0
+    key_sum: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
 
 

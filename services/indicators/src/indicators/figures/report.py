@@ -1,6 +1,6 @@
 """Turns a unit's counters into figures: counts, rates and deprivation shares (DOMAIN §5)."""
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -16,6 +16,7 @@ from indicators.figures.schemas import (
     Denominator,
     DenominatorStatus,
     DimensionDeprivation,
+    Disclosure,
     IndicatorDeprivation,
     Rates,
     UnitFigures,
@@ -33,13 +34,12 @@ def unit_figures(
     standard: Standard,
     counters: Mapping[str, int],
     as_of: datetime | None,
-    withheld: Set[str] = frozenset(),
-    withheld_below: int | None = None,
+    disclosure: Disclosure | None = None,
 ) -> UnitFigures:
-    """The figures; counters named in `withheld` (small cells, `disclosure.py`) show as None."""
+    """The figures of these counters (for a restricted caller: `disclosure.published` ones)."""
     denominator = _denominator(counters)
     usable = denominator.status is DenominatorStatus.complete
-    shown = _Shown(counters, withheld)
+    shown = _Shown(counters)
     return UnitFigures(
         round_id=round_id,
         unit_code=unit_code,
@@ -54,19 +54,18 @@ def unit_figures(
             household_class: _deprivation(shown, household_class, standard)
             for household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS
         },
-        withheld_below=withheld_below,
+        disclosure=disclosure,
     )
 
 
 class _Shown:
-    """The counters as the caller may see them: a withheld one reads as None."""
+    """The counters, a missing one reading as 0."""
 
-    def __init__(self, counters: Mapping[str, int], withheld: Set[str]) -> None:
+    def __init__(self, counters: Mapping[str, int]) -> None:
         self.counters = counters
-        self.withheld = withheld
 
-    def __getitem__(self, key: str) -> int | None:
-        return None if key in self.withheld else self.counters.get(key, 0)
+    def __getitem__(self, key: str) -> int:
+        return self.counters.get(key, 0)
 
     def __contains__(self, key: str) -> bool:
         return key in self.counters
@@ -114,29 +113,24 @@ def _class_counts(counters: _Shown, unit: str, suffix: str) -> ClassCounts:
 
 
 def _rates(counts: ClassCounts, usable: bool) -> Rates:
-    def percent(numerator: int | None) -> float | None:
-        if not usable or not counts.resident or numerator is None:
-            return None  # a rate over a known denominator would reveal a withheld count
+    def percent(numerator: int) -> float | None:
+        if not usable or not counts.resident:
+            return None
         return round(100 * numerator / counts.resident, 4)
 
-    both = (
-        counts.poor + counts.near_poor
-        if counts.poor is not None and counts.near_poor is not None
-        else None
-    )
     return Rates(
         poverty_rate_percent=percent(counts.poor),
         near_poverty_rate_percent=percent(counts.near_poor),
-        multidimensional_poverty_rate_percent=percent(both),
+        multidimensional_poverty_rate_percent=percent(counts.poor + counts.near_poor),
     )
 
 
 def _deprivation(counters: _Shown, household_class: str, standard: Standard) -> ClassDeprivation:
     households = counters[f"households.{household_class}"]
 
-    def share(count: int | None) -> float | None:
-        # A share beside a withheld count (or over a withheld total) would give it away.
-        return round(100 * count / households, 4) if households and count is not None else None
+    def share(count: int) -> float | None:
+        # Perturbed counts may exceed their perturbed class total: a share stays a share.
+        return round(min(100.0, 100 * count / households), 4) if households else None
 
     indicators = [
         IndicatorDeprivation(

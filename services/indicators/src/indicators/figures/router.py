@@ -1,18 +1,20 @@
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.figures import references
 from indicators.figures import service as figures_service
+from indicators.figures.cell_key import MAX_NOISE
 from indicators.figures.counts import COMMUNES_WITH_POPULATION, SURVEYED_HOUSEHOLDS
-from indicators.figures.disclosure import withheld, withheld_among_siblings
+from indicators.figures.disclosure import perturbed_leaves, published
 from indicators.figures.report import unit_figures
-from indicators.figures.schemas import UnitFigures, UnitFiguresList
+from indicators.figures.schemas import Disclosure, UnitFigures, UnitFiguresList
 from indicators.standard.schemas import Standard
 from indicators.standard.service import get_standard
 from kit.auth import Caller, Permission, requires
@@ -33,14 +35,16 @@ async def get_unit_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
-    request: Request,
 ) -> UnitFigures:
     """Counts, poverty rates and deprivations of a unit of the caller's scope in a round.
 
-    For roles that see aggregates only, small counts and what would reveal them are null."""
+    For roles that see aggregates only, counts are perturbed (`disclosure` says how)."""
     unit = await _unit(session, caller, round_id, unit_code)
-    k = _suppression(caller, request)
-    return unit.figures(withheld(unit.counters, k) if k else frozenset(), k)
+    if caller.can(Permission.SMALL_CELLS_READ):
+        return unit.figures(unit.counters)
+    cells = await figures_service.commune_cells(session, round_id, unit_code)
+    leaves = perturbed_leaves((metric, value, key) for _, metric, value, key in cells)
+    return unit.figures(published(unit.counters, leaves), DISCLOSURE)
 
 
 @router.get("/{round_id}/{unit_code}/children", response_model=UnitFiguresList)
@@ -49,24 +53,40 @@ async def list_child_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
-    request: Request,
 ) -> UnitFiguresList:
     """The figures of each child unit that has any, in code order (one report row each)."""
-    await _unit(session, caller, round_id, unit_code)
+    parent = await _unit(session, caller, round_id, unit_code)
     children = [
         await _unit(session, caller, round_id, code)
         for code in await figures_service.children(session, unit_code)
     ]
     children = [child for child in children if child.has_figures]
-    k = _suppression(caller, request)
-    hidden: Sequence[frozenset[str] | set[str]] = (
-        withheld_among_siblings([child.counters for child in children], k)
-        if k
-        else [frozenset()] * len(children)
-    )
+    if caller.can(Permission.SMALL_CELLS_READ):
+        return UnitFiguresList(items=[child.figures(child.counters) for child in children])
+    # The parent's subtree, read once; each cell is grouped under the child it lies in.
+    by_child: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    by_district = parent.level == "province"
+    for child, metric, value, key in await figures_service.commune_cells(
+        session, round_id, unit_code, by_district=by_district
+    ):
+        by_child[child or ""].append((metric, value, key))
     return UnitFiguresList(
-        items=[child.figures(keys, k) for child, keys in zip(children, hidden, strict=True)]
+        items=[
+            child.figures(
+                published(child.counters, perturbed_leaves(by_child[child.code])), DISCLOSURE
+            )
+            for child in children
+        ]
     )
+
+
+DISCLOSURE = Disclosure(
+    method="cell_key",
+    max_noise=MAX_NOISE,
+    note="Each commune's counts of households and persons by class, area and deprivation are "
+    "moved by a small deterministic noise (zero stays zero; 43 % do not move at all); every "
+    "other count is the sum of those, so all counts add up. See docs/access.md.",
+)
 
 
 @dataclass
@@ -84,16 +104,17 @@ class _Unit:
             self.counters.get(SURVEYED_HOUSEHOLDS) or self.counters.get(COMMUNES_WITH_POPULATION)
         )
 
-    def figures(self, hidden: frozenset[str] | set[str], k: int | None) -> UnitFigures:
+    def figures(
+        self, counters: Mapping[str, int], disclosure: Disclosure | None = None
+    ) -> UnitFigures:
         return unit_figures(
             round_id=self.round_id,
             unit_code=self.code,
             level=self.level,
             standard=self.standard,
-            counters=self.counters,
+            counters=counters,
             as_of=self.as_of,
-            withheld=hidden,
-            withheld_below=k,
+            disclosure=disclosure,
         )
 
 
@@ -105,11 +126,3 @@ async def _unit(session: AsyncSession, caller: Caller, round_id: UUID, unit_code
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
     counters, as_of = await figures_service.read(session, round_id, unit_code)
     return _Unit(round_id, unit_code, known[0], get_standard(standard_id), counters, as_of)
-
-
-def _suppression(caller: Caller, request: Request) -> int | None:
-    """The disclosure threshold k for this caller, or None if it may see small cells."""
-    if caller.can(Permission.SMALL_CELLS_READ):
-        return None
-    k: int = request.state.settings.DISCLOSURE_MIN_COUNT
-    return k

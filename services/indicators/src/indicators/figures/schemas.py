@@ -1,19 +1,20 @@
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-WITHHELD = "None when withheld as a small cell (see `UnitFigures.withheld_below`)."
+PERTURBED = "Perturbed for callers who see aggregates only (see `UnitFigures.disclosure`)."
 
 
 class ClassCounts(BaseModel):
     resident: int | None = Field(description="Official denominator; None until entered.")
-    surveyed: int | None = Field(description=WITHHELD)
-    poor: int | None = Field(description=WITHHELD)
-    near_poor: int | None = Field(description=WITHHELD)
-    average: int | None = Field(description=WITHHELD)
-    not_poor: int | None = Field(description=WITHHELD)
+    surveyed: int = Field(description=PERTURBED)
+    poor: int = Field(description=PERTURBED)
+    near_poor: int = Field(description=PERTURBED)
+    average: int = Field(description=PERTURBED)
+    not_poor: int = Field(description=PERTURBED)
 
 
 class Rates(BaseModel):
@@ -48,24 +49,37 @@ class IndicatorDeprivation(BaseModel):
     key: str
     dimension: str
     name: str
-    households: int | None = Field(description=WITHHELD)
-    share_percent: float | None = Field(description="Of the class's households, in %.")
+    households: int = Field(description=PERTURBED)
+    share_percent: float | None = Field(
+        description="Of the class's households, in % (between 0 and 100); None when it has none."
+    )
 
 
 class DimensionDeprivation(BaseModel):
     key: str
     name: str
-    households: int | None = Field(
-        description="Households deprived in at least one of its indicators. " + WITHHELD
+    households: int = Field(
+        description="Households deprived in at least one of its indicators. " + PERTURBED
     )
     share_percent: float | None
 
 
 class ClassDeprivation(BaseModel):
-    households: int | None = Field(description=WITHHELD)
-    total_deprivations: int | None = Field(description=WITHHELD)
+    households: int = Field(description=PERTURBED)
+    total_deprivations: int = Field(description="The sum of its indicators' counts. " + PERTURBED)
     indicators: list[IndicatorDeprivation]
     dimensions: list[DimensionDeprivation]
+
+
+class Disclosure(BaseModel):
+    """How the counts of an answer were protected (docs/access.md, "Small cells")."""
+
+    method: Literal["cell_key"] = Field(
+        description="Cell-key perturbation: each commune's cells moved by a deterministic noise "
+        "that depends on the households in them; every other count is a sum of those."
+    )
+    max_noise: int = Field(description="No commune cell moves by more than this.")
+    note: str
 
 
 class UnitFigures(BaseModel):
@@ -81,10 +95,11 @@ class UnitFigures(BaseModel):
     deprivation: dict[str, ClassDeprivation] = Field(
         description="For poor and near-poor households: deprivation per indicator and dimension."
     )
-    withheld_below: int | None = Field(
+    disclosure: Disclosure | None = Field(
         default=None,
-        description="Set for callers who see aggregates only: counts from 1 to this value minus "
-        "one, and any count or rate that would reveal them, are null.",
+        description="Set for callers who see aggregates only (no `small_cells:read`): every "
+        "count of households or persons is perturbed, and rates and shares are computed from "
+        "the perturbed counts. None: the counts are exact.",
     )
 
 

@@ -1,11 +1,11 @@
 """Unit counters: applied incrementally per event, read back as figures with rates."""
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,15 +13,17 @@ from indicators.figures.counts import (
     COMMUNES_MISSING_POPULATION,
     COMMUNES_WITH_POPULATION,
     SURVEYED_HOUSEHOLDS,
+    CounterKey,
     Counts,
+    Tally,
     missing_population_flag,
+    on_units,
 )
 from indicators.figures.models import RoundRef, UnitFigure, UnitRef
 from kit.db import insert_for, table_of, utc_now
 
 LEVELS = ("province", "district", "commune")
 
-CounterKey = tuple[UUID, str, str]  # round, unit, metric
 Path = tuple[str, ...]  # province, district, commune
 
 
@@ -29,16 +31,13 @@ async def apply(
     session: AsyncSession, round_id: UUID, unit_path: Sequence[str], delta: Counts
 ) -> None:
     """Add `delta` to the counters of every unit on the path (province, district, commune)."""
-    changes: Counter[CounterKey] = Counter()
-    for unit in unit_path:
-        for metric, change in delta.items():
-            changes[(round_id, unit, metric)] += change
+    changes = on_units(round_id, unit_path, delta)
     await apply_changes(session, changes, {(round_id, unit_path[-1]): tuple(unit_path)})
 
 
 async def apply_changes(
     session: AsyncSession,
-    changes: Mapping[CounterKey, int],
+    changes: Tally[CounterKey],
     communes: Mapping[tuple[UUID, str], Path],
 ) -> None:
     """Add `changes` to their counters, then refresh the flag of `communes` that changed.
@@ -46,7 +45,7 @@ async def apply_changes(
     `communes` maps each (round, commune) whose households or population the changes move to
     the commune's path; one statement for all the counters, one more to read the communes.
     """
-    if not any(changes.values()):
+    if not changes:
         return
     await _add(session, changes)
     await _refresh_missing_population(session, communes)
@@ -93,6 +92,35 @@ async def read(
     return {metric: value for metric, value, _ in rows}, as_of
 
 
+async def commune_cells(
+    session: AsyncSession, round_id: UUID, unit_code: str, *, by_district: bool = False
+) -> Sequence[tuple[str | None, str, int, int]]:
+    """`(commune, metric, value, key_sum)` of the counts of people of every commune of the
+    unit's subtree (the unit itself, for a commune), in one query; the commune's district in
+    place of the commune `by_district`."""
+    commune, district = aliased(UnitRef), aliased(UnitRef)
+    group = col(commune.parent_code) if by_district else col(commune.unit_code)
+    statement = (
+        select(group, UnitFigure.metric, UnitFigure.value, UnitFigure.key_sum)
+        .join(commune, col(commune.unit_code) == UnitFigure.unit_code)
+        .outerjoin(district, col(district.unit_code) == col(commune.parent_code))
+        .where(
+            UnitFigure.round_id == round_id,
+            col(commune.level) == "commune",
+            or_(
+                col(commune.unit_code) == unit_code,
+                col(commune.parent_code) == unit_code,
+                col(district.parent_code) == unit_code,
+            ),
+            or_(*(col(UnitFigure.metric).startswith(head) for head in SENSITIVE_HEADS)),
+        )
+    )
+    return (await session.exec(statement)).all()
+
+
+SENSITIVE_HEADS = ("households.", "persons.", "deprived")
+
+
 async def children(session: AsyncSession, unit_code: str) -> Sequence[str]:
     statement = select(UnitRef.unit_code).where(UnitRef.parent_code == unit_code)
     return (await session.exec(statement.order_by(col(UnitRef.unit_code)))).all()
@@ -112,9 +140,9 @@ async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, list[st
 
 
 async def replace_round(
-    session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int]]
+    session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int, int]]
 ) -> int:
-    """Replace every counter of the round with `(unit_code, metric, value)` totals."""
+    """Replace every counter of the round with `(unit_code, metric, value, key_sum)` totals."""
     table = table_of(UnitFigure)
     await session.exec(delete(UnitFigure).where(col(UnitFigure.round_id) == round_id))
     now = utc_now()
@@ -124,10 +152,11 @@ async def replace_round(
             "unit_code": unit,
             "metric": metric,
             "value": value,
+            "key_sum": key_sum,
             "updated_at": now,
         }
-        for unit, metric, value in totals
-        if value
+        for unit, metric, value, key_sum in totals
+        if value or key_sum
     ]
     for start in range(0, len(rows), 5000):
         await session.exec(table.insert(), params=rows[start : start + 5000])
@@ -142,8 +171,9 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
-async def _add(session: AsyncSession, changes: Mapping[CounterKey, int]) -> None:
-    """One upsert, `value = value + change`, of the same shape whatever the number of rows."""
+async def _add(session: AsyncSession, changes: Tally[CounterKey]) -> None:
+    """One upsert, `value = value + change` (and the key sum's), of the same shape whatever the
+    number of rows."""
     table = table_of(UnitFigure)
     now = utc_now()
     # Sorted, so that concurrent consumers lock rows in one order and cannot deadlock.
@@ -153,16 +183,17 @@ async def _add(session: AsyncSession, changes: Mapping[CounterKey, int]) -> None
             "unit_code": unit,
             "metric": metric,
             "value": change,
+            "key_sum": key_change,
             "updated_at": now,
         }
-        for (round_id, unit, metric), change in sorted(changes.items())
-        if change
+        for (round_id, unit, metric), change, key_change in sorted(changes.items())
     ]
     statement = insert_for(session, table)
     statement = statement.on_conflict_do_update(
         index_elements=["round_id", "unit_code", "metric"],
         set_={
             "value": table.c.value + statement.excluded.value,
+            "key_sum": table.c.key_sum + statement.excluded.key_sum,
             "updated_at": statement.excluded.updated_at,
         },
     )
@@ -187,14 +218,13 @@ async def _refresh_missing_population(
     counters: dict[tuple[UUID, str], dict[str, int]] = {}
     for round_id, unit, metric, value in (await session.exec(statement)).all():
         counters.setdefault((round_id, unit), {})[metric] = value
-    changes: dict[CounterKey, int] = {}
+    changes: Tally[CounterKey] = Tally()
     for (round_id, commune), unit_path in communes.items():
         commune_counters = counters.get((round_id, commune), {})
         flag = missing_population_flag(commune_counters)
         change = flag - commune_counters.get(COMMUNES_MISSING_POPULATION, 0)
         for unit in unit_path if change else ():
-            key = (round_id, unit, COMMUNES_MISSING_POPULATION)
-            changes[key] = changes.get(key, 0) + change
+            changes.add((round_id, unit, COMMUNES_MISSING_POPULATION), change)
     if changes:
         await _add(session, changes)
 

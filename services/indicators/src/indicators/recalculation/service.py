@@ -5,7 +5,6 @@ without locks, reporting progress; phase two takes the round's lock, checks that
 meanwhile (else it starts over) and swaps in the new classifications and counters at once.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -21,9 +20,12 @@ from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
 from indicators.figures import service as figures_service
+from indicators.figures.cell_key import RecordKeys
+from indicators.figures.cell_key import record_keys as default_record_keys
 from indicators.figures.counts import (
     COMMUNES_MISSING_POPULATION,
     Counts,
+    Tally,
     missing_population_flag,
     population_counts,
 )
@@ -69,12 +71,19 @@ async def claim_next(sessionmaker: async_sessionmaker[AsyncSession]) -> Recalcul
 
 
 async def run(
-    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, *, batch_size: int = 2000
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job_id: UUID,
+    *,
+    batch_size: int = 2000,
+    record_keys: RecordKeys | None = None,
 ) -> None:
-    """Run a claimed job to the end, recording success or the error."""
+    """Run a claimed job to the end, recording success or the error.
+
+    `record_keys` must be the consumer's (by default both take the environment's secret)."""
+    keys = record_keys or default_record_keys()
     try:
         for _ in range(MAX_ATTEMPTS):
-            if await _attempt(sessionmaker, job_id, batch_size):
+            if await _attempt(sessionmaker, job_id, batch_size, keys):
                 return
             log.info("recalculation.restarted", job_id=str(job_id))
         raise RuntimeError(f"events kept arriving: gave up after {MAX_ATTEMPTS} attempts")
@@ -91,21 +100,25 @@ class _Result:
     """What phase one computed: the round's counters and the classifications that changed."""
 
     fingerprint: Fingerprint
-    totals: Counter[tuple[str, str]] = field(default_factory=Counter)
+    record_keys: RecordKeys
+    totals: Tally[tuple[str, str]] = field(default_factory=Tally)
     communes: dict[str, tuple[list[str], Counts]] = field(default_factory=dict)
     changed: list[tuple[AssessmentRecordedV1, Classification]] = field(default_factory=list)
     households: int = 0
 
 
 async def _attempt(
-    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, batch_size: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job_id: UUID,
+    batch_size: int,
+    record_keys: RecordKeys,
 ) -> bool:
     """One try: False when an event arrived meanwhile and the work must start over."""
     async with sessionmaker() as session:
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         round_id = job.round_id
-        result = _Result(fingerprint=await _fingerprint(session, round_id))
+        result = _Result(await _fingerprint(session, round_id), record_keys)
     await _classify_round(sessionmaker, job_id, round_id, result, batch_size)
     await _add_populations(sessionmaker, round_id, result)
     return await _swap_in(sessionmaker, job_id, round_id, result)
@@ -136,7 +149,9 @@ async def _classify_round(
             assessment = AssessmentRecordedV1.model_validate(copy.facts)
             classification = classify(assessment, get_standard(assessment.standard_id))
             counts = classification_service.counts_of(
-                classification, persons=len(assessment.members)
+                classification,
+                persons=len(assessment.members),
+                record_key=result.record_keys(assessment.household_id),
             )
             _add_to_path(result, assessment.unit_path, counts)
             # Only what differs is kept: a round of a million households fits in memory.
@@ -163,9 +178,9 @@ async def _add_populations(
         )
         _add_to_path(result, facts["unit_path"], counts)
     for path, commune_counts in result.communes.values():
-        flag = missing_population_flag(commune_counts)
+        flag = missing_population_flag(commune_counts.values)
         for unit in path:
-            result.totals[(unit, COMMUNES_MISSING_POPULATION)] += flag
+            result.totals.add((unit, COMMUNES_MISSING_POPULATION), flag)
 
 
 async def _swap_in(
@@ -180,11 +195,14 @@ async def _swap_in(
         changed = 0
         for assessment, classification in result.changed:
             # store() also applies counter deltas; the counters are replaced wholesale below.
-            changed += await classification_service.store(session, assessment, classification)
-        after = {key: value for key, value in result.totals.items() if value}
+            changed += await classification_service.store(
+                session, assessment, classification, result.record_keys
+            )
+        totals = result.totals.items()
         await figures_service.replace_round(
-            session, round_id, ((unit, metric, value) for (unit, metric), value in after.items())
+            session, round_id, ((unit, metric, value, key) for (unit, metric), value, key in totals)
         )
+        after = {key: value for key, value in result.totals.values.items() if value}
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         job.status, job.finished_at = JobStatus.succeeded, utc_now()
@@ -203,9 +221,9 @@ async def _swap_in(
 
 def _add_to_path(result: _Result, path: Sequence[str], counts: Counts) -> None:
     for unit in path:
-        for metric, value in counts.items():
-            result.totals[(unit, metric)] += value
-    commune = result.communes.setdefault(path[-1], (list(path), Counter()))
+        for metric, value, key_sum in counts.items():
+            result.totals.add((unit, metric), value, key_sum)
+    commune = result.communes.setdefault(path[-1], (list(path), Counts()))
     commune[1].update(counts)
 
 
