@@ -294,6 +294,22 @@ class TestUpdateHousehold:
         assert response.status_code == 422
         assert locs(response) == ["header.if-match"]
 
+    @pytest.mark.parametrize(
+        "value", [b'"\xb3"', '"٣"'.encode(), '"１"'.encode(), b"\xff", b'"1" x']
+    )
+    async def test_an_if_match_that_is_no_ascii_etag_names_the_header(
+        self, client: httpx.AsyncClient, value: bytes
+    ) -> None:
+        # Starlette reads header bytes as Latin-1: b"\xb3" is "³", a digit to str.isdigit().
+        registered = await register(client)
+        url = f"/api/v1/households/{registered['id']}"
+
+        response = await client.patch(url, json={"village": "Thôn Ba"}, headers={"If-Match": value})
+
+        assert response.status_code == 422
+        assert locs(response) == ["header.if-match"]
+        assert (await client.get(url)).json() == registered
+
     async def test_an_unknown_commune_is_refused_and_changes_nothing(
         self, client: httpx.AsyncClient
     ) -> None:
