@@ -62,18 +62,17 @@ def _end_to_end(
 ) -> list[tuple[bytes, bytes]]:
     # Raw bytes, as they came: a value may hold any byte but controls (RFC 9110 5.5, `obs-text`),
     # which a str would have to be encoded back into, and ASCII cannot encode.
-    headers = list(headers)
+    # Names in lower case, as ASGI has them (Starlette's MutableHeaders matches them so).
+    headers = [(name.lower(), value) for name, value in headers]
     # `Connection: x-foo` makes `x-foo` hop-by-hop too (RFC 9110 7.6.1).
     named = {
         token.strip().lower().decode("latin-1")
         for name, value in headers
-        if name.lower() == b"connection"
+        if name == b"connection"
         for token in value.split(b",")
     }
     dropped = HOP_BY_HOP | named | also
-    return [
-        (name, value) for name, value in headers if name.lower().decode("latin-1") not in dropped
-    ]
+    return [(name, value) for name, value in headers if name.decode("latin-1") not in dropped]
 
 
 def _outgoing_headers(request: Request) -> list[tuple[bytes, bytes]]:
