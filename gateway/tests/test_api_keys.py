@@ -1,8 +1,10 @@
 """API keys: created with a secret shown once, exchanged at the gateway for a token, revocable."""
 
+import unicodedata
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from kit.auth import Role
 
@@ -42,6 +44,35 @@ class TestManaging:
             )
 
         assert response.status_code == 422
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            (KEY | {"name": "MOLISA\u202estatistics"}, "name"),  # a bidi override
+            (KEY | {"name": "MOLISA\x00"}, "name"),
+            (KEY | {"expires": "never"}, "expires"),  # unknown fields are refused
+        ],
+    )
+    async def test_a_bad_body_is_refused_by_name(self, serve, body: dict, field: str) -> None:
+        async with serve() as client:
+            response = await client.post("/api/v1/admin/api-keys", json=body)
+            listed = (await client.get("/api/v1/admin/api-keys")).json()
+
+        assert response.status_code == 422
+        # The body's model is chosen by role: its tag sits between "body" and the field.
+        [error] = response.json()["errors"]
+        assert (error["loc"][0], error["loc"][-1]) == ("body", field)
+        assert listed["total"] == 0
+
+    async def test_a_name_is_stored_nfc_and_trimmed_and_unit_codes_in_ascii(self, serve) -> None:
+        decomposed = unicodedata.normalize("NFD", " Sở Lao động ")
+        body = {"name": decomposed, "role": "province_officer", "units": ["２６"]}
+
+        async with serve() as client:
+            response = await client.post("/api/v1/admin/api-keys", json=body)
+
+        assert response.status_code == 201, response.text
+        assert (response.json()["name"], response.json()["units"]) == ("Sở Lao động", ["26"])
 
     async def test_revoked_keys_are_listed_only_when_asked_for(self, serve) -> None:
         async with serve() as client:

@@ -276,6 +276,47 @@ class TestForwarding:
         assert not sent[1].get("more_body", False)
 
 
+class TestHeaderBytes:
+    """A field value may hold any byte from 0x80 up (RFC 9110 `obs-text`): passed on as it came."""
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("User-Agent", "Trình duyệt".encode()),
+            ("If-Match", '"٣"'.encode()),
+            ("Idempotency-Key", b"k\xe9y-\xff"),
+            ("X-Custom", "Nguyễn".encode()),
+        ],
+    )
+    async def test_a_request_header_reaches_the_service_byte_for_byte(
+        self, serve, name: str, value: bytes
+    ) -> None:
+        seen: list[httpx.Request] = []
+
+        async with serve(households=_recording(seen)) as client:
+            response = await client.get("/api/v1/units", headers={name: value})
+
+        assert response.status_code == 200
+        [upstream] = seen
+        assert [
+            raw for key, raw in upstream.headers.raw if key.lower() == name.lower().encode()
+        ] == [value]
+
+    async def test_a_response_header_reaches_the_caller_byte_for_byte(self, serve) -> None:
+        value = 'attachment; filename="Hộ nghèo.csv"'.encode()
+
+        def households(request: httpx.Request) -> httpx.Response:
+            return httpx.Response(200, headers=[(b"Content-Disposition", value)], content=b"x")
+
+        async with serve(households=households) as client:
+            response = await client.get("/api/v1/units")
+
+        assert response.status_code == 200
+        assert [
+            raw for key, raw in response.headers.raw if key.lower() == b"content-disposition"
+        ] == [value]
+
+
 class TestUpstreamFailures:
     async def test_an_unreachable_upstream_is_a_502_problem_naming_it(self, serve) -> None:
         async with serve() as client:

@@ -58,33 +58,36 @@ router = APIRouter()
 
 
 def _end_to_end(
-    headers: Iterable[tuple[str, str]], *, also: frozenset[str]
-) -> list[tuple[str, str]]:
-    headers = list(headers)
+    headers: Iterable[tuple[bytes, bytes]], *, also: frozenset[str]
+) -> list[tuple[bytes, bytes]]:
+    # Raw bytes, as they came: a value may hold any byte but controls (RFC 9110 5.5, `obs-text`),
+    # which a str would have to be encoded back into, and ASCII cannot encode.
+    # Names in lower case, as ASGI has them (Starlette's MutableHeaders matches them so).
+    headers = [(name.lower(), value) for name, value in headers]
     # `Connection: x-foo` makes `x-foo` hop-by-hop too (RFC 9110 7.6.1).
     named = {
-        token.strip().lower()
+        token.strip().lower().decode("latin-1")
         for name, value in headers
-        if name.lower() == "connection"
-        for token in value.split(",")
+        if name == b"connection"
+        for token in value.split(b",")
     }
     dropped = HOP_BY_HOP | named | also
-    return [(name, value) for name, value in headers if name.lower() not in dropped]
+    return [(name, value) for name, value in headers if name.decode("latin-1") not in dropped]
 
 
-def _outgoing_headers(request: Request) -> list[tuple[str, str]]:
-    # Starlette's `items()` keeps repeated headers, unlike a dict.
-    headers = _end_to_end(request.headers.items(), also=_REPLACED_ON_REQUEST)
+def _outgoing_headers(request: Request) -> list[tuple[bytes, bytes]]:
+    # The raw list keeps repeated headers, unlike a dict, and every byte as the caller sent it.
+    headers = _end_to_end(request.headers.raw, also=_REPLACED_ON_REQUEST)
     request_id = current_request_id()
     if request_id is not None:
-        headers.append((REQUEST_ID_HEADER, request_id))
+        headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
     if request.client is not None:
-        prior = [value for name, value in headers if name.lower() == "x-forwarded-for"]
-        headers = [(name, value) for name, value in headers if name.lower() != "x-forwarded-for"]
-        headers.append(("x-forwarded-for", ", ".join([*prior, request.client.host])))
-    headers.append(("x-forwarded-proto", request.url.scheme))
+        prior = [value for name, value in headers if name.lower() == b"x-forwarded-for"]
+        headers = [(name, value) for name, value in headers if name.lower() != b"x-forwarded-for"]
+        headers.append((b"x-forwarded-for", b", ".join([*prior, request.client.host.encode()])))
+    headers.append((b"x-forwarded-proto", request.url.scheme.encode()))
     if "host" in request.headers:
-        headers.append(("x-forwarded-host", request.headers["host"]))
+        headers.append((b"x-forwarded-host", request.headers["host"].encode("latin-1")))
     return headers
 
 
@@ -116,10 +119,7 @@ def _raw_body(upstream: httpx.Response) -> AsyncIterator[bytes]:
 
 def _response_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
     # Raw: a headers dict would fold repeated headers such as Set-Cookie.
-    return [
-        (name.encode("latin-1"), value.encode("latin-1"))
-        for name, value in _end_to_end(upstream.headers.multi_items(), also=_REPLACED_ON_RESPONSE)
-    ]
+    return _end_to_end(upstream.headers.raw, also=_REPLACED_ON_RESPONSE)
 
 
 def _is_short(upstream: httpx.Response) -> bool:

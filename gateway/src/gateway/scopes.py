@@ -10,8 +10,11 @@ from pydantic import Discriminator, Field, Tag
 
 from kit.auth import Role
 from kit.errors import InvalidInput
+from kit.fields import Code
 
-UnitCode = Annotated[str, Field(pattern=r"^(\d{2}|\d{3}|\d{5})$", examples=["26", "243", "08707"])]
+UnitCode = Annotated[
+    Code, Field(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$", examples=["26", "243", "08707"])
+]
 UnitScope = Annotated[
     list[UnitCode] | None,
     Field(

@@ -138,6 +138,16 @@ class TestRoles:
 
         assert (by_analyst.status_code, by_officer.status_code) == (403, 202)
 
+    async def test_a_recalculation_request_with_an_unknown_field_is_refused_by_name(
+        self, households: dict[str, dict[str, UUID]], as_role: AsRole
+    ) -> None:
+        response = await as_role(Role.ADMIN).post(
+            "/api/v1/recalculations", json={"round_id": str(ROUND), "standard_id": "VN-2027-2030"}
+        )
+
+        assert response.status_code == 422
+        assert [error["loc"] for error in response.json()["errors"]] == [["body", "standard_id"]]
+
 
 class TestSmallCells:
     async def test_an_analyst_gets_each_count_moved_by_its_cell_key_noise(

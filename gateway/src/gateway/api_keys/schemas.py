@@ -14,10 +14,11 @@ from gateway.scopes import (
     UnitScope,
 )
 from kit.auth import Role
+from kit.fields import RequestBody, Text
 
 
-class _NewApiKey(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])]
+class _NewApiKey(RequestBody):
+    name: Annotated[Text, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])]
 
 
 class NewCountryWideApiKey(_NewApiKey):

@@ -14,6 +14,7 @@ from gateway.scopes import (
     UnitScope,
 )
 from kit.auth import Role
+from kit.fields import RequestBody
 
 Username = Annotated[
     str,
@@ -28,7 +29,7 @@ Username = Annotated[
 Password = Annotated[SecretStr, Field(min_length=10, max_length=256)]
 
 
-class _NewUser(BaseModel):
+class _NewUser(RequestBody):
     username: Username
     password: Password
 
@@ -55,7 +56,7 @@ UserCreate: TypeAlias = Annotated[
 new_user = TypeAdapter[NewCountryWideUser | NewScopedUser](UserCreate)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     """Only what is given changes; `units` may be set to null where the role allows it."""
 
     role: Role | None = None

@@ -26,6 +26,7 @@ from kit.errors import (
     install_error_handlers,
     problem_responses,
 )
+from kit.fields import RequestBody
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.settings import ServiceSettings
@@ -151,7 +152,7 @@ class DeadLetterRead(BaseModel):
     body: str
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(RequestBody):
     message_ids: list[str] | None = None  # None replays every dead letter of the queue
 
 

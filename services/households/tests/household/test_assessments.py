@@ -1,4 +1,5 @@
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -111,7 +112,7 @@ async def nothing_written(sessionmaker: async_sessionmaker[AsyncSession]) -> boo
 
 async def register(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     household_in = {
-        "household_code": f"HH-{uuid4().hex[:8]}",
+        "household_code": f"HH-{uuid4().hex[:8].upper()}",
         "commune_code": QUANG_SON,
         "village": "Thôn Đồng Giang",
         "head_name": "Nguyễn Văn Hùng",
@@ -444,6 +445,173 @@ class TestRecordAssessmentRules:
 
         assert response.status_code == 422
         assert locs(response) == ["body.members.1.national_id"]
+
+    @pytest.mark.parametrize("number", ["1e309", "-1e309", "Infinity", "-Infinity", "NaN"])
+    async def test_a_floor_area_that_is_not_a_finite_number_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        url: str,
+        number: str,
+    ) -> None:
+        # Python's JSON reader takes these (1e309 overflows to infinity); JSON cannot carry the
+        # result on, so the event would hold null and the indicators service refuse it.
+        body = json.dumps(assessment_json()).replace(
+            '"floor_area_m2": 54.0', f'"floor_area_m2": {number}'
+        )
+        assert number in body
+
+        response = await client.put(url, content=body, headers={"Content-Type": "application/json"})
+
+        assert response.status_code == 422, response.text
+        assert locs(response) == ["body.dwelling.floor_area_m2"]
+        assert await nothing_written(sessionmaker)
+
+    @pytest.mark.parametrize(
+        ("overrides", "loc"),
+        [
+            ({"colour": "red"}, "body.colour"),
+            ({"dwelling": {"floor_area_m2": 54.0, "garden_m2": 10}}, "body.dwelling.garden_m2"),
+        ],
+    )
+    async def test_an_unknown_field_is_refused_by_name(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        url: str,
+        overrides: dict[str, Any],
+        loc: str,
+    ) -> None:
+        response = await client.put(url, json=assessment_json(**overrides))
+
+        assert response.status_code == 422
+        assert locs(response) == [loc]
+        assert await nothing_written(sessionmaker)
+
+    async def test_an_unknown_field_of_a_member_is_refused_by_name(
+        self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], url: str
+    ) -> None:
+        members = family()
+        members[1]["nickname"] = "Lan"
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.members.1.nickname"]
+        assert await nothing_written(sessionmaker)
+
+    async def test_a_name_typed_decomposed_is_stored_composed_and_trimmed(
+        self, client: httpx.AsyncClient, url: str
+    ) -> None:
+        members = family()
+        members[1]["full_name"] = " " + unicodedata.normalize("NFD", "Trần Thị Lan") + " "
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 201
+        assert response.json()["members"][1]["full_name"] == "Trần Thị Lan"
+
+    @pytest.mark.parametrize("character", ["\x00", "\u200b", "\u202e", "\n"])
+    async def test_a_name_with_a_control_or_invisible_character_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        url: str,
+        character: str,
+    ) -> None:
+        members = family()
+        members[1]["full_name"] = f"Trần Thị{character} Lan"
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.members.1.full_name"]
+        assert await nothing_written(sessionmaker)
+
+
+class TestNationalIdFormat:
+    """A CCCD is 12 digits, an old CMND number 9; NFKC reads full-width digits as ASCII ones."""
+
+    @pytest.mark.parametrize(
+        "number",
+        [
+            "02607900123",  # 11 digits
+            "0260790012345",  # 13
+            "02607900",  # 8
+            "0260790012",  # 10
+            "026 079 001 234",  # grouped with spaces: refused, not guessed at
+            "026.079.001.234",
+            "٠٢٦٠٧٩٠٠١٢٣٤",  # Arabic-Indic digits: no ASCII equivalent under NFKC
+            "026079001234\u200b",  # a zero-width space after it
+            "",
+        ],
+    )
+    async def test_anything_but_9_or_12_digits_is_refused_by_name(
+        self,
+        client: httpx.AsyncClient,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        url: str,
+        number: str,
+    ) -> None:
+        members = family()
+        members[1]["national_id"] = number
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.members.1.national_id"]
+        assert await nothing_written(sessionmaker)
+
+    @pytest.mark.parametrize(
+        ("number", "stored"),
+        [
+            ("026182005678", "026182005678"),
+            ("026182005", "026182005"),  # an old 9-digit CMND number
+            ("０２６１８２００５６７８", "026182005678"),  # full-width digits
+        ],
+    )
+    async def test_12_or_9_digits_are_stored_in_ascii(
+        self, client: httpx.AsyncClient, url: str, number: str, stored: str
+    ) -> None:
+        members = family()
+        members[1]["national_id"] = number
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 201, response.text
+        assert response.json()["members"][1]["national_id"] == stored
+
+    async def test_full_width_digits_are_the_same_id_within_a_household(
+        self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], url: str
+    ) -> None:
+        members = family()
+        members[2]["national_id"] = HEAD_ID.translate(FULL_WIDTH)
+
+        response = await client.put(url, json=assessment_json(members=members))
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.members.2.national_id"]
+        assert await nothing_written(sessionmaker)
+
+    async def test_full_width_digits_are_the_same_id_in_another_household_of_the_round(
+        self, client: httpx.AsyncClient, round_id: str, url: str
+    ) -> None:
+        await client.put(url, json=assessment_json())
+        neighbour = await register(client)
+        members = family()
+        members[0]["national_id"] = HEAD_ID.translate(FULL_WIDTH)
+        members[1]["national_id"] = None
+
+        response = await client.put(
+            f"/api/v1/households/{neighbour['id']}/assessments/{round_id}",
+            json=assessment_json(members=members),
+        )
+
+        assert response.status_code == 409
+        assert locs(response) == ["body.members.0.national_id"]
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 class TestRecordAssessmentNationalIds:

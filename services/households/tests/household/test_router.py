@@ -1,3 +1,4 @@
+import unicodedata
 from datetime import date
 from typing import Any
 from uuid import uuid4
@@ -15,7 +16,7 @@ QUANG_SON = "08764"  # Xã Quang Sơn, Huyện Lập Thạch (246), Tỉnh Vĩnh
 def household_json(**overrides: Any) -> dict[str, Any]:
     """A valid household in Xã Quang Sơn, Vĩnh Phúc, with a fresh code; override any field."""
     return {
-        "household_code": f"HH-{uuid4().hex[:8]}",
+        "household_code": f"HH-{uuid4().hex[:8].upper()}",
         "commune_code": QUANG_SON,
         "village": "Thôn Đồng Giang",
         "address": "Số 12, Thôn Đồng Giang",
@@ -118,6 +119,74 @@ class TestRegisterHousehold:
         assert response.status_code == 422
         assert locs(response) == [f"body.{field}"]
 
+    @pytest.mark.parametrize("code", ["hh-0001", "ＨＨ－０００１", " HH-0001\u3000"])
+    async def test_codes_that_look_identical_are_identical(
+        self, client: httpx.AsyncClient, code: str
+    ) -> None:
+        first = await register(client, household_code="HH-0001")
+
+        response = await client.post("/api/v1/households", json=household_json(household_code=code))
+
+        assert first["household_code"] == "HH-0001"
+        assert response.status_code == 409
+        assert locs(response) == ["body.household_code"]
+
+    async def test_a_code_is_stored_in_capitals_nfkc_and_trimmed(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        body = await register(client, household_code=" ｈｈ－đông-7 ")
+
+        assert body["household_code"] == "HH-ĐÔNG-7"
+
+    async def test_text_typed_decomposed_is_stored_composed_and_trimmed(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        decomposed = {
+            field: unicodedata.normalize("NFD", value)
+            for field, value in household_json().items()
+            if field in ("village", "address", "head_name")
+        }
+        assert decomposed["village"] != "Thôn Đồng Giang"
+
+        body = await register(
+            client, **{field: f" {value}  " for field, value in decomposed.items()}
+        )
+
+        assert (body["village"], body["address"], body["head_name"]) == (
+            "Thôn Đồng Giang",
+            "Số 12, Thôn Đồng Giang",
+            "Nguyễn Văn Hùng",
+        )
+        listed = await client.get("/api/v1/households", params={"village": decomposed["village"]})
+        assert [item["id"] for item in listed.json()["items"]] == [body["id"]]
+
+    @pytest.mark.parametrize("field", ["household_code", "village", "address", "head_name"])
+    @pytest.mark.parametrize(
+        "character",
+        ["\x00", "\u200b", "\u202e", "\t"],
+        ids=["NUL", "zero-width space", "right-to-left override", "tab"],
+    )
+    async def test_control_and_invisible_characters_are_refused_by_name(
+        self, client: httpx.AsyncClient, field: str, character: str
+    ) -> None:
+        value = f"{household_json()[field][:5]}{character}1"
+
+        response = await client.post("/api/v1/households", json=household_json(**{field: value}))
+
+        assert response.status_code == 422
+        assert locs(response) == [f"body.{field}"]
+        assert (await client.get("/api/v1/households")).json()["total"] == 0
+
+    async def test_a_commune_code_in_other_digits_is_refused(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post(
+            "/api/v1/households", json=household_json(commune_code="٠٨٧٦٤")
+        )
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.commune_code"]
+
 
 class TestGetHousehold:
     async def test_gets_a_household_with_its_etag(self, client: httpx.AsyncClient) -> None:
@@ -199,6 +268,20 @@ class TestUpdateHousehold:
         assert response.json()["title"] == "Precondition Required"
         assert (await client.get(url)).json() == registered
 
+    async def test_an_unknown_field_is_refused_and_changes_nothing(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        registered = await register(client)
+        url = f"/api/v1/households/{registered['id']}"
+
+        response = await client.patch(
+            url, json={"village": "Thôn Ba", "hamlet": "Xóm 2"}, headers={"If-Match": '"1"'}
+        )
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.hamlet"]
+        assert (await client.get(url)).json() == registered
+
     async def test_a_malformed_if_match_names_the_header(self, client: httpx.AsyncClient) -> None:
         registered = await register(client)
 
@@ -210,6 +293,22 @@ class TestUpdateHousehold:
 
         assert response.status_code == 422
         assert locs(response) == ["header.if-match"]
+
+    @pytest.mark.parametrize(
+        "value", [b'"\xb3"', '"٣"'.encode(), '"１"'.encode(), b"\xff", b'"1" x']
+    )
+    async def test_an_if_match_that_is_no_ascii_etag_names_the_header(
+        self, client: httpx.AsyncClient, value: bytes
+    ) -> None:
+        # Starlette reads header bytes as Latin-1: b"\xb3" is "³", a digit to str.isdigit().
+        registered = await register(client)
+        url = f"/api/v1/households/{registered['id']}"
+
+        response = await client.patch(url, json={"village": "Thôn Ba"}, headers={"If-Match": value})
+
+        assert response.status_code == 422
+        assert locs(response) == ["header.if-match"]
+        assert (await client.get(url)).json() == registered
 
     async def test_an_unknown_commune_is_refused_and_changes_nothing(
         self, client: httpx.AsyncClient

@@ -440,8 +440,24 @@ class TestImportPopulations:
                 {"unit_code": QUANG_SON, "resident_households": 1, "resident_persons": 1},
                 "body.1.unit_code",
             ),
+            (
+                {"unit_code": LAP_THACH, "resident_households": 1, "resident_persons": 1, "x": 1},
+                "body.1.x",
+            ),
+            (
+                {"unit_code": "٠٨٧٦٠", "resident_households": 1, "resident_persons": 1},
+                "body.1.unit_code",
+            ),
         ],
-        ids=["district code", "unknown commune", "fewer persons", "missing count", "twice"],
+        ids=[
+            "district code",
+            "unknown commune",
+            "fewer persons",
+            "missing count",
+            "twice",
+            "unknown field",
+            "other digits",
+        ],
     )
     async def test_one_bad_json_row_is_named_and_nothing_is_imported(
         self,

@@ -95,7 +95,15 @@ class TestOpenRound:
 
     @pytest.mark.parametrize(
         ("field", "value"),
-        [("year", 1999), ("kind", "weekly"), ("reference_date", "1 Nov 2024"), ("name", "x" * 201)],
+        [
+            ("year", 1999),
+            ("kind", "weekly"),
+            ("reference_date", "1 Nov 2024"),
+            ("name", "x" * 201),
+            ("name", "Periodic\u202e review"),  # a bidi override
+            ("standard_id", "VN-2022\x00-2025"),
+            ("colour", "red"),  # unknown fields are refused, not dropped
+        ],
     )
     async def test_malformed_fields_are_refused_by_name(
         self, client: httpx.AsyncClient, field: str, value: Any
@@ -104,6 +112,11 @@ class TestOpenRound:
 
         assert response.status_code == 422
         assert locs(response) == [f"body.{field}"]
+
+    async def test_a_standard_id_is_read_as_a_code(self, client: httpx.AsyncClient) -> None:
+        body = await open_round(client, standard_id=" vn-２０２２-2025 ")
+
+        assert body["standard_id"] == "VN-2022-2025"
 
 
 class TestGetRound:

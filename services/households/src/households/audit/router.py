@@ -21,7 +21,7 @@ async def list_audit_entries(
     caller: AuditReader,
     session: SessionDep,
     household_id: UUID | None = None,
-    unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
     actor: Annotated[str | None, Query(max_length=120)] = None,
     since: Annotated[Instant | None, Query(description="From this instant, inclusive.")] = None,
     until: Annotated[Instant | None, Query(description="Before this instant.")] = None,

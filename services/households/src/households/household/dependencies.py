@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -28,10 +29,14 @@ async def if_match_version(if_match: Annotated[str | None, Header()] = None) -> 
     """The version in an `If-Match: "N"` header (our ETags are quoted version numbers)."""
     if if_match is None:
         return None
-    value = if_match.removeprefix("W/").strip().strip('"')
-    if not value.isdigit():
+    version = _ETAG.fullmatch(if_match.strip())
+    if version is None:
         raise InvalidInput.field(["header", "if-match"], 'Expected an ETag such as "3".')
-    return int(value)
+    return int(version[1])
+
+
+# ASCII digits only: str.isdigit() also takes "³" or "٣", which int() then refuses or misreads.
+_ETAG = re.compile(r'(?:W/)?"?([0-9]{1,18})"?')
 
 
 def etag(version: int) -> str:

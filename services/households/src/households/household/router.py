@@ -26,12 +26,13 @@ from households.personal import assessment_for, household_for
 from households.round.dependencies import ValidRound, valid_round
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, problem_responses
-from kit.fields import Offset
+from kit.fields import Offset, Text
 
 router = APIRouter(tags=["households"], responses=PROBLEM_RESPONSES)
 
 UnitCode = Annotated[
-    str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune")
+    str | None,
+    Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$", description="Province, district or commune"),
 ]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -57,7 +58,7 @@ async def list_households(
     session: SessionDep,
     unit_code: UnitCode = None,
     round_id: UUID | None = None,
-    village: str | None = None,
+    village: Annotated[Text | None, Query(max_length=120)] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> HouseholdList:

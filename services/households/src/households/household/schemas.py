@@ -1,12 +1,13 @@
+import unicodedata
 from datetime import date
 from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -27,28 +28,40 @@ from kit.contracts.households import (
     WaterSource,
     WorkingStatus,
 )
-from kit.fields import IsoDate
-
-NationalId = Annotated[str, StringConstraints(pattern=r"^(\d{9}|\d{12})$")]
+from kit.fields import Code, IsoDate, RequestBody, Text
 
 
-class HouseholdCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    household_code: str = Field(min_length=1, max_length=40)
-    commune_code: str = Field(pattern=r"^\d{5}$", examples=["08707"])
-    village: str = Field(min_length=1, max_length=120)
-    address: str | None = Field(default=None, max_length=300)
-    head_name: str | None = Field(default=None, max_length=120)
+def _nfkc(value: object) -> object:
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
-class HouseholdUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+NationalId = Annotated[
+    str,
+    BeforeValidator(_nfkc),
+    Field(
+        pattern=r"^([0-9]{9}|[0-9]{12})$",
+        description="A citizen ID (CCCD) of 12 digits, or an old identity card (CMND) number of 9, "
+        "without spaces or dots; full-width digits are read as ASCII ones.",
+        examples=["026079001234"],
+    ),
+]
+"""A national ID number as it is stored and compared: ASCII digits only (docs/architecture.md)."""
+CommuneCode = Annotated[Code, Field(pattern=r"^[0-9]{5}$", examples=["08707"])]
 
-    commune_code: str | None = Field(default=None, pattern=r"^\d{5}$")
-    village: str | None = Field(default=None, min_length=1, max_length=120)
-    address: str | None = Field(default=None, max_length=300)
-    head_name: str | None = Field(default=None, max_length=120)
+
+class HouseholdCreate(RequestBody):
+    household_code: Code = Field(min_length=1, max_length=40)
+    commune_code: CommuneCode
+    village: Text = Field(min_length=1, max_length=120)
+    address: Text | None = Field(default=None, max_length=300)
+    head_name: Text | None = Field(default=None, max_length=120)
+
+
+class HouseholdUpdate(RequestBody):
+    commune_code: CommuneCode | None = None
+    village: Text | None = Field(default=None, min_length=1, max_length=120)
+    address: Text | None = Field(default=None, max_length=300)
+    head_name: Text | None = Field(default=None, max_length=120)
 
     @field_validator("commune_code", "village")
     @classmethod
@@ -78,12 +91,10 @@ class HouseholdList(BaseModel):
     limit: int
 
 
-class MemberInput(BaseModel):
+class MemberInput(RequestBody):
     """One member of the household as surveyed in the round."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    full_name: str = Field(min_length=1, max_length=120)
+    full_name: Text = Field(min_length=1, max_length=120)
     national_id: NationalId | None = None
     birth_date: IsoDate
     sex: Sex
@@ -110,13 +121,15 @@ class MemberInput(BaseModel):
         return self
 
 
-class AssessmentInput(BaseModel):
+class DwellingInput(RequestBody, DwellingFacts):
+    """The dwelling as surveyed: the facts the assessment event carries, and no other field."""
+
+
+class AssessmentInput(RequestBody):
     """Everything the poverty standard needs about a household in one round."""
 
-    model_config = ConfigDict(extra="forbid")
-
     members: list[MemberInput] = Field(min_length=1, max_length=60)
-    dwelling: DwellingFacts
+    dwelling: DwellingInput
     water_source: WaterSource
     latrine: Latrine
     internet_use: bool = Field(description="Whether any member uses internet services.")

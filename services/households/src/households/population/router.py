@@ -31,7 +31,7 @@ PopulationWriter = Annotated[Caller, requires(Permission.POPULATIONS_WRITE)]
 async def record_population(
     caller: PopulationWriter,
     review_round: ValidRound,
-    unit_code: Annotated[str, Path(pattern=r"^\d{5}$")],
+    unit_code: Annotated[str, Path(pattern=r"^[0-9]{5}$")],
     population_in: PopulationInput,
     session: SessionDep,
     response: Response,
@@ -49,7 +49,7 @@ async def list_populations(
     caller: PopulationReader,
     review_round: ValidRound,
     session: SessionDep,
-    unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
 ) -> PopulationList:
     """The resident population of the round's communes in the caller's scope, within a unit if
     given."""

@@ -1,14 +1,13 @@
 from typing import Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from households.round.schemas import UtcDatetime
+from kit.fields import Code, RequestBody
 
 
-class PopulationInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PopulationInput(RequestBody):
     resident_households: int = Field(ge=0, le=10_000_000)
     resident_persons: int = Field(ge=0, le=100_000_000)
 
@@ -20,7 +19,7 @@ class PopulationInput(BaseModel):
 
 
 class PopulationRow(PopulationInput):
-    unit_code: str = Field(pattern=r"^\d{5}$")
+    unit_code: Code = Field(pattern=r"^[0-9]{5}$")
 
 
 class PopulationRead(BaseModel):

@@ -11,17 +11,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit import service as audit
 from households.db import outbox
+from households.population.events import population_recorded
 from households.population.models import UnitPopulation
 from households.population.schemas import PopulationInput, PopulationRow
 from households.round.models import ReviewRound
 from households.unit import service as unit_service
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
-from kit.contracts import Envelope
-from kit.contracts.households import PopulationRecordedV1
 from kit.db import utc_now
 from kit.errors import Conflict, FieldError, InvalidInput, NotFound
-from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
 
@@ -70,22 +68,7 @@ async def record(
         await session.flush()
     except IntegrityError as error:  # a concurrent first entry for the same commune won
         raise Conflict(f"The population of {unit_code} was set concurrently: retry.") from error
-    event = PopulationRecordedV1(
-        round_id=review_round.id,
-        unit_code=unit_code,
-        unit_path=[commune.province_code, commune.district_code or "", unit_code],
-        area=commune.area,
-        resident_households=population.resident_households,
-        resident_persons=population.resident_persons,
-    )
-    envelope = Envelope.wrap(
-        event,
-        producer="households",
-        subject=f"population:{review_round.id}:{unit_code}",
-        sequence=population.version,
-        correlation_id=current_request_id(),
-        actor=current_actor(),
-    )
+    envelope = population_recorded(population, commune)
     await stage(session, outbox, envelope)
     audit.record(
         session,

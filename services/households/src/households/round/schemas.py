@@ -5,7 +5,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field
 
 from households.round.models import RoundBase, RoundKind
-from kit.fields import IsoDate
+from kit.fields import Code, IsoDate, RequestBody, Text
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -17,12 +17,12 @@ UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
 """A timestamp read from the database, always answered with its zone (UTC)."""
 
 
-class RoundCreate(BaseModel):
+class RoundCreate(RequestBody):
     year: int = Field(ge=2000, le=2100)
     kind: RoundKind = RoundKind.periodic
     reference_date: IsoDate
-    standard_id: str = Field(max_length=40, examples=["VN-2022-2025"])
-    name: str | None = Field(default=None, max_length=200)
+    standard_id: Code = Field(min_length=1, max_length=40, examples=["VN-2022-2025"])
+    name: Text | None = Field(default=None, max_length=200)
 
 
 class RoundRead(RoundBase):

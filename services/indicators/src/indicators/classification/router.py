@@ -44,7 +44,7 @@ async def list_classifications(
     caller: ClassificationReader,
     round_id: UUID,
     session: SessionDep,
-    unit_code: Annotated[str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$")] = None,
+    unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
     household_class: HouseholdClass | None = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

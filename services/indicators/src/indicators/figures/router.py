@@ -24,7 +24,10 @@ from kit.errors import PROBLEM_RESPONSES, NotFound
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=PROBLEM_RESPONSES)
 
 UnitCode = Annotated[
-    str, Path(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune code")
+    str,
+    Path(
+        pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$", description="Province, district or commune code"
+    ),
 ]
 FiguresReader = Annotated[Caller, requires(Permission.FIGURES_READ)]
 

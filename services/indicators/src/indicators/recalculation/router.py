@@ -10,6 +10,7 @@ from indicators.recalculation.models import JobStatus, RecalculationJob
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
+from kit.fields import RequestBody
 
 router = APIRouter(
     prefix="/api/v1/recalculations", tags=["recalculations"], responses=PROBLEM_RESPONSES
@@ -19,7 +20,7 @@ RecalculationReader = Annotated[Caller, requires(Permission.RECALCULATIONS_READ)
 RecalculationRunner = Annotated[Caller, requires(Permission.RECALCULATIONS_RUN)]
 
 
-class RecalculationRequest(BaseModel):
+class RecalculationRequest(RequestBody):
     round_id: UUID
 
 

@@ -17,7 +17,8 @@ router = APIRouter(
 )
 InboxReader = Annotated[Caller, requires(Permission.NOTIFICATIONS_READ)]
 UnitCode = Annotated[
-    str | None, Query(pattern=r"^(\d{2}|\d{3}|\d{5})$", description="Province, district or commune")
+    str | None,
+    Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$", description="Province, district or commune"),
 ]
 
 
