@@ -4,9 +4,8 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.unit import service as unit_service
-from households.unit.models import AdminUnit, DivisionType, UnitLevel
+from households.unit.models import DivisionType, UnitLevel
 from households.unit.service import search_key
-from kit.contracts.households import Area
 
 BEFORE_REFORM = date(2024, 6, 1)
 AFTER_REFORM = date(2025, 7, 1)
