@@ -6,10 +6,11 @@ role is written down once in `MATRIX`, and an operation without an entry fails t
 request goes through the gateway, as a client's would. Beyond the status, no successful answer
 may name an object outside the caller's scope (`hidden_markers`).
 
-The objects live in Vĩnh Phúc (26): "ours" in Quang Sơn (08764, district 246), "theirs" in Tích
-Sơn (08707, district 243). In scope: an admin and an analyst over the whole country, a province
-officer over 26, a commune officer and an enumerator over Quang Sơn. Out of scope: the same roles
-over Hà Nội (01), where none of the objects is.
+The objects live in Vĩnh Phúc (26): "ours" in Quang Sơn (08764, district 246), "theirs" in Hội
+Hợp (08713, district 243); the 2025 reform reused neither code, so a household registered there
+stays in 26. In scope: an admin and an analyst over the whole country, a province officer over
+26, a commune officer and an enumerator over Quang Sơn. Out of scope: the same roles over Hà Nội
+(01), where none of the objects is.
 """
 
 import io
@@ -31,7 +32,7 @@ from launcher.embedded import Platform, embedded_gateway_settings, running_platf
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-OURS, THEIRS = ("26", "246", "08764"), ("26", "243", "08707")
+OURS, THEIRS = ("26", "246", "08764"), ("26", "243", "08713")
 IN_SCOPE: dict[Role, tuple[str, ...] | None] = {
     Role.ADMIN: None,
     Role.PROVINCE_OFFICER: ("26",),
@@ -93,6 +94,8 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/units/{code}"): each(OK),
     ("GET", "/api/v1/units/{code}/children"): each(OK),
     ("GET", "/api/v1/units/{code}/path"): each(OK),
+    ("GET", "/api/v1/units/{code}/successors"): each(OK),
+    ("GET", "/api/v1/units/{code}/predecessors"): each(OK),
     ("GET", "/api/v1/rounds"): each(OK),
     ("GET", "/api/v1/rounds/{round_id}"): each(OK),
     ("POST", "/api/v1/rounds"): roles(ALL, NONE, NONE, NONE, NONE),

@@ -1,7 +1,7 @@
 """Who may see and change what in the households service: roles, unit scope, masking, audit.
 
 Two communes of Vĩnh Phúc (26) serve as "ours" and "theirs": Quang Sơn (08764, district 246)
-and Tích Sơn (08707, district 243).
+and Hội Hợp (08713, district 243).
 """
 
 from datetime import date
@@ -19,7 +19,7 @@ from households.synthetic.generator import Commune, generate
 from kit.auth import Role
 from kit.testing import bearer
 
-OURS, THEIRS = "08764", "08707"
+OURS, THEIRS = "08764", "08713"
 OUR_DISTRICT, THEIR_DISTRICT = "246", "243"
 
 

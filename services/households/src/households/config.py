@@ -1,5 +1,6 @@
 from pydantic import Field
 
+from kit.contracts.households import Area
 from kit.settings import ServiceSettings
 
 
@@ -9,6 +10,10 @@ class Settings(ServiceSettings):
     # Standards a review round may name. The indicators service owns their definitions; a new
     # standard is added there first, then listed here.
     POVERTY_STANDARDS: list[str] = Field(default=["VN-2022-2025", "VN-2027-2030"])
+    # Urban or rural for the đặc khu (island special zones, commune level since July 2025), which
+    # the phường-urban / xã-rural rule does not cover. Rural by default: their predecessors were
+    # overwhelmingly xã. Applied to the units by `python -m households.migrate`.
+    SPECIAL_ZONE_AREA: Area = Area.rural
 
     # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job has finished; the
     # API that receives them and the runner that imports them (`python -m households.importer`)

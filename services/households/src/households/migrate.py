@@ -16,7 +16,7 @@ async def _seed(settings: Settings) -> int:
     engine = make_engine(settings.DATABASE_URL)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            return await seed_units(session)
+            return await seed_units(session, special_zone_area=settings.SPECIAL_ZONE_AREA)
     finally:
         await engine.dispose()
 

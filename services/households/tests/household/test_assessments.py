@@ -228,8 +228,8 @@ class TestRecordAssessment:
     @pytest.mark.parametrize(
         ("commune_code", "area", "unit_path"),
         [
-            ("08707", "urban", ["26", "243", "08707"]),  # Phường Tích Sơn
-            ("08761", "urban", ["26", "246", "08761"]),  # Thị trấn Lập Thạch
+            ("08713", "urban", ["26", "243", "08713"]),  # Phường Hội Hợp
+            ("08789", "urban", ["26", "246", "08789"]),  # Thị trấn Hoa Sơn
             ("08731", "rural", ["26", "243", "08731"]),  # Xã Thanh Trù
         ],
     )
@@ -289,7 +289,7 @@ class TestRecordAssessment:
         sessionmaker: async_sessionmaker[AsyncSession],
         household: dict[str, Any],
     ) -> None:
-        # The seeded three-level units end on 30 Jun 2025; no 2026 commune is loaded.
+        # Quang Sơn (08764) ended on 30 Jun 2025, and the reform did not reuse its code.
         round_2026 = await open_round(client, year=2026, reference_date="2026-11-01")
 
         response = await client.put(
@@ -799,7 +799,7 @@ class TestListAssessments:
         self, client: httpx.AsyncClient, round_id: str, url: str
     ) -> None:
         in_quang_son = (await client.put(url, json=assessment_json())).json()
-        elsewhere = await register(client, commune_code="08707")
+        elsewhere = await register(client, commune_code="08713")
         await client.put(
             f"/api/v1/households/{elsewhere['id']}/assessments/{round_id}",
             json=assessment_json(members=[member_json(national_id=None)]),

@@ -218,14 +218,14 @@ class TestUpdateHousehold:
 
         response = await client.patch(
             f"/api/v1/households/{registered['id']}",
-            json={"village": "Thôn Mới", "commune_code": "08707"},  # Phường Tích Sơn, Vĩnh Yên
+            json={"village": "Thôn Mới", "commune_code": "08713"},  # Phường Hội Hợp, Vĩnh Yên
             headers={"If-Match": '"1"'},
         )
 
         assert response.status_code == 200
         assert response.headers["etag"] == '"2"'
         body = response.json()
-        assert (body["village"], body["commune_code"]) == ("Thôn Mới", "08707")
+        assert (body["village"], body["commune_code"]) == ("Thôn Mới", "08713")
         assert (body["province_code"], body["district_code"]) == ("26", "243")
         assert body["version"] == 2
         assert body["head_name"] == registered["head_name"]
@@ -348,17 +348,17 @@ class TestUpdateHousehold:
 class TestListHouseholds:
     COMMUNES = (
         Commune(QUANG_SON, urban=False),  # 26 / 246
-        Commune("08761", urban=True),  # Thị trấn Lập Thạch: 26 / 246
-        Commune("08707", urban=True),  # Phường Tích Sơn: 26 / 243
+        Commune("08789", urban=True),  # Thị trấn Hoa Sơn: 26 / 246
+        Commune("08713", urban=True),  # Phường Hội Hợp: 26 / 243
         Commune("07888", urban=True),  # Phường Dữu Lâu: 25 / 227
     )
 
     @pytest.mark.parametrize(
         ("unit_code", "communes"),
         [
-            ("26", {QUANG_SON, "08761", "08707"}),
-            ("246", {QUANG_SON, "08761"}),
-            ("08707", {"08707"}),
+            ("26", {QUANG_SON, "08789", "08713"}),
+            ("246", {QUANG_SON, "08789"}),
+            ("08713", {"08713"}),
             ("25", {"07888"}),
             ("01", set()),
         ],

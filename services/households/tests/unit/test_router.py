@@ -1,3 +1,5 @@
+from typing import Any
+
 import httpx
 import pytest
 
@@ -47,17 +49,43 @@ class TestListUnits:
         assert response.headers["content-type"] == PROBLEM_JSON
 
 
-class TestGetUnit:
-    async def test_returns_a_commune_with_its_area(self, client: httpx.AsyncClient) -> None:
-        response = await client.get("/api/v1/units/08761")
+class TestListUnitsOnADay:
+    async def test_after_the_reform_lists_the_new_communes(self, client: httpx.AsyncClient) -> None:
+        response = await client.get(
+            "/api/v1/units", params={"level": "commune", "on": "2025-11-01", "limit": 1}
+        )
 
         assert response.status_code == 200
         body = response.json()
-        assert (body["name"], body["division_type"], body["area"]) == (
-            "Thị trấn Lập Thạch",
-            "thị trấn",
-            "urban",
-        )
+        assert body["total"] == 3_321
+        assert body["items"][0]["valid_from"] == "2025-07-01"
+
+    async def test_searches_the_new_names_without_diacritics(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/api/v1/units", params={"q": "vinh phuc", "on": "2025-11-01"})
+
+        assert [(unit["code"], unit["name"]) for unit in response.json()["items"]] == [
+            ("08716", "Phường Vĩnh Phúc")
+        ]
+
+
+class TestGetUnit:
+    @pytest.mark.parametrize(
+        ("on", "expected"),
+        [
+            ("2025-06-30", ("Thị trấn Lập Thạch", "thị trấn", "urban")),
+            ("2025-11-01", ("Xã Lập Thạch", "xã", "rural")),
+        ],
+    )
+    async def test_returns_a_commune_with_its_area(
+        self, client: httpx.AsyncClient, on: str, expected: tuple[str, str, str]
+    ) -> None:
+        response = await client.get("/api/v1/units/08761", params={"on": on})
+
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["name"], body["division_type"], body["area"]) == expected
 
     async def test_an_unknown_code_is_a_problem_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/api/v1/units/99999")
@@ -97,11 +125,17 @@ class TestListUnitChildren:
 
 
 class TestGetUnitPath:
-    async def test_runs_from_the_province_to_the_unit(self, client: httpx.AsyncClient) -> None:
-        response = await client.get("/api/v1/units/08707/path")
+    @pytest.mark.parametrize(
+        ("on", "codes"),
+        [("2024-11-01", ["26", "243", "08707"]), ("2025-11-01", ["25", "08707"])],
+    )
+    async def test_runs_from_the_province_to_the_unit(
+        self, client: httpx.AsyncClient, on: str, codes: list[str]
+    ) -> None:
+        response = await client.get("/api/v1/units/08707/path", params={"on": on})
 
         assert response.status_code == 200
-        assert [unit["code"] for unit in response.json()] == ["26", "243", "08707"]
+        assert [unit["code"] for unit in response.json()] == codes
 
     async def test_an_unknown_unit_is_a_404(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/api/v1/units/00000/path")
@@ -115,3 +149,104 @@ def test_the_openapi_document_names_the_problem_shape(settings: Settings) -> Non
     operation = openapi["paths"]["/api/v1/units/{code}"]["get"]
 
     assert PROBLEM_JSON in operation["responses"]["404"]["content"]
+
+
+VINH_YEN_NEW = {
+    "code": "08707",
+    "name": "Phường Vĩnh Yên",
+    "level": "commune",
+    "division_type": "phường",
+    "area": "urban",
+    "parent_code": "25",
+    "province_code": "25",
+    "district_code": None,
+    "valid_from": "2025-07-01",
+    "valid_to": None,
+}
+
+
+class TestListUnitSuccessors:
+    async def test_a_merged_commune_names_the_one_it_went_into(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/api/v1/units/08731/successors")
+
+        assert response.status_code == 200
+        assert response.json() == [
+            {"relation": "whole", "effective": "2025-07-01", "unit": VINH_YEN_NEW}
+        ]
+
+    async def test_a_reused_code_means_its_ended_unit_by_default(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        default = await client.get("/api/v1/units/08707/successors")
+        before = await client.get("/api/v1/units/08707/successors", params={"on": "2024-11-01"})
+        after = await client.get("/api/v1/units/08707/successors", params={"on": "2025-11-01"})
+
+        assert [edge["unit"]["code"] for edge in default.json()] == ["08707"]
+        assert before.json() == default.json()
+        assert after.json() == []  # the new Phường Vĩnh Yên is in force: no successor yet
+
+    async def test_a_split_commune_lists_every_part(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api/v1/units/09796/successors")
+
+        assert [(edge["unit"]["code"], edge["relation"]) for edge in response.json()] == [
+            ("08980", "partial"),
+            ("09022", "partial"),
+            ("09787", "partial"),
+            ("09817", "partial"),
+        ]
+
+    async def test_an_unknown_code_is_a_404(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api/v1/units/99999/successors")
+
+        assert response.status_code == 404
+
+
+class TestListUnitPredecessors:
+    async def test_a_new_commune_lists_what_went_into_it(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api/v1/units/08707/predecessors")
+
+        assert response.status_code == 200
+        edges = response.json()
+        codes = [edge["unit"]["code"] for edge in edges]
+        assert {"08707", "08713", "08731"} <= set(codes)
+        assert codes == sorted(codes)
+        assert {(edge["relation"], edge["effective"]) for edge in edges} == {
+            ("whole", "2025-07-01")
+        }
+        assert {edge["unit"]["valid_to"] for edge in edges} == {"2025-06-30"}
+
+    async def test_an_old_unit_has_none(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/api/v1/units/08707/predecessors", params={"on": "2024-11-01"})
+
+        assert response.json() == []
+
+    async def test_a_province_lists_the_provinces_merged_into_it(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/api/v1/units/25/predecessors", params={"on": "2026-01-15"})
+
+        assert [(edge["unit"]["code"], edge["unit"]["name"]) for edge in response.json()] == [
+            ("17", "Tỉnh Hòa Bình"),
+            ("25", "Tỉnh Phú Thọ"),
+            ("26", "Tỉnh Vĩnh Phúc"),
+        ]
+
+    async def test_needs_the_units_read_permission(self, client_with: Any) -> None:
+        response = await client_with({}).get("/api/v1/units/08707/predecessors")
+
+        assert response.status_code == 401
+
+
+def test_the_crosswalk_is_in_the_openapi_document(settings: Settings) -> None:
+    document = create_app(settings).openapi()
+
+    for lineage in ("successors", "predecessors"):
+        operation = document["paths"][f"/api/v1/units/{{code}}/{lineage}"]["get"]
+        assert {parameter["name"] for parameter in operation["parameters"]} >= {"code", "on"}
+    schema = document["components"]["schemas"]["UnitSuccessionRead"]
+    # The document leaves out the example's nulls (district_code, valid_to).
+    present = {field: value for field, value in VINH_YEN_NEW.items() if value is not None}
+    assert schema["examples"][0]["unit"] == present
+    assert set(schema["properties"]) == {"relation", "effective", "unit"}

@@ -4,31 +4,11 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.unit import service as unit_service
-from households.unit.models import AdminUnit, DivisionType, UnitLevel
+from households.unit.models import DivisionType, UnitLevel
 from households.unit.service import search_key
-from kit.contracts.households import Area
 
 BEFORE_REFORM = date(2024, 6, 1)
 AFTER_REFORM = date(2025, 7, 1)
-
-
-async def add_successor(session: AsyncSession, *, code: str = "08707") -> AdminUnit:
-    """A post-reform unit reusing a pre-reform code, as the July 2025 communes do."""
-    unit = AdminUnit(
-        code=code,
-        name="Phường Vĩnh Phúc",
-        search_name=search_key("Phường Vĩnh Phúc"),
-        level=UnitLevel.commune,
-        division_type=DivisionType.ward,
-        area=Area.urban,
-        parent_code="25",
-        province_code="25",
-        valid_from=AFTER_REFORM,
-        source="test",
-    )
-    session.add(unit)
-    await session.flush()
-    return unit
 
 
 class TestGet:
@@ -62,18 +42,16 @@ class TestGet:
     async def test_a_reused_code_answers_the_version_in_force_on_the_day(
         self, session: AsyncSession
     ) -> None:
-        successor = await add_successor(session)
-
         old = await unit_service.get(session, "08707", on=BEFORE_REFORM)
         new = await unit_service.get(session, "08707", on=AFTER_REFORM)
         latest = await unit_service.get(session, "08707")
 
         assert old is not None
-        assert old.name == "Phường Tích Sơn"
+        assert (old.name, old.valid_to) == ("Phường Tích Sơn", date(2025, 6, 30))
         assert new is not None
-        assert new.id == successor.id
+        assert (new.name, new.valid_from) == ("Phường Vĩnh Yên", AFTER_REFORM)
         assert latest is not None
-        assert latest.id == successor.id
+        assert latest.id == new.id
 
 
 class TestGetCommune:
@@ -113,7 +91,7 @@ class TestChildren:
 
 class TestPath:
     async def test_runs_from_the_province_down_to_the_commune(self, session: AsyncSession) -> None:
-        commune = await unit_service.get(session, "08761")
+        commune = await unit_service.get(session, "08761", on=BEFORE_REFORM)
         assert commune is not None
 
         path = await unit_service.path(session, commune)
@@ -133,25 +111,14 @@ class TestPath:
     async def test_a_post_reform_commune_sits_directly_under_its_province(
         self, session: AsyncSession
     ) -> None:
-        successor = await add_successor(session)
-        province = AdminUnit(
-            code="25",
-            name="Tỉnh Phú Thọ",
-            search_name=search_key("Tỉnh Phú Thọ"),
-            level=UnitLevel.province,
-            division_type=DivisionType.province,
-            province_code="25",
-            valid_from=AFTER_REFORM,
-            source="test",
-        )
-        session.add(province)
-        await session.flush()
+        commune = await unit_service.get(session, "08761", on=AFTER_REFORM)
+        assert commune is not None
 
-        path = await unit_service.path(session, successor)
+        path = await unit_service.path(session, commune)
 
-        assert [(unit.code, unit.valid_from) for unit in path] == [
-            ("25", AFTER_REFORM),
-            ("08707", AFTER_REFORM),
+        assert [(unit.code, unit.name, unit.valid_from) for unit in path] == [
+            ("25", "Tỉnh Phú Thọ", AFTER_REFORM),
+            ("08761", "Xã Lập Thạch", AFTER_REFORM),
         ]
 
 
@@ -169,9 +136,9 @@ class TestSearch:
         assert total == 2
 
     async def test_old_and_new_tone_marks_match_alike(self, session: AsyncSession) -> None:
-        items, _ = await unit_service.search(session, q="xuân hòa", parent_code="244")
+        items, _ = await unit_service.search(session, q="xuân hoà", parent_code="244")
 
-        assert [item.name for item in items] == ["Phường Xuân Hoà"]
+        assert [item.name for item in items] == ["Phường Xuân Hòa"]
 
     async def test_filters_by_level_and_parent(self, session: AsyncSession) -> None:
         items, total = await unit_service.search(
@@ -190,10 +157,23 @@ class TestSearch:
         assert codes == sorted(codes)
         assert len(set(codes)) == 10
 
-    async def test_nothing_is_in_force_after_the_reform(self, session: AsyncSession) -> None:
-        items, total = await unit_service.search(session, q="vinh", on=AFTER_REFORM)
+    async def test_after_the_reform_only_the_new_tree_is_in_force(
+        self, session: AsyncSession
+    ) -> None:
+        items, total = await unit_service.search(session, q="VINH YEN", on=date(2025, 11, 1))
 
-        assert (items, total) == ([], 0)
+        assert [(item.code, item.name, item.level) for item in items] == [
+            ("08707", "Phường Vĩnh Yên", UnitLevel.commune)
+        ]
+        assert total == 1
+
+    @pytest.mark.parametrize("q", ["dac khu phu quoc", "ĐẶC KHU PHÚ QUỐC", "Dac Khu  Phu Quoc"])
+    async def test_new_names_ignore_case_and_diacritics(
+        self, session: AsyncSession, q: str
+    ) -> None:
+        items, _ = await unit_service.search(session, q=q, on=date(2026, 1, 15))
+
+        assert [(item.code, item.name) for item in items] == [("31078", "Đặc khu Phú Quốc")]
 
     async def test_like_wildcards_are_plain_text(self, session: AsyncSession) -> None:
         _, total = await unit_service.search(session, q="%")
@@ -213,3 +193,54 @@ class TestSearchKey:
     )
     def test_lowers_and_strips_diacritics(self, text: str, key: str) -> None:
         assert search_key(text) == key
+
+
+class TestChildrenAfterTheReform:
+    async def test_a_new_province_lists_its_communes(self, session: AsyncSession) -> None:
+        communes = await unit_service.children(session, "25", on=date(2025, 11, 1))
+
+        assert len(communes) == 148  # Phú Thọ with Vĩnh Phúc and Hòa Bình, per the package
+        assert {(unit.level, unit.parent_code) for unit in communes} == {(UnitLevel.commune, "25")}
+
+
+class TestNoCommune:
+    async def test_names_the_day_and_the_successor_of_a_merged_commune(
+        self, session: AsyncSession
+    ) -> None:
+        message = await unit_service.no_commune(session, "08731", on=date(2026, 1, 15))
+
+        assert message == (
+            "No commune '08731' exists on 2026-01-15; "
+            "it was merged into 08707 (Phường Vĩnh Yên) on 2025-07-01."
+        )
+
+    async def test_names_every_part_of_a_split_commune(self, session: AsyncSession) -> None:
+        message = await unit_service.no_commune(session, "09796", on=date(2026, 1, 15))
+
+        assert message == (
+            "No commune '09796' exists on 2026-01-15; it was split among 08980 (Xã Yên Lãng), "
+            "09022 (Xã Mê Linh), 09787 (Xã Liên Minh), 09817 (Xã Ô Diên) on 2025-07-01."
+        )
+
+    async def test_a_code_that_never_was_names_only_the_day(self, session: AsyncSession) -> None:
+        message = await unit_service.no_commune(session, "99999", on=date(2026, 1, 15))
+
+        assert message == "No commune '99999' exists on 2026-01-15."
+
+    async def test_a_code_before_its_unit_existed_names_no_successor(
+        self, session: AsyncSession
+    ) -> None:
+        message = await unit_service.no_commune(session, "08716", on=date(2000, 1, 1))
+
+        assert message == "No commune '08716' exists on 2000-01-01."
+
+
+class TestPathCodes:
+    async def test_three_codes_before_the_reform_and_two_after(self, session: AsyncSession) -> None:
+        old = await unit_service.get(session, "08707", on=BEFORE_REFORM)
+        new = await unit_service.get(session, "08707", on=AFTER_REFORM)
+        assert old is not None
+        assert new is not None
+
+        assert unit_service.path_codes(old) == ["26", "243", "08707"]
+        assert unit_service.path_codes(new) == ["25", "08707"]

@@ -8,6 +8,7 @@ from uuid import UUID
 from households.household.models import Household
 from households.household.schemas import AssessmentInput, MemberInput
 from households.round.models import ReviewRound
+from households.unit import service as unit_service
 from households.unit.models import AdminUnit
 from kit.contracts import Envelope
 from kit.contracts.households import (
@@ -67,7 +68,11 @@ def household_registered(household: Household) -> Envelope:
         household_id=household.id,
         household_code=household.household_code,
         commune_code=household.commune_code,
-        unit_path=[household.province_code, household.district_code, household.commune_code],
+        unit_path=[
+            code
+            for code in (household.province_code, household.district_code, household.commune_code)
+            if code  # a commune of the two-level tree has no district
+        ],
         village=household.village,
         version=household.version,
     )
@@ -106,7 +111,7 @@ def assessment_recorded(
         reference_date=on,
         commune_code=commune.code,
         commune_name=commune.name,
-        unit_path=[household.province_code, household.district_code, commune.code],
+        unit_path=unit_service.path_codes(commune),
         area=commune.area,
         **survey_facts(survey, on),
     )

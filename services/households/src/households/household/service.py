@@ -305,8 +305,8 @@ def _check_version(current: int, if_match: int | None) -> None:
 async def _commune(session: AsyncSession, code: str, *, on: date | None) -> AdminUnit:
     commune = await unit_service.get_commune(session, code, on=on)
     if commune is None or commune.area is None:
-        when = f" on {on}" if on else ""
-        raise InvalidInput.field(["body", "commune_code"], f"No commune {code!r} exists{when}.")
+        message = await unit_service.no_commune(session, code, on=on)
+        raise InvalidInput.field(["body", "commune_code"], message)
     return commune
 
 

@@ -1,6 +1,7 @@
 """Builds the event the households service publishes about a commune's resident population."""
 
 from households.population.models import UnitPopulation
+from households.unit import service as unit_service
 from households.unit.models import AdminUnit
 from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
@@ -15,7 +16,7 @@ def population_recorded(population: UnitPopulation, commune: AdminUnit) -> Envel
     event = PopulationRecordedV1(
         round_id=population.round_id,
         unit_code=population.unit_code,
-        unit_path=[commune.province_code, commune.district_code or "", population.unit_code],
+        unit_path=unit_service.path_codes(commune),
         area=commune.area,
         resident_households=population.resident_households,
         resident_persons=population.resident_persons,

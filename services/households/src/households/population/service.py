@@ -35,9 +35,8 @@ async def record(
     """Set a commune's resident households and persons for the round; True when new."""
     commune = await unit_service.get_commune(session, unit_code, on=review_round.reference_date)
     if commune is None or commune.area is None:
-        raise InvalidInput.field(
-            list(loc), f"No commune {unit_code!r} exists on {review_round.reference_date}."
-        )
+        message = await unit_service.no_commune(session, unit_code, on=review_round.reference_date)
+        raise InvalidInput.field(list(loc), message)
     unit = (commune.province_code, commune.district_code or "", unit_code)
     if not caller.may_see(unit):
         if loc[0] == "path":  # the record named in the path does not exist for this caller

@@ -23,3 +23,18 @@ async def valid_unit(code: str, session: SessionDep, on: OnQuery = None) -> Admi
 
 
 ValidUnit = Annotated[AdminUnit, Depends(valid_unit)]
+
+
+async def ended_unit(code: str, session: SessionDep, on: OnQuery = None) -> AdminUnit:
+    """The unit named in the path as in force `on` that day or, without it, its most recent
+    version that has ended (the one with successors), else its latest; or 404."""
+    if on is None:
+        unit = await unit_service.last_ended(session, code) or await unit_service.get(session, code)
+    else:
+        unit = await unit_service.get(session, code, on=on)
+    if unit is None:
+        raise UnitNotFound(code, on=on)
+    return unit
+
+
+EndedUnit = Annotated[AdminUnit, Depends(ended_unit)]

@@ -13,3 +13,7 @@ class UnitNotFound(NotFound):
 
 class UnknownDivisionType(ValueError):
     """A unit name starts with no known division prefix; raised while seeding, so nothing loads."""
+
+
+class UnmatchedCrosswalk(ValueError):
+    """The crosswalk names a unit the dataset lacks; raised while seeding, so nothing loads."""

@@ -1,4 +1,5 @@
-"""Administrative units (province, district, commune), each version keyed by code and validity.
+"""Administrative units (province, district, commune), each version keyed by code and validity,
+and the succession of old units by new ones.
 
 Codes are reused across reforms (08707 in 2023 is not 08707 in 2026), so one code may have several
 rows; `valid_from`/`valid_to` are inclusive calendar days and `valid_to` is None while in force.
@@ -7,7 +8,7 @@ rows; `valid_from`/`valid_to` are inclusive calendar days and `valid_to` is None
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import ForeignKeyConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from households.db import Base, stored_as_value
@@ -31,6 +32,7 @@ class DivisionType(StrEnum):
     ward = "phường"
     township = "thị trấn"
     commune = "xã"
+    special_zone = "đặc khu"  # island commune-level units since 1 July 2025
 
 
 class AdminUnit(Base, table=True):
@@ -48,11 +50,55 @@ class AdminUnit(Base, table=True):
     area: Area | None = Field(
         default=None,
         sa_type=stored_as_value(Area, 8),
-        description="Urban or rural; communes only (phường and thị trấn urban, xã rural).",
+        description="Urban or rural; communes only (phường and thị trấn urban, xã rural, đặc khu "
+        "as the SPECIAL_ZONE_AREA setting says).",
     )
     parent_code: str | None = Field(default=None, max_length=5, index=True)
     province_code: str = Field(max_length=2)
     district_code: str | None = Field(default=None, max_length=3)
     valid_from: date
     valid_to: date | None = Field(default=None, description="Last day in force, inclusive.")
+    source: str = Field(max_length=100, description="Dataset and version the row was loaded from.")
+
+
+class SuccessionRelation(StrEnum):
+    """How an old unit's territory went into a new one."""
+
+    whole = "whole"  # all of it, merged with others into the successor
+    partial = "partial"  # part of it: the old unit was split among several successors
+    unchanged = "unchanged"  # all of it and nothing else, under the same name
+    renamed = "renamed"  # all of it and nothing else, under another name or type
+
+
+class UnitSuccession(Base, table=True):
+    """One edge of the official old → new crosswalk: a version of a unit and a version that took
+    over (some of) its territory on `effective`."""
+
+    __tablename__ = "unit_succession"
+    __table_args__ = (
+        UniqueConstraint(
+            "predecessor_code",
+            "predecessor_valid_from",
+            "successor_code",
+            "successor_valid_from",
+            name="uq_unit_succession_edge",
+        ),
+        ForeignKeyConstraint(
+            ["predecessor_code", "predecessor_valid_from"],
+            ["admin_unit.code", "admin_unit.valid_from"],
+        ),
+        ForeignKeyConstraint(
+            ["successor_code", "successor_valid_from"],
+            ["admin_unit.code", "admin_unit.valid_from"],
+        ),
+        Index("ix_unit_succession_successor", "successor_code", "successor_valid_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    predecessor_code: str = Field(max_length=5)
+    predecessor_valid_from: date
+    successor_code: str = Field(max_length=5)
+    successor_valid_from: date
+    relation: SuccessionRelation = Field(sa_type=stored_as_value(SuccessionRelation, 16))
+    effective: date = Field(description="The successor's first day.")
     source: str = Field(max_length=100, description="Dataset and version the row was loaded from.")

@@ -3,9 +3,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from households.unit import service as unit_service
-from households.unit.dependencies import OnQuery, ValidUnit
+from households.unit.dependencies import EndedUnit, OnQuery, ValidUnit
 from households.unit.models import AdminUnit, UnitLevel
-from households.unit.schemas import UnitList, UnitRead
+from households.unit.schemas import UnitList, UnitRead, UnitSuccessionRead
 from kit.auth import Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
@@ -63,3 +63,33 @@ async def list_unit_children(
 async def get_unit_path(unit: ValidUnit, session: SessionDep) -> list[AdminUnit]:
     """Get a unit's ancestors from its province down, followed by the unit itself."""
     return await unit_service.path(session, unit)
+
+
+@router.get("/{code}/successors", response_model=list[UnitSuccessionRead])
+async def list_unit_successors(unit: EndedUnit, session: SessionDep) -> list[UnitSuccessionRead]:
+    """List the units that took over a unit's territory in the 2025 reform, with how.
+
+    `on` picks which unit the code means (codes are reused); without it, the code's most recent
+    version that has ended, i.e. the pre-reform unit when there is one. Empty for a unit in force.
+    """
+    return _lineage(await unit_service.successors(session, unit))
+
+
+@router.get("/{code}/predecessors", response_model=list[UnitSuccessionRead])
+async def list_unit_predecessors(unit: ValidUnit, session: SessionDep) -> list[UnitSuccessionRead]:
+    """List the units whose territory went into a unit in the 2025 reform, with how.
+
+    `on` picks which unit the code means (codes are reused); without it, its latest version.
+    """
+    return _lineage(await unit_service.predecessors(session, unit))
+
+
+def _lineage(lineage: unit_service.Lineage) -> list[UnitSuccessionRead]:
+    return [
+        UnitSuccessionRead(
+            relation=succession.relation,
+            effective=succession.effective,
+            unit=UnitRead.model_validate(other),
+        )
+        for succession, other in lineage
+    ]

@@ -2,7 +2,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from households.unit.models import DivisionType, UnitLevel
+from households.unit.models import DivisionType, SuccessionRelation, UnitLevel
 from kit.contracts.households import Area
 
 
@@ -26,3 +26,38 @@ class UnitList(BaseModel):
     total: int = Field(description="How many units match, over all pages.")
     offset: int
     limit: int
+
+
+class UnitSuccessionRead(BaseModel):
+    """One edge of the 2025 crosswalk, seen from the unit named in the path."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "relation": "whole",
+                    "effective": "2025-07-01",
+                    "unit": {
+                        "code": "08707",
+                        "name": "Phường Vĩnh Yên",
+                        "level": "commune",
+                        "division_type": "phường",
+                        "area": "urban",
+                        "parent_code": "25",
+                        "province_code": "25",
+                        "district_code": None,
+                        "valid_from": "2025-07-01",
+                        "valid_to": None,
+                    },
+                }
+            ]
+        }
+    )
+
+    relation: SuccessionRelation = Field(
+        description="How the predecessor's territory went into the successor: `whole` (all of it, "
+        "merged with others), `partial` (part of it; the predecessor was split), `unchanged` (all "
+        "of it and nothing else, same name), `renamed` (all of it and nothing else, new name)."
+    )
+    effective: date = Field(description="The successor's first day.")
+    unit: UnitRead = Field(description="The unit on the other side: successor or predecessor.")

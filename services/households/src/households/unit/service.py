@@ -1,5 +1,6 @@
-"""Look-ups over the unit tree. Every read can be pinned to a day with `on`; without it, `get`
-answers the most recent version of a code and `search` lists every version.
+"""Look-ups over the unit trees and the crosswalk between them. Every read can be pinned to a day
+with `on`; without it, `get` answers the most recent version of a code and `search` lists every
+version.
 
 Units change only by migration (`households.migrate` seeds them before the API starts), so `get`
 remembers what it found between requests (the app's `kit.cache`); the time limit bounds how long a
@@ -13,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.unit.models import AdminUnit, UnitLevel
+from households.unit.models import AdminUnit, SuccessionRelation, UnitLevel, UnitSuccession
 from kit.cache import Reference, remembered
 
 UNITS = Reference[tuple[str, date | None], AdminUnit](
@@ -70,6 +71,93 @@ async def get_commune(
 ) -> AdminUnit | None:
     unit = await get(session, code, on=on)
     return unit if unit is not None and unit.level == UnitLevel.commune else None
+
+
+async def last_ended(
+    session: AsyncSession, code: str, *, before: date | None = None
+) -> AdminUnit | None:
+    """The most recent version of `code` whose last day came before `before` (or at all)."""
+    statement = select(AdminUnit).where(
+        AdminUnit.code == code, col(AdminUnit.valid_to).is_not(None)
+    )
+    if before is not None:
+        statement = statement.where(col(AdminUnit.valid_to) < before)
+    statement = statement.order_by(col(AdminUnit.valid_from).desc()).limit(1)
+    return (await session.exec(statement)).first()
+
+
+Lineage = list[tuple[UnitSuccession, AdminUnit]]
+
+
+async def successors(session: AsyncSession, unit: AdminUnit) -> Lineage:
+    """The units that took over `unit`'s territory, with how, by code."""
+    statement = (
+        select(UnitSuccession, AdminUnit)
+        .join(
+            AdminUnit,
+            and_(
+                col(AdminUnit.code) == col(UnitSuccession.successor_code),
+                col(AdminUnit.valid_from) == col(UnitSuccession.successor_valid_from),
+            ),
+        )
+        .where(
+            UnitSuccession.predecessor_code == unit.code,
+            UnitSuccession.predecessor_valid_from == unit.valid_from,
+        )
+        .order_by(col(AdminUnit.code))
+    )
+    return [(succession, other) for succession, other in await session.exec(statement)]
+
+
+async def predecessors(session: AsyncSession, unit: AdminUnit) -> Lineage:
+    """The units whose territory (some of it) went into `unit`, with how, by code."""
+    statement = (
+        select(UnitSuccession, AdminUnit)
+        .join(
+            AdminUnit,
+            and_(
+                col(AdminUnit.code) == col(UnitSuccession.predecessor_code),
+                col(AdminUnit.valid_from) == col(UnitSuccession.predecessor_valid_from),
+            ),
+        )
+        .where(
+            UnitSuccession.successor_code == unit.code,
+            UnitSuccession.successor_valid_from == unit.valid_from,
+        )
+        .order_by(col(AdminUnit.code))
+    )
+    return [(succession, other) for succession, other in await session.exec(statement)]
+
+
+FATES = {
+    SuccessionRelation.whole: "it was merged into",
+    SuccessionRelation.partial: "it was split among",
+    SuccessionRelation.unchanged: "it became",
+    SuccessionRelation.renamed: "it became",
+}
+
+
+async def no_commune(session: AsyncSession, code: str, *, on: date | None) -> str:
+    """Why `code` names no commune `on` that day, naming what took over if it ended before:
+    "No commune '08731' exists on 2026-01-15; it was merged into 08713 (Phường X) on 2025-07-01."
+    """
+    if on is None:
+        return f"No commune {code!r} exists."
+    message = f"No commune {code!r} exists on {on.isoformat()}"
+    ended = await last_ended(session, code, before=on)
+    lineage = await successors(session, ended) if ended is not None else []
+    if not lineage:
+        return message + "."
+    fate = FATES[lineage[0][0].relation]
+    names = ", ".join(f"{unit.code} ({unit.name})" for _, unit in lineage)
+    return f"{message}; {fate} {names} on {lineage[0][0].effective.isoformat()}."
+
+
+def path_codes(unit: AdminUnit) -> list[str]:
+    """The unit's codes from its province down to itself: three for a pre-2025 commune (province,
+    district, commune), two for one of the two-level tree."""
+    codes = [unit.province_code, unit.district_code, unit.code]
+    return list(dict.fromkeys(code for code in codes if code is not None))
 
 
 async def children(session: AsyncSession, code: str, *, on: date | None = None) -> list[AdminUnit]:

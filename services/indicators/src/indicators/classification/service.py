@@ -367,7 +367,7 @@ def _columns(assessment: AssessmentRecordedV1, result: Classification) -> dict[s
         "household_code": assessment.household_code,
         "standard_id": result.standard_id,
         "province_code": assessment.unit_path[0],
-        "district_code": assessment.unit_path[1],
+        "district_code": assessment.unit_path[1] if len(assessment.unit_path) > 2 else "",
         "commune_code": assessment.commune_code,
         "commune_name": assessment.commune_name,
         "unit_path": list(assessment.unit_path),

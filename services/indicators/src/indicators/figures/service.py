@@ -52,9 +52,13 @@ async def apply_changes(
 
 
 async def remember_units(session: AsyncSession, unit_paths: Iterable[Sequence[str]]) -> None:
-    """Record the paths' units and their parents, learned from events."""
+    """Record the paths' units and their parents, learned from events. A path ends at a commune:
+    province, district, commune before July 2025, province and commune after."""
     units = {
-        code: (LEVELS[depth], unit_path[depth - 1] if depth else None)
+        code: (
+            LEVELS[-1] if depth == len(unit_path) - 1 else LEVELS[depth],
+            unit_path[depth - 1] if depth else None,
+        )
         for unit_path in unit_paths
         for depth, code in enumerate(unit_path)
     }
