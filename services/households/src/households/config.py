@@ -9,6 +9,9 @@ class Settings(ServiceSettings):
     # Standards a review round may name. The indicators service owns their definitions; a new
     # standard is added there first, then listed here.
     POVERTY_STANDARDS: list[str] = Field(default=["VN-2022-2025", "VN-2027-2030"])
+    # The share of a village meeting's attendees that must agree with a household's result, else
+    # the household is surveyed again (docs/review-round.md); the decree on the review sets it.
+    REVIEW_MIN_AGREEMENT_PERCENT: int = Field(default=50, ge=1, le=100)
 
     # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job has finished; the
     # API that receives them and the runner that imports them (`python -m households.importer`)
