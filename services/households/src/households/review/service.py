@@ -424,6 +424,7 @@ async def record_meeting(
         recorded_by=caller.subject[:120],
     )
     session.add(meeting)
+    await session.flush()  # before its agreements, which name it (no ORM relationship orders them)
     agreements = [
         MeetingAgreement(
             meeting_id=meeting.id,
