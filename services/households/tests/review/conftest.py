@@ -103,8 +103,7 @@ def walk(client: httpx.AsyncClient, round_id: str) -> Walker:
                         "held_on": "2024-11-10",
                         "attendance": 10,
                         "agreements": [
-                            {"household_id": ref["household_id"], "agreeing": 10}
-                            for ref in pending
+                            {"household_id": ref["household_id"], "agreeing": 10} for ref in pending
                         ],
                     }
                     recorded = await client.post(f"{url}/meetings", json=meeting)

@@ -148,7 +148,9 @@ class TestAllowedSteps:
         await surveyed()
         caller = as_role(role, QUANG_SON)
 
-        response = await caller.post(f"{review_url(round_id)}/review/steps", json={"to": "surveyed"})
+        response = await caller.post(
+            f"{review_url(round_id)}/review/steps", json={"to": "surveyed"}
+        )
 
         assert response.status_code == 403
         assert await state_of(client, round_id) == "open"
