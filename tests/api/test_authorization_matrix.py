@@ -44,7 +44,7 @@ OUT_OF_SCOPE = ("01",)
 ROLES = list(IN_SCOPE)
 
 # Outcomes: a 2xx answer, or the refusal's status.
-OK, UNAUTHENTICATED, FORBIDDEN, HIDDEN, INVALID = "ok", "401", "403", "404", "422"
+OK, UNAUTHENTICATED, FORBIDDEN, HIDDEN, CONFLICT, INVALID = "ok", "401", "403", "404", "409", "422"
 PUBLIC = "public"  # no token needed: every caller, anonymous included, gets a 2xx answer
 
 
@@ -71,6 +71,9 @@ REFUSED_BODY = (OK, INVALID)  # a write naming a commune outside the scope is in
 GONE = (HIDDEN, HIDDEN)  # seen by nobody of the role, in scope or not
 # Import jobs are seen by whoever uploaded them, or by a nationwide caller; an admin uploaded it.
 IMPORT_JOB = (OK, HIDDEN)
+# A review's moves are asked of a state they cannot leave that way (see `_request`): allowed, the
+# caller gets the state machine's 409; not allowed, 403 or 404. The world's data stays writable.
+REFUSED_STEP = (CONFLICT, HIDDEN)
 
 MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     # The gateway's own: health, keys and logging in are public.
@@ -119,6 +122,39 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
         REFUSED_BODY, NONE, REFUSED_BODY, NONE, NONE
     ),
     ("GET", "/api/v1/audit"): roles(ALL, ALL, ALL, NONE, NONE),
+    # A commune's review: read by officers and enumerators, moved by the commune, reopened by an
+    # admin; the province approves once all its communes are (not yet here: 409).
+    ("GET", "/api/v1/rounds/{round_id}/communes/{code}/review"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/communes/{code}/review/steps"): roles(
+        REFUSED_STEP, NONE, REFUSED_STEP, NONE, NONE
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/communes/{code}/review/reopen"): roles(
+        REFUSED_STEP, NONE, NONE, NONE, NONE
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/communes/{code}/meetings"): roles(
+        REFUSED_STEP, NONE, REFUSED_STEP, NONE, NONE
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/communes/{code}/meetings"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/communes/{code}/objections"): roles(
+        REFUSED_STEP, NONE, REFUSED_STEP, NONE, NONE
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/communes/{code}/objections"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    # No objection exists to re-check: whoever may re-check finds none.
+    ("POST", "/api/v1/rounds/{round_id}/communes/{code}/objections/{objection_id}/recheck"): roles(
+        GONE, NONE, GONE, NONE, NONE
+    ),
+    ("GET", "/api/v1/rounds/{round_id}/provinces/{code}/approval"): roles(
+        SCOPED, SCOPED, GONE, GONE, NONE
+    ),
+    ("POST", "/api/v1/rounds/{round_id}/provinces/{code}/approval"): roles(
+        REFUSED_STEP, REFUSED_STEP, NONE, NONE, NONE
+    ),
     # Bulk import: who enters households; a row outside the scope fails in the job's report.
     ("GET", "/api/v1/imports/template.csv"): roles(ALL, ALL, ALL, ALL, NONE),
     ("GET", "/api/v1/imports/template.xlsx"): roles(ALL, ALL, ALL, ALL, NONE),
@@ -171,7 +207,8 @@ class World:
             "round_id": self.round_id,
             "household_id": self.household["id"],
             "unit_code": OURS[1] if path.endswith("/children") else OURS[2],
-            "code": OURS[2],
+            "code": OURS[0] if "/provinces/" in path else OURS[2],
+            "objection_id": "00000000-0000-4000-8000-000000000000",
             "standard_id": "VN-2022-2025",
             "job_id": self.job_id,
             "notification_id": self.notification_id,
@@ -322,6 +359,31 @@ async def _request(
         case ("POST", "/api/v1/imports"):
             kwargs["data"] = {"round_id": world.round_id}
             kwargs["files"] = {"file": _upload()}
+        case ("POST", "/api/v1/rounds/{round_id}/communes/{code}/review/steps"):
+            kwargs["json"] = {"to": "open"}  # no step leads back to open
+        case ("POST", "/api/v1/rounds/{round_id}/communes/{code}/review/reopen"):
+            kwargs["json"] = {"reason": "matrix"}  # the review is open, not approved
+        case ("POST", "/api/v1/rounds/{round_id}/communes/{code}/meetings"):
+            # Meetings are recorded while the commune is surveyed; it is open.
+            kwargs["json"] = {
+                "village": "Thôn 1",
+                "held_on": "2024-11-10",
+                "attendance": 10,
+                "agreements": [{"household_id": world.household["id"], "agreeing": 10}],
+            }
+        case ("POST", "/api/v1/rounds/{round_id}/communes/{code}/objections"):
+            # Objections are recorded while the lists are posted; they are not.
+            kwargs["json"] = {
+                "household_id": world.household["id"],
+                "lodged_on": "2024-11-21",
+                "lodged_by": "Trần Thị Lan",
+                "text": "matrix",
+            }
+        case (
+            "POST",
+            "/api/v1/rounds/{round_id}/communes/{code}/objections/{objection_id}/recheck",
+        ):
+            kwargs["json"] = {"outcome": "rejected", "note": "matrix"}
         case ("GET", "/api/v1/assessments"):
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):

@@ -51,6 +51,10 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "PUT /api/v1/populations/{round_id}/{unit_code}": [RULE],
     "POST /api/v1/populations/{round_id}/import": [RULE],
     "POST /api/v1/imports": [RULE],
+    # A step to `posted` needs the posting period; meetings and objections name surveyed households.
+    "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
+    "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],
+    "POST /api/v1/rounds/{round_id}/communes/{code}/objections": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by

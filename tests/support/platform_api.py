@@ -109,7 +109,7 @@ class Api:
                 "/api/v1/rounds",
                 json={
                     "year": 2024,
-                    "kind": "regular",
+                    "kind": "periodic",  # a regular round's reference date is a 15th
                     "reference_date": reference.isoformat(),
                     "standard_id": "VN-2022-2025",
                 },

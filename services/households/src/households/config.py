@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     # the phường-urban / xã-rural rule does not cover. Rural by default: their predecessors were
     # overwhelmingly xã. Applied to the units by `python -m households.migrate`.
     SPECIAL_ZONE_AREA: Area = Area.rural
+    # The share of a village meeting's attendees that must agree with a household's result, else
+    # the household is surveyed again (docs/review-round.md); the decree on the review sets it.
+    REVIEW_MIN_AGREEMENT_PERCENT: int = Field(default=50, ge=1, le=100)
 
     # Bulk imports (docs/bulk-import.md). Uploads are kept here until their job has finished; the
     # API that receives them and the runner that imports them (`python -m households.importer`)

@@ -11,6 +11,7 @@ from households.config import Settings
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
+from households.review.router import router as review_router
 from households.round.router import router as round_router
 from households.unit.router import router as unit_router
 from kit.auth import KeySource
@@ -32,6 +33,7 @@ def create_app(
         routers=[
             unit_router,
             round_router,
+            review_router,
             household_router,
             population_router,
             audit_router,

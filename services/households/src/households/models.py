@@ -5,6 +5,14 @@ from households.db import Base
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.imports.models import ImportJob, ImportRowError
 from households.population.models import UnitPopulation
+from households.review.models import (
+    CommuneReview,
+    MeetingAgreement,
+    PostingObjection,
+    ProvinceApproval,
+    ReviewStep,
+    VillageMeeting,
+)
 from households.round.models import ReviewRound
 from households.unit.models import AdminUnit
 
@@ -14,11 +22,17 @@ __all__ = [
     "AdminUnit",
     "Assessment",
     "AuditEntry",
+    "CommuneReview",
     "Household",
     "ImportJob",
     "ImportRowError",
+    "MeetingAgreement",
     "NationalIdClaim",
+    "PostingObjection",
+    "ProvinceApproval",
     "ReviewRound",
+    "ReviewStep",
     "UnitPopulation",
+    "VillageMeeting",
     "metadata",
 ]

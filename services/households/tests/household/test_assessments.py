@@ -819,7 +819,7 @@ class TestListAssessments:
         self, client: httpx.AsyncClient, round_id: str, url: str
     ) -> None:
         await client.put(url, json=assessment_json())
-        other_round = await open_round(client, kind="regular")
+        other_round = await open_round(client, kind="regular", reference_date="2024-11-15")
 
         response = await client.get("/api/v1/assessments", params={"round_id": other_round})
 

@@ -517,7 +517,7 @@ class TestListPopulations:
     async def test_another_rounds_populations_are_not_listed(
         self, client: httpx.AsyncClient
     ) -> None:
-        other_round = await open_round(client, kind="regular")
+        other_round = await open_round(client, kind="regular", reference_date="2024-11-15")
 
         response = await client.get(f"/api/v1/populations/{other_round}")
 

@@ -42,7 +42,7 @@ class TestOpenRound:
     async def test_without_a_name_it_is_named_after_kind_and_year(
         self, client: httpx.AsyncClient
     ) -> None:
-        body = round_json(kind="regular")
+        body = round_json(kind="regular", reference_date="2024-11-15")
         del body["name"]
 
         response = await client.post("/api/v1/rounds", json=body)
@@ -62,6 +62,29 @@ class TestOpenRound:
         assert "VN-1999" in problem["detail"]
         assert locs(response) == ["body.standard_id"]
         assert (await client.get("/api/v1/rounds")).json()["total"] == 0
+
+    @pytest.mark.parametrize("day", ["2024-11-01", "2024-11-14", "2024-11-16", "2024-11-30"])
+    async def test_a_regular_rounds_reference_date_off_the_15th_is_refused(
+        self, client: httpx.AsyncClient, day: str
+    ) -> None:
+        response = await client.post(
+            "/api/v1/rounds", json=round_json(kind="regular", reference_date=day)
+        )
+
+        assert response.status_code == 422
+        assert locs(response) == ["body.reference_date"]
+        assert "15th" in response.json()["detail"]
+        assert (await client.get("/api/v1/rounds")).json()["total"] == 0
+
+    async def test_a_regular_round_on_the_15th_opens_and_a_periodic_one_on_any_day(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        regular = await client.post(
+            "/api/v1/rounds", json=round_json(kind="regular", reference_date="2024-12-15")
+        )
+        periodic = await client.post("/api/v1/rounds", json=round_json(reference_date="2024-11-03"))
+
+        assert (regular.status_code, periodic.status_code) == (201, 201)
 
     async def test_a_reference_date_outside_the_year_is_refused(
         self, client: httpx.AsyncClient
@@ -87,9 +110,11 @@ class TestOpenRound:
     async def test_another_kind_on_the_same_day_is_a_different_round(
         self, client: httpx.AsyncClient
     ) -> None:
-        await open_round(client)
+        await open_round(client, reference_date="2024-11-15")
 
-        response = await client.post("/api/v1/rounds", json=round_json(kind="regular"))
+        response = await client.post(
+            "/api/v1/rounds", json=round_json(kind="regular", reference_date="2024-11-15")
+        )
 
         assert response.status_code == 201
 

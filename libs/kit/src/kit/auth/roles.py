@@ -25,6 +25,13 @@ class Permission(StrEnum):
     POPULATIONS_WRITE = "populations:write"
     ROUNDS_READ = "rounds:read"
     ROUNDS_WRITE = "rounds:write"
+    # A commune's review in a round (docs/review-round.md): its state, meetings and objections.
+    REVIEWS_READ = "reviews:read"
+    REVIEWS_RECORD = "reviews:record"  # village meetings, objections and their re-checks
+    REVIEWS_ADVANCE = "reviews:advance"  # open → surveyed → posted
+    REVIEWS_RECOGNISE = "reviews:recognise"  # posted → approved: the commune recognises its lists
+    REVIEWS_APPROVE_PROVINCE = "reviews:approve_province"
+    REVIEWS_REOPEN = "reviews:reopen"  # an approved commune back to surveying
     UNITS_READ = "units:read"
     AUDIT_READ = "audit:read"
     CLASSIFICATIONS_READ = "classifications:read"  # one household's class and deprivations
@@ -51,13 +58,19 @@ _OFFICER = _EVERYONE | {
     Permission.SMALL_CELLS_READ,
     Permission.NOTIFICATIONS_READ,
     Permission.RECALCULATIONS_READ,
+    Permission.REVIEWS_READ,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     # Supervises the province: sees households to check them, but not the personal data in them.
     Role.PROVINCE_OFFICER: frozenset(
-        _OFFICER | {Permission.AUDIT_READ, Permission.RECALCULATIONS_RUN}
+        _OFFICER
+        | {
+            Permission.AUDIT_READ,
+            Permission.RECALCULATIONS_RUN,
+            Permission.REVIEWS_APPROVE_PROVINCE,
+        }
     ),
     Role.COMMUNE_OFFICER: frozenset(
         _OFFICER
@@ -66,6 +79,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PERSONAL_DATA_READ,
             Permission.POPULATIONS_WRITE,
             Permission.AUDIT_READ,
+            Permission.REVIEWS_RECORD,
+            Permission.REVIEWS_ADVANCE,
+            Permission.REVIEWS_RECOGNISE,
         }
     ),
     Role.ENUMERATOR: frozenset(
@@ -76,6 +92,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PERSONAL_DATA_READ,
             Permission.CLASSIFICATIONS_READ,
             Permission.SMALL_CELLS_READ,
+            Permission.REVIEWS_READ,  # to know whether a commune's surveys are still open
         }
     ),
     Role.MINISTRY_ANALYST: frozenset(_EVERYONE),

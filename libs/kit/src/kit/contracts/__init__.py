@@ -8,6 +8,9 @@ from kit.contracts.households import (
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     PopulationRecordedV1,
+    ProvinceApprovedV1,
+    ReviewReopenedV1,
+    ReviewStepChangedV1,
     RoundOpenedV1,
 )
 from kit.contracts.indicators import HouseholdClassChangedV1
@@ -18,6 +21,9 @@ PUBLISHED: tuple[type[Event], ...] = (
     HouseholdUpdatedV1,
     AssessmentRecordedV1,
     PopulationRecordedV1,
+    ReviewStepChangedV1,
+    ReviewReopenedV1,
+    ProvinceApprovedV1,
     HouseholdClassChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
@@ -61,6 +67,9 @@ __all__ = [
     "HouseholdRegisteredV1",
     "HouseholdUpdatedV1",
     "PopulationRecordedV1",
+    "ProvinceApprovedV1",
+    "ReviewReopenedV1",
+    "ReviewStepChangedV1",
     "RoundOpenedV1",
     "UnknownEventType",
     "catalogue",

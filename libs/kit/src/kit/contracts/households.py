@@ -5,7 +5,7 @@ the indicators service classifies without calling back. It carries ages at the r
 birth dates or names: personal data stays in the households service.
 """
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
@@ -212,3 +212,62 @@ class PopulationRecordedV1(Event):
     area: Area
     resident_households: int = Field(ge=0)
     resident_persons: int = Field(ge=0)
+
+
+class ReviewState(StrEnum):
+    """Where a commune's review in a round stands (DOMAIN §6); approved data is read-only."""
+
+    open = "open"
+    surveyed = "surveyed"
+    posted = "posted"
+    approved = "approved"
+
+
+class ReviewStepChangedV1(Event):
+    """Published by households when a commune's review in a round moves a step (open → surveyed →
+    posted → approved): figures of an approved commune are final, every other one provisional."""
+
+    TYPE: ClassVar[str] = "households.review.step_changed.v1"
+
+    round_id: UUID
+    commune_code: str
+    province_code: str
+    unit_path: list[str] = Field(description="Unit codes from the province down to the commune.")
+    from_state: ReviewState
+    to_state: ReviewState
+    actor: str = Field(description="Who moved the step: a user or `api-key:<id>`.")
+    at: datetime
+    version: int = Field(ge=1, description="The commune review's version after the step.")
+
+
+class ReviewReopenedV1(Event):
+    """Published by households when an admin reopens a commune's approved review in a round: its
+    data is writable again and its figures provisional, and the province's approval, if any, is
+    withdrawn."""
+
+    TYPE: ClassVar[str] = "households.review.reopened.v1"
+
+    round_id: UUID
+    commune_code: str
+    province_code: str
+    unit_path: list[str] = Field(description="Unit codes from the province down to the commune.")
+    from_state: ReviewState
+    to_state: ReviewState
+    actor: str
+    at: datetime
+    reason: str
+    province_approval_withdrawn: bool
+    version: int = Field(ge=1, description="The commune review's version after reopening.")
+
+
+class ProvinceApprovedV1(Event):
+    """Published by households when a province approves a round, every commune it covers having
+    been approved."""
+
+    TYPE: ClassVar[str] = "households.review.province_approved.v1"
+
+    round_id: UUID
+    province_code: str
+    communes: int = Field(ge=1, description="How many approved communes the approval covers.")
+    actor: str
+    at: datetime

@@ -15,6 +15,7 @@ from households.household import events
 from households.household.exceptions import HouseholdCodeTaken
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
+from households.review import service as review_service
 from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
 from households.unit import service as unit_service
@@ -167,6 +168,7 @@ async def record_assessment(
 ) -> tuple[Assessment, bool]:
     """Create or replace the household's assessment in the round; True when created."""
     _check_birth_dates(assessment_in, review_round.reference_date)
+    await review_service.ensure_writable(session, review_round.id, household.commune_code)
     commune = await _commune(session, household.commune_code, on=review_round.reference_date)
     area = commune.area
     assert area is not None  # `_commune` answers only communes, and every commune has an area

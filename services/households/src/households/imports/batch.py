@@ -33,6 +33,7 @@ from households.household.schemas import AssessmentInput, HouseholdCreate, Membe
 from households.imports.layout import BY_NAME
 from households.imports.models import ImportRowError
 from households.imports.readers import FileHousehold, RowProblem
+from households.review import service as review_service
 from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
 from households.unit.models import AdminUnit, UnitLevel
@@ -223,6 +224,7 @@ async def write(
             outcome.fail(item, item.problems)
     await _load_communes(session, context, {c.household.commune_code for c in candidates})
     round_id = context.review_round.id
+    read_only = await review_service.read_only_communes(session, round_id, context.communes.keys())
     existing = await _existing_households(session, [c.household.household_code for c in candidates])
     surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
     claimed = await _claimed(
@@ -233,7 +235,7 @@ async def write(
     rows = _Rows()
     for candidate in candidates:
         stored = existing.get(candidate.household.household_code)
-        problems = list(_placement_problems(context, candidate, stored))
+        problems = list(_placement_problems(context, candidate, stored, read_only))
         if not problems and stored is not None and stored.id in surveyed:
             outcome.skipped += 1  # imported before: the file changes nothing about it
             continue
@@ -261,10 +263,11 @@ async def write(
 
 
 def _placement_problems(
-    context: Context, candidate: Candidate, stored: Household | None
+    context: Context, candidate: Candidate, stored: Household | None, read_only: dict[str, str]
 ) -> Iterator[RowProblem]:
-    """The commune: it exists on the reference date, the uploader may enter households in it, and
-    it is the one a registered household of the same code is in."""
+    """The commune: it exists on the reference date, the uploader may enter households in it, its
+    review in the round is not approved (`read_only`), and it is the one a registered household of
+    the same code is in."""
     item, household_in = candidate.source, candidate.household
     on = context.review_round.reference_date
     commune_field = _name(item, "household", ("commune_code",))
@@ -277,6 +280,9 @@ def _placement_problems(
         check_commune_in_scope(context.caller, commune, [commune_field])
     except InvalidInput as outside:
         yield RowProblem(item.first_row, commune_field, outside.detail)
+        return
+    if commune.code in read_only:
+        yield RowProblem(item.first_row, commune_field, read_only[commune.code])
         return
     if stored is not None and stored.commune_code != household_in.commune_code:
         message = (

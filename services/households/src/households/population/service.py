@@ -14,6 +14,7 @@ from households.db import outbox
 from households.population.events import population_recorded
 from households.population.models import UnitPopulation
 from households.population.schemas import PopulationInput, PopulationRow
+from households.review import service as review_service
 from households.round.models import ReviewRound
 from households.unit import service as unit_service
 from kit.auth import Caller
@@ -42,6 +43,7 @@ async def record(
         if loc[0] == "path":  # the record named in the path does not exist for this caller
             raise NotFound(f"No population of {unit_code!r} in this round.")
         raise InvalidInput.field(list(loc), f"Commune {unit_code!r} is outside your unit scope.")
+    await review_service.ensure_writable(session, review_round.id, unit_code)
     statement = select(UnitPopulation).where(
         UnitPopulation.round_id == review_round.id, UnitPopulation.unit_code == unit_code
     )

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.db import outbox
 from households.round.exceptions import RoundAlreadyExists
-from households.round.models import ReviewRound
+from households.round.models import ReviewRound, RoundKind
 from households.round.schemas import RoundCreate
 from kit.cache import Reference, remembered
 from kit.contracts import Envelope
@@ -18,6 +18,9 @@ from kit.logging import current_actor, current_request_id
 from kit.messaging import stage
 
 # A round never changes once opened: found once, it is remembered between requests.
+# Regular reviews run monthly; their results take effect from the 15th (DOMAIN §6).
+REGULAR_DAY = 15
+
 ROUNDS = Reference[UUID, ReviewRound]("households.round", max_entries=1_000)
 
 
@@ -54,6 +57,12 @@ async def open_round(
     if round_in.reference_date.year not in (round_in.year, round_in.year + 1):
         raise InvalidInput.field(
             ["body", "reference_date"], "The reference date must fall in the round's year."
+        )
+    if round_in.kind is RoundKind.regular and round_in.reference_date.day != REGULAR_DAY:
+        raise InvalidInput.field(
+            ["body", "reference_date"],
+            f"A regular review's reference date is the {REGULAR_DAY}th of its month "
+            f"(not {round_in.reference_date}).",
         )
     duplicates = select(func.count()).where(
         ReviewRound.year == round_in.year,
