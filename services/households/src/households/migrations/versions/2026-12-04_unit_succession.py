@@ -4,7 +4,7 @@ The rows are loaded by `households.migrate` after the schema upgrade (`household
 which also replaces units loaded from an older source with both trees of the pinned package.
 
 Revision ID: 5b8e1f0c2a71
-Revises: 7a1d2c3e4f50
+Revises: b4e7c91d2a60
 Create Date: 2026-12-04 12:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b8e1f0c2a71"
-down_revision: str | Sequence[str] | None = "7a1d2c3e4f50"
+down_revision: str | Sequence[str] | None = "b4e7c91d2a60"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ perturbed with the noise of key 0).
 
 Revision ID: 5c1e7d0a9f42
 Revises: 84eca868b213
-Create Date: 2026-12-08 10:00:00.000000
+Create Date: 2026-12-04 21:00:00.000000
 
 """
 
