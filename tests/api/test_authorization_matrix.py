@@ -172,7 +172,7 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/classifications/{round_id}/{household_id}"): roles(
         SCOPED, SCOPED, SCOPED, SCOPED, NONE
     ),
-    # A recalculation covers a whole round and answers with counts only.
+    # A recalculation covers a round within the caller's units and answers with counts only.
     ("POST", "/api/v1/recalculations"): roles(ALL, ALL, NONE, NONE, NONE),
     ("GET", "/api/v1/recalculations/{job_id}"): roles(ALL, ALL, ALL, NONE, NONE),
     ("GET", "/api/v1/notifications"): roles(ALL, ALL, ALL, NONE, NONE),

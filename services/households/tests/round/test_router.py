@@ -110,13 +110,22 @@ class TestOpenRound:
     async def test_another_kind_on_the_same_day_is_a_different_round(
         self, client: httpx.AsyncClient
     ) -> None:
-        await open_round(client, reference_date="2024-11-15")
+        periodic = await open_round(client, reference_date="2024-11-15")
 
         response = await client.post(
             "/api/v1/rounds", json=round_json(kind="regular", reference_date="2024-11-15")
         )
 
         assert response.status_code == 201
+        regular = response.json()
+        assert regular["id"] != periodic["id"]
+        assert (periodic["kind"], regular["kind"]) == ("periodic", "regular")
+        listed = (await client.get("/api/v1/rounds")).json()
+        assert listed["total"] == 2
+        kinds = {item["id"]: item["kind"] for item in listed["items"]}
+        assert kinds == {periodic["id"]: "periodic", regular["id"]: "regular"}
+        for opened in (periodic, regular):
+            assert (await client.get(f"/api/v1/rounds/{opened['id']}")).json() == opened
 
     @pytest.mark.parametrize(
         ("field", "value"),

@@ -16,6 +16,7 @@ from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import JobStatus, RecalculationJob
 from indicators.standard.schemas import Standard
 from indicators.standard.service import get_standard
+from kit.auth import Caller, Role
 from kit.contracts import Envelope, Event
 from kit.contracts.households import Area, PopulationRecordedV1, WaterSource
 from kit.messaging import IncomingMessage
@@ -90,9 +91,12 @@ async def totals(
         }
 
 
-async def recalculate(sessionmaker: async_sessionmaker[AsyncSession]) -> RecalculationJob:
+async def recalculate(
+    sessionmaker: async_sessionmaker[AsyncSession], unit_scope: tuple[str, ...] | None = None
+) -> RecalculationJob:
+    caller = Caller(subject="recalculating", role=Role.ADMIN, unit_scope=unit_scope)
     async with sessionmaker() as session, session.begin():
-        requested = await recalculation_service.request(session, ROUND)
+        requested = await recalculation_service.request(session, ROUND, caller)
     claimed = await recalculation_service.claim_next(sessionmaker)
     assert claimed is not None
     assert claimed.id == requested.id
@@ -175,6 +179,83 @@ async def test_an_event_arriving_mid_run_is_included_by_starting_over(
     for incoming in events:
         await consumer(fresh)(incoming)
     assert await totals(fresh) == with_late_event
+
+
+# Hà Nội, beside Vĩnh Phúc's three communes: a province outside every scope below.
+HA_NOI = ["01", "001", "00001"]
+
+
+def events_in_two_provinces(seed: int) -> list[IncomingMessage]:
+    events = random_events(seed)
+    for number in range(6):
+        event = assessment(
+            assessment_id=uuid4(),
+            household_id=uuid4(),
+            household_code=f"HN{number}",
+            commune_code=HA_NOI[-1],
+            unit_path=HA_NOI,
+            income_score_a=[90, 141, 176, 200, 250, 300][number],
+            internet_use=number % 2 == 0,
+            devices=[] if number < 3 else ["tv"],
+        )
+        events.append(message(event, subject=f"HN{number}", sequence=1))
+    return events
+
+
+SUBTREES = {"26": {"26", "243", "244", *(c for _, c in COMMUNES)}, "243": {"243", "08707", "08710"}}
+
+
+@pytest.mark.parametrize(
+    ("unit_scope", "subtree", "above"),
+    [
+        (("26",), SUBTREES["26"], ()),
+        (("243",), SUBTREES["243"], ("26",)),
+        (("243", "08707"), SUBTREES["243"], ("26",)),  # a unit inside another counts once
+    ],
+)
+async def test_a_scoped_recalculation_redoes_its_units_and_leaves_every_other_counter(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    unit_scope: tuple[str, ...],
+    subtree: set[str],
+    above: tuple[str, ...],
+) -> None:
+    events = events_in_two_provinces(6)
+    for incoming in events:
+        await consumer(sessionmaker)(incoming)
+    before = await totals(sessionmaker)
+    corrected = _raise_score_cutoffs(get_standard("VN-2022-2025"))
+    monkeypatch.setattr(classification_service, "get_standard", lambda _: corrected)
+    monkeypatch.setattr(recalculation_service, "get_standard", lambda _: corrected)
+
+    job = await recalculate(sessionmaker, unit_scope)
+    after = await totals(sessionmaker)
+    fresh = await _emptied(sessionmaker)
+    for incoming in events:
+        await consumer(fresh)(incoming)
+    everywhere = await totals(fresh)
+
+    def within(counters: dict[tuple[str, str], int], units: set[str]) -> dict[str, int]:
+        return {f"{unit} {metric}": v for (unit, metric), v in counters.items() if unit in units}
+
+    outside = {unit for unit, _ in before.keys() | everywhere.keys()} - subtree - set(above)
+    assert job.status == JobStatus.succeeded
+    assert job.unit_scope == list(unit_scope)
+    assert within(everywhere, subtree) != within(before, subtree)  # there was work to do
+    assert within(everywhere, outside) != within(before, outside)  # and outside too, not done
+    assert within(after, subtree) == within(everywhere, subtree)
+    assert within(after, outside) == within(before, outside)
+    top = unit_scope[0]
+    for unit in above:  # moved by exactly what its scope unit moved
+        metrics = {metric for (code, metric) in before.keys() | after.keys() if code == unit}
+        for metric in metrics:
+            moved = after.get((top, metric), 0) - before.get((top, metric), 0)
+            assert after.get((unit, metric), 0) == before.get((unit, metric), 0) + moved, metric
+    # The province still adds up from its districts.
+    for (unit, metric), value in after.items():
+        if unit == "26":
+            districts = after.get(("243", metric), 0) + after.get(("244", metric), 0)
+            assert value == districts, metric
 
 
 def _raise_score_cutoffs(standard: Standard) -> Standard:

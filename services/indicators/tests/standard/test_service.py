@@ -37,6 +37,14 @@ class TestShippedStandards:
         assert standard.status is StandardStatus.in_force
         assert not standard.is_provisional
 
+    def test_2022_standard_carries_the_confirmed_low_income_worker_ceilings(self) -> None:
+        # Decree 30/2025/NĐ-CP [C]; the boundary itself is tested from the data (test_boundaries).
+        low_income_worker = get_standard("VN-2022-2025").low_income_worker
+
+        assert low_income_worker is not None
+        ceiling = low_income_worker.income_ceiling
+        assert (ceiling.rural, ceiling.urban) == (2_250_000, 3_000_000)
+
     def test_2022_standard_has_twelve_evaluable_indicators_in_six_dimensions(self) -> None:
         standard = get_standard("VN-2022-2025")
 

@@ -175,6 +175,17 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
+async def round_tally(session: AsyncSession, round_id: UUID) -> Tally[tuple[str, str]]:
+    """Every counter of the round with its key sum, by (unit, metric)."""
+    statement = select(
+        UnitFigure.unit_code, UnitFigure.metric, UnitFigure.value, UnitFigure.key_sum
+    ).where(UnitFigure.round_id == round_id)
+    tally: Tally[tuple[str, str]] = Tally()
+    for unit_code, metric, value, key_sum in (await session.exec(statement)).all():
+        tally.add((unit_code, metric), value, key_sum)
+    return tally
+
+
 async def _add(session: AsyncSession, changes: Tally[CounterKey]) -> None:
     """One upsert, `value = value + change` (and the key sum's), of the same shape whatever the
     number of rows."""

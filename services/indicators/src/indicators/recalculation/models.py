@@ -2,7 +2,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from sqlmodel import Field
+from sqlalchemy import JSON
+from sqlmodel import Column, Field
 
 from indicators.db import Base
 from kit.db import UtcDateTime, utc_now
@@ -22,6 +23,8 @@ class RecalculationJob(Base, table=True):
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     round_id: UUID = Field(index=True)
+    # The requester's units: only their subtrees are recalculated. None: the whole round.
+    unit_scope: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     status: JobStatus = Field(default=JobStatus.queued, index=True)
     total: int = 0
     done: int = 0

@@ -3,7 +3,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import JobStatus, RecalculationJob
@@ -15,7 +15,8 @@ from kit.fields import RequestBody
 router = APIRouter(
     prefix="/api/v1/recalculations", tags=["recalculations"], responses=PROBLEM_RESPONSES
 )
-# A recalculation covers a whole round; its jobs hold counts, never households or units.
+# A recalculation covers a round within the requester's units; its jobs hold counts, never
+# households.
 RecalculationReader = Annotated[Caller, requires(Permission.RECALCULATIONS_READ)]
 RecalculationRunner = Annotated[Caller, requires(Permission.RECALCULATIONS_RUN)]
 
@@ -27,6 +28,9 @@ class RecalculationRequest(RequestBody):
 class RecalculationRead(BaseModel):
     id: UUID
     round_id: UUID
+    unit_scope: list[str] | None = Field(
+        description="The units whose subtrees it recalculates (the requester's); null: all."
+    )
     status: JobStatus
     total: int
     done: int
@@ -55,8 +59,9 @@ async def request_recalculation(
     session: SessionDep,
     response: Response,
 ) -> RecalculationRead:
-    """Recalculate a round's classifications and figures from scratch, as a job."""
-    job = await recalculation_service.request(session, recalculation.round_id)
+    """Recalculate a round's classifications and figures from scratch, as a job: within the
+    caller's units if it has a unit scope (every other counter stays as it is)."""
+    job = await recalculation_service.request(session, recalculation.round_id, caller)
     response.headers["Location"] = f"/api/v1/recalculations/{job.id}"
     return _read(job)
 

@@ -3,6 +3,10 @@
 It runs beside data entry and beside the incremental consumer: phase one reads and classifies
 without locks, reporting progress; phase two takes the round's lock, checks that no event arrived
 meanwhile (else it starts over) and swaps in the new classifications and counters at once.
+
+A job asked for by a caller with a unit scope redoes only the subtrees of those units: their
+counters are set to the recomputed values, the units above them move by the same differences,
+and every other counter of the round stays as it is.
 """
 
 from collections.abc import Sequence
@@ -24,6 +28,7 @@ from indicators.figures.cell_key import RecordKeys
 from indicators.figures.cell_key import record_keys as default_record_keys
 from indicators.figures.counts import (
     COMMUNES_MISSING_POPULATION,
+    CounterKey,
     Counts,
     Tally,
     missing_population_flag,
@@ -33,9 +38,10 @@ from indicators.figures.models import PopulationCopy
 from indicators.recalculation.locks import lock_round
 from indicators.recalculation.models import JobStatus, RecalculationJob
 from indicators.standard.service import get_standard
+from kit.auth import Caller
 from kit.contracts.households import AssessmentRecordedV1
 from kit.db import utc_now
-from kit.errors import NotFound
+from kit.errors import InvalidInput, NotFound
 
 log = structlog.get_logger()
 Fingerprint = tuple[int, int, int, int]
@@ -47,9 +53,16 @@ class JobNotFound(NotFound):
         super().__init__(f"Recalculation job {job_id} does not exist.")
 
 
-async def request(session: AsyncSession, round_id: UUID) -> RecalculationJob:
-    """Queue a recalculation of the round; a worker picks it up."""
-    job = RecalculationJob(round_id=round_id)
+async def request(session: AsyncSession, round_id: UUID, caller: Caller) -> RecalculationJob:
+    """Queue a recalculation of the round within the caller's scope; a worker picks it up."""
+    # Rounds are known here from their surveys: one without any has nothing to recalculate.
+    if await figures_service.get_round(session, round_id) is None:
+        raise InvalidInput.field(
+            ["body", "round_id"],
+            f"Round {round_id} is unknown to the indicators service: no survey of it has arrived.",
+        )
+    scope = list(caller.unit_scope) if caller.unit_scope is not None else None
+    job = RecalculationJob(round_id=round_id, unit_scope=scope)
     session.add(job)
     await session.flush()
     return job
@@ -101,6 +114,7 @@ class _Result:
 
     fingerprint: Fingerprint
     record_keys: RecordKeys
+    scope: frozenset[str] | None
     totals: Tally[tuple[str, str]] = field(default_factory=Tally)
     communes: dict[str, tuple[list[str], Counts]] = field(default_factory=dict)
     changed: list[tuple[AssessmentRecordedV1, Classification]] = field(default_factory=list)
@@ -118,7 +132,8 @@ async def _attempt(
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         round_id = job.round_id
-        result = _Result(await _fingerprint(session, round_id), record_keys)
+        scope = frozenset(job.unit_scope) if job.unit_scope is not None else None
+        result = _Result(await _fingerprint(session, round_id), record_keys, scope)
     await _classify_round(sessionmaker, job_id, round_id, result, batch_size)
     await _add_populations(sessionmaker, round_id, result)
     return await _swap_in(sessionmaker, job_id, round_id, result)
@@ -147,6 +162,8 @@ async def _classify_round(
             return
         for copy in batch:
             assessment = AssessmentRecordedV1.model_validate(copy.facts)
+            if _within(result.scope, assessment.unit_path) is None:
+                continue
             classification = classify(assessment, get_standard(assessment.standard_id))
             counts = classification_service.counts_of(
                 classification,
@@ -198,11 +215,16 @@ async def _swap_in(
             changed += await classification_service.store(
                 session, assessment, classification, result.record_keys
             )
-        totals = result.totals.items()
-        await figures_service.replace_round(
-            session, round_id, ((unit, metric, value, key) for (unit, metric), value, key in totals)
-        )
-        after = {key: value for key, value in result.totals.values.items() if value}
+        if result.scope is None:
+            totals = result.totals.items()
+            await figures_service.replace_round(
+                session,
+                round_id,
+                ((unit, metric, value, key) for (unit, metric), value, key in totals),
+            )
+        else:
+            await _replace_within(session, round_id, result.scope, result.totals)
+        after = await figures_service.round_totals(session, round_id)
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
         job.status, job.finished_at = JobStatus.succeeded, utc_now()
@@ -219,7 +241,51 @@ async def _swap_in(
     return True
 
 
-def _add_to_path(result: _Result, path: Sequence[str], counts: Counts) -> None:
+async def _replace_within(
+    session: AsyncSession,
+    round_id: UUID,
+    scope: frozenset[str],
+    new: Tally[tuple[str, str]],
+) -> None:
+    """Set the counters of the scope's subtrees to `new`, and move the units above each scope
+    unit by the same differences as the unit itself: the rest of the round is left as it is."""
+    current = await figures_service.round_tally(session, round_id)
+    above: dict[str, list[str]] = {}
+    for unit in sorted(scope):
+        known = await figures_service.unit_path(session, unit)
+        # A unit never seen in an event has no counters; one inside another scope unit is
+        # recalculated as part of it.
+        if known is not None and not scope.intersection(known[1][:-1]):
+            above[unit] = known[1][:-1]
+    subtree = set(above)
+    pending = list(above)
+    while pending:
+        children = await figures_service.children(session, pending.pop())
+        subtree.update(children)
+        pending.extend(children)
+    differences: Tally[tuple[str, str]] = Tally()
+    differences.update(new)
+    differences.subtract(current)
+    changes: Tally[CounterKey] = Tally()
+    for (unit, metric), value, key_sum in differences.items():
+        if unit not in subtree:
+            continue
+        for changed in (unit, *above.get(unit, ())):
+            changes.add((round_id, changed, metric), value, key_sum)
+    await figures_service.apply_changes(session, changes, {})
+
+
+def _within(scope: frozenset[str] | None, path: Sequence[str]) -> Sequence[str] | None:
+    """The part of a unit path from the first unit of the scope down; None if outside it."""
+    if scope is None:
+        return path
+    return next((path[depth:] for depth, unit in enumerate(path) if unit in scope), None)
+
+
+def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> None:
+    path = _within(result.scope, full_path)
+    if path is None:
+        return
     for unit in path:
         for metric, value, key_sum in counts.items():
             result.totals.add((unit, metric), value, key_sum)

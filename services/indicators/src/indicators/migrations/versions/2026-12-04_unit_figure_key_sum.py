@@ -5,7 +5,7 @@ the worker fills them in from the assessment copies (until then, restricted call
 perturbed with the noise of key 0).
 
 Revision ID: 5c1e7d0a9f42
-Revises: 84eca868b213
+Revises: 5b0e7d2c9a41
 Create Date: 2026-12-04 21:00:00.000000
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "5c1e7d0a9f42"
-down_revision: Union[str, Sequence[str], None] = "84eca868b213"
+down_revision: Union[str, Sequence[str], None] = "5b0e7d2c9a41"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
