@@ -235,7 +235,9 @@ async def test_a_scoped_recalculation_redoes_its_units_and_leaves_every_other_co
         await consumer(fresh)(incoming)
     everywhere = await totals(fresh)
 
-    def within(counters: dict[tuple[str, str], int], units: set[str]) -> dict[str, int]:
+    def within(
+        counters: dict[tuple[str, str], tuple[int, int]], units: set[str]
+    ) -> dict[str, tuple[int, int]]:
         return {f"{unit} {metric}": v for (unit, metric), v in counters.items() if unit in units}
 
     outside = {unit for unit, _ in before.keys() | everywhere.keys()} - subtree - set(above)
@@ -245,16 +247,27 @@ async def test_a_scoped_recalculation_redoes_its_units_and_leaves_every_other_co
     assert within(everywhere, outside) != within(before, outside)  # and outside too, not done
     assert within(after, subtree) == within(everywhere, subtree)
     assert within(after, outside) == within(before, outside)
-    top = unit_scope[0]
-    for unit in above:  # moved by exactly what its scope unit moved
+    top, zero = unit_scope[0], (0, 0)
+    for unit in above:  # moved by exactly what its scope unit moved, value and key sum alike
         metrics = {metric for (code, metric) in before.keys() | after.keys() if code == unit}
         for metric in metrics:
-            moved = after.get((top, metric), 0) - before.get((top, metric), 0)
-            assert after.get((unit, metric), 0) == before.get((unit, metric), 0) + moved, metric
+            now, then = after.get((top, metric), zero), before.get((top, metric), zero)
+            expected = tuple(
+                old + new - earlier
+                for old, new, earlier in zip(
+                    before.get((unit, metric), zero), now, then, strict=True
+                )
+            )
+            assert after.get((unit, metric), zero) == expected, metric
     # The province still adds up from its districts.
     for (unit, metric), value in after.items():
         if unit == "26":
-            districts = after.get(("243", metric), 0) + after.get(("244", metric), 0)
+            districts = tuple(
+                a + b
+                for a, b in zip(
+                    after.get(("243", metric), zero), after.get(("244", metric), zero), strict=True
+                )
+            )
             assert value == districts, metric
 
 

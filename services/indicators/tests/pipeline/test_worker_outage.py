@@ -10,14 +10,17 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from indicators.config import Settings
+from indicators.figures import service as figures_service
 from indicators.models import metadata
 from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import JobStatus, RecalculationJob
 from indicators.worker import run_recalculations
 from kit import testing
+from kit.auth import Caller, Role
 from kit.db import make_engine, make_sessionmaker
 
 pytestmark = pytest.mark.infra
+ADMIN = Caller(subject="test-admin", role=Role.ADMIN, unit_scope=None)
 
 
 @pytest.fixture
@@ -66,8 +69,10 @@ async def test_the_loop_survives_terminated_connections_and_takes_the_next_job(
         await asyncio.sleep(0.5)  # polls on the dead connection meet the lost connection
         assert not loop.done(), loop.exception() if loop.done() else None
 
+        round_id = uuid4()
         async with make_sessionmaker(engine)() as session, session.begin():
-            job = await recalculation_service.request(session, uuid4())
+            await figures_service.remember_rounds(session, {round_id: ("VN-2022-2025", 2024)})
+            job = await recalculation_service.request(session, round_id, ADMIN)
         for _ in range(200):
             if await _status(engine, job.id) is JobStatus.succeeded:
                 break
