@@ -38,6 +38,7 @@ from households.round.models import ReviewRound
 from kit.auth import Caller, Role
 from kit.db import utc_now
 from kit.errors import InvalidInput, NotFound
+from kit.spreadsheets import safe_row
 
 log = structlog.get_logger()
 
@@ -214,7 +215,7 @@ async def error_report(
         async with sessionmaker() as session:
             errors = (await session.exec(ordered)).all()
         for error in errors:
-            writer.writerow((error.row, error.field, error.message))
+            writer.writerow(safe_row((error.row, error.field, error.message)))
         yield out.getvalue().encode("utf-8")
         out.seek(0)
         out.truncate()
