@@ -1,8 +1,11 @@
 """Rules of the bulk import that the API enforces as well: a national ID given twice in one
-household, and a household code registered in a commune outside the uploader's units."""
+household, and a household code registered in a commune outside the uploader's units. Uploads
+are kept for their owner only."""
 
 import csv
 import io
+import stat
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,3 +83,14 @@ async def test_a_code_registered_outside_the_uploaders_units_is_refused_without_
     assert (error["row"], error["field"]) == ("1", "household.commune_code")
     assert theirs["household"]["commune_code"] not in error["message"]
     assert "already in use" in error["message"]
+
+
+async def test_an_upload_is_kept_for_the_owner_only(files: Any, upload: Any, settings: Any) -> None:
+    accepted = await upload("households.jsonl", files.jsonl(1))
+    assert accepted.status_code == 202, accepted.text
+    assert modes(Path(settings.IMPORT_DIR)) == [0o700, 0o600]
+
+
+def modes(folder: Path) -> list[int]:
+    """The folder's mode and its files'."""
+    return [stat.S_IMODE(path.stat().st_mode) for path in (folder, *folder.iterdir())]
