@@ -44,7 +44,10 @@ from kit.errors import ContentTooLarge, FieldError, InvalidInput, NotFound
 from kit.spreadsheets import safe_row
 
 log = structlog.get_logger()
-_SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: not a fork of a busy one
+# Workbooks are parsed in processes forked from a server process that imported the readers
+# once (a fresh interpreter each time takes seconds to start), never forks of this busy one.
+_PROCESSES = multiprocessing.get_context("forkserver")
+_PROCESSES.set_forkserver_preload(["households.imports.readers"])
 
 MAX_ATTEMPTS = 5  # claims of one job before it is given up as failing every time
 BATCH_RETRIES = 3  # a batch that lost a race on a unique key is read again and retried
@@ -191,7 +194,7 @@ def _store(
 def _in_a_process(check: Callable[..., None], *arguments: object) -> None:
     """Run `check` in a process of its own, started for it and ended after it (its memory with
     it); its exception is raised here."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_SPAWN) as process:
+    with ProcessPoolExecutor(max_workers=1, mp_context=_PROCESSES) as process:
         process.submit(check, *arguments).result()
 
 
