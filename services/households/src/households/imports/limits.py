@@ -55,8 +55,11 @@ class LimitExceeded(LayoutError):
     """The file passes one of the limits; the message names its setting."""
 
     def __init__(self, what: str, setting: str, limit: int) -> None:
-        self.setting = setting
+        self.what, self.setting, self.limit = what, setting, limit
         super().__init__(f"{what}: the limit is {setting} = {limit:,}.")
+
+    def __reduce__(self) -> tuple[type["LimitExceeded"], tuple[str, str, int]]:
+        return LimitExceeded, (self.what, self.setting, self.limit)  # raised in another process
 
 
 def too_large(size: int, limits: Limits) -> LimitExceeded | None:

@@ -19,6 +19,7 @@ import os
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -194,8 +195,11 @@ def _store(
 def _in_a_process(check: Callable[..., None], *arguments: object) -> None:
     """Run `check` in a process of its own, started for it and ended after it (its memory with
     it); its exception is raised here."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=_PROCESSES) as process:
-        process.submit(check, *arguments).result()
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_PROCESSES) as process:
+            process.submit(check, *arguments).result()
+    except BrokenProcessPool as error:  # killed: out of memory, most likely
+        raise LayoutError("The workbook cannot be read: its reader stopped.") from error
 
 
 # --- Reading jobs ---------------------------------------------------------------------------------
