@@ -176,12 +176,23 @@ def embedded_gateway_settings(data_dir: Path, **overrides: object) -> GatewaySet
     return GatewaySettings(**(values | overrides))  # type: ignore[arg-type]
 
 
+def keep_private(data_dir: Path) -> None:
+    """The data folder for its owner only: it holds password hashes, the signing key and
+    households' personal data. Tightened too when an earlier run left it (or a file) open; the
+    databases are created owner-only (`kit.db.keep_sqlite_private`), the key too."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file():
+            path.chmod(0o600)
+
+
 @contextlib.asynccontextmanager
 async def running_platform(
     data_dir: Path, *, gateway_settings: GatewaySettings | None = None
 ) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(keep_private, data_dir)
     households_settings = embedded_settings(households.config.Settings, data_dir).model_copy(
         update={"IMPORT_DIR": str(data_dir / "imports")}
     )

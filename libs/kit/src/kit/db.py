@@ -1,13 +1,15 @@
 """Database helpers: engines for PostgreSQL and SQLite, one transaction per request, upserts."""
 
+import os
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from asyncpg import exceptions as asyncpg_errors
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, exc
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, exc, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -100,6 +102,7 @@ def make_engine(
 ) -> AsyncEngine:
     """An engine for `url`; PostgreSQL pools ping a connection only after it was idle a while."""
     if url.startswith("sqlite"):
+        keep_sqlite_private(url)
         # One connection per engine: SQLite has one writer, and competing connections would wait
         # on its file lock by sleeping, where waiting for the pool wakes at once. Everything of
         # one service in one process shares its engine (see embedded.platform).
@@ -153,6 +156,22 @@ def _ping_after_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
     event.listen(engine.sync_engine, "checkin", returned)
     event.listen(engine.sync_engine, "checkout", checked_out)
+
+
+def keep_sqlite_private(url: str) -> None:
+    """Make the SQLite database file of `url` readable by its owner only: created so when it is
+    missing, tightened (with its -wal and -shm) when an earlier run left it open. SQLite creates
+    the -wal and -shm files with the database file's mode, so they follow it."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite says what is wrong when it cannot open the file
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if name.exists():
+            name.chmod(0o600)
 
 
 def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:

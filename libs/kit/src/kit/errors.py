@@ -10,6 +10,7 @@ Exception tree (raise these from services; routers never build `HTTPException`):
     ├── MethodNotAllowed (405)     with `Allow`: every method served at the path
     ├── Conflict (409)
     ├── PreconditionFailed (412)   an If-Match that lost the race
+    ├── ContentTooLarge (413)      an upload that is, or expands to, more than a limit
     ├── PreconditionRequired (428) an update without If-Match
     ├── InvalidInput (422)         a rule on the input's fields; carries field errors
     ├── UpstreamUnavailable (502)
@@ -106,6 +107,11 @@ class Conflict(ServiceError):
 class PreconditionFailed(ServiceError):
     status_code = 412
     title = "Precondition Failed"
+
+
+class ContentTooLarge(ServiceError):
+    status_code = 413
+    title = "Content Too Large"
 
 
 class InvalidInput(ServiceError):

@@ -9,6 +9,8 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from kit.db import keep_sqlite_private
+
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
     config = Config()
@@ -19,6 +21,8 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
 
 def upgrade(script_location: Path, database_url: str) -> None:
     """Bring the database at `database_url` to the newest revision."""
+    if database_url.startswith("sqlite"):
+        keep_sqlite_private(database_url)  # before Alembic's engine creates the file
     command.upgrade(alembic_config(script_location, database_url), "head")
 
 

@@ -26,3 +26,11 @@ class Settings(ServiceSettings):
     IMPORT_POLL_SECONDS: float = Field(default=1.0, gt=0)
     # A running job whose runner has not committed a batch for this long is taken over.
     IMPORT_LEASE_SECONDS: float = Field(default=60.0, gt=0)
+    # What an upload may expand to (households.imports.limits): enough for a province's file.
+    IMPORT_MAX_BYTES: int = Field(default=4 << 30, ge=1)  # decompressed
+    IMPORT_MAX_COMPRESSION_RATIO: int = Field(default=100, ge=1)
+    IMPORT_MAX_LINE_BYTES: int = Field(default=1 << 20, ge=1024)
+    IMPORT_MAX_ROWS: int = Field(default=10_000_000, ge=1)
+    IMPORT_MAX_CELLS: int = Field(default=40_000_000, ge=1)
+    IMPORT_MAX_SHARED_STRINGS: int = Field(default=4_000_000, ge=0)
+    IMPORT_MAX_XLSX_PART_BYTES: int = Field(default=256 << 20, ge=1)

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.config import Settings
 from households.imports import service as import_service
+from households.imports.limits import Limits
 from kit import runner
 from kit.db import make_engine, make_sessionmaker
 
@@ -25,6 +26,7 @@ async def run_imports(sessionmaker: async_sessionmaker[AsyncSession], settings: 
         sessionmaker,
         directory=Path(settings.IMPORT_DIR),
         batch_size=settings.IMPORT_BATCH_SIZE,
+        limits=Limits.of(settings),
         poll_seconds=settings.IMPORT_POLL_SECONDS,
         lease_seconds=settings.IMPORT_LEASE_SECONDS,
     )

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households.config import Settings
 from households.imports import service as import_service
 from households.imports.layout import COLUMNS, SHEET, spreadsheet_rows
+from households.imports.limits import Limits
 from households.imports.service import BatchHook
 from households.synthetic import REFERENCE_DATE, Commune, generate, province_communes
 from households.synthetic.files import household_line
@@ -146,6 +147,7 @@ def run_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings)
                 claim,
                 directory=Path(settings.IMPORT_DIR),
                 batch_size=settings.IMPORT_BATCH_SIZE,
+                limits=Limits.of(settings),
                 after_batch=after_batch,
             )
             runs += 1

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households import bulk_import
 from households.config import Settings
 from households.imports import service as import_service
+from households.imports.limits import Limits
 from households.main import create_app
 from kit.auth import Role
 from kit.testing import bearer, trusted_test_keys
@@ -55,6 +56,7 @@ async def test_the_client_uploads_follows_and_saves_the_error_report(
             sessionmaker,
             directory=Path(settings.IMPORT_DIR),
             batch_size=settings.IMPORT_BATCH_SIZE,
+            limits=Limits.of(settings),
             poll_seconds=0.05,
             lease_seconds=60,
         )

@@ -22,6 +22,7 @@ from households.db import outbox
 from households.household.models import Assessment, Household
 from households.imports import batch
 from households.imports import service as import_service
+from households.imports.limits import Limits
 from households.imports.models import ImportJob, ImportStatus
 from households.migrate import migrate
 from kit import testing
@@ -132,6 +133,7 @@ async def test_a_batch_cut_off_in_its_transaction_is_written_by_the_next_run(
             sessionmaker,
             directory=Path(settings.IMPORT_DIR),
             batch_size=settings.IMPORT_BATCH_SIZE,
+            limits=Limits.of(settings),
             poll_seconds=0.05,
             lease_seconds=60,
         )
@@ -167,7 +169,11 @@ async def test_a_runner_that_lost_its_job_to_another_commits_nothing_more(
     fast = await import_service.claim_next(sessionmaker, lease_seconds=0)
     assert fast is not None
     assert fast.job_id == slow.job_id
-    options = {"directory": Path(settings.IMPORT_DIR), "batch_size": settings.IMPORT_BATCH_SIZE}
+    options = {
+        "directory": Path(settings.IMPORT_DIR),
+        "batch_size": settings.IMPORT_BATCH_SIZE,
+        "limits": Limits.of(settings),
+    }
 
     with pytest.raises(import_service.ClaimLost):
         await import_service.run(sessionmaker, slow, **options)
@@ -273,7 +279,11 @@ async def test_two_jobs_importing_the_same_households_at_once_write_each_once(
     content = files.lines(documents)
     jobs = [(await upload(f"copy-{n}.jsonl", content)).json()["id"] for n in range(2)]
     claims = [await import_service.claim_next(sessionmaker, lease_seconds=60) for _ in jobs]
-    options = {"directory": Path(settings.IMPORT_DIR), "batch_size": settings.IMPORT_BATCH_SIZE}
+    options = {
+        "directory": Path(settings.IMPORT_DIR),
+        "batch_size": settings.IMPORT_BATCH_SIZE,
+        "limits": Limits.of(settings),
+    }
 
     await asyncio.gather(
         *(import_service.run(sessionmaker, claim, **options) for claim in claims if claim)

@@ -267,7 +267,7 @@ def _placement_problems(
 ) -> Iterator[RowProblem]:
     """The commune: it exists on the reference date, the uploader may enter households in it, its
     review in the round is not approved (`read_only`), and it is the one a registered household of
-    the same code is in."""
+    the same code is in (named only if the uploader may see that one)."""
     item, household_in = candidate.source, candidate.household
     on = context.review_round.reference_date
     commune_field = _name(item, "household", ("commune_code",))
@@ -285,10 +285,15 @@ def _placement_problems(
         yield RowProblem(item.first_row, commune_field, read_only[commune.code])
         return
     if stored is not None and stored.commune_code != household_in.commune_code:
-        message = (
-            f"Household {stored.household_code!r} is registered in commune "
-            f"{stored.commune_code}: move it there first (PATCH the household), then import."
-        )
+        where = (stored.province_code, stored.district_code, stored.commune_code)
+        if context.caller.may_see(where):
+            message = (
+                f"Household {stored.household_code!r} is registered in commune "
+                f"{stored.commune_code}: move it there first (PATCH the household), then import."
+            )
+        else:
+            # Registered outside the uploader's units: where, or whose, is not theirs to learn.
+            message = "This household code is already in use; ask your supervising officer."
         yield RowProblem(item.first_row, commune_field, message)
 
 

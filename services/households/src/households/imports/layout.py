@@ -32,6 +32,7 @@ from kit.contracts.households import (
     WaterSource,
     WorkingStatus,
 )
+from kit.spreadsheets import safe_row
 
 Level = Literal["household", "member"]
 Kind = Literal["text", "code", "national_id", "bool", "int", "number", "date", "choice", "list"]
@@ -274,9 +275,9 @@ def example_rows() -> list[dict[str, str]]:
 def csv_template() -> bytes:
     """The CSV template: the header and an example household (UTF-8 with a BOM, for Excel)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[c.name for c in COLUMNS], lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(example_rows())
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(safe_row(column.name for column in COLUMNS))
+    writer.writerows(safe_row(row[column.name] for column in COLUMNS) for row in example_rows())
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -289,9 +290,9 @@ def xlsx_template() -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = SHEET
-    sheet.append([column.name for column in COLUMNS])
+    sheet.append(safe_row(column.name for column in COLUMNS))
     for row in example_rows():
-        sheet.append([_typed_example(BY_NAME[name], value) for name, value in row.items()])
+        sheet.append(safe_row(_typed_example(column, row[column.name]) for column in COLUMNS))
     sheet.freeze_panes = "B2"
     highlight = PatternFill("solid", fgColor="FFF2CC")
     for index, column in enumerate(COLUMNS, start=1):
@@ -320,7 +321,7 @@ def xlsx_template() -> bytes:
     for column in COLUMNS:
         values = ", ".join(column.choices) if column.choices else _VALUES.get(column.kind, "")
         required = "yes" if column.required else ""
-        guide.append([column.name, column.level, required, values, column.description])
+        guide.append(safe_row([column.name, column.level, required, values, column.description]))
     for letter, width in zip("ABCDE", (30, 10, 9, 60, 50), strict=True):
         guide.column_dimensions[letter].width = width
     guide["A1"].font = guide["B1"].font = guide["C1"].font = Font(bold=True)

@@ -6,15 +6,18 @@ member, and the problems found while reading (a cell that contradicts the househ
 a line that is not JSON). Rows are numbered as a person sees them: the line of a JSON-lines file,
 the row of a spreadsheet or CSV (the header is row 1).
 
-Readers are plain iterators over a file on disk, run in a worker thread by the job.
+Readers are plain iterators over a file on disk, run in a worker thread by the job. None reads a
+line longer than IMPORT_MAX_LINE_BYTES, and a workbook's size is checked before it is opened
+(`limits`, `workbook`).
 """
 
+import codecs
 import csv
 import json
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 
@@ -27,7 +30,9 @@ from households.imports.layout import (
     cell_value,
     check_header,
 )
+from households.imports.limits import LimitExceeded, Limits, lines
 from households.imports.models import ImportFormat
+from households.imports.workbook import check_sheets
 
 
 @dataclass(frozen=True)
@@ -54,27 +59,29 @@ class FileHousehold:
         return self.last_row - self.first_row + 1
 
 
-def read(path: Path, file_format: ImportFormat) -> Iterator[FileHousehold]:
-    """The households of the file, in order. Raises LayoutError if the header is wrong."""
+def read(path: Path, file_format: ImportFormat, limits: Limits) -> Iterator[FileHousehold]:
+    """The households of the file, in order. Raises LayoutError if the header is wrong, or a
+    line is too long (LimitExceeded)."""
     match file_format:
         case ImportFormat.jsonl:
-            return read_jsonl(path)
+            return read_jsonl(path, limits)
         case ImportFormat.csv:
-            return _group(_csv_rows(path))
+            return _group(_csv_rows(path, limits))
         case ImportFormat.xlsx:
             return _group(_xlsx_rows(path))
 
 
-def check(path: Path, file_format: ImportFormat) -> None:
-    """Raise LayoutError unless the file starts the way its format's layout says."""
+def check(path: Path, file_format: ImportFormat, limits: Limits) -> None:
+    """Raise LayoutError unless the file starts the way its format's layout says. A workbook's
+    parts must have been checked (`workbook.check_archive`) before."""
     if file_format == ImportFormat.jsonl:
-        with path.open("rb") as lines:
-            for line in lines:
+        with path.open("rb") as binary:
+            for line in lines(binary, limits):
                 if line.strip():
                     _check_json_line(line)
                     return
         raise LayoutError("The file has no lines.")
-    rows = _csv_rows(path) if file_format == ImportFormat.csv else _xlsx_rows(path)
+    rows = _csv_rows(path, limits) if file_format == ImportFormat.csv else _xlsx_rows(path)
     try:
         next(rows)
     except StopIteration:
@@ -83,22 +90,27 @@ def check(path: Path, file_format: ImportFormat) -> None:
         rows.close()
 
 
-def count_rows(path: Path, file_format: ImportFormat) -> int | None:
+def count_rows(path: Path, file_format: ImportFormat, limits: Limits) -> int | None:
     """How many data rows the file has (for progress), or None where that is not known cheaply
-    or the file cannot be read to the end (reading it says where and why)."""
+    or the file cannot be read to the end (reading it says where and why). LimitExceeded if it
+    has more rows, cells or longer lines than allowed: found before any row is imported."""
+    if file_format == ImportFormat.xlsx:
+        check_sheets(path, limits)
     try:
-        return _count_rows(path, file_format)
+        return _count_rows(path, file_format, limits)
+    except LimitExceeded:
+        raise
     except Exception:
         return None
 
 
-def _count_rows(path: Path, file_format: ImportFormat) -> int | None:
+def _count_rows(path: Path, file_format: ImportFormat, limits: Limits) -> int | None:
     if file_format == ImportFormat.jsonl:
-        with path.open("rb") as lines:
-            return sum(1 for _ in lines)
+        with path.open("rb") as binary:
+            return sum(1 for _ in lines(binary, limits))
     if file_format == ImportFormat.csv:
-        with path.open(encoding="utf-8-sig", newline="") as text:
-            return max(sum(1 for _ in csv.reader(text)) - 1, 0)
+        with path.open("rb") as binary:
+            return max(sum(1 for _ in csv.reader(_text_lines(binary, limits))) - 1, 0)
     workbook = load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = _sheet(workbook)
@@ -119,9 +131,9 @@ def _check_json_line(line: bytes) -> None:
         raise LayoutError('Each line must be {"household": {...}, "assessment": {...}}.')
 
 
-def read_jsonl(path: Path) -> Iterator[FileHousehold]:
-    with path.open("rb") as lines:
-        for number, line in enumerate(lines, start=1):
+def read_jsonl(path: Path, limits: Limits) -> Iterator[FileHousehold]:
+    with path.open("rb") as binary:
+        for number, line in enumerate(lines(binary, limits), start=1):
             if not line.strip():
                 continue
             item = FileHousehold(first_row=number, last_row=number, code=None, document={})
@@ -154,9 +166,16 @@ def read_jsonl(path: Path) -> Iterator[FileHousehold]:
 SheetRow = tuple[int, dict[str, object]]
 
 
-def _csv_rows(path: Path) -> Generator[SheetRow]:
-    with path.open(encoding="utf-8-sig", newline="") as text:
-        reader = csv.reader(text)
+def _text_lines(binary: BinaryIO, limits: Limits) -> Iterator[str]:
+    """The file's lines as UTF-8 text (a byte-order mark dropped), each of a bounded length."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    for line in lines(binary, limits):
+        yield decoder.decode(line)
+
+
+def _csv_rows(path: Path, limits: Limits) -> Generator[SheetRow]:
+    with path.open("rb") as binary:
+        reader = csv.reader(_text_lines(binary, limits))
         try:
             header = next(reader)
         except StopIteration:
@@ -170,7 +189,7 @@ def _csv_rows(path: Path) -> Generator[SheetRow]:
             for number, cells in enumerate(reader, start=2):
                 yield number, dict(zip(names, cells, strict=False))
         except UnicodeDecodeError as error:
-            raise LayoutError(f"The file is not UTF-8 text (byte {error.start}).") from error
+            raise LayoutError(f"Row {number + 1} is not UTF-8 text: {error.reason}.") from error
         except csv.Error as error:
             raise LayoutError(f"Row {number + 1} cannot be read: {error}.") from error
 

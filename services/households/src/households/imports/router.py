@@ -8,6 +8,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from households.imports import service as import_service
 from households.imports.layout import TEMPLATE_NAME, csv_template, xlsx_template
+from households.imports.limits import Limits
 from households.imports.models import ImportFormat, ImportStatus
 from households.imports.schemas import ImportList, ImportRead
 from kit.auth import Caller, Permission, requires
@@ -51,6 +52,7 @@ async def xlsx_template_file(caller: ImportReader) -> Response:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ImportRead,
+    responses=problem_responses(413),
 )
 async def upload(
     caller: ImportWriter,
@@ -65,7 +67,8 @@ async def upload(
         Form(description="Only if the file name does not end in it."),
     ] = None,
 ) -> ImportRead:
-    """Upload households with their surveys; they are imported by a job (poll its status)."""
+    """Upload households with their surveys; they are imported by a job (poll its status).
+    A file that is, or expands to, more than the import limits allow is refused with 413."""
     filename = file.filename or ""
     job = await import_service.create(
         session,
@@ -75,6 +78,7 @@ async def upload(
         file_format=import_service.format_of(filename, format),
         upload=file.file,
         directory=Path(request.state.settings.IMPORT_DIR),
+        limits=Limits.of(request.state.settings),
         request_id=current_request_id(),
     )
     response.headers["Location"] = f"/api/v1/imports/{job.id}"

@@ -14,9 +14,12 @@ import asyncio
 import csv
 import gzip
 import io
-import shutil
+import multiprocessing
+import os
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -30,16 +33,22 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.imports import batch, readers
+from households.imports import batch, readers, workbook
 from households.imports.layout import LayoutError
+from households.imports.limits import LimitExceeded, Limits, TextGuard, inflated, too_large
 from households.imports.models import ImportFormat, ImportJob, ImportRowError, ImportStatus
 from households.imports.readers import FileHousehold
 from households.round.models import ReviewRound
 from kit.auth import Caller, Role
 from kit.db import utc_now
-from kit.errors import InvalidInput, NotFound
+from kit.errors import ContentTooLarge, FieldError, InvalidInput, NotFound
+from kit.spreadsheets import safe_row
 
 log = structlog.get_logger()
+# Workbooks are parsed in processes forked from a server process that imported the readers
+# once (a fresh interpreter each time takes seconds to start), never forks of this busy one.
+_PROCESSES = multiprocessing.get_context("forkserver")
+_PROCESSES.set_forkserver_preload(["households.imports.readers"])
 
 MAX_ATTEMPTS = 5  # claims of one job before it is given up as failing every time
 BATCH_RETRIES = 3  # a batch that lost a race on a unique key is read again and retried
@@ -92,10 +101,11 @@ async def create(
     file_format: ImportFormat,
     upload: BinaryIO,
     directory: Path,
+    limits: Limits,
     request_id: str | None,
 ) -> ImportJob:
     """Keep the uploaded file and queue its import; 422 naming `file` if its layout is wrong,
-    or `round_id` if there is no such round."""
+    or `round_id` if there is no such round; 413 naming the limit if the file passes one."""
     job = ImportJob(
         round_id=round_id,
         format=file_format,
@@ -109,10 +119,13 @@ async def create(
     )
     path = upload_path(directory, job)
     # The file first, without the database: a SQLite database has one connection to share.
+    gunzip = is_gzipped(filename)
     try:
-        job.size_bytes = await asyncio.to_thread(_store, upload, path, is_gzipped(filename))
+        job.size_bytes = await asyncio.to_thread(_store, upload, path, gunzip, file_format, limits)
+    except LimitExceeded as error:
+        raise _too_large(error) from error
     except (OSError, EOFError, zlib.error) as error:
-        if not is_gzipped(filename):
+        if not gunzip:
             raise
         message = f"The file cannot be decompressed: {error}."
         raise InvalidInput.field(["body", "file"], message) from error
@@ -120,7 +133,14 @@ async def create(
         if job.size_bytes == 0:
             raise InvalidInput.field(["body", "file"], "The file is empty.")
         try:
-            await asyncio.to_thread(readers.check, path, file_format)
+            if file_format == ImportFormat.xlsx:
+                await asyncio.to_thread(workbook.check_archive, path, limits)
+                # openpyxl holds the GIL for as long as it parses: another process does that.
+                await asyncio.to_thread(_in_a_process, readers.check, path, file_format, limits)
+            else:
+                await asyncio.to_thread(readers.check, path, file_format, limits)
+        except LimitExceeded as error:
+            raise _too_large(error) from error
         except LayoutError as error:
             raise InvalidInput.field(["body", "file"], str(error)) from error
         if await session.get(ReviewRound, round_id) is None:
@@ -135,21 +155,51 @@ async def create(
     return job
 
 
-def _store(upload: BinaryIO, path: Path, gunzip: bool) -> int:
+def _too_large(error: LimitExceeded) -> ContentTooLarge:
+    return ContentTooLarge(str(error), errors=[FieldError(loc=["body", "file"], msg=str(error))])
+
+
+def _store(
+    upload: BinaryIO, path: Path, gunzip: bool, file_format: ImportFormat, limits: Limits
+) -> int:
     """Copy the upload (decompressed) next to its final name, then rename: a crash leaves no
-    half file. The size of the file kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    half file. LimitExceeded as soon as what is written passes a limit (its size, its ratio to
+    the compressed bytes read, a text's line length or count). The size of the file kept, which
+    only its owner may read (it holds personal data)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     upload.seek(0)
+    text = TextGuard(limits) if file_format != ImportFormat.xlsx else None
+    chunk_size = text.chunk_size if text is not None else 1 << 20
+    size = 0
     try:
-        with partial.open("wb") as out:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
             source = gzip.GzipFile(fileobj=upload, mode="rb") if gunzip else upload
-            shutil.copyfileobj(source, out, length=1 << 20)
-        size = partial.stat().st_size
+            while chunk := source.read(chunk_size):
+                size += len(chunk)
+                refused = too_large(size, limits) or (
+                    inflated(size, upload.tell(), limits) if gunzip else None
+                )
+                if refused:
+                    raise refused
+                if text is not None:
+                    text.feed(chunk)
+                out.write(chunk)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     return size
+
+
+def _in_a_process(check: Callable[..., None], *arguments: object) -> None:
+    """Run `check` in a process of its own, started for it and ended after it (its memory with
+    it); its exception is raised here."""
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=_PROCESSES) as process:
+            process.submit(check, *arguments).result()
+    except BrokenProcessPool as error:  # killed: out of memory, most likely
+        raise LayoutError("The workbook cannot be read: its reader stopped.") from error
 
 
 # --- Reading jobs ---------------------------------------------------------------------------------
@@ -214,7 +264,7 @@ async def error_report(
         async with sessionmaker() as session:
             errors = (await session.exec(ordered)).all()
         for error in errors:
-            writer.writerow((error.row, error.field, error.message))
+            writer.writerow(safe_row((error.row, error.field, error.message)))
         yield out.getvalue().encode("utf-8")
         out.seek(0)
         out.truncate()
@@ -279,6 +329,7 @@ async def run(
     *,
     directory: Path,
     batch_size: int,
+    limits: Limits,
     after_batch: BatchHook | None = None,
 ) -> None:
     """Import the claimed job's file from where it stands to the end."""
@@ -297,7 +348,9 @@ async def run(
             await _finish(sessionmaker, claim, ImportStatus.failed, message)
         else:
             try:
-                await _run(sessionmaker, claim, job, review_round, path, batch_size, after_batch)
+                await _run(
+                    sessionmaker, claim, job, review_round, path, batch_size, limits, after_batch
+                )
             except asyncio.CancelledError:
                 # Stopped (SIGTERM): back to the queue at once rather than after the lease. The
                 # batch being written was rolled back; the job resumes after the last commit.
@@ -319,10 +372,12 @@ async def _run(
     review_round: ReviewRound,
     path: Path,
     batch_size: int,
+    limits: Limits,
     after_batch: BatchHook | None,
 ) -> None:
     if job.total_rows is None:
-        total = await asyncio.to_thread(readers.count_rows, path, job.format)
+        # A file past a limit fails here, before its first row is imported.
+        total = await asyncio.to_thread(readers.count_rows, path, job.format, limits)
         await _update(sessionmaker, claim, total_rows=total)
     log.info("import.running", next_row=job.next_row, households=job.households_imported)
     caller = Caller(
@@ -331,7 +386,8 @@ async def _run(
         unit_scope=tuple(job.unit_scope) if job.unit_scope is not None else None,
     )
     context = batch.Context(review_round=review_round, caller=caller)
-    chunks = _Chunks(readers.read(path, job.format), job.next_row, review_round, batch_size)
+    items = readers.read(path, job.format, limits)
+    chunks = _Chunks(items, job.next_row, review_round, batch_size)
     committed = 0
     pending = asyncio.ensure_future(asyncio.to_thread(chunks.next))
     try:
@@ -490,6 +546,7 @@ async def run_forever(
     *,
     directory: Path,
     batch_size: int,
+    limits: Limits,
     poll_seconds: float,
     lease_seconds: float,
 ) -> None:
@@ -500,7 +557,9 @@ async def run_forever(
             if claim is None:
                 await asyncio.sleep(poll_seconds)
                 continue
-            await run(sessionmaker, claim, directory=directory, batch_size=batch_size)
+            await run(
+                sessionmaker, claim, directory=directory, batch_size=batch_size, limits=limits
+            )
         except ClaimLost as lost:
             log.warning("import.claim_lost", import_id=str(lost))
         except asyncio.CancelledError:

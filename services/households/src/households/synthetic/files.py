@@ -17,6 +17,7 @@ from pathlib import Path
 from households.household.schemas import AssessmentInput, HouseholdCreate
 from households.population.schemas import PopulationRow
 from households.synthetic.generator import SyntheticHousehold
+from kit.spreadsheets import safe_row
 
 HOUSEHOLDS_FILE = "households.jsonl"
 POPULATIONS_FILE = "populations.csv"
@@ -88,9 +89,11 @@ def write_populations(rows: Iterable[PopulationRow], path: Path) -> int:
     count = 0
     with replacing(path) as temporary, temporary.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(POPULATION_COLUMNS)
+        writer.writerow(safe_row(POPULATION_COLUMNS))
         for row in rows:
-            writer.writerow([row.unit_code, row.resident_households, row.resident_persons])
+            writer.writerow(
+                safe_row([row.unit_code, row.resident_households, row.resident_persons])
+            )
             count += 1
     return count
 
