@@ -75,6 +75,7 @@ async def list_households(
     audit.record_bulk_read(
         session,
         "households.listed",
+        caller,
         unit_code=unit_code,
         query={"round_id": str(round_id) if round_id else None, "village": village},
         rows=len(items),
@@ -174,6 +175,7 @@ async def list_assessments(
     audit.record_bulk_read(
         session,
         "assessments.listed",
+        caller,
         unit_code=unit_code,
         query={"round_id": str(round_id)},
         rows=len(items),
