@@ -128,6 +128,22 @@ class TestUnitScope:
             assert response.json()["errors"][0]["loc"] == ["body", "commune_code"]
         assert (await enumerator.get(f"/api/v1/households/{ours['id']}")).json()["version"] == 1
 
+    async def test_a_code_used_in_another_commune_is_free_in_ours(
+        self, world: dict[str, Any], as_role: Any
+    ) -> None:
+        """Codes are unique per commune: registering one says nothing about other communes."""
+        enumerator = as_role(Role.ENUMERATOR, OURS)
+        their_code = world["households"][THEIRS]["household_code"]
+
+        registered = await enumerator.post(
+            "/api/v1/households", json=household_json(their_code, OURS)
+        )
+        again = await enumerator.post("/api/v1/households", json=household_json(their_code, OURS))
+
+        assert registered.status_code == 201, registered.text
+        assert again.status_code == 409
+        assert again.json()["errors"][0]["loc"] == ["body", "household_code"]
+
     async def test_a_district_scope_covers_its_communes(
         self, world: dict[str, Any], as_role: Any
     ) -> None:

@@ -307,6 +307,31 @@ async def test_rows_outside_the_uploaders_units_are_refused_on_commune_code(
     assert "outside your unit scope" in error["message"]
 
 
+async def test_a_code_registered_outside_the_uploaders_units_is_another_household(
+    client: httpx.AsyncClient,
+    files: Any,
+    upload: Any,
+    run_jobs: Any,
+    as_role: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Codes are unique per commune: the row says nothing about the other commune's household."""
+    [theirs, mine] = files.documents(2)
+    mine["household"]["commune_code"] = next(
+        c.code for c in files.communes if c.code != theirs["household"]["commune_code"]
+    )
+    mine["household"]["household_code"] = theirs["household"]["household_code"]
+    assert (await client.post("/api/v1/households", json=theirs["household"])).status_code == 201
+    enumerator = as_role(Role.ENUMERATOR, mine["household"]["commune_code"])
+
+    accepted = await upload("households.jsonl", files.lines([mine]), as_client=enumerator)
+    await run_jobs()
+
+    done = await job(enumerator, accepted.json()["id"])
+    assert (done["households_imported"], done["households_failed"]) == (1, 0)
+    assert (await counts(sessionmaker))["households"] == 2
+
+
 async def test_imports_are_seen_by_whoever_uploaded_them_and_country_wide_callers(
     client: httpx.AsyncClient, files: Any, upload: Any, as_role: Any
 ) -> None:

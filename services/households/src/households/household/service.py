@@ -49,16 +49,19 @@ async def register(
     """Register a household in a commune of the caller's scope."""
     commune = await _commune(session, household_in.commune_code, on=None)
     check_commune_in_scope(caller, commune, ["body", "commune_code"])
-    taken = select(func.count()).where(Household.household_code == household_in.household_code)
+    taken = select(func.count()).where(
+        Household.commune_code == commune.code,
+        Household.household_code == household_in.household_code,
+    )
     if (await session.exec(taken)).one():
-        raise HouseholdCodeTaken(household_in.household_code)
+        raise HouseholdCodeTaken(household_in.household_code, commune.code)
     household = Household(
         **household_in.model_dump(),
         province_code=commune.province_code,
         district_code=commune.district_code or "",
     )
     session.add(household)
-    await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code))
+    await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code, commune.code))
     await stage(session, outbox, events.household_registered(household))
     audit.record(
         session,
@@ -91,7 +94,10 @@ async def update(
         setattr(household, field, value)
     household.version += 1
     household.updated_at = utc_now()
-    await session.flush()
+    # Moved into a commune (of the caller's scope) where its code is taken.
+    await _flush_or_conflict(
+        session, HouseholdCodeTaken(household.household_code, household.commune_code)
+    )
     await stage(session, outbox, events.household_registered(household))
     audit.record(
         session,
@@ -122,7 +128,8 @@ async def search(
         surveyed = select(Assessment.household_id).where(Assessment.round_id == round_id)
         statement = statement.where(col(Household.id).in_(surveyed))
     total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
-    page = statement.order_by(col(Household.household_code)).offset(offset).limit(limit)
+    order = (col(Household.household_code), col(Household.commune_code))
+    page = statement.order_by(*order).offset(offset).limit(limit)
     return (await session.exec(page)).all(), total
 
 

@@ -37,6 +37,7 @@ from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
 from households.unit.models import AdminUnit, UnitLevel
 from kit.auth import Caller
+from kit.auth.scope import in_scope
 from kit.contracts import Envelope
 from kit.db import table_of, utc_now
 from kit.errors import InvalidInput
@@ -223,7 +224,12 @@ async def write(
             outcome.fail(item, item.problems)
     await _load_communes(session, context, {c.household.commune_code for c in candidates})
     round_id = context.review_round.id
-    existing = await _existing_households(session, [c.household.household_code for c in candidates])
+    existing = await _existing_households(
+        session, context.caller, [c.household.household_code for c in candidates]
+    )
+    # Codes are unique per commune: the same code in another commune of the uploader's scope is
+    # taken for the household having moved (refused below); outside the scope it is another's.
+    elsewhere = {code: household for (_, code), household in existing.items()}
     surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
     claimed = await _claimed(
         session,
@@ -232,7 +238,8 @@ async def write(
     )
     rows = _Rows()
     for candidate in candidates:
-        stored = existing.get(candidate.household.household_code)
+        key = (candidate.household.commune_code, candidate.household.household_code)
+        stored = existing.get(key) or elsewhere.get(key[1])
         problems = list(_placement_problems(context, candidate, stored))
         if not problems and stored is not None and stored.id in surveyed:
             outcome.skipped += 1  # imported before: the file changes nothing about it
@@ -403,11 +410,16 @@ async def _load_communes(session: AsyncSession, context: Context, codes: set[str
         context.communes[code] = found.get(code)
 
 
-async def _existing_households(session: AsyncSession, codes: list[str]) -> dict[str, Household]:
+async def _existing_households(
+    session: AsyncSession, caller: Caller, codes: list[str]
+) -> dict[tuple[str, str], Household]:
     if not codes:
         return {}
-    statement = select(Household).where(col(Household.household_code).in_(codes))
-    return {household.household_code: household for household in await session.exec(statement)}
+    statement = select(Household).where(
+        col(Household.household_code).in_(codes),
+        in_scope(caller, household_service.HOUSEHOLD_COLUMNS),
+    )
+    return {(h.commune_code, h.household_code): h for h in await session.exec(statement)}
 
 
 async def _surveyed(session: AsyncSession, round_id: UUID, household_ids: list[UUID]) -> set[UUID]:
