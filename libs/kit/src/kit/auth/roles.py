@@ -27,6 +27,7 @@ class Permission(StrEnum):
     ROUNDS_WRITE = "rounds:write"
     UNITS_READ = "units:read"
     AUDIT_READ = "audit:read"
+    CONFLICTS_RESOLVE = "conflicts:resolve"  # a person recorded in two households of a round
     CLASSIFICATIONS_READ = "classifications:read"  # one household's class and deprivations
     FIGURES_READ = "figures:read"
     SMALL_CELLS_READ = "small_cells:read"  # counts below the disclosure threshold unsuppressed
@@ -57,7 +58,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     # Supervises the province: sees households to check them, but not the personal data in them.
     Role.PROVINCE_OFFICER: frozenset(
-        _OFFICER | {Permission.AUDIT_READ, Permission.RECALCULATIONS_RUN}
+        _OFFICER
+        | {Permission.AUDIT_READ, Permission.CONFLICTS_RESOLVE, Permission.RECALCULATIONS_RUN}
     ),
     Role.COMMUNE_OFFICER: frozenset(
         _OFFICER
@@ -66,6 +68,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PERSONAL_DATA_READ,
             Permission.POPULATIONS_WRITE,
             Permission.AUDIT_READ,
+            Permission.CONFLICTS_RESOLVE,
         }
     ),
     Role.ENUMERATOR: frozenset(

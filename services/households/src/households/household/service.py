@@ -4,16 +4,17 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import delete, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit import service as audit
+from households.conflict import service as conflict_service
 from households.db import outbox
 from households.household import events
 from households.household.exceptions import HouseholdCodeTaken
-from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
 from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
@@ -24,7 +25,6 @@ from kit.auth.scope import in_scope, in_unit
 from kit.db import utc_now
 from kit.errors import (
     Conflict,
-    FieldError,
     InvalidInput,
     PreconditionFailed,
     PreconditionRequired,
@@ -215,7 +215,7 @@ async def record_assessment(
             "replace it with If-Match."
         ),
     )
-    await _claim_national_ids(session, assessment, assessment_in)
+    await _claim_national_ids(session, assessment, assessment_in, created=created)
     envelope = events.assessment_recorded(
         assessment_in,
         assessment_id=assessment.id,
@@ -236,11 +236,8 @@ async def record_assessment(
 
 
 async def _claim_national_ids(
-    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput
+    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput, *, created: bool
 ) -> None:
-    await session.exec(
-        delete(NationalIdClaim).where(col(NationalIdClaim.assessment_id) == assessment.id)
-    )
     seen: dict[str, int] = {}
     for index, member in enumerate(assessment_in.members):
         if member.national_id is None:
@@ -252,31 +249,19 @@ async def _claim_national_ids(
                 f"and {index + 1}.",
             )
         seen[member.national_id] = index
-    if not seen:
-        return
-    claimed = select(NationalIdClaim.national_id).where(
-        NationalIdClaim.round_id == assessment.round_id,
-        col(NationalIdClaim.national_id).in_(seen),
-    )
-    for national_id in (await session.exec(claimed)).all():
-        raise _national_id_taken(seen[national_id])
-    session.add_all(
-        NationalIdClaim(
-            round_id=assessment.round_id, national_id=national_id, assessment_id=assessment.id
-        )
-        for national_id in seen
-    )
-    # The unique key settles a race with a concurrent writer that passed the check above.
-    await _flush_or_conflict(session, _national_id_taken(next(iter(seen.values()))))
-
-
-def _national_id_taken(index: int) -> Conflict:
-    return Conflict(
-        "This national ID is already recorded for another household in this round.",
-        errors=[
-            FieldError(
-                loc=["body", "members", index, "national_id"], msg="already recorded in this round"
-            )
+    if not created:
+        await conflict_service.release(session, assessment)
+    # An ID another household's survey holds does not refuse this one: it opens a conflict
+    # for supervisors, and nothing here tells the caller where the other household is.
+    await conflict_service.claim_national_ids(
+        session,
+        [
+            {
+                "round_id": assessment.round_id,
+                "national_id": national_id,
+                "assessment_id": assessment.id,
+            }
+            for national_id in seen
         ],
     )
 

@@ -25,10 +25,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
+from households.conflict import service as conflict_service
 from households.db import outbox
 from households.household import events
 from households.household import service as household_service
-from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput, HouseholdCreate, MemberInput
 from households.imports.layout import BY_NAME
 from households.imports.models import ImportRowError
@@ -231,11 +232,6 @@ async def write(
     # taken for the household having moved (refused below); outside the scope it is another's.
     elsewhere = {code: household for (_, code), household in existing.items()}
     surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
-    claimed = await _claimed(
-        session,
-        round_id,
-        [m.national_id for c in candidates for m in c.assessment.members if m.national_id],
-    )
     rows = _Rows()
     for candidate in candidates:
         key = (candidate.household.commune_code, candidate.household.household_code)
@@ -244,8 +240,6 @@ async def write(
         if not problems and stored is not None and stored.id in surveyed:
             outcome.skipped += 1  # imported before: the file changes nothing about it
             continue
-        if not problems:
-            problems = list(_national_id_problems(candidate, claimed | rows.claimed))
         if problems:
             outcome.fail(candidate.source, problems)
             continue
@@ -253,7 +247,8 @@ async def write(
         outcome.imported += 1
     await _insert(session, table_of(Household), rows.households)
     await _insert(session, table_of(Assessment), rows.assessments)
-    await _insert(session, table_of(NationalIdClaim), rows.claims)
+    # As the API decides: an ID another survey of the round holds opens a conflict for review.
+    await conflict_service.claim_national_ids(session, rows.claims)
     await _insert(session, table_of(AuditEntry), rows.audit)
     await stage_many(session, outbox, rows.events)
     await _insert(
@@ -293,15 +288,6 @@ def _placement_problems(
         yield RowProblem(item.first_row, commune_field, message)
 
 
-def _national_id_problems(candidate: Candidate, claimed: set[str]) -> Iterator[RowProblem]:
-    """Members whose national ID another household of the round (or of the batch) has."""
-    for index, member in enumerate(candidate.assessment.members):
-        if member.national_id is not None and member.national_id in claimed:
-            loc = ("members", index, "national_id")
-            message = "This national ID is already recorded for another household in this round."
-            yield _problem(candidate.source, "assessment", loc, message)
-
-
 @dataclass
 class _Rows:
     """The INSERTs of a batch, as rows, and the events to stage, in order."""
@@ -311,7 +297,6 @@ class _Rows:
     claims: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
-    claimed: set[str] = field(default_factory=set)
 
     def add(
         self, context: Context, candidate: Candidate, stored: Household | None, job_id: UUID
@@ -353,7 +338,6 @@ class _Rows:
         )
         for member in survey.members:
             if member.national_id is not None:
-                self.claimed.add(member.national_id)
                 self.claims.append(
                     {
                         "round_id": review_round.id,
@@ -427,16 +411,6 @@ async def _surveyed(session: AsyncSession, round_id: UUID, household_ids: list[U
         return set()
     statement = select(Assessment.household_id).where(
         Assessment.round_id == round_id, col(Assessment.household_id).in_(household_ids)
-    )
-    return set(await session.exec(statement))
-
-
-async def _claimed(session: AsyncSession, round_id: UUID, national_ids: list[str]) -> set[str]:
-    """The national IDs of `national_ids` already claimed in the round."""
-    if not national_ids:
-        return set()
-    statement = select(NationalIdClaim.national_id).where(
-        NationalIdClaim.round_id == round_id, col(NationalIdClaim.national_id).in_(national_ids)
     )
     return set(await session.exec(statement))
 
