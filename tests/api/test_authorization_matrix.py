@@ -116,6 +116,11 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
         REFUSED_BODY, NONE, REFUSED_BODY, NONE, NONE
     ),
     ("GET", "/api/v1/audit"): roles(ALL, ALL, ALL, NONE, NONE),
+    # A person recorded in both communes: for supervisors whose scope covers both households.
+    ("GET", "/api/v1/assessments/conflicts"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("POST", "/api/v1/assessments/conflicts/{conflict_id}/resolution"): roles(
+        SCOPED, SCOPED, GONE, NONE, NONE
+    ),
     # Bulk import: who enters households; a row outside the scope fails in the job's report.
     ("GET", "/api/v1/imports/template.csv"): roles(ALL, ALL, ALL, ALL, NONE),
     ("GET", "/api/v1/imports/template.xlsx"): roles(ALL, ALL, ALL, ALL, NONE),
@@ -161,6 +166,7 @@ class World:
     import_id: str
     user_id: str
     key_id: str
+    conflict_id: str
     markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     def path_params(self, path: str) -> dict[str, str]:
@@ -175,6 +181,7 @@ class World:
             "import_id": self.import_id,
             "user_id": self.user_id,
             "key_id": self.key_id,
+            "conflict_id": self.conflict_id,
         }
 
 
@@ -190,6 +197,13 @@ async def _seed(platform: Platform) -> World:
             households[path] = await api.register(f"MATRIX-{path[2]}", path[2])
             await api.ok(api.survey(households[path], round_, poor=True), 201)
             await api.population(round_, path[2], 40)
+        # The same person in both communes' surveys: a conflict between "ours" and "theirs".
+        for path in (OURS, THEIRS):
+            survey = platform_api.assessment(poor=True)
+            survey["members"][1]["national_id"] = "026190000777"
+            url = f"/api/v1/households/{households[path]['id']}/assessments/{round_['id']}"
+            await api.ok(admin.put(url, json=survey, headers={"If-Match": '"1"'}))
+        [conflict] = (await api.ok(admin.get("/api/v1/assessments/conflicts")))["items"]
         await platform.settled()
         notifications = (await api.ok(admin.get("/api/v1/notifications"))).get("items", [])
         by_commune = {n["commune_code"]: n["id"] for n in notifications}
@@ -215,6 +229,7 @@ async def _seed(platform: Platform) -> World:
         import_id=upload["id"],
         user_id=user["id"],
         key_id=key["id"],
+        conflict_id=conflict["id"],
     )
     for path in (OURS, THEIRS):
         world.markers[path] = {
@@ -319,6 +334,8 @@ async def _request(
         case ("POST", "/api/v1/imports"):
             kwargs["data"] = {"round_id": world.round_id}
             kwargs["files"] = {"file": _upload()}
+        case ("POST", "/api/v1/assessments/conflicts/{conflict_id}/resolution"):
+            kwargs["json"] = {"kept_household_id": world.theirs["id"]}
         case ("GET", "/api/v1/assessments"):
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):

@@ -119,7 +119,9 @@ class TestListing:
     async def test_supervisors_covering_both_households_see_it(
         self, clash: dict[str, Any], as_role: Any
     ) -> None:
-        listed = (await as_role(Role.PROVINCE_OFFICER, "26").get("/api/v1/conflicts")).json()
+        listed = (
+            await as_role(Role.PROVINCE_OFFICER, "26").get("/api/v1/assessments/conflicts")
+        ).json()
 
         [conflict] = listed["items"]
         assert conflict["holder"]["household_id"] == clash["ours"]["id"]
@@ -134,21 +136,21 @@ class TestListing:
     ) -> None:
         officer = as_role(Role.COMMUNE_OFFICER, scope)
 
-        listed = (await officer.get("/api/v1/conflicts")).json()
+        listed = (await officer.get("/api/v1/assessments/conflicts")).json()
 
         assert (listed["items"], listed["total"]) == ([], 0)
 
     async def test_enumerators_and_analysts_may_not(self, as_role: Any) -> None:
         for caller in (as_role(Role.ENUMERATOR, THEIRS), as_role(Role.MINISTRY_ANALYST)):
-            assert (await caller.get("/api/v1/conflicts")).status_code == 403
+            assert (await caller.get("/api/v1/assessments/conflicts")).status_code == 403
 
 
 class TestResolution:
     async def _resolve(self, as_role: Any, kept: dict[str, Any]) -> httpx.Response:
         officer = as_role(Role.PROVINCE_OFFICER, "26", subject="province-1")
-        [conflict] = (await officer.get("/api/v1/conflicts")).json()["items"]
+        [conflict] = (await officer.get("/api/v1/assessments/conflicts")).json()["items"]
         return await officer.post(
-            f"/api/v1/conflicts/{conflict['id']}/resolution",
+            f"/api/v1/assessments/conflicts/{conflict['id']}/resolution",
             json={"kept_household_id": kept["id"]},
         )
 
@@ -176,7 +178,9 @@ class TestResolution:
         )
 
         assert corrected.json()["review"] is None
-        left = (await as_role(Role.PROVINCE_OFFICER, "26").get("/api/v1/conflicts")).json()
+        left = (
+            await as_role(Role.PROVINCE_OFFICER, "26").get("/api/v1/assessments/conflicts")
+        ).json()
         assert left["total"] == 0
 
     async def test_the_kept_household_holds_the_id_afterwards(
@@ -211,10 +215,12 @@ class TestResolution:
     async def test_an_officer_covering_one_household_cannot_resolve_it(
         self, clash: dict[str, Any], as_role: Any
     ) -> None:
-        [conflict] = (await as_role(Role.ADMIN).get("/api/v1/conflicts")).json()["items"]
+        [conflict] = (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()[
+            "items"
+        ]
 
         response = await as_role(Role.COMMUNE_OFFICER, THEIRS).post(
-            f"/api/v1/conflicts/{conflict['id']}/resolution",
+            f"/api/v1/assessments/conflicts/{conflict['id']}/resolution",
             json={"kept_household_id": clash["theirs"]["id"]},
         )
 
@@ -237,7 +243,7 @@ class TestCorrections:
 
         assert replaced.status_code == 200, replaced.text
         assert replaced.json()["review"] is None
-        assert (await as_role(Role.ADMIN).get("/api/v1/conflicts")).json()["total"] == 0
+        assert (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()["total"] == 0
 
     async def test_a_holder_dropping_the_id_passes_it_to_the_claimant(
         self,

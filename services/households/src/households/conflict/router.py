@@ -16,7 +16,9 @@ from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, problem_responses
 from kit.fields import Offset
 
-router = APIRouter(prefix="/api/v1/conflicts", tags=["conflicts"], responses=PROBLEM_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1/assessments/conflicts", tags=["conflicts"], responses=PROBLEM_RESPONSES
+)
 ConflictResolver = Annotated[Caller, requires(Permission.CONFLICTS_RESOLVE)]
 
 

@@ -33,7 +33,8 @@ class HouseholdClassificationRead(BaseModel):
     result: Classification
     personal_data_masked: bool = Field(
         default=False,
-        description="Which members triggered each deprivation, and why, withheld (the caller's role).",
+        description="Which members triggered each deprivation, and why, withheld (the "
+        "caller's role).",
     )
 
 
