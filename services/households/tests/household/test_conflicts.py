@@ -5,6 +5,10 @@ review, and supervisors covering both households decide which household keeps th
 Vĩnh Phúc (26).
 """
 
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,14 +17,42 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.config import Settings
 from households.conflict import service as conflict_service
 from households.conflict.models import NationalIdConflict
 from households.household.models import Assessment, NationalIdClaim
+from households.migrate import migrate
+from kit import testing
 from kit.auth import Role
 
 from .test_assessments import SPOUSE_ID, assessment_json, count, family, register, staged
 
 OURS, THEIRS = "08764", "08707"
+
+
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.infra)], indirect=True
+)
+
+
+@pytest.fixture
+async def database_url(
+    request: pytest.FixtureRequest, seeded_database: Path, tmp_path: Path
+) -> AsyncIterator[str]:
+    """SQLite, or a migrated PostgreSQL database for the tests marked `BOTH_DATABASES` (claims
+    rely on `INSERT ... ON CONFLICT DO NOTHING` and on what a statement sees of other writers)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        copy = tmp_path / "households.db"
+        shutil.copyfile(seeded_database, copy)
+        yield f"sqlite+aiosqlite:///{copy}"
+        return
+    testing.require_infra()
+    url = await testing.create_database("households_conflicts")
+    try:
+        await migrate(Settings(DATABASE_URL=url, LOG_JSON=False, LOG_LEVEL="WARNING"))
+        yield url
+    finally:
+        await testing.drop_database(url)
 
 
 @pytest.fixture
@@ -86,6 +118,7 @@ class TestRecording:
 
         assert response.json()["review"] is None
 
+    @BOTH_DATABASES
     async def test_the_same_id_twice_in_one_batch_opens_one_conflict(
         self,
         client: httpx.AsyncClient,
@@ -113,6 +146,41 @@ class TestRecording:
         [conflict] = await _all(sessionmaker, NationalIdConflict)
         assert conflict.holder_id == claim.assessment_id
         assert {conflict.holder_id, conflict.claimant_id} == {s.id for s in surveys}
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.infra)], indirect=True
+)
+async def test_a_writer_losing_the_race_for_an_id_opens_a_conflict(
+    client: httpx.AsyncClient, round_id: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Both writers pass any check before either commits: the second waits on the unique key,
+    finds the ID held once the first commits, and opens a conflict instead of losing it."""
+    first, second = await register(client), await register(client, commune_code=THEIRS)
+    for household in (first, second):
+        members = family()
+        members[0]["national_id"] = None
+        members[1]["national_id"] = None
+        await client.put(url_of(household, round_id), json=assessment_json(members=members))
+    async with sessionmaker() as session:
+        surveys = (await session.exec(select(Assessment))).all()
+
+    def claim(survey: Assessment) -> list[dict[str, Any]]:
+        return [{"round_id": survey.round_id, "national_id": SPOUSE_ID, "assessment_id": survey.id}]
+
+    async with sessionmaker() as winner, sessionmaker() as loser:
+        await conflict_service.claim_national_ids(winner, claim(surveys[0]))
+        waiting = asyncio.create_task(conflict_service.claim_national_ids(loser, claim(surveys[1])))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # blocked on the winner's uncommitted claim
+        await winner.commit()
+        await waiting
+        await loser.commit()
+
+    [held] = await _all(sessionmaker, NationalIdClaim)
+    [conflict] = await _all(sessionmaker, NationalIdConflict)
+    assert held.assessment_id == surveys[0].id
+    assert (conflict.holder_id, conflict.claimant_id) == (surveys[0].id, surveys[1].id)
 
 
 class TestListing:
@@ -154,6 +222,7 @@ class TestResolution:
             json={"kept_household_id": kept["id"]},
         )
 
+    @BOTH_DATABASES
     async def test_the_household_not_kept_must_correct_its_survey(
         self, clash: dict[str, Any], client: httpx.AsyncClient, round_id: str, as_role: Any
     ) -> None:
@@ -245,6 +314,7 @@ class TestCorrections:
         assert replaced.json()["review"] is None
         assert (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()["total"] == 0
 
+    @BOTH_DATABASES
     async def test_a_holder_dropping_the_id_passes_it_to_the_claimant(
         self,
         clash: dict[str, Any],
