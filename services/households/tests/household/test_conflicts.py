@@ -271,6 +271,27 @@ class TestResolution:
         assert holder is not None
         assert str(holder.household_id) == clash["theirs"]["id"]
 
+    async def test_each_household_s_log_records_the_decision_naming_only_itself(
+        self, clash: dict[str, Any], as_role: Any
+    ) -> None:
+        await self._resolve(as_role, clash["theirs"])
+
+        logs = {}
+        for side, commune in (("ours", OURS), ("theirs", THEIRS)):
+            officer = as_role(Role.COMMUNE_OFFICER, commune)
+            response = await officer.get("/api/v1/audit", params={"actor": "province-1"})
+            logs[side] = response
+
+        [ours] = logs["ours"].json()["items"]
+        [theirs] = logs["theirs"].json()["items"]
+        assert (ours["action"], ours["household_id"]) == ("conflict.resolved", clash["ours"]["id"])
+        assert (ours["changes"]["keeps_the_person"], theirs["changes"]["keeps_the_person"]) == (
+            False,
+            True,
+        )
+        assert clash["theirs"]["id"] not in logs["ours"].text
+        assert clash["ours"]["id"] not in logs["theirs"].text
+
     async def test_keeping_a_household_outside_the_conflict_is_refused_by_name(
         self, clash: dict[str, Any], client: httpx.AsyncClient, as_role: Any
     ) -> None:

@@ -202,6 +202,8 @@ async def resolve(
     conflict.kept_household_id = kept_household_id
     conflict.resolved_at = utc_now()
     conflict.resolved_by = current_actor() or "unknown"
+    # One entry per household, in its own unit's log: it names that household only, since each
+    # commune's officers read their own log and the other household may lie outside their scope.
     for household_id, unit in (
         (conflict.holder_household_id, _unit(conflict, "holder")),
         (conflict.claimant_household_id, _unit(conflict, "claimant")),
@@ -214,7 +216,7 @@ async def resolve(
             changes={
                 "conflict_id": str(conflict.id),
                 "round_id": str(conflict.round_id),
-                "kept_household_id": str(kept_household_id),
+                "keeps_the_person": household_id == kept_household_id,
             },
         )
     await session.flush()
