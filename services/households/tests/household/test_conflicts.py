@@ -335,6 +335,21 @@ class TestCorrections:
         assert replaced.json()["review"] is None
         assert (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()["total"] == 0
 
+    async def test_a_claimant_replacing_its_survey_with_the_id_keeps_the_same_conflict(
+        self, clash: dict[str, Any], round_id: str, as_role: Any
+    ) -> None:
+        before = (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()
+        survey = with_spouse_id_only()
+        survey["internet_use"] = False
+
+        replaced = await clash["enumerator"].put(
+            url_of(clash["theirs"], round_id), json=survey, headers={"If-Match": '"1"'}
+        )
+
+        after = (await as_role(Role.ADMIN).get("/api/v1/assessments/conflicts")).json()
+        assert replaced.json()["review"]["status"] == "needs_review"
+        assert after["items"] == before["items"]
+
     @BOTH_DATABASES
     async def test_a_holder_dropping_the_id_passes_it_to_the_claimant(
         self,

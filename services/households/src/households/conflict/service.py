@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,23 +91,23 @@ async def _claim(session: AsyncSession, claims: Sequence[Mapping[str, Any]]) -> 
 
 
 async def release(session: AsyncSession, assessment: Assessment) -> None:
-    """Before an assessment's survey is replaced: drop its claims and its open conflicts as the
-    claimant. An ID it held while others claimed it passes to the earliest open claimant (that
-    conflict is settled: the holder's survey no longer lists the person) if the new survey no
-    longer lists it. What the new survey still lists it keeps holding."""
-    await session.exec(
-        delete(NationalIdConflict).where(
-            col(NationalIdConflict.claimant_id) == assessment.id,
-            col(NationalIdConflict.resolved_at).is_(None),
-        )
-    )
-    own = (
-        await session.exec(
-            select(NationalIdClaim).where(NationalIdClaim.assessment_id == assessment.id)
-        )
-    ).all()
+    """After an assessment's survey was replaced (`assessment.members` is the new roster): what
+    it no longer lists it lets go. Its open conflicts as the claimant over such an ID are
+    withdrawn; an ID it held passes to the earliest open claimant (that conflict is settled: the
+    holder's survey no longer lists the person). What it still lists stays as it was."""
     still_listed = {m["national_id"] for m in assessment.members if m.get("national_id")}
-    for claim in own:
+    dropped = select(NationalIdConflict).where(
+        NationalIdConflict.claimant_id == assessment.id,
+        col(NationalIdConflict.resolved_at).is_(None),
+    )
+    listed_hashes = {id_hash(national_id) for national_id in still_listed}
+    for conflict in (await session.exec(dropped)).all():
+        if conflict.national_id_hash not in listed_hashes:
+            await session.delete(conflict)
+    own = await session.exec(
+        select(NationalIdClaim).where(NationalIdClaim.assessment_id == assessment.id)
+    )
+    for claim in own.all():
         if claim.national_id not in still_listed:
             await _hand_over(session, claim)
     await session.flush()
