@@ -212,6 +212,22 @@ class TestListing:
         for caller in (as_role(Role.ENUMERATOR, THEIRS), as_role(Role.MINISTRY_ANALYST)):
             assert (await caller.get("/api/v1/assessments/conflicts")).status_code == 403
 
+    async def test_a_household_moving_takes_its_conflicts_to_its_new_commune(
+        self, clash: dict[str, Any], client: httpx.AsyncClient, as_role: Any
+    ) -> None:
+        moved = await client.patch(
+            f"/api/v1/households/{clash['theirs']['id']}",
+            json={"commune_code": OURS},
+            headers={"If-Match": '"1"'},
+        )
+        assert moved.status_code == 200, moved.text
+
+        ours = await as_role(Role.COMMUNE_OFFICER, OURS).get("/api/v1/assessments/conflicts")
+        theirs = await as_role(Role.COMMUNE_OFFICER, THEIRS).get("/api/v1/assessments/conflicts")
+
+        assert [c["claimant"]["commune_code"] for c in ours.json()["items"]] == [OURS]
+        assert theirs.json()["total"] == 0
+
 
 class TestResolution:
     async def _resolve(self, as_role: Any, kept: dict[str, Any]) -> httpx.Response:

@@ -153,6 +153,20 @@ async def _move_claim(session: AsyncSession, claim: NationalIdClaim, to: UUID) -
     )
 
 
+async def household_moved(session: AsyncSession, household: Household) -> None:
+    """Keep the units of a household's conflicts those of its commune, for the scope checks."""
+    unit = (household.province_code, household.district_code, household.commune_code)
+    for party in ("holder", "claimant"):
+        household_column = getattr(NationalIdConflict, f"{party}_household_id")
+        await session.exec(
+            update(NationalIdConflict)
+            .where(household_column == household.id)
+            .values(
+                {f"{party}_{field}": code for field, code in zip(UNIT_FIELDS, unit, strict=True)}
+            )
+        )
+
+
 def covering(caller: Caller) -> Any:
     """Conflicts whose two households both lie in the caller's scope."""
     return and_(in_scope(caller, _columns("holder")), in_scope(caller, _columns("claimant")))

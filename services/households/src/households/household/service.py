@@ -98,6 +98,8 @@ async def update(
     await _flush_or_conflict(
         session, HouseholdCodeTaken(household.household_code, household.commune_code)
     )
+    if "commune_code" in values:
+        await conflict_service.household_moved(session, household)
     await stage(session, outbox, events.household_registered(household))
     audit.record(
         session,
