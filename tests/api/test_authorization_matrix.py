@@ -155,6 +155,11 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("POST", "/api/v1/rounds/{round_id}/provinces/{code}/approval"): roles(
         REFUSED_STEP, REFUSED_STEP, NONE, NONE, NONE
     ),
+    # A person recorded in both communes: for supervisors whose scope covers both households.
+    ("GET", "/api/v1/assessments/conflicts"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("POST", "/api/v1/assessments/conflicts/{conflict_id}/resolution"): roles(
+        SCOPED, SCOPED, GONE, NONE, NONE
+    ),
     # Bulk import: who enters households; a row outside the scope fails in the job's report.
     ("GET", "/api/v1/imports/template.csv"): roles(ALL, ALL, ALL, ALL, NONE),
     ("GET", "/api/v1/imports/template.xlsx"): roles(ALL, ALL, ALL, ALL, NONE),
@@ -200,6 +205,7 @@ class World:
     import_id: str
     user_id: str
     key_id: str
+    conflict_id: str
     markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     def path_params(self, path: str) -> dict[str, str]:
@@ -215,6 +221,7 @@ class World:
             "import_id": self.import_id,
             "user_id": self.user_id,
             "key_id": self.key_id,
+            "conflict_id": self.conflict_id,
         }
 
 
@@ -230,6 +237,13 @@ async def _seed(platform: Platform) -> World:
             households[path] = await api.register(f"MATRIX-{path[2]}", path[2])
             await api.ok(api.survey(households[path], round_, poor=True), 201)
             await api.population(round_, path[2], 40)
+        # The same person in both communes' surveys: a conflict between "ours" and "theirs".
+        for path in (OURS, THEIRS):
+            survey = platform_api.assessment(poor=True)
+            survey["members"][1]["national_id"] = "026190000777"
+            url = f"/api/v1/households/{households[path]['id']}/assessments/{round_['id']}"
+            await api.ok(admin.put(url, json=survey, headers={"If-Match": '"1"'}))
+        [conflict] = (await api.ok(admin.get("/api/v1/assessments/conflicts")))["items"]
         await platform.settled()
         notifications = (await api.ok(admin.get("/api/v1/notifications"))).get("items", [])
         by_commune = {n["commune_code"]: n["id"] for n in notifications}
@@ -255,6 +269,7 @@ async def _seed(platform: Platform) -> World:
         import_id=upload["id"],
         user_id=user["id"],
         key_id=key["id"],
+        conflict_id=conflict["id"],
     )
     for path in (OURS, THEIRS):
         world.markers[path] = {
@@ -384,6 +399,8 @@ async def _request(
             "/api/v1/rounds/{round_id}/communes/{code}/objections/{objection_id}/recheck",
         ):
             kwargs["json"] = {"outcome": "rejected", "note": "matrix"}
+        case ("POST", "/api/v1/assessments/conflicts/{conflict_id}/resolution"):
+            kwargs["json"] = {"kept_household_id": world.theirs["id"]}
         case ("GET", "/api/v1/assessments"):
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):

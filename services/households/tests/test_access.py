@@ -128,6 +128,22 @@ class TestUnitScope:
             assert response.json()["errors"][0]["loc"] == ["body", "commune_code"]
         assert (await enumerator.get(f"/api/v1/households/{ours['id']}")).json()["version"] == 1
 
+    async def test_a_code_used_in_another_commune_is_free_in_ours(
+        self, world: dict[str, Any], as_role: Any
+    ) -> None:
+        """Codes are unique per commune: registering one says nothing about other communes."""
+        enumerator = as_role(Role.ENUMERATOR, OURS)
+        their_code = world["households"][THEIRS]["household_code"]
+
+        registered = await enumerator.post(
+            "/api/v1/households", json=household_json(their_code, OURS)
+        )
+        again = await enumerator.post("/api/v1/households", json=household_json(their_code, OURS))
+
+        assert registered.status_code == 201, registered.text
+        assert again.status_code == 409
+        assert again.json()["errors"][0]["loc"] == ["body", "household_code"]
+
     async def test_a_district_scope_covers_its_communes(
         self, world: dict[str, Any], as_role: Any
     ) -> None:
@@ -253,6 +269,50 @@ class TestAudit:
         assert entry["action"] == "households.listed"
         assert entry["changes"]["rows"] == 1
         assert entry["commune_code"] == OURS
+
+    async def test_a_list_filtered_on_another_commune_is_logged_under_the_callers_scope(
+        self, world: dict[str, Any], as_role: Any
+    ) -> None:
+        outsider = as_role(Role.COMMUNE_OFFICER, OURS, subject="outsider")
+        theirs_officer = as_role(Role.COMMUNE_OFFICER, THEIRS)
+        await outsider.get(
+            "/api/v1/households", params={"unit_code": THEIRS, "village": "graffiti"}
+        )
+        await outsider.get(
+            "/api/v1/assessments", params={"round_id": world["round_id"], "unit_code": THEIRS}
+        )
+
+        in_their_log = (await theirs_officer.get("/api/v1/audit")).json()["items"]
+        in_our_log = (await outsider.get("/api/v1/audit", params={"actor": "outsider"})).json()
+
+        assert [e for e in in_their_log if e["actor"] == "outsider"] == []
+        assert "graffiti" not in str(in_their_log)
+        assert {e["action"] for e in in_our_log["items"]} == {
+            "households.listed",
+            "assessments.listed",
+        }
+        assert {e["commune_code"] for e in in_our_log["items"]} == {OURS}
+        listed = next(e for e in in_our_log["items"] if e["action"] == "households.listed")
+        assert listed["changes"]["query"]["village"] == "graffiti"
+        assert listed["changes"]["query"]["unit_code"] == THEIRS
+
+    async def test_a_list_without_a_filter_is_logged_under_the_callers_scope(
+        self, world: dict[str, Any], as_role: Any
+    ) -> None:
+        officer = as_role(Role.COMMUNE_OFFICER, OURS, subject="unfiltered")
+        district = as_role(Role.COMMUNE_OFFICER, OUR_DISTRICT, subject="district-reader")
+        await officer.get("/api/v1/households")
+        await district.get("/api/v1/households")
+
+        [by_officer] = (await officer.get("/api/v1/audit", params={"actor": "unfiltered"})).json()[
+            "items"
+        ]
+        [by_district] = (
+            await district.get("/api/v1/audit", params={"actor": "district-reader"})
+        ).json()["items"]
+
+        assert (by_officer["province_code"], by_officer["commune_code"]) == (None, OURS)
+        assert (by_district["district_code"], by_district["commune_code"]) == (OUR_DISTRICT, None)
 
     async def test_the_log_is_scoped_and_masked_for_supervisors(
         self, world: dict[str, Any], as_role: Any

@@ -13,7 +13,13 @@ from indicators.figures.cell_key import MAX_NOISE, perturb, record_keys
 from indicators.handlers import consumer
 from kit.auth import Role
 from kit.contracts import Envelope, Event
-from kit.contracts.households import Area, PopulationRecordedV1
+from kit.contracts.households import (
+    Area,
+    PopulationRecordedV1,
+    Qualification,
+    Relation,
+    WorkingStatus,
+)
 from kit.messaging import IncomingMessage
 
 ROUND = UUID("00000000-0000-4000-8000-000000000003")
@@ -147,6 +153,114 @@ class TestRoles:
 
         assert response.status_code == 422
         assert [error["loc"] for error in response.json()["errors"]] == [["body", "standard_id"]]
+
+
+# Indicators whose explanation names members; one household below is deprived in each of them.
+MEMBER_INDICATORS = (
+    "employment",
+    "dependants",
+    "nutrition",
+    "health_insurance",
+    "adult_education",
+    "school_attendance",
+)
+
+
+async def _classified(sessionmaker: async_sessionmaker[AsyncSession], **overrides: object) -> UUID:
+    household_id, assessment_id = uuid4(), uuid4()
+    event = assessment(
+        assessment_id=assessment_id,
+        household_id=household_id,
+        household_code="08707-masked",
+        commune_code="08707",
+        unit_path=TICH_SON,
+        **overrides,
+    )
+    await consumer(sessionmaker)(_message(event, str(assessment_id)))
+    return household_id
+
+
+@pytest.fixture
+async def deprived_in_every_member_indicator(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> UUID:
+    return await _classified(
+        sessionmaker,
+        members=[
+            member(1, working_status=WorkingStatus.unemployed),
+            member(2, age_years=1, stunted=True, relation_to_head=Relation.child),
+            member(3, age_years=10, has_health_insurance=False, relation_to_head=Relation.child),
+            member(4, age_years=20, highest_qualification=Qualification.none),
+            member(5, age_years=80, working_status=WorkingStatus.retired),
+        ],
+    )
+
+
+@pytest.fixture
+async def low_income_workers(sessionmaker: async_sessionmaker[AsyncSession]) -> UUID:
+    """Two adults above the income line, within the low-income worker ceiling."""
+    return await _classified(sessionmaker, income_score_a=None, monthly_income_per_person=2_000_000)
+
+
+class TestPersonalData:
+    """Explanations name members (number, age, what about them) only for roles that may read
+    personal data; the others get the indicator and how many members triggered it."""
+
+    @pytest.mark.parametrize("indicator", MEMBER_INDICATORS)
+    async def test_a_supervisor_reads_counts_not_members(
+        self, deprived_in_every_member_indicator: UUID, as_role: AsRole, indicator: str
+    ) -> None:
+        url = f"/api/v1/classifications/{ROUND}/{deprived_in_every_member_indicator}"
+        officer = as_role(Role.PROVINCE_OFFICER, "26")
+
+        one = (await officer.get(url)).json()
+        listed = (await officer.get(f"/api/v1/classifications/{ROUND}")).json()["items"]
+
+        [from_list] = [i for i in listed if i["household_id"] == one["household_id"]]
+        for read in (one, from_list):
+            assert read["personal_data_masked"] is True
+            [deprived] = [d for d in read["result"]["deprived"] if d["key"] == indicator]
+            assert deprived["member_nos"] == []
+            assert "member " not in deprived["explanation"]
+            assert "age" not in deprived["explanation"]
+            assert "stunted" not in deprived["explanation"]
+            assert "of 5 members" in deprived["explanation"]
+
+    @pytest.mark.parametrize("indicator", MEMBER_INDICATORS)
+    async def test_the_commune_officer_reads_which_members_and_why(
+        self, deprived_in_every_member_indicator: UUID, as_role: AsRole, indicator: str
+    ) -> None:
+        url = f"/api/v1/classifications/{ROUND}/{deprived_in_every_member_indicator}"
+
+        read = (await as_role(Role.COMMUNE_OFFICER, "08707").get(url)).json()
+
+        assert read["personal_data_masked"] is False
+        [deprived] = [d for d in read["result"]["deprived"] if d["key"] == indicator]
+        assert deprived["member_nos"]
+        assert "member " in deprived["explanation"]
+
+    async def test_household_facts_stay_explained_for_a_supervisor(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        household_id = await _classified(sessionmaker, internet_use=False, devices=[])
+        url = f"/api/v1/classifications/{ROUND}/{household_id}"
+
+        read = (await as_role(Role.PROVINCE_OFFICER, "26").get(url)).json()
+
+        explained = {d["key"]: d["explanation"] for d in read["result"]["deprived"]}
+        assert explained["telecom_use"] == "no member uses internet services"
+        assert explained["information_devices"].startswith("owns none of")
+
+    async def test_low_income_workers_are_not_named_to_a_supervisor(
+        self, low_income_workers: UUID, as_role: AsRole
+    ) -> None:
+        url = f"/api/v1/classifications/{ROUND}/{low_income_workers}"
+
+        masked = (await as_role(Role.PROVINCE_OFFICER, "26").get(url)).json()["result"]
+        full = (await as_role(Role.COMMUNE_OFFICER, "08707").get(url)).json()["result"]
+
+        assert full["low_income_worker_members"] == [1, 2]
+        assert masked["low_income_worker_members"] is None
 
 
 class TestSmallCells:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from households.audit.router import router as audit_router
 from households.config import Settings
+from households.conflict.router import router as conflict_router
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
@@ -37,6 +38,7 @@ def create_app(
             household_router,
             population_router,
             audit_router,
+            conflict_router,
             import_router,
         ],
         bus=bus,

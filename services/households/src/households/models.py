@@ -1,6 +1,7 @@
 """Every table of the households service, imported so that its metadata is complete (Alembic)."""
 
 from households.audit.models import AuditEntry
+from households.conflict.models import NationalIdConflict
 from households.db import Base
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.imports.models import ImportJob, ImportRowError
@@ -28,6 +29,7 @@ __all__ = [
     "ImportRowError",
     "MeetingAgreement",
     "NationalIdClaim",
+    "NationalIdConflict",
     "PostingObjection",
     "ProvinceApproval",
     "ReviewRound",

@@ -324,6 +324,23 @@ class TestUpdateHousehold:
         assert locs(response) == ["body.commune_code"]
         assert (await client.get(url)).json() == registered
 
+    async def test_a_move_into_a_commune_where_its_code_is_taken_is_a_conflict(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await register(client, household_code="HH-SAME", commune_code="08707")
+        moving = await register(client, household_code="HH-SAME")
+
+        response = await client.patch(
+            f"/api/v1/households/{moving['id']}",
+            json={"commune_code": "08707"},
+            headers={"If-Match": '"1"'},
+        )
+
+        assert response.status_code == 409
+        assert locs(response) == ["body.household_code"]
+        stored = (await client.get(f"/api/v1/households/{moving['id']}")).json()
+        assert (stored["commune_code"], stored["version"]) == (QUANG_SON, 1)
+
     @pytest.mark.parametrize("field", ["commune_code", "village"])
     async def test_a_required_fact_cannot_be_erased(
         self, client: httpx.AsyncClient, field: str

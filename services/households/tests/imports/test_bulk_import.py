@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
 from households.config import Settings
+from households.conflict.models import NationalIdConflict
 from households.db import outbox
 from households.household import events
 from households.household.models import Assessment, Household, NationalIdClaim
@@ -143,8 +144,8 @@ async def test_the_report_of_a_broken_file_names_every_bad_row_and_every_good_ro
     rows = sheet.add(documents[3], commune_code="99999")
     expected.add((rows[0], "commune_code"))
     good.append(sheet.add(documents[4], **{"1.national_id": "026190000001"}))
-    rows = sheet.add(documents[5], **{"0.national_id": "026190000001"})  # taken by the one above
-    expected.add((rows[0], "national_id"))
+    # Taken by the one above: imported all the same, the clash left to supervisors (a conflict).
+    good.append(sheet.add(documents[5], **{"0.national_id": "026190000001"}))
     rows = sheet.add(documents[6], **{"0.has_health_insurance": "maybe"})
     expected.add((rows[0], "has_health_insurance"))
     rows = sheet.add(documents[7], **{"0.relation_to_head": "spouse"})  # nobody is the head
@@ -168,14 +169,17 @@ async def test_the_report_of_a_broken_file_names_every_bad_row_and_every_good_ro
     assert all(error["message"] for error in errors)
     assert [int(error["row"]) for error in errors] == sorted(int(e["row"]) for e in errors)
     assert done["status"] == "completed"
-    assert (done["households_imported"], done["households_failed"]) == (3, 9)
+    assert (done["households_imported"], done["households_failed"]) == (4, 8)
     assert done["rows_done"] == done["total_rows"] == len(sheet.rows)
     assert done["rows_failed"] == len(sheet.rows) - sum(len(rows) for rows in good)
     async with sessionmaker() as session:
         codes = (await session.exec(select(Household.household_code))).all()
         claims = (await session.exec(select(NationalIdClaim.national_id))).all()
-    assert sorted(codes) == sorted(documents[i]["household"]["household_code"] for i in (0, 4, 10))
+        conflicts = (await session.exec(select(NationalIdConflict))).all()
+    imported = (0, 4, 5, 10)
+    assert sorted(codes) == sorted(documents[i]["household"]["household_code"] for i in imported)
     assert claims == ["026190000001"]
+    assert len(conflicts) == 1
 
 
 async def test_the_report_of_a_broken_json_lines_file_names_lines_and_json_paths(
@@ -305,6 +309,31 @@ async def test_rows_outside_the_uploaders_units_are_refused_on_commune_code(
     [error] = await report(enumerator, accepted.json()["id"])
     assert (int(error["row"]), error["field"]) == (len(mine) + 1, "household.commune_code")
     assert "outside your unit scope" in error["message"]
+
+
+async def test_a_code_registered_outside_the_uploaders_units_is_another_household(
+    client: httpx.AsyncClient,
+    files: Any,
+    upload: Any,
+    run_jobs: Any,
+    as_role: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Codes are unique per commune: the row says nothing about the other commune's household."""
+    [theirs, mine] = files.documents(2)
+    mine["household"]["commune_code"] = next(
+        c.code for c in files.communes if c.code != theirs["household"]["commune_code"]
+    )
+    mine["household"]["household_code"] = theirs["household"]["household_code"]
+    assert (await client.post("/api/v1/households", json=theirs["household"])).status_code == 201
+    enumerator = as_role(Role.ENUMERATOR, mine["household"]["commune_code"])
+
+    accepted = await upload("households.jsonl", files.lines([mine]), as_client=enumerator)
+    await run_jobs()
+
+    done = await job(enumerator, accepted.json()["id"])
+    assert (done["households_imported"], done["households_failed"]) == (1, 0)
+    assert (await counts(sessionmaker))["households"] == 2
 
 
 async def test_imports_are_seen_by_whoever_uploaded_them_and_country_wide_callers(

@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.household.models import Household, NationalIdClaim
 from households.imports.layout import COLUMNS, spreadsheet_rows
-from kit.auth import Role
 
 
 async def _report(client: httpx.AsyncClient, job_id: str) -> list[dict[str, str]]:
@@ -60,29 +59,6 @@ async def test_a_national_id_given_twice_in_one_household_fails_that_household(
         claims = (await session.exec(select(NationalIdClaim.national_id))).all()
     assert codes == [documents[1]["household"]["household_code"]]
     assert "026190000042" not in claims
-
-
-async def test_a_code_registered_outside_the_uploaders_units_is_refused_without_naming_where(
-    client: httpx.AsyncClient, files: Any, upload: Any, run_jobs: Any, as_role: Any
-) -> None:
-    documents = files.documents(40)
-    ours = documents[0]["household"]["commune_code"]
-    theirs = next(d for d in documents if d["household"]["commune_code"] != ours)
-    theirs = {**theirs, "household": {**theirs["household"], "household_code": "HH-1"}}
-    registered = await client.post("/api/v1/households", json=theirs["household"])
-    assert registered.status_code == 201, registered.text
-    # The officer of our commune files a household under the code registered in theirs.
-    mine = {**theirs, "household": {**theirs["household"], "commune_code": ours}}
-    officer = as_role(Role.COMMUNE_OFFICER, ours, subject="officer-1")
-
-    accepted = await upload("households.jsonl", files.lines([mine]), as_client=officer)
-    assert accepted.status_code == 202, accepted.text
-    await run_jobs()
-
-    [error] = await _report(officer, accepted.json()["id"])
-    assert (error["row"], error["field"]) == ("1", "household.commune_code")
-    assert theirs["household"]["commune_code"] not in error["message"]
-    assert "already in use" in error["message"]
 
 
 async def test_an_upload_is_kept_for_the_owner_only(files: Any, upload: Any, settings: Any) -> None:

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     REVIEWS_REOPEN = "reviews:reopen"  # an approved commune back to surveying
     UNITS_READ = "units:read"
     AUDIT_READ = "audit:read"
+    CONFLICTS_RESOLVE = "conflicts:resolve"  # a person recorded in two households of a round
     CLASSIFICATIONS_READ = "classifications:read"  # one household's class and deprivations
     FIGURES_READ = "figures:read"
     SMALL_CELLS_READ = "small_cells:read"  # counts below the disclosure threshold unsuppressed
@@ -68,6 +69,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _OFFICER
         | {
             Permission.AUDIT_READ,
+            Permission.CONFLICTS_RESOLVE,
             Permission.RECALCULATIONS_RUN,
             Permission.REVIEWS_APPROVE_PROVINCE,
         }
@@ -82,6 +84,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEWS_RECORD,
             Permission.REVIEWS_ADVANCE,
             Permission.REVIEWS_RECOGNISE,
+            Permission.CONFLICTS_RESOLVE,
         }
     ),
     Role.ENUMERATOR: frozenset(

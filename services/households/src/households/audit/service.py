@@ -51,15 +51,32 @@ def record(
 
 
 def record_bulk_read(
-    session: AsyncSession, action: str, *, unit_code: str | None, query: dict[str, Any], rows: int
+    session: AsyncSession,
+    action: str,
+    caller: Caller,
+    *,
+    unit_code: str | None,
+    query: dict[str, Any],
+    rows: int,
 ) -> None:
-    """A list that returned personal data: who asked, for what, and how many rows came back."""
-    unit = (
-        unit_code if unit_code and len(unit_code) == 2 else None,
-        unit_code if unit_code and len(unit_code) == 3 else None,
-        unit_code if unit_code and len(unit_code) == 5 else None,
-    )
-    record(session, action, unit=unit, changes={"query": query, "rows": rows})
+    """A list that returned personal data: who asked, for what, and how many rows came back.
+
+    It is filed under the caller's own scope (one entry per unit of it), or under the unit it
+    asked for when that unit is one of its scope's: never under a unit only named in a filter,
+    which would let anyone write into another commune's log. The filters stay in the query."""
+    if unit_code is not None and (caller.unit_scope is None or unit_code in caller.unit_scope):
+        units: tuple[str | None, ...] = (unit_code,)
+    else:
+        units = caller.unit_scope or (None,)
+    changes = {"query": {"unit_code": unit_code, **query}, "rows": rows}
+    for code in units:
+        record(session, action, unit=_columns_of(code), changes=changes)
+
+
+def _columns_of(code: str | None) -> tuple[str | None, str | None, str | None]:
+    """A unit code in the column of its level (province 2 digits, district 3, commune 5)."""
+    province, district, commune = (code if code and len(code) == n else None for n in (2, 3, 5))
+    return province, district, commune
 
 
 async def search(

@@ -9,9 +9,9 @@ class HouseholdNotFound(NotFound):
 
 
 class HouseholdCodeTaken(Conflict):
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, commune_code: str) -> None:
         super().__init__(
-            f"Household code {code!r} is already registered.",
+            f"Household code {code!r} is already registered in commune {commune_code}.",
             errors=[FieldError(loc=["body", "household_code"], msg="already registered")],
         )
 

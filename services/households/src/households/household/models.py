@@ -11,7 +11,7 @@ from kit.db import UtcDateTime, utc_now
 
 
 class HouseholdBase(Base):
-    household_code: str = Field(max_length=40, unique=True, index=True)
+    household_code: str = Field(max_length=40, index=True)
     commune_code: str = Field(max_length=5, index=True)
     village: str = Field(max_length=120)
     address: str | None = Field(default=None, max_length=300)
@@ -19,6 +19,10 @@ class HouseholdBase(Base):
 
 
 class Household(HouseholdBase, table=True):
+    # Unique per commune, not nationally: a national key would tell whoever registers a code
+    # whether a commune outside their scope already uses it.
+    __table_args__ = (UniqueConstraint("commune_code", "household_code"),)
+
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     province_code: str = Field(max_length=2, index=True)
     district_code: str = Field(max_length=3, index=True)

@@ -1,9 +1,12 @@
+from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit import service as audit
+from households.conflict import service as conflict_service
 from households.household import service as household_service
 from households.household.dependencies import (
     HouseholdReader,
@@ -13,6 +16,7 @@ from households.household.dependencies import (
     etag,
 )
 from households.household.exceptions import AssessmentNotFound
+from households.household.models import Assessment
 from households.household.schemas import (
     AssessmentInput,
     AssessmentList,
@@ -24,6 +28,7 @@ from households.household.schemas import (
 )
 from households.personal import assessment_for, household_for
 from households.round.dependencies import ValidRound, valid_round
+from kit.auth import Caller
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, problem_responses
 from kit.fields import Offset, Text
@@ -76,6 +81,7 @@ async def list_households(
     audit.record_bulk_read(
         session,
         "households.listed",
+        caller,
         unit_code=unit_code,
         query={"round_id": str(round_id) if round_id else None, "village": village},
         rows=len(items),
@@ -136,7 +142,8 @@ async def record_assessment(
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     response.headers["ETag"] = etag(assessment.version)
-    return assessment_for(caller, assessment)
+    [read] = await _assessments_for(session, caller, [assessment])
+    return read
 
 
 @router.get(
@@ -154,7 +161,8 @@ async def get_assessment(
     if assessment is None:
         raise AssessmentNotFound(household.id, review_round.id)
     response.headers["ETag"] = etag(assessment.version)
-    return assessment_for(caller, assessment)
+    [read] = await _assessments_for(session, caller, [assessment])
+    return read
 
 
 @router.get("/api/v1/assessments", response_model=AssessmentList)
@@ -175,13 +183,25 @@ async def list_assessments(
     audit.record_bulk_read(
         session,
         "assessments.listed",
+        caller,
         unit_code=unit_code,
         query={"round_id": str(round_id)},
         rows=len(items),
     )
     return AssessmentList(
-        items=[assessment_for(caller, assessment) for assessment in items],
+        items=await _assessments_for(session, caller, items),
         total=total,
         offset=offset,
         limit=limit,
     )
+
+
+async def _assessments_for(
+    session: AsyncSession, caller: Caller, assessments: Sequence[Assessment]
+) -> list[AssessmentRead]:
+    """The surveys as the caller may read them, each with why it needs review, if it does."""
+    reviews = await conflict_service.reviews(session, assessments)
+    return [
+        assessment_for(caller, assessment).model_copy(update={"review": reviews.get(assessment.id)})
+        for assessment in assessments
+    ]

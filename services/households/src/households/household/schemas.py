@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from households.conflict.schemas import Review
 from households.household.models import HouseholdBase
 from households.round.schemas import UtcDatetime
 from kit.contracts.households import (
@@ -181,6 +182,11 @@ class AssessmentRead(BaseModel):
     personal_data_masked: bool = Field(
         default=False,
         description="Members' names, ID numbers and birth dates withheld (the caller's role).",
+    )
+    review: Review | None = Field(
+        default=None,
+        description="Why the survey needs review (a member recorded in another household of "
+        "the round); None when it does not.",
     )
 
 

@@ -4,16 +4,17 @@ from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
-from sqlalchemy import delete, func
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit import service as audit
+from households.conflict import service as conflict_service
 from households.db import outbox
 from households.household import events
 from households.household.exceptions import HouseholdCodeTaken
-from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
 from households.review import service as review_service
 from households.round.models import ReviewRound
@@ -25,7 +26,6 @@ from kit.auth.scope import in_scope, in_unit
 from kit.db import utc_now
 from kit.errors import (
     Conflict,
-    FieldError,
     InvalidInput,
     PreconditionFailed,
     PreconditionRequired,
@@ -50,16 +50,19 @@ async def register(
     """Register a household in a commune of the caller's scope."""
     commune = await _commune(session, household_in.commune_code, on=None)
     check_commune_in_scope(caller, commune, ["body", "commune_code"])
-    taken = select(func.count()).where(Household.household_code == household_in.household_code)
+    taken = select(func.count()).where(
+        Household.commune_code == commune.code,
+        Household.household_code == household_in.household_code,
+    )
     if (await session.exec(taken)).one():
-        raise HouseholdCodeTaken(household_in.household_code)
+        raise HouseholdCodeTaken(household_in.household_code, commune.code)
     household = Household(
         **household_in.model_dump(),
         province_code=commune.province_code,
         district_code=commune.district_code or "",
     )
     session.add(household)
-    await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code))
+    await _flush_or_conflict(session, HouseholdCodeTaken(household_in.household_code, commune.code))
     await stage(session, outbox, events.household_registered(household))
     audit.record(
         session,
@@ -92,7 +95,12 @@ async def update(
         setattr(household, field, value)
     household.version += 1
     household.updated_at = utc_now()
-    await session.flush()
+    # Moved into a commune (of the caller's scope) where its code is taken.
+    await _flush_or_conflict(
+        session, HouseholdCodeTaken(household.household_code, household.commune_code)
+    )
+    if "commune_code" in values:
+        await conflict_service.household_moved(session, household)
     await stage(session, outbox, events.household_registered(household))
     audit.record(
         session,
@@ -123,7 +131,8 @@ async def search(
         surveyed = select(Assessment.household_id).where(Assessment.round_id == round_id)
         statement = statement.where(col(Household.id).in_(surveyed))
     total = (await session.exec(select(func.count()).select_from(statement.subquery()))).one()
-    page = statement.order_by(col(Household.household_code)).offset(offset).limit(limit)
+    order = (col(Household.household_code), col(Household.commune_code))
+    page = statement.order_by(*order).offset(offset).limit(limit)
     return (await session.exec(page)).all(), total
 
 
@@ -210,7 +219,7 @@ async def record_assessment(
             "replace it with If-Match."
         ),
     )
-    await _claim_national_ids(session, assessment, assessment_in)
+    await _claim_national_ids(session, assessment, assessment_in, created=created)
     envelope = events.assessment_recorded(
         assessment_in,
         assessment_id=assessment.id,
@@ -231,11 +240,8 @@ async def record_assessment(
 
 
 async def _claim_national_ids(
-    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput
+    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput, *, created: bool
 ) -> None:
-    await session.exec(
-        delete(NationalIdClaim).where(col(NationalIdClaim.assessment_id) == assessment.id)
-    )
     seen: dict[str, int] = {}
     for index, member in enumerate(assessment_in.members):
         if member.national_id is None:
@@ -247,31 +253,19 @@ async def _claim_national_ids(
                 f"and {index + 1}.",
             )
         seen[member.national_id] = index
-    if not seen:
-        return
-    claimed = select(NationalIdClaim.national_id).where(
-        NationalIdClaim.round_id == assessment.round_id,
-        col(NationalIdClaim.national_id).in_(seen),
-    )
-    for national_id in (await session.exec(claimed)).all():
-        raise _national_id_taken(seen[national_id])
-    session.add_all(
-        NationalIdClaim(
-            round_id=assessment.round_id, national_id=national_id, assessment_id=assessment.id
-        )
-        for national_id in seen
-    )
-    # The unique key settles a race with a concurrent writer that passed the check above.
-    await _flush_or_conflict(session, _national_id_taken(next(iter(seen.values()))))
-
-
-def _national_id_taken(index: int) -> Conflict:
-    return Conflict(
-        "This national ID is already recorded for another household in this round.",
-        errors=[
-            FieldError(
-                loc=["body", "members", index, "national_id"], msg="already recorded in this round"
-            )
+    if not created:
+        await conflict_service.release(session, assessment)
+    # An ID another household's survey holds does not refuse this one: it opens a conflict
+    # for supervisors, and nothing here tells the caller where the other household is.
+    await conflict_service.claim_national_ids(
+        session,
+        [
+            {
+                "round_id": assessment.round_id,
+                "national_id": national_id,
+                "assessment_id": assessment.id,
+            }
+            for national_id in seen
         ],
     )
 

@@ -25,10 +25,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
+from households.conflict import service as conflict_service
 from households.db import outbox
 from households.household import events
 from households.household import service as household_service
-from households.household.models import Assessment, Household, NationalIdClaim
+from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput, HouseholdCreate, MemberInput
 from households.imports.layout import BY_NAME
 from households.imports.models import ImportRowError
@@ -38,6 +39,7 @@ from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
 from households.unit.models import AdminUnit, UnitLevel
 from kit.auth import Caller
+from kit.auth.scope import in_scope
 from kit.contracts import Envelope
 from kit.db import table_of, utc_now
 from kit.errors import InvalidInput
@@ -225,22 +227,21 @@ async def write(
     await _load_communes(session, context, {c.household.commune_code for c in candidates})
     round_id = context.review_round.id
     read_only = await review_service.read_only_communes(session, round_id, context.communes.keys())
-    existing = await _existing_households(session, [c.household.household_code for c in candidates])
-    surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
-    claimed = await _claimed(
-        session,
-        round_id,
-        [m.national_id for c in candidates for m in c.assessment.members if m.national_id],
+    existing = await _existing_households(
+        session, context.caller, [c.household.household_code for c in candidates]
     )
+    # Codes are unique per commune: the same code in another commune of the uploader's scope is
+    # taken for the household having moved (refused below); outside the scope it is another's.
+    elsewhere = {code: household for (_, code), household in existing.items()}
+    surveyed = await _surveyed(session, round_id, [h.id for h in existing.values()])
     rows = _Rows()
     for candidate in candidates:
-        stored = existing.get(candidate.household.household_code)
+        key = (candidate.household.commune_code, candidate.household.household_code)
+        stored = existing.get(key) or elsewhere.get(key[1])
         problems = list(_placement_problems(context, candidate, stored, read_only))
         if not problems and stored is not None and stored.id in surveyed:
             outcome.skipped += 1  # imported before: the file changes nothing about it
             continue
-        if not problems:
-            problems = list(_national_id_problems(candidate, claimed | rows.claimed))
         if problems:
             outcome.fail(candidate.source, problems)
             continue
@@ -248,7 +249,8 @@ async def write(
         outcome.imported += 1
     await _insert(session, table_of(Household), rows.households)
     await _insert(session, table_of(Assessment), rows.assessments)
-    await _insert(session, table_of(NationalIdClaim), rows.claims)
+    # As the API decides: an ID another survey of the round holds opens a conflict for review.
+    await conflict_service.claim_national_ids(session, rows.claims)
     await _insert(session, table_of(AuditEntry), rows.audit)
     await stage_many(session, outbox, rows.events)
     await _insert(
@@ -285,25 +287,12 @@ def _placement_problems(
         yield RowProblem(item.first_row, commune_field, read_only[commune.code])
         return
     if stored is not None and stored.commune_code != household_in.commune_code:
-        where = (stored.province_code, stored.district_code, stored.commune_code)
-        if context.caller.may_see(where):
-            message = (
-                f"Household {stored.household_code!r} is registered in commune "
-                f"{stored.commune_code}: move it there first (PATCH the household), then import."
-            )
-        else:
-            # Registered outside the uploader's units: where, or whose, is not theirs to learn.
-            message = "This household code is already in use; ask your supervising officer."
+        # `stored` lies within the uploader's units (codes are looked up there only).
+        message = (
+            f"Household {stored.household_code!r} is registered in commune "
+            f"{stored.commune_code}: move it there first (PATCH the household), then import."
+        )
         yield RowProblem(item.first_row, commune_field, message)
-
-
-def _national_id_problems(candidate: Candidate, claimed: set[str]) -> Iterator[RowProblem]:
-    """Members whose national ID another household of the round (or of the batch) has."""
-    for index, member in enumerate(candidate.assessment.members):
-        if member.national_id is not None and member.national_id in claimed:
-            loc = ("members", index, "national_id")
-            message = "This national ID is already recorded for another household in this round."
-            yield _problem(candidate.source, "assessment", loc, message)
 
 
 @dataclass
@@ -315,7 +304,6 @@ class _Rows:
     claims: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
-    claimed: set[str] = field(default_factory=set)
 
     def add(
         self, context: Context, candidate: Candidate, stored: Household | None, job_id: UUID
@@ -357,7 +345,6 @@ class _Rows:
         )
         for member in survey.members:
             if member.national_id is not None:
-                self.claimed.add(member.national_id)
                 self.claims.append(
                     {
                         "round_id": review_round.id,
@@ -414,11 +401,16 @@ async def _load_communes(session: AsyncSession, context: Context, codes: set[str
         context.communes[code] = found.get(code)
 
 
-async def _existing_households(session: AsyncSession, codes: list[str]) -> dict[str, Household]:
+async def _existing_households(
+    session: AsyncSession, caller: Caller, codes: list[str]
+) -> dict[tuple[str, str], Household]:
     if not codes:
         return {}
-    statement = select(Household).where(col(Household.household_code).in_(codes))
-    return {household.household_code: household for household in await session.exec(statement)}
+    statement = select(Household).where(
+        col(Household.household_code).in_(codes),
+        in_scope(caller, household_service.HOUSEHOLD_COLUMNS),
+    )
+    return {(h.commune_code, h.household_code): h for h in await session.exec(statement)}
 
 
 async def _surveyed(session: AsyncSession, round_id: UUID, household_ids: list[UUID]) -> set[UUID]:
@@ -426,16 +418,6 @@ async def _surveyed(session: AsyncSession, round_id: UUID, household_ids: list[U
         return set()
     statement = select(Assessment.household_id).where(
         Assessment.round_id == round_id, col(Assessment.household_id).in_(household_ids)
-    )
-    return set(await session.exec(statement))
-
-
-async def _claimed(session: AsyncSession, round_id: UUID, national_ids: list[str]) -> set[str]:
-    """The national IDs of `national_ids` already claimed in the round."""
-    if not national_ids:
-        return set()
-    statement = select(NationalIdClaim.national_id).where(
-        NationalIdClaim.round_id == round_id, col(NationalIdClaim.national_id).in_(national_ids)
     )
     return set(await session.exec(statement))
 

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from indicators.classification import service as classification_service
 from indicators.classification.schemas import Classification, HouseholdClass
@@ -28,8 +28,14 @@ class HouseholdClassificationRead(BaseModel):
     unit_path: list[str]
     household_class: HouseholdClass
     deprivation_count: int
+    persons: int
     classified_at: datetime
     result: Classification
+    personal_data_masked: bool = Field(
+        default=False,
+        description="Which members triggered each deprivation, and why, withheld (the "
+        "caller's role).",
+    )
 
 
 class ClassificationList(BaseModel):
@@ -61,9 +67,7 @@ async def list_classifications(
         limit=limit,
     )
     return ClassificationList(
-        items=[
-            HouseholdClassificationRead.model_validate(row, from_attributes=True) for row in items
-        ],
+        items=[_classification_for(caller, row) for row in items],
         total=total,
         offset=offset,
         limit=limit,
@@ -78,4 +82,12 @@ async def get_classification(
     row = await classification_service.get(session, round_id, household_id)
     if row is None or not caller.may_see(row.unit_path):
         raise NotFound(f"Household {household_id} is not classified in round {round_id} yet.")
-    return row
+    return _classification_for(caller, row)
+
+
+def _classification_for(caller: Caller, row: object) -> HouseholdClassificationRead:
+    read = HouseholdClassificationRead.model_validate(row, from_attributes=True)
+    if caller.can(Permission.PERSONAL_DATA_READ):
+        return read
+    masked = read.result.without_members(read.persons)
+    return read.model_copy(update={"result": masked, "personal_data_masked": True})

@@ -57,6 +57,27 @@ class Classification(Result):
     low_income_worker_members: list[int] | None = Field(
         description=(
             "Members flagged as low-income workers (Decree 30/2025); None when it cannot be "
-            "decided: no measured income, or the standard defines no such rule."
+            "decided (no measured income, or the standard defines no such rule) or when the "
+            "caller's role may not read personal data."
         )
     )
+
+    def without_members(self, persons: int) -> "Classification":
+        """The result for a role that may not read personal data: the indicators and how many
+        of the household's `persons` triggered each, but not who they are (number, age) nor
+        what about each of them did (a child's health, a member's schooling)."""
+        deprived = [
+            indicator.model_copy(
+                update={
+                    "explanation": (
+                        f"{len(indicator.member_nos)} of {persons} members "
+                        "(who and why is personal data, withheld)"
+                    ),
+                    "member_nos": [],
+                }
+            )
+            if indicator.member_nos
+            else indicator
+            for indicator in self.deprived
+        ]
+        return self.model_copy(update={"deprived": deprived, "low_income_worker_members": None})
