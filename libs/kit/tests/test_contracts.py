@@ -25,6 +25,7 @@ from kit.contracts import (
     ReviewReopenedV1,
     ReviewStepChangedV1,
     RoundOpenedV1,
+    UnitSuccessionsRecordedV1,
     UnknownEventType,
     catalogue,
     decode,
@@ -38,6 +39,8 @@ from kit.contracts.households import (
     Relation,
     ReviewState,
     Sex,
+    SuccessionRelation,
+    UnitSuccession,
     WaterSource,
     WorkingStatus,
 )
@@ -134,6 +137,23 @@ def example(event_class: type[Event]) -> Event:
             communes=126,
             actor="province-1",
             at=datetime(2025, 12, 14, 9, 0, tzinfo=UTC),
+        ),
+        UnitSuccessionsRecordedV1: UnitSuccessionsRecordedV1(
+            source="vietnamadminunits 1.0.4",
+            effective=date(2025, 7, 1),
+            predecessor_province_code="26",
+            successions=[
+                UnitSuccession(
+                    predecessor_code="08707",
+                    predecessor_valid_from=date(2008, 8, 1),
+                    successor_code="08707",
+                    successor_valid_from=date(2025, 7, 1),
+                    successor_level="commune",
+                    successor_unit_path=["25", "08707"],
+                    successor_area=Area.urban,
+                    relation=SuccessionRelation.whole,
+                )
+            ],
         ),
         HouseholdClassChangedV1: HouseholdClassChangedV1(
             household_id=uuid4(),
@@ -331,6 +351,7 @@ class TestPublicNames:
             "ReviewReopenedV1",
             "ReviewStepChangedV1",
             "RoundOpenedV1",
+            "UnitSuccessionsRecordedV1",
             "UnknownEventType",
             "catalogue",
             "decode",

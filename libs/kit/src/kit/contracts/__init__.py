@@ -12,6 +12,7 @@ from kit.contracts.households import (
     ReviewReopenedV1,
     ReviewStepChangedV1,
     RoundOpenedV1,
+    UnitSuccessionsRecordedV1,
 )
 from kit.contracts.indicators import HouseholdClassChangedV1
 
@@ -24,6 +25,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     ReviewStepChangedV1,
     ReviewReopenedV1,
     ProvinceApprovedV1,
+    UnitSuccessionsRecordedV1,
     HouseholdClassChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
@@ -71,6 +73,7 @@ __all__ = [
     "ReviewReopenedV1",
     "ReviewStepChangedV1",
     "RoundOpenedV1",
+    "UnitSuccessionsRecordedV1",
     "UnknownEventType",
     "catalogue",
     "decode",

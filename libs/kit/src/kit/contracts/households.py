@@ -271,3 +271,42 @@ class ProvinceApprovedV1(Event):
     communes: int = Field(ge=1, description="How many approved communes the approval covers.")
     actor: str
     at: datetime
+
+
+class SuccessionRelation(StrEnum):
+    """How an old unit's territory passed to a new one in a map change."""
+
+    whole = "whole"  # all of it, merged with others into the successor
+    partial = "partial"  # part of it: the old unit was split among several successors
+    unchanged = "unchanged"  # all of it and nothing else, under the same name
+    renamed = "renamed"  # all of it and nothing else, under another name or type
+
+
+class UnitSuccession(BaseModel):
+    """One edge of the official old → new crosswalk, with the successor's place in the new tree."""
+
+    model_config = ConfigDict(frozen=True)
+
+    predecessor_code: str
+    predecessor_valid_from: date
+    successor_code: str
+    successor_valid_from: date
+    successor_level: str = Field(description="`province` or `commune`.")
+    successor_unit_path: list[str] = Field(
+        description="The successor's unit codes from its province down to itself."
+    )
+    successor_area: Area | None = Field(description="A successor commune's area; None above.")
+    relation: SuccessionRelation
+
+
+class UnitSuccessionsRecordedV1(Event):
+    """Published by households when it loads a map change's crosswalk (at migrate time, once per
+    dataset version and old province): consumers keep their own copy to restate figures onto the
+    new map without calling back."""
+
+    TYPE: ClassVar[str] = "households.units.successions_recorded.v1"
+
+    source: str = Field(description="Dataset and version the crosswalk was loaded from.")
+    effective: date = Field(description="The first day of the new map.")
+    predecessor_province_code: str
+    successions: list[UnitSuccession]

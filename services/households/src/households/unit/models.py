@@ -12,7 +12,7 @@ from sqlalchemy import ForeignKeyConstraint, Index, UniqueConstraint
 from sqlmodel import Field
 
 from households.db import Base, stored_as_value
-from kit.contracts.households import Area
+from kit.contracts.households import Area, SuccessionRelation
 
 
 class UnitLevel(StrEnum):
@@ -59,15 +59,6 @@ class AdminUnit(Base, table=True):
     valid_from: date
     valid_to: date | None = Field(default=None, description="Last day in force, inclusive.")
     source: str = Field(max_length=100, description="Dataset and version the row was loaded from.")
-
-
-class SuccessionRelation(StrEnum):
-    """How an old unit's territory went into a new one."""
-
-    whole = "whole"  # all of it, merged with others into the successor
-    partial = "partial"  # part of it: the old unit was split among several successors
-    unchanged = "unchanged"  # all of it and nothing else, under the same name
-    renamed = "renamed"  # all of it and nothing else, under another name or type
 
 
 class UnitSuccession(Base, table=True):

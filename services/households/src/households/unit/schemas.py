@@ -2,8 +2,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from households.unit.models import DivisionType, SuccessionRelation, UnitLevel
-from kit.contracts.households import Area
+from households.unit.models import DivisionType, UnitLevel
+from kit.contracts.households import Area, SuccessionRelation
 
 
 class UnitRead(BaseModel):

@@ -26,15 +26,9 @@ from sqlmodel import col, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.unit.exceptions import UnknownDivisionType, UnmatchedCrosswalk
-from households.unit.models import (
-    AdminUnit,
-    DivisionType,
-    SuccessionRelation,
-    UnitLevel,
-    UnitSuccession,
-)
+from households.unit.models import AdminUnit, DivisionType, UnitLevel, UnitSuccession
 from households.unit.service import search_key
-from kit.contracts.households import Area
+from kit.contracts.households import Area, SuccessionRelation
 
 log = structlog.get_logger()
 

@@ -14,8 +14,9 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.unit.models import AdminUnit, SuccessionRelation, UnitLevel, UnitSuccession
+from households.unit.models import AdminUnit, UnitLevel, UnitSuccession
 from kit.cache import Reference, remembered
+from kit.contracts.households import SuccessionRelation
 
 UNITS = Reference[tuple[str, date | None], AdminUnit](
     "households.unit", max_entries=20_000, ttl_seconds=600
