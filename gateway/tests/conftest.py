@@ -35,6 +35,7 @@ class Serve(Protocol):
         settings: Settings | None = None,
         *,
         headers: dict[str, str] | None = ...,
+        peer: str = ...,
         **handlers: Handler,
     ) -> AbstractAsyncContextManager[httpx.AsyncClient]: ...
 
@@ -137,6 +138,7 @@ def settings(tmp_path: Path) -> Settings:
         LOGIN_ATTEMPTS_PER_MINUTE=1000,
         LOGIN_ATTEMPTS_BURST=1000,
         CORS_ALLOW_ORIGINS=[],
+        TRUSTED_PROXIES=[],
         FIRST_ADMIN_USERNAME=None,
         FIRST_ADMIN_PASSWORD=None,
     )
@@ -146,7 +148,8 @@ def settings(tmp_path: Path) -> Settings:
 def serve(settings: Settings) -> Serve:
     """`async with serve(households=handler) as client:`; upstreams not named are down.
 
-    The client sends an admin's token; `headers={}` makes it anonymous.
+    The client sends an admin's token; `headers={}` makes it anonymous. `peer` is the address
+    the gateway sees the requests come from.
     """
 
     @asynccontextmanager
@@ -154,6 +157,7 @@ def serve(settings: Settings) -> Serve:
         settings: Settings | None = settings,
         *,
         headers: dict[str, str] | None = None,
+        peer: str = "127.0.0.1",
         **handlers: Handler,
     ) -> AsyncIterator[httpx.AsyncClient]:
         transports = {name: httpx.MockTransport(handlers.get(name, down)) for name in UPSTREAMS}
@@ -161,7 +165,7 @@ def serve(settings: Settings) -> Serve:
         async with (
             LifespanManager(app) as manager,
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app),
+                transport=httpx.ASGITransport(app=manager.app, client=(peer, 50000)),
                 base_url="http://gateway",
                 headers=bearer(Role.ADMIN) if headers is None else headers,
             ) as client,

@@ -128,6 +128,72 @@ class TestLoginAttempts:
         assert [response.status_code for response in tries] == [401, 401, 401, 429]
 
 
+class TestTrustedProxies:
+    """X-Forwarded-For names the client only when a configured proxy sends it."""
+
+    @pytest.fixture
+    def strict(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"RATE_LIMIT_PER_SECOND": 0.01, "RATE_LIMIT_BURST": 2})
+
+    async def test_without_trusted_proxies_a_forged_address_does_not_buy_a_fresh_bucket(
+        self, serve, strict: Settings
+    ) -> None:
+        async with serve(strict, headers={}, peer="127.0.0.1") as client:
+            answers = [
+                await client.get("/api/v1/units", headers={"x-forwarded-for": f"203.0.113.{n}"})
+                for n in range(3)
+            ]
+
+        assert [answer.status_code for answer in answers] == [401, 401, 429]
+
+    async def test_a_trusted_proxy_names_the_client_rightmost_untrusted_first(
+        self, serve, strict: Settings
+    ) -> None:
+        proxied = strict.model_copy(
+            update={"TRUSTED_PROXIES": Settings(TRUSTED_PROXIES="10.0.0.0/8").TRUSTED_PROXIES}
+        )
+        async with serve(proxied, headers={}, peer="10.0.0.2") as client:
+
+            async def via_proxy(forwarded_for: str) -> int:
+                headers = {"x-forwarded-for": forwarded_for}
+                return (await client.get("/api/v1/units", headers=headers)).status_code
+
+            # The client forged its own leftmost entry; the proxies (10.x) appended the rest.
+            first = [await via_proxy(f"1.1.1.{n}, 198.51.100.7, 10.0.0.9") for n in range(3)]
+            other_client = await via_proxy("198.51.100.8, 10.0.0.9")
+
+        assert first == [401, 401, 429]  # one client, 198.51.100.7, whatever it forged
+        assert other_client == 401  # its own bucket
+
+    async def test_a_peer_outside_the_trusted_proxies_is_the_client(
+        self, serve, strict: Settings
+    ) -> None:
+        proxied = strict.model_copy(
+            update={"TRUSTED_PROXIES": Settings(TRUSTED_PROXIES="10.0.0.2").TRUSTED_PROXIES}
+        )
+        async with serve(proxied, headers={}, peer="192.0.2.50") as client:
+            answers = [
+                await client.get("/api/v1/units", headers={"x-forwarded-for": f"203.0.113.{n}"})
+                for n in range(3)
+            ]
+
+        assert [answer.status_code for answer in answers] == [401, 401, 429]
+
+    def test_proxies_read_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
+
+        assert [str(proxy) for proxy in Settings().TRUSTED_PROXIES] == [
+            "10.0.0.0/8",
+            "192.0.2.1/32",
+        ]
+
+    def test_a_malformed_proxy_is_refused_at_start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("TRUSTED_PROXIES", "proxy.internal")
+
+        with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+            Settings()
+
+
 async def chunks(size: int, count: int) -> AsyncIterator[bytes]:
     for _ in range(count):
         yield b"x" * size

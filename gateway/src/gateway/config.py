@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from kit.settings import AppSettings
@@ -55,15 +55,19 @@ class Settings(AppSettings):
     # Origins of browser apps allowed to call the API (JSON list or comma-separated); none: no
     # cross-origin calls.
     CORS_ALLOW_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies (addresses or CIDR networks, JSON list or comma-separated) whose
+    # X-Forwarded-For and X-Forwarded-Proto the gateway believes; none: the peer is the client.
+    # The client is the rightmost address of X-Forwarded-For that is not a trusted proxy.
+    TRUSTED_PROXIES: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
-    @field_validator("CORS_ALLOW_ORIGINS", mode="before")
+    @field_validator("CORS_ALLOW_ORIGINS", "TRUSTED_PROXIES", mode="before")
     @classmethod
-    def _origins(cls, value: Any) -> Any:
+    def _list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
-            return [origin.strip() for origin in text.split(",") if origin.strip()]
+            return [item.strip() for item in text.split(",") if item.strip()]
         return value
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import docs, ops, proxy
 from gateway.api_keys.router import router as api_keys_router
@@ -115,8 +116,8 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
     )
-    # Added innermost first: a request meets the security headers, CORS, the body limit, the
-    # request id, then the caller's identity and rate limit.
+    # Added innermost first: a request meets the trusted proxies' headers, the security headers,
+    # CORS, the body limit, the request id, then the caller's identity and rate limit.
     app.add_middleware(CallerMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
@@ -141,6 +142,12 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost, so that everything after it sees the client, not the proxy. Uvicorn's own copy
+    # of it, which trusts 127.0.0.1 whatever the settings say, is off (`--no-proxy-headers`).
+    app.add_middleware(
+        ProxyHeadersMiddleware,
+        trusted_hosts=[str(network) for network in settings.TRUSTED_PROXIES],
+    )
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(docs.router)

@@ -291,6 +291,14 @@ async def running_platform(
                 await engine.dispose()
 
 
+def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    # The gateway decides which proxies' X-Forwarded-For to believe (TRUSTED_PROXIES); uvicorn's
+    # own proxy headers would believe any local client.
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="info", lifespan="off", proxy_headers=False
+    )
+
+
 async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> None:
     async with running_platform(data_dir) as platform:
         demo_users = await ensure_demo_users(platform.gateway_sessionmaker)
@@ -300,9 +308,7 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
             demo = asyncio.create_task(
                 load_demo(platform.households_sessionmaker, households=demo_households)
             )
-        config = uvicorn.Config(
-            platform.gateway, host=host, port=port, log_level="info", lifespan="off"
-        )
+        config = server_config(platform.gateway, host, port)
         print(  # noqa: T201 - the one thing a newcomer needs to read
             f"\nPlatform ready: http://{host}:{port}/docs  (API under /api/v1, "
             f"health at /health; data in {data_dir}/)\n"
