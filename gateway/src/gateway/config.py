@@ -47,9 +47,15 @@ class Settings(AppSettings):
     # process: a bucket of RATE_LIMIT_BURST requests refilled at RATE_LIMIT_PER_SECOND.
     RATE_LIMIT_PER_SECOND: float = Field(default=20.0, gt=0)
     RATE_LIMIT_BURST: int = Field(default=200, ge=1)
-    # The token endpoint, per username and per client address: guessing passwords stays slow.
-    LOGIN_ATTEMPTS_PER_MINUTE: float = Field(default=10.0, gt=0)
-    LOGIN_ATTEMPTS_BURST: int = Field(default=10, ge=1)
+    # The token endpoint: per (username, client address), a few failures in a row are free, then
+    # each try waits, the wait doubling per failure up to the maximum; a success starts afresh.
+    # Per username alone would let anyone lock the owner out; per pair slows the guesser only.
+    LOGIN_FREE_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_FIRST_DELAY_SECONDS: float = Field(default=1.0, gt=0)
+    LOGIN_MAX_DELAY_SECONDS: float = Field(default=300.0, gt=0)
+    # And per client address across usernames (every grant): one address trying many users.
+    LOGIN_ATTEMPTS_PER_MINUTE: float = Field(default=30.0, gt=0)
+    LOGIN_ATTEMPTS_BURST: int = Field(default=30, ge=1)
     MAX_BODY_BYTES: int = Field(default=1 * MiB, ge=1024)
     MAX_IMPORT_BODY_BYTES: int = Field(default=256 * MiB, ge=1024)
     # Origins of browser apps allowed to call the API (JSON list or comma-separated); none: no

@@ -23,6 +23,7 @@ from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
 from gateway.protection.body_limit import BodyLimitMiddleware
 from gateway.protection.headers import SecurityHeadersMiddleware
+from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
 from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
 from gateway.state import LoginLimits, State
@@ -99,7 +100,11 @@ def create_app(
                     settings.RATE_LIMIT_PER_SECOND, settings.RATE_LIMIT_BURST
                 ),
                 "login_limits": LoginLimits(
-                    by_username=TokenBuckets(per_second, burst),
+                    failures=LoginThrottle(
+                        free_failures=settings.LOGIN_FREE_FAILURES,
+                        first_delay=settings.LOGIN_FIRST_DELAY_SECONDS,
+                        max_delay=settings.LOGIN_MAX_DELAY_SECONDS,
+                    ),
                     by_address=TokenBuckets(per_second, burst),
                 ),
                 "api_key_uses": UseRecorder(),

@@ -14,15 +14,16 @@ from gateway.auth.issuer import TokenIssuer
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.openapi import CachedDocument
+from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
 from kit.auth import TokenVerifier
 
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """The token endpoint's own buckets: per username, and per client address."""
+    """The token endpoint's own limits: failures per username and address, tries per address."""
 
-    by_username: TokenBuckets
+    failures: LoginThrottle
     by_address: TokenBuckets
 
 
