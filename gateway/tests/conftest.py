@@ -142,6 +142,8 @@ def settings(tmp_path: Path) -> Settings:
         LOGIN_MAX_DELAY_SECONDS=300,
         CORS_ALLOW_ORIGINS=[],
         TRUSTED_PROXIES=[],
+        MESSAGE_BUS="inprocess",
+        AUTH_NOT_BEFORE_POLL_SECONDS=0.05,
         FIRST_ADMIN_USERNAME=None,
         FIRST_ADMIN_PASSWORD=None,
     )

@@ -191,3 +191,24 @@ async def test_the_embedded_server_leaves_forwarded_headers_to_the_gateway() -> 
         await serving
 
     assert seen == ["127.0.0.1"]
+
+
+async def test_a_deactivated_users_token_is_refused_everywhere_within_seconds(
+    api: Api, platform: Platform
+) -> None:
+    async with (
+        platform.client(role=None) as gateway,
+        platform.service_client("households", role=None) as households,
+        platform.service_client("indicators", role=None) as indicators,
+        platform.service_client("notifications", role=None) as notifications,
+    ):
+        await platform_api.a_deactivated_users_token_is_refused_everywhere_within_seconds(
+            api,
+            [
+                (gateway, "/api/v1/auth/me"),
+                (gateway, "/api/v1/rounds"),
+                (households, "/api/v1/rounds"),
+                (indicators, "/api/v1/standards"),
+                (notifications, "/api/v1/notifications?unit_code=08707"),
+            ],
+        )

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -38,6 +38,14 @@ class Settings(AppSettings):
     REFRESH_TOKEN_DAYS: int = Field(default=14, ge=1, le=90)
     # What a request with an API key is forwarded with: a token minted for that one request.
     API_KEY_TOKEN_SECONDS: int = Field(default=60, ge=5, le=900)
+    # Changes of access (a user deactivated, re-scoped, a key revoked) are published to every
+    # service (`gateway.access`) by a relay in each gateway process, from the gateway's outbox.
+    # "inprocess" only where every app shares one process (the embedded runner).
+    MESSAGE_BUS: Literal["rabbitmq", "inprocess"] = "rabbitmq"
+    RABBITMQ_URL: str = "amqp://guest:guest@localhost:5672/"
+    PUBLISH_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
+    RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
     # Applied by `python -m gateway.migrate` when no active admin exists (both or neither).
     FIRST_ADMIN_USERNAME: str | None = None
     FIRST_ADMIN_PASSWORD: SecretStr | None = None

@@ -3,6 +3,8 @@
 Run with `uvicorn gateway.main:create_app --factory --port 8000`.
 """
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -18,6 +20,7 @@ from gateway.api_keys.service import UseRecorder
 from gateway.auth.issuer import TokenIssuer, load_signing_key
 from gateway.auth.router import router as auth_router
 from gateway.config import Settings
+from gateway.db import outbox, token_not_before
 from gateway.identity import API_KEY_HEADER, CallerMiddleware
 from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
@@ -29,9 +32,17 @@ from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
 from gateway.state import LoginLimits, State
 from gateway.users.router import router as users_router
 from kit.auth import SigningKey, StaticKeys, TokenVerifier
+from kit.auth.revocations import NotBeforeList
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
+from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
+
+
+async def _cancelled(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def _client(
@@ -51,17 +62,24 @@ def _client(
     return client
 
 
+def _bus(settings: Settings) -> MessageBus:
+    if settings.MESSAGE_BUS == "rabbitmq":
+        return RabbitMQBus(settings.RABBITMQ_URL, publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS)
+    return InProcessBus()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     engine: AsyncEngine | None = None,
     signing_key: SigningKey | None = None,
+    bus: MessageBus | None = None,
 ) -> FastAPI:
     """Build the gateway; `transports` replaces the network for the named upstreams.
 
-    `engine` (the identity database) and `signing_key` are shared when given (embedded run,
-    tests); otherwise they come from DATABASE_URL and SIGNING_KEY_FILE.
+    `engine` (the identity database), `signing_key` and `bus` are shared when given (embedded
+    run, tests); otherwise they come from DATABASE_URL, SIGNING_KEY_FILE and MESSAGE_BUS.
     """
     settings = settings or Settings()
     transports = transports or {}
@@ -82,6 +100,24 @@ def create_app(
             the_engine = engine if engine is not None else make_engine(settings.DATABASE_URL)
             if engine is None:
                 stack.push_async_callback(the_engine.dispose)
+            sessionmaker = make_sessionmaker(the_engine)
+            the_bus = bus if bus is not None else _bus(settings)
+            if bus is None:
+                await the_bus.start()
+                stack.push_async_callback(the_bus.close)
+            relay = OutboxRelay(
+                sessionmaker,
+                outbox,
+                the_bus,
+                service=settings.SERVICE_NAME,
+                batch_size=settings.RELAY_BATCH_SIZE,
+                poll_seconds=settings.RELAY_POLL_SECONDS,
+            )
+            not_before = NotBeforeList(
+                sessionmaker, token_not_before, poll_seconds=settings.AUTH_NOT_BEFORE_POLL_SECONDS
+            )
+            for work in (relay.run(), not_before.run()):
+                stack.push_async_callback(_cancelled, asyncio.create_task(work))
             per_second = settings.LOGIN_ATTEMPTS_PER_MINUTE / 60
             burst = settings.LOGIN_ATTEMPTS_BURST
             yield {
@@ -89,12 +125,13 @@ def create_app(
                 "upstreams": upstreams,
                 "metrics": metrics,
                 "openapi": CachedDocument(settings.OPENAPI_CACHE_SECONDS),
-                "sessionmaker": make_sessionmaker(the_engine),
+                "sessionmaker": sessionmaker,
                 "issuer": TokenIssuer(key, settings),
                 "token_verifier": TokenVerifier(
                     StaticKeys(key.jwks()),
                     issuer=settings.AUTH_ISSUER,
                     audience=settings.AUTH_AUDIENCE,
+                    not_before=not_before,
                 ),
                 "rate_limit": TokenBuckets(
                     settings.RATE_LIMIT_PER_SECOND, settings.RATE_LIMIT_BURST

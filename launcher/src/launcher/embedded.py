@@ -24,6 +24,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import gateway.db
 import gateway.main
 import gateway.migrate
 import households.config
@@ -172,6 +173,8 @@ def embedded_gateway_settings(data_dir: Path, **overrides: object) -> GatewaySet
         "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
         "SIGNING_KEY_FILE": data_dir / "signing-key.pem",
         "LOG_JSON": False,
+        "MESSAGE_BUS": "inprocess",
+        "RELAY_POLL_SECONDS": RELAY_POLL_SECONDS,
     }
     return GatewaySettings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -233,6 +236,7 @@ async def running_platform(
             },
             engine=engines["gateway"],
             signing_key=signing_key,
+            bus=bus,  # its relay, in its lifespan, publishes the changes of access
         )
         gateway_manager = await stack.enter_async_context(LifespanManager(gateway_app))
         await consume(
@@ -276,6 +280,7 @@ async def running_platform(
             outboxes=[
                 (sessionmakers["households"], households.db.outbox),
                 (sessionmakers["indicators"], indicators.db.outbox),
+                (sessionmakers["gateway"], gateway.db.outbox),
             ],
             signing_key=signing_key,
             gateway_settings=gateway_settings,

@@ -197,7 +197,7 @@ class TestIssuerAndAudience:
     """Validly signed tokens meant for someone else, or naming no one, are refused."""
 
     async def test_a_token_for_another_audience_is_refused(self) -> None:
-        with pytest.raises(InvalidToken, match="(?i)audience"):
+        with pytest.raises(InvalidToken, match=r"(?i)audience"):
             await verifier(Keys(KEY)).verify(signed(aud="another-platform"))
 
     async def test_a_token_without_an_audience_is_refused(self) -> None:
@@ -205,7 +205,7 @@ class TestIssuerAndAudience:
             await verifier(Keys(KEY)).verify(signed(aud=None))
 
     async def test_a_token_from_another_issuer_is_refused(self) -> None:
-        with pytest.raises(InvalidToken, match="(?i)issuer"):
+        with pytest.raises(InvalidToken, match=r"(?i)issuer"):
             await verifier(Keys(KEY)).verify(signed(iss="https://elsewhere.test"))
 
     async def test_a_token_without_an_issuer_is_refused(self) -> None:

@@ -9,11 +9,13 @@ from sqlalchemy import or_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.access import announce
 from gateway.api_keys.exceptions import ApiKeyNotFound
 from gateway.api_keys.models import ApiKey
 from gateway.api_keys.schemas import ApiKeyCreate
 from gateway.credentials import digest, new_secret
 from gateway.scopes import checked_scope
+from kit.contracts import AccessChange
 from kit.db import utc_now
 
 SECRET_PREFIX = "pvk_"
@@ -64,10 +66,12 @@ async def list_keys(
 
 
 async def revoke(session: AsyncSession, key: ApiKey) -> ApiKey:
+    """Revoke `key`; the tokens already minted from it are refused too (`gateway.access`)."""
     if key.revoked_at is None:
         key.revoked_at = utc_now()
         session.add(key)
         await session.flush()
+        await announce(session, subject_of(key), AccessChange.api_key_revoked)
     return key
 
 

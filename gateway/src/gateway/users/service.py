@@ -11,6 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.access import announce
 from gateway.auth.models import RefreshToken
 from gateway.passwords import hash_password
 from gateway.scopes import checked_scope
@@ -18,8 +19,14 @@ from gateway.users.exceptions import UsernameTaken, UserNotFound
 from gateway.users.models import User
 from gateway.users.schemas import UserCreate, UserUpdate
 from kit.auth import Role
+from kit.contracts import AccessChange
 from kit.db import utc_now
 from kit.errors import Conflict
+
+
+def user_subject(username: str) -> str:
+    """The `sub` of a user's access tokens."""
+    return f"user:{username}"
 
 
 async def create(session: AsyncSession, user_in: UserCreate) -> User:
@@ -66,21 +73,35 @@ async def change(session: AsyncSession, user: User, changes: UserUpdate) -> User
     active = changes.active if "active" in given and changes.active is not None else user.active
     if user.role == Role.ADMIN and user.active and (role != Role.ADMIN or not active):
         await _keep_an_admin(session, user)
-    access_changed = (
-        role != user.role
-        or (list(scope) if scope is not None else None) != user.unit_scope
-        or active != user.active
+    new_scope = list(scope) if scope is not None else None
+    password_changed = "password" in given and changes.password is not None
+    # What its tokens must stop carrying, most serious first; none for a reactivation alone
+    # (the tokens from before the deactivation stay refused).
+    reason = next(
+        (
+            change
+            for change, happened in (
+                (AccessChange.deactivated, user.active and not active),
+                (AccessChange.password_changed, password_changed),
+                (AccessChange.role_changed, role != user.role),
+                (AccessChange.units_changed, new_scope != user.unit_scope),
+            )
+            if happened
+        ),
+        None,
     )
+    access_changed = reason is not None or active != user.active
     user.role = role.value
-    user.unit_scope = list(scope) if scope is not None else None
+    user.unit_scope = new_scope
     user.active = active
-    if "password" in given and changes.password is not None:
+    if password_changed and changes.password is not None:
         user.password_hash = await hash_password(changes.password.get_secret_value())
-        access_changed = True
     session.add(user)
     if access_changed:
         # Outstanding refresh tokens carry the old role and scope into new access tokens.
         await revoke_refresh_tokens(session, user.id)
+    if reason is not None:
+        await announce(session, user_subject(user.username), reason)
     await session.flush()
     return user
 
@@ -122,4 +143,5 @@ async def ensure_admin(session: AsyncSession, username: str, password: str) -> U
     session.add(user)
     await session.flush()
     await revoke_refresh_tokens(session, user.id)
+    await announce(session, user_subject(user.username), AccessChange.password_changed)
     return user

@@ -10,6 +10,7 @@ from kit.contracts.households import (
     PopulationRecordedV1,
     RoundOpenedV1,
 )
+from kit.contracts.identity import AccessChange, AccessChangedV1
 from kit.contracts.indicators import HouseholdClassChangedV1
 
 PUBLISHED: tuple[type[Event], ...] = (
@@ -19,6 +20,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     AssessmentRecordedV1,
     PopulationRecordedV1,
     HouseholdClassChangedV1,
+    AccessChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
 
@@ -54,6 +56,8 @@ def catalogue() -> dict[str, Any]:
 __all__ = [
     "EVENT_TYPES",
     "PUBLISHED",
+    "AccessChange",
+    "AccessChangedV1",
     "AssessmentRecordedV1",
     "Envelope",
     "Event",
