@@ -5,7 +5,8 @@ key file holding `kit.testing.TEST_SIGNING_KEY`, so that `kit.testing.bearer()` 
 accepted; `serve` gives a client that sends an admin's token unless told otherwise.
 """
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import inspect
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -36,6 +37,7 @@ class Serve(Protocol):
         *,
         headers: dict[str, str] | None = ...,
         peer: str = ...,
+        units_in_force: Mapping[str, str] | None = ...,
         **handlers: Handler,
     ) -> AbstractAsyncContextManager[httpx.AsyncClient]: ...
 
@@ -108,6 +110,35 @@ def down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("Connection refused", request=request)
 
 
+# What the households service answers for the gateway's checks of unit codes (`gateway.units`):
+# units in force today, by code. 243 was a district until 30 June 2025, so none is in force now.
+UNITS_IN_FORCE = {
+    "26": "province",
+    "25": "province",
+    "27": "province",
+    "08707": "commune",
+    "08710": "commune",
+    "08719": "commune",
+}
+
+
+def with_units(households: Handler, units_in_force: Mapping[str, str]) -> Handler:
+    """The households upstream, answering `GET /api/v1/units/{code}?on=…` from `units_in_force`."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.split("/")
+        if request.method == "GET" and path[:4] == ["", "api", "v1", "units"] and len(path) == 5:
+            if "on" in request.url.params:
+                level = units_in_force.get(path[4])
+                if level is None:
+                    return httpx.Response(404, json={"title": "Not Found", "status": 404})
+                return httpx.Response(200, json={"code": path[4], "level": level})
+        answer = households(request)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    return handle
+
+
 def identity_database(folder: Path) -> str:
     """A SQLite file with the gateway's tables (the migrations are tested in tests/)."""
     path = folder / "gateway.db"
@@ -153,8 +184,10 @@ def settings(tmp_path: Path) -> Settings:
 def serve(settings: Settings) -> Serve:
     """`async with serve(households=handler) as client:`; upstreams not named are down.
 
-    The client sends an admin's token; `headers={}` makes it anonymous. `peer` is the address
-    the gateway sees the requests come from.
+    The households upstream answers the gateway's checks of unit codes from `units_in_force`
+    (None: the households handler answers them too), whatever handles the rest. The client sends
+    an admin's token; `headers={}` makes it anonymous. `peer` is the address the gateway sees the
+    requests come from.
     """
 
     @asynccontextmanager
@@ -163,8 +196,12 @@ def serve(settings: Settings) -> Serve:
         *,
         headers: dict[str, str] | None = None,
         peer: str = "127.0.0.1",
+        units_in_force: Mapping[str, str] | None = UNITS_IN_FORCE,
         **handlers: Handler,
     ) -> AsyncIterator[httpx.AsyncClient]:
+        if units_in_force is not None:
+            households = with_units(handlers.get("households", down), units_in_force)
+            handlers = {**handlers, "households": households}
         transports = {name: httpx.MockTransport(handlers.get(name, down)) for name in UPSTREAMS}
         app = create_app(settings, transports=transports)
         async with (

@@ -46,6 +46,10 @@ class Settings(AppSettings):
     PUBLISH_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
     RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
+    # A new password's least length (NIST SP 800-63B-4: at least 15 for a password that is the
+    # only factor, as here; 8 is its floor where another factor is required). Common, repeated,
+    # sequential and username-based passwords are refused at any length (`gateway.passwords`).
+    PASSWORD_MIN_LENGTH: int = Field(default=15, ge=8, le=64)
     # Applied by `python -m gateway.migrate` when no active admin exists (both or neither).
     FIRST_ADMIN_USERNAME: str | None = None
     FIRST_ADMIN_PASSWORD: SecretStr | None = None

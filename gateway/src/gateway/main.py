@@ -4,7 +4,6 @@ Run with `uvicorn gateway.main:create_app --factory --port 8000`.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -24,12 +23,14 @@ from gateway.db import outbox, token_not_before
 from gateway.identity import API_KEY_HEADER, CallerMiddleware
 from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
+from gateway.passwords import PasswordPolicy
 from gateway.protection.body_limit import BodyLimitMiddleware
 from gateway.protection.headers import SecurityHeadersMiddleware
 from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
 from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
 from gateway.state import LoginLimits, State
+from gateway.units import UnitDirectory
 from gateway.users.router import router as users_router
 from kit.auth import SigningKey, StaticKeys, TokenVerifier
 from kit.auth.revocations import NotBeforeList
@@ -39,10 +40,9 @@ from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_loggin
 from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
 
 
-async def _cancelled(task: "asyncio.Task[None]") -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+async def _stopped(work: OutboxRelay | NotBeforeList, task: "asyncio.Task[None]") -> None:
+    work.stop()
+    await task
 
 
 def _client(
@@ -101,6 +101,7 @@ def create_app(
             if engine is None:
                 stack.push_async_callback(the_engine.dispose)
             sessionmaker = make_sessionmaker(the_engine)
+            issuer = TokenIssuer(key, settings)
             the_bus = bus if bus is not None else _bus(settings)
             if bus is None:
                 await the_bus.start()
@@ -116,8 +117,9 @@ def create_app(
             not_before = NotBeforeList(
                 sessionmaker, token_not_before, poll_seconds=settings.AUTH_NOT_BEFORE_POLL_SECONDS
             )
-            for work in (relay.run(), not_before.run()):
-                stack.push_async_callback(_cancelled, asyncio.create_task(work))
+            for work in (relay, not_before):
+                # Stopped, not cancelled: a query cut short would outlive the engine.
+                stack.push_async_callback(_stopped, work, asyncio.create_task(work.run()))
             per_second = settings.LOGIN_ATTEMPTS_PER_MINUTE / 60
             burst = settings.LOGIN_ATTEMPTS_BURST
             yield {
@@ -126,7 +128,7 @@ def create_app(
                 "metrics": metrics,
                 "openapi": CachedDocument(settings.OPENAPI_CACHE_SECONDS),
                 "sessionmaker": sessionmaker,
-                "issuer": TokenIssuer(key, settings),
+                "issuer": issuer,
                 "token_verifier": TokenVerifier(
                     StaticKeys(key.jwks()),
                     issuer=settings.AUTH_ISSUER,
@@ -145,6 +147,8 @@ def create_app(
                     by_address=TokenBuckets(per_second, burst),
                 ),
                 "api_key_uses": UseRecorder(),
+                "units": UnitDirectory(upstreams["households"], issuer),
+                "passwords": PasswordPolicy(settings.PASSWORD_MIN_LENGTH),
             }
 
     # FastAPI's own docs routes would collide with the merged ones served by `docs.router`;

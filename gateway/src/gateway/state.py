@@ -14,8 +14,10 @@ from gateway.auth.issuer import TokenIssuer
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.openapi import CachedDocument
+from gateway.passwords import PasswordPolicy
 from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
+from gateway.units import UnitDirectory
 from kit.auth import TokenVerifier
 
 
@@ -38,6 +40,8 @@ class State(TypedDict):
     rate_limit: TokenBuckets
     login_limits: LoginLimits
     api_key_uses: UseRecorder
+    units: UnitDirectory
+    passwords: PasswordPolicy
 
 
 # Starlette's `request.state` is untyped; these give each endpoint a typed view of one entry.
@@ -72,6 +76,16 @@ async def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
+async def _units(request: Request) -> UnitDirectory:
+    units: UnitDirectory = request.state.units
+    return units
+
+
+async def _passwords(request: Request) -> PasswordPolicy:
+    passwords: PasswordPolicy = request.state.passwords
+    return passwords
+
+
 async def _login_limits(request: Request) -> LoginLimits:
     limits: LoginLimits = request.state.login_limits
     return limits
@@ -84,3 +98,5 @@ OpenApiDep = Annotated[CachedDocument, Depends(_openapi)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]
 LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]
+UnitsDep = Annotated[UnitDirectory, Depends(_units)]
+PasswordsDep = Annotated[PasswordPolicy, Depends(_passwords)]

@@ -5,7 +5,6 @@ have the same shape and the same operational endpoints.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypedDict
@@ -106,9 +105,8 @@ def create_service_app(
                 ),
             }
         finally:
-            reloading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reloading
+            not_before.stop()
+            await reloading
             if owns_bus:
                 await the_bus.close()
             if owns_engine:

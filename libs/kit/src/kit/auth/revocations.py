@@ -12,6 +12,7 @@ issued before an older one has expired anyway, so older rows are neither loaded 
 """
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -91,6 +92,7 @@ class NotBeforeList:
         self._table = table
         self._poll_seconds = poll_seconds
         self._times: dict[str, float] = {}
+        self._stopping = asyncio.Event()
 
     def not_before(self, subject: str) -> float | None:
         """Seconds since the epoch before which `subject`'s tokens are refused, if any."""
@@ -111,13 +113,18 @@ class NotBeforeList:
         self._times = {subject: _aware(moment).timestamp() for subject, moment in rows}
 
     async def run(self) -> None:
-        """Reload every `poll_seconds`, for ever; a failed reload keeps what was loaded."""
-        while True:
+        """Reload every `poll_seconds` until `stop()`; a failed reload keeps what was loaded."""
+        while not self._stopping.is_set():
             try:
                 await self.reload()
             except Exception as error:  # the database may be down for a while: keep trying
                 log.warning("identity.not_before_reload_failed", error=repr(error))
-            await asyncio.sleep(self._poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
+
+    def stop(self) -> None:
+        """Make `run()` return after the reload in hand, rather than cancelling it mid-query."""
+        self._stopping.set()
 
 
 def _aware(moment: datetime) -> datetime:
