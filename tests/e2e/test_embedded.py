@@ -209,6 +209,6 @@ async def test_a_deactivated_users_token_is_refused_everywhere_within_seconds(
                 (gateway, "/api/v1/rounds"),
                 (households, "/api/v1/rounds"),
                 (indicators, "/api/v1/standards"),
-                (notifications, "/api/v1/notifications?unit_code=08707"),
+                (notifications, "/api/v1/notifications"),
             ],
         )

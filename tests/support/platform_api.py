@@ -422,14 +422,17 @@ async def a_deactivated_users_token_is_refused_everywhere_within_seconds(
     every target refuses that token with 401 within `within` seconds."""
     username = f"e2e-{uuid.uuid4().hex[:10]}"
     password = f"never {uuid.uuid4().hex} guessed"
+    spare = {"username": f"{username}-spare", "password": password, "role": "admin", "units": None}
+    await admin.ok(admin.client.post("/api/v1/admin/users", json=spare), 201)  # not the last
     created = await admin.ok(
         admin.client.post(
             "/api/v1/admin/users",
             json={
                 "username": username,
                 "password": password,
-                "role": "commune_officer",
-                "units": ["08707"],
+                # Country-wide, so that no unit code (in force today or not) is needed.
+                "role": "admin",
+                "units": None,
             },
         ),
         201,
