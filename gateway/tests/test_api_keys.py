@@ -43,6 +43,18 @@ class TestManaging:
 
         assert response.status_code == 422
 
+    async def test_its_units_must_be_in_force_at_its_roles_level(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/api-keys",
+                json={"name": "commune app", "role": "commune_officer", "units": ["26"]},
+            )
+
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body", "units", 0]
+        assert "26 is a province" in error["msg"]
+
     async def test_revoked_keys_are_listed_only_when_asked_for(self, serve) -> None:
         async with serve() as client:
             key = (await client.post("/api/v1/admin/api-keys", json=KEY)).json()

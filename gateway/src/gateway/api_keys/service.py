@@ -15,6 +15,7 @@ from gateway.api_keys.models import ApiKey
 from gateway.api_keys.schemas import ApiKeyCreate
 from gateway.credentials import digest, new_secret
 from gateway.scopes import checked_scope
+from gateway.units import UnitDirectory
 from kit.contracts import AccessChange
 from kit.db import utc_now
 
@@ -29,10 +30,12 @@ def subject_of(key: ApiKey) -> str:
 
 
 async def create(
-    session: AsyncSession, key_in: ApiKeyCreate, *, created_by: str
+    session: AsyncSession, key_in: ApiKeyCreate, *, created_by: str, units: UnitDirectory
 ) -> tuple[ApiKey, str]:
-    """The new key and its secret (shown to the caller once, never stored)."""
+    """The new key and its secret (shown to the caller once, never stored); its units must be
+    in force today at its role's level, as a user's."""
     scope = checked_scope(key_in.role, key_in.units, ["body", "units"])
+    await units.check(key_in.role, key_in.units, ["body", "units"])
     secret = new_secret(SECRET_PREFIX)
     key = ApiKey(
         name=key_in.name,
