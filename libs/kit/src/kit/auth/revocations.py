@@ -98,11 +98,6 @@ class NotBeforeList:
         """Seconds since the epoch before which `subject`'s tokens are refused, if any."""
         return self._times.get(subject)
 
-    def note(self, subject: str, not_before: datetime) -> None:
-        """Apply a change at once in this process (the writer's own, before the next reload)."""
-        timestamp = not_before.timestamp()
-        self._times[subject] = max(timestamp, self._times.get(subject, timestamp))
-
     async def reload(self) -> None:
         since = utc_now() - MAX_TOKEN_LIFETIME
         statement = select(self._table.c.subject, self._table.c.not_before).where(
