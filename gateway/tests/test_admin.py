@@ -239,6 +239,17 @@ class TestPasswords:
 
         assert response.status_code == 201, response.text
 
+    async def test_a_password_as_long_as_allowed_is_checked_without_error(self, serve) -> None:
+        phrase = "mưa rào trên đồng lúa chín vàng ở làng quê " * 6  # 256 characters
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": phrase[:256], "role": "admin",
+                      "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 201, response.text
+
     async def test_a_new_password_is_checked_too(self, serve, accounts) -> None:
         async with serve() as client:
             user = await accounts.create_user(client, "lan")

@@ -54,9 +54,11 @@ class PasswordPolicy:
             return f"The password must have at least {self.min_length} characters."
         if username.lower() in password.lower():
             return "The password must not contain the username."
-        # zxcvbn's work grows with the length; what lies past its first 100 characters only adds
-        # to the guesses needed, so the estimate of the start is a lower bound.
-        estimate = zxcvbn(password[:100], user_inputs=[username, *username.split(".")])
+        # zxcvbn refuses more than 72 characters; what lies past them only adds to the guesses
+        # needed, so the estimate of the start is a lower bound.
+        estimate = zxcvbn(
+            password[:ZXCVBN_MAX_LENGTH], user_inputs=[username, *username.split(".")]
+        )
         if estimate["score"] >= GUESSABLE_BELOW_SCORE:
             return None
         warning = estimate["feedback"]["warning"]
@@ -69,3 +71,4 @@ class PasswordPolicy:
 
 # zxcvbn's score 3: "safely unguessable", more than 10^8 guesses.
 GUESSABLE_BELOW_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72
