@@ -5,7 +5,8 @@ key file holding `kit.testing.TEST_SIGNING_KEY`, so that `kit.testing.bearer()` 
 accepted; `serve` gives a client that sends an admin's token unless told otherwise.
 """
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+import inspect
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeAlias
@@ -35,6 +36,8 @@ class Serve(Protocol):
         settings: Settings | None = None,
         *,
         headers: dict[str, str] | None = ...,
+        peer: str = ...,
+        units_in_force: Mapping[str, str] | None = ...,
         **handlers: Handler,
     ) -> AbstractAsyncContextManager[httpx.AsyncClient]: ...
 
@@ -107,6 +110,35 @@ def down(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("Connection refused", request=request)
 
 
+# What the households service answers for the gateway's checks of unit codes (`gateway.units`):
+# units in force today, by code. 243 was a district until 30 June 2025, so none is in force now.
+UNITS_IN_FORCE = {
+    "26": "province",
+    "25": "province",
+    "27": "province",
+    "08707": "commune",
+    "08710": "commune",
+    "08719": "commune",
+}
+
+
+def with_units(households: Handler, units_in_force: Mapping[str, str]) -> Handler:
+    """The households upstream, answering `GET /api/v1/units/{code}?on=…` from `units_in_force`."""
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.split("/")
+        if request.method == "GET" and path[:4] == ["", "api", "v1", "units"] and len(path) == 5:
+            if "on" in request.url.params:
+                level = units_in_force.get(path[4])
+                if level is None:
+                    return httpx.Response(404, json={"title": "Not Found", "status": 404})
+                return httpx.Response(200, json={"code": path[4], "level": level})
+        answer = households(request)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    return handle
+
+
 def identity_database(folder: Path) -> str:
     """A SQLite file with the gateway's tables (the migrations are tested in tests/)."""
     path = folder / "gateway.db"
@@ -136,7 +168,13 @@ def settings(tmp_path: Path) -> Settings:
         RATE_LIMIT_BURST=1000,
         LOGIN_ATTEMPTS_PER_MINUTE=1000,
         LOGIN_ATTEMPTS_BURST=1000,
+        LOGIN_FREE_FAILURES=1000,
+        LOGIN_FIRST_DELAY_SECONDS=1,
+        LOGIN_MAX_DELAY_SECONDS=300,
         CORS_ALLOW_ORIGINS=[],
+        TRUSTED_PROXIES=[],
+        MESSAGE_BUS="inprocess",
+        AUTH_NOT_BEFORE_POLL_SECONDS=0.05,
         FIRST_ADMIN_USERNAME=None,
         FIRST_ADMIN_PASSWORD=None,
     )
@@ -146,7 +184,10 @@ def settings(tmp_path: Path) -> Settings:
 def serve(settings: Settings) -> Serve:
     """`async with serve(households=handler) as client:`; upstreams not named are down.
 
-    The client sends an admin's token; `headers={}` makes it anonymous.
+    The households upstream answers the gateway's checks of unit codes from `units_in_force`
+    (None: the households handler answers them too), whatever handles the rest. The client sends
+    an admin's token; `headers={}` makes it anonymous. `peer` is the address the gateway sees the
+    requests come from.
     """
 
     @asynccontextmanager
@@ -154,14 +195,19 @@ def serve(settings: Settings) -> Serve:
         settings: Settings | None = settings,
         *,
         headers: dict[str, str] | None = None,
+        peer: str = "127.0.0.1",
+        units_in_force: Mapping[str, str] | None = UNITS_IN_FORCE,
         **handlers: Handler,
     ) -> AsyncIterator[httpx.AsyncClient]:
+        if units_in_force is not None:
+            households = with_units(handlers.get("households", down), units_in_force)
+            handlers = {**handlers, "households": households}
         transports = {name: httpx.MockTransport(handlers.get(name, down)) for name in UPSTREAMS}
         app = create_app(settings, transports=transports)
         async with (
             LifespanManager(app) as manager,
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app),
+                transport=httpx.ASGITransport(app=manager.app, client=(peer, 50000)),
                 base_url="http://gateway",
                 headers=bearer(Role.ADMIN) if headers is None else headers,
             ) as client,

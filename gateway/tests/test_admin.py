@@ -2,8 +2,11 @@
 
 import pytest
 
+from gateway.config import Settings
 from kit.auth import Role
 from kit.testing import bearer
+
+PASSWORD = "correct horse battery"
 
 
 class TestAccess:
@@ -54,7 +57,12 @@ class TestUsers:
             await accounts.create_user(client, "lan")
             again = await client.post(
                 "/api/v1/admin/users",
-                json={"username": "lan", "password": "x" * 12, "role": "admin", "units": None},
+                json={
+                    "username": "lan",
+                    "password": accounts.password,
+                    "role": "admin",
+                    "units": None,
+                },
             )
 
         assert again.status_code == 409
@@ -80,7 +88,7 @@ class TestUsers:
         async with serve() as client:
             response = await client.post(
                 "/api/v1/admin/users",
-                json={"username": "lan", "password": "x" * 12, "role": role, "units": units},
+                json={"username": "lan", "password": PASSWORD, "role": role, "units": units},
             )
 
         assert response.status_code == 422, response.text
@@ -102,6 +110,157 @@ class TestUsers:
             )
 
         assert user["units"] == ["26", "27"]
+
+
+class TestUnitsInScope:
+    """Each unit code must be in force today (the households service says), at the role's level."""
+
+    @pytest.mark.parametrize(
+        ("role", "units", "position", "says"),
+        [
+            ("commune_officer", ["08707", "99999"], 1, "no unit 99999 in force today"),
+            ("enumerator", ["26"], 0, "26 is a province"),
+            ("commune_officer", ["243"], 0, "no unit 243 in force today"),  # a former district
+            ("province_officer", ["08707"], 0, "08707 is a commune"),
+            ("ministry_analyst", ["98"], 0, "no unit 98 in force today"),
+        ],
+    )
+    async def test_a_unit_that_does_not_exist_or_is_at_another_level_is_refused(
+        self, serve, role: str, units: list[str], position: int, says: str
+    ) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": PASSWORD, "role": role, "units": units},
+            )
+            listed = (await client.get("/api/v1/admin/users")).json()
+
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body", "units", position]
+        assert says in error["msg"]
+        assert listed["total"] == 0
+
+    async def test_units_in_force_at_the_roles_level_are_accepted(self, serve, accounts) -> None:
+        async with serve() as client:
+            officer = await accounts.create_user(
+                client, "minh", role="province_officer", units=["26"]
+            )
+            enumerator = await accounts.create_user(
+                client, "lan", role="enumerator", units=["08719"]
+            )
+
+        assert (officer["units"], enumerator["units"]) == (["26"], ["08719"])
+
+    async def test_a_change_of_units_or_role_is_checked_too(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(client, "lan", units=["08707"])
+            url = f"/api/v1/admin/users/{user['id']}"
+            unknown = await client.patch(url, json={"units": ["08799"]})
+            wrong_level = await client.patch(url, json={"role": "province_officer"})
+
+        assert unknown.status_code == 422
+        assert unknown.json()["errors"][0]["loc"] == ["body", "units", 0]
+        assert wrong_level.status_code == 422
+        assert "08707 is a commune" in wrong_level.json()["errors"][0]["msg"]
+
+    async def test_units_cannot_be_checked_while_the_households_service_is_down(
+        self, serve
+    ) -> None:
+        async with serve(units_in_force=None) as client:  # households: down
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": PASSWORD, "role": "enumerator",
+                      "units": ["08707"]},
+            )  # fmt: skip
+            listed = (await client.get("/api/v1/admin/users")).json()
+
+        assert response.status_code == 503
+        assert "households" in response.json()["detail"]
+        assert listed["total"] == 0
+
+
+class TestPasswords:
+    @pytest.fixture
+    def short_allowed(self, settings: Settings) -> Settings:
+        # 8, NIST's floor: what is refused here is refused for being guessable, not short.
+        return settings.model_copy(update={"PASSWORD_MIN_LENGTH": 8})
+
+    @pytest.mark.parametrize(
+        "password",
+        ["aaaaaaaaaa", "1234567890", "password123", "qwertyuiop", "abcdefghijkl", "lan.nguyen99"],
+    )
+    async def test_a_guessable_password_is_refused(
+        self, serve, short_allowed: Settings, password: str
+    ) -> None:
+        async with serve(short_allowed) as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan.nguyen", "password": password, "role": "admin",
+                      "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body", "password"]
+        assert "guess" in error["msg"] or "username" in error["msg"]
+
+    async def test_a_password_shorter_than_the_setting_is_refused(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": "pho bo 7 ngay", "role": "admin",
+                      "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body", "password"]
+        assert "at least 15 characters" in error["msg"]
+
+    async def test_a_password_containing_the_username_is_refused(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "tran.thi.mai", "password": "ruộng lúa tran.thi.mai",
+                      "role": "admin", "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["msg"] == "The password must not contain the username."
+
+    async def test_a_long_phrase_without_composition_rules_is_accepted(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": "mưa rào trên đồng lúa chín",
+                      "role": "admin", "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 201, response.text
+
+    async def test_a_password_as_long_as_allowed_is_checked_without_error(self, serve) -> None:
+        phrase = "mưa rào trên đồng lúa chín vàng ở làng quê " * 6  # 256 characters
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={"username": "lan", "password": phrase[:256], "role": "admin",
+                      "units": None},
+            )  # fmt: skip
+
+        assert response.status_code == 201, response.text
+
+    async def test_a_new_password_is_checked_too(self, serve, accounts) -> None:
+        async with serve() as client:
+            user = await accounts.create_user(client, "lan")
+            response = await client.patch(
+                f"/api/v1/admin/users/{user['id']}", json={"password": "111111111111111"}
+            )
+            login = await accounts.login(client, "lan")
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "password"]
+        assert login.status_code == 200  # the old password stands
 
 
 class TestChangingAUser:

@@ -66,13 +66,25 @@ class TestManaging:
 
     async def test_a_name_is_stored_nfc_and_trimmed_and_unit_codes_in_ascii(self, serve) -> None:
         decomposed = unicodedata.normalize("NFD", " Sở Lao động ")
-        body = {"name": decomposed, "role": "province_officer", "units": ["２６"]}
+        body = {"name": decomposed, "role": "province_officer", "units": ["２５"]}
 
         async with serve() as client:
             response = await client.post("/api/v1/admin/api-keys", json=body)
 
         assert response.status_code == 201, response.text
-        assert (response.json()["name"], response.json()["units"]) == ("Sở Lao động", ["26"])
+        assert (response.json()["name"], response.json()["units"]) == ("Sở Lao động", ["25"])
+
+    async def test_its_units_must_be_in_force_at_its_roles_level(self, serve) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/api-keys",
+                json={"name": "commune app", "role": "commune_officer", "units": ["26"]},
+            )
+
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["loc"] == ["body", "units", 0]
+        assert "26 is a province" in error["msg"]
 
     async def test_revoked_keys_are_listed_only_when_asked_for(self, serve) -> None:
         async with serve() as client:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from gateway.config import Settings
+from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
 from kit.auth import Role
 from kit.testing import bearer
@@ -101,31 +102,190 @@ class TestRateLimit:
 
 
 class TestLoginAttempts:
-    async def test_guessing_one_users_password_is_slowed_down(
-        self, serve, settings: Settings, accounts
-    ) -> None:
-        limited = settings.model_copy(
-            update={"LOGIN_ATTEMPTS_PER_MINUTE": 1, "LOGIN_ATTEMPTS_BURST": 3}
+    @pytest.fixture
+    def limited(self, settings: Settings) -> Settings:
+        return settings.model_copy(
+            update={
+                "LOGIN_FREE_FAILURES": 3,
+                "LOGIN_FIRST_DELAY_SECONDS": 30,
+                "LOGIN_ATTEMPTS_PER_MINUTE": 1,
+                "LOGIN_ATTEMPTS_BURST": 5,
+            }
         )
-        async with serve(limited) as client:
+
+    async def test_guessing_from_one_address_is_slowed_down(
+        self, serve, limited: Settings, accounts
+    ) -> None:
+        async with serve(limited, peer="203.0.113.9") as client:
             await accounts.create_user(client, "lan")
             guesses = [await accounts.login(client, "lan", f"guess {n}") for n in range(3)]
             right = await accounts.login(client, "lan")
 
         assert [guess.status_code for guess in guesses] == [401, 401, 401]
         assert right.status_code == 429
-        assert 1 <= int(right.headers["retry-after"]) <= 60
+        assert 1 <= int(right.headers["retry-after"]) <= 30
+
+    async def test_the_owner_from_another_address_logs_in_while_a_guesser_is_slowed(
+        self, serve, limited: Settings, accounts
+    ) -> None:
+        # Behind a proxy, so that one gateway sees both clients.
+        proxied = limited.model_copy(
+            update={"TRUSTED_PROXIES": Settings(TRUSTED_PROXIES="10.0.0.2").TRUSTED_PROXIES}
+        )
+        guesser = {"x-forwarded-for": "203.0.113.9"}
+        owner = {"x-forwarded-for": "198.51.100.20"}
+        async with serve(proxied, peer="10.0.0.2") as client:
+            await accounts.create_user(client, "lan")
+            guesses = [
+                await client.post(
+                    "/api/v1/auth/token",
+                    data={"grant_type": "password", "username": "lan", "password": f"guess {n}"},
+                    headers=guesser,
+                )
+                for n in range(5)
+            ]
+            own = await client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": "lan", "password": accounts.password},
+                headers=owner,
+            )
+
+        assert [guess.status_code for guess in guesses] == [401, 401, 401, 429, 429]
+        assert own.status_code == 200
 
     async def test_one_address_trying_many_users_is_slowed_down(
-        self, serve, settings: Settings, accounts
+        self, serve, limited: Settings, accounts
     ) -> None:
-        limited = settings.model_copy(
-            update={"LOGIN_ATTEMPTS_PER_MINUTE": 1, "LOGIN_ATTEMPTS_BURST": 3}
-        )
         async with serve(limited) as client:
-            tries = [await accounts.login(client, f"user{n}") for n in range(4)]
+            tries = [await accounts.login(client, f"user{n}") for n in range(6)]
 
-        assert [response.status_code for response in tries] == [401, 401, 401, 429]
+        assert [response.status_code for response in tries] == [401] * 5 + [429]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestLoginThrottle:
+    def throttle(self, clock: Clock) -> LoginThrottle:
+        return LoginThrottle(free_failures=3, first_delay=1, max_delay=60, clock=clock)
+
+    def test_the_wait_doubles_with_each_failure_beyond_the_free_ones(self) -> None:
+        clock = Clock()
+        throttle = self.throttle(clock)
+        assert [throttle.attempt("lan", "203.0.113.9") for _ in range(3)] == [0, 0, 0]
+        waits = []
+        for _ in range(8):
+            wait = throttle.attempt("lan", "203.0.113.9")  # refused, however often
+            assert throttle.attempt("lan", "203.0.113.9") == pytest.approx(wait)
+            clock.now += wait
+            assert throttle.attempt("lan", "203.0.113.9") == 0  # then one more try, failed
+            waits.append(wait)
+
+        assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+
+    def test_a_success_starts_afresh(self) -> None:
+        clock = Clock()
+        throttle = self.throttle(clock)
+        for _ in range(3):
+            throttle.attempt("lan", "203.0.113.9")
+        throttle.succeeded("lan", "203.0.113.9")
+
+        assert [throttle.attempt("lan", "203.0.113.9") for _ in range(3)] == [0, 0, 0]
+
+    def test_each_username_and_address_pair_is_throttled_on_its_own(self) -> None:
+        clock = Clock()
+        throttle = self.throttle(clock)
+        for _ in range(3):
+            throttle.attempt("lan", "203.0.113.9")
+
+        assert throttle.attempt("lan", "203.0.113.9") == pytest.approx(1)
+        assert throttle.attempt("lan", "198.51.100.20") == 0
+        assert throttle.attempt("minh", "203.0.113.9") == 0
+
+    def test_the_wait_never_exceeds_the_maximum_however_long_the_guessing(self) -> None:
+        throttle = self.throttle(Clock())
+
+        assert throttle.delay_after(10_000) == 60
+
+    def test_failures_are_forgotten_after_an_idle_hour(self) -> None:
+        clock = Clock()
+        throttle = self.throttle(clock)
+        for _ in range(3):
+            throttle.attempt("lan", "203.0.113.9")
+
+        clock.now += 3601
+        assert [throttle.attempt("lan", "203.0.113.9") for _ in range(3)] == [0, 0, 0]
+
+
+class TestTrustedProxies:
+    """X-Forwarded-For names the client only when a configured proxy sends it."""
+
+    @pytest.fixture
+    def strict(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"RATE_LIMIT_PER_SECOND": 0.01, "RATE_LIMIT_BURST": 2})
+
+    async def test_without_trusted_proxies_a_forged_address_does_not_buy_a_fresh_bucket(
+        self, serve, strict: Settings
+    ) -> None:
+        async with serve(strict, headers={}, peer="127.0.0.1") as client:
+            answers = [
+                await client.get("/api/v1/units", headers={"x-forwarded-for": f"203.0.113.{n}"})
+                for n in range(3)
+            ]
+
+        assert [answer.status_code for answer in answers] == [401, 401, 429]
+
+    async def test_a_trusted_proxy_names_the_client_rightmost_untrusted_first(
+        self, serve, strict: Settings
+    ) -> None:
+        proxied = strict.model_copy(
+            update={"TRUSTED_PROXIES": Settings(TRUSTED_PROXIES="10.0.0.0/8").TRUSTED_PROXIES}
+        )
+        async with serve(proxied, headers={}, peer="10.0.0.2") as client:
+
+            async def via_proxy(forwarded_for: str) -> int:
+                headers = {"x-forwarded-for": forwarded_for}
+                return (await client.get("/api/v1/units", headers=headers)).status_code
+
+            # The client forged its own leftmost entry; the proxies (10.x) appended the rest.
+            first = [await via_proxy(f"1.1.1.{n}, 198.51.100.7, 10.0.0.9") for n in range(3)]
+            other_client = await via_proxy("198.51.100.8, 10.0.0.9")
+
+        assert first == [401, 401, 429]  # one client, 198.51.100.7, whatever it forged
+        assert other_client == 401  # its own bucket
+
+    async def test_a_peer_outside_the_trusted_proxies_is_the_client(
+        self, serve, strict: Settings
+    ) -> None:
+        proxied = strict.model_copy(
+            update={"TRUSTED_PROXIES": Settings(TRUSTED_PROXIES="10.0.0.2").TRUSTED_PROXIES}
+        )
+        async with serve(proxied, headers={}, peer="192.0.2.50") as client:
+            answers = [
+                await client.get("/api/v1/units", headers={"x-forwarded-for": f"203.0.113.{n}"})
+                for n in range(3)
+            ]
+
+        assert [answer.status_code for answer in answers] == [401, 401, 429]
+
+    def test_proxies_read_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
+
+        assert [str(proxy) for proxy in Settings().TRUSTED_PROXIES] == [
+            "10.0.0.0/8",
+            "192.0.2.1/32",
+        ]
+
+    def test_a_malformed_proxy_is_refused_at_start(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("TRUSTED_PROXIES", "proxy.internal")
+
+        with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+            Settings()
 
 
 async def chunks(size: int, count: int) -> AsyncIterator[bytes]:

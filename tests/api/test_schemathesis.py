@@ -126,6 +126,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformThread
         RATE_LIMIT_BURST=UNLIMITED,
         LOGIN_ATTEMPTS_PER_MINUTE=UNLIMITED,
         LOGIN_ATTEMPTS_BURST=UNLIMITED,
+        LOGIN_FREE_FAILURES=UNLIMITED,
     )
     with PlatformThread(data_dir, gateway_settings=settings) as running:
         yield running

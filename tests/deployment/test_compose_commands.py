@@ -127,3 +127,13 @@ def test_each_python_command_runs_a_module_with_a_main_guard(name: str) -> None:
     guards = [node for node in tree.body if isinstance(node, ast.If) and _is_main_guard(node.test)]
     assert guards, f"{spec.origin}: nothing runs under `if __name__ == '__main__'`"
     importlib.import_module(spec.name)  # and it imports (the guard keeps it from running)
+
+
+def test_the_gateway_alone_decides_which_proxies_name_the_client() -> None:
+    # Uvicorn's own proxy headers would believe X-Forwarded-For from any local client; the
+    # gateway believes only TRUSTED_PROXIES.
+    gateways = [process for process in processes().values() if process.package == "gateway"]
+    served = [process for process in gateways if process.name in UVICORN]
+    assert served
+    for process in served:
+        assert "--no-proxy-headers" in process.command, f"{process.name}: add --no-proxy-headers"

@@ -29,7 +29,7 @@ from support.compose_file import (
 # Settings every process must get from the file rather than from its embedded-run default.
 DEPLOYMENT_SETTINGS = {"SERVICE_NAME", "ENVIRONMENT", "LOG_JSON"}
 # ...and every process of a service that owns a database (one with a `migrate` module): its
-# database, and its broker where it has one (the gateway has a database but no broker).
+# database and its broker (the gateway's relay publishes changes of access).
 SERVICE_SETTINGS = {"DATABASE_URL", "MESSAGE_BUS", "RABBITMQ_URL"}
 
 

@@ -199,6 +199,15 @@ async def test_untrustworthy_tokens_are_refused_at_the_gateway_and_at_each_servi
         await platform_api.untrustworthy_tokens_are_refused(signing_key(stack), targets)
 
 
+async def test_a_deactivated_users_token_is_refused_everywhere_within_seconds(
+    api: Api, stack: DistributedStack
+) -> None:
+    async with anonymous_clients(stack) as targets:
+        await platform_api.a_deactivated_users_token_is_refused_everywhere_within_seconds(
+            api, targets
+        )
+
+
 # Last: it replaces the gateway's signing key.
 async def test_a_replaced_signing_key_is_refused_everywhere_once_services_refetch_it(
     api: Api, stack: DistributedStack

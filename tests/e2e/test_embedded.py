@@ -1,10 +1,15 @@
 """The end-to-end scenarios on the embedded default: SQLite and the in-process bus."""
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI, Request
 from support import platform_api
 from support.platform_api import Api
 
@@ -13,7 +18,7 @@ from kit.contracts import Envelope
 from kit.db import utc_now
 from kit.messaging import OutgoingMessage
 from launcher.demo_users import ensure_demo_users
-from launcher.embedded import Platform, running_platform
+from launcher.embedded import Platform, running_platform, server_config
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -163,3 +168,47 @@ async def test_the_request_id_follows_the_write_into_its_event(
     await platform_api.the_request_id_follows_the_write_into_its_event(
         api, InProcessBroker(platform)
     )
+
+
+async def test_the_embedded_server_leaves_forwarded_headers_to_the_gateway() -> None:
+    seen: list[str] = []
+    app = FastAPI()
+
+    @app.get("/who")
+    async def who(request: Request) -> dict[str, str]:
+        seen.append(request.client.host if request.client else "")
+        return {}
+
+    listening = socket.create_server(("127.0.0.1", 0))  # queues the request until uvicorn runs
+    port = listening.getsockname()[1]
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    try:
+        async with httpx.AsyncClient() as client:
+            await client.get(f"http://127.0.0.1:{port}/who", headers={"x-forwarded-for": "1.2.3.4"})
+    finally:
+        server.should_exit = True
+        await serving
+
+    assert seen == ["127.0.0.1"]
+
+
+async def test_a_deactivated_users_token_is_refused_everywhere_within_seconds(
+    api: Api, platform: Platform
+) -> None:
+    async with (
+        platform.client(role=None) as gateway,
+        platform.service_client("households", role=None) as households,
+        platform.service_client("indicators", role=None) as indicators,
+        platform.service_client("notifications", role=None) as notifications,
+    ):
+        await platform_api.a_deactivated_users_token_is_refused_everywhere_within_seconds(
+            api,
+            [
+                (gateway, "/api/v1/auth/me"),
+                (gateway, "/api/v1/rounds"),
+                (households, "/api/v1/rounds"),
+                (indicators, "/api/v1/standards"),
+                (notifications, "/api/v1/notifications"),
+            ],
+        )

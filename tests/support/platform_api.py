@@ -6,6 +6,7 @@ import hmac
 import itertools
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -411,3 +412,47 @@ async def an_api_key_is_exchanged_for_a_token_and_revocable(admin: Api, anonymou
     [key] = [key for key in listed["items"] if key["id"] == created["id"]]
     assert key["last_used_at"] is not None
     assert key["revoked_at"] is not None
+
+
+async def a_deactivated_users_token_is_refused_everywhere_within_seconds(
+    admin: Api, targets: Sequence[tuple[httpx.AsyncClient, str]], *, within: float = 10.0
+) -> None:
+    """A user logs in; its token works at the gateway and at each service (each target: an
+    unauthenticated client and a path the user may read). Once an admin deactivates the user,
+    every target refuses that token with 401 within `within` seconds."""
+    username = f"e2e-{uuid.uuid4().hex[:10]}"
+    password = f"never {uuid.uuid4().hex} guessed"
+    spare = {"username": f"{username}-spare", "password": password, "role": "admin", "units": None}
+    await admin.ok(admin.client.post("/api/v1/admin/users", json=spare), 201)  # not the last
+    created = await admin.ok(
+        admin.client.post(
+            "/api/v1/admin/users",
+            json={
+                "username": username,
+                "password": password,
+                # Country-wide, so that no unit code (in force today or not) is needed.
+                "role": "admin",
+                "units": None,
+            },
+        ),
+        201,
+    )
+    login = {"grant_type": "password", "username": username, "password": password}
+    tokens = await admin.ok(admin.client.post("/api/v1/auth/token", data=login))
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    for client, path in targets:
+        answer = await client.get(path, headers=headers)
+        assert answer.status_code == 200, f"{client.base_url}{path}: {answer.text}"
+
+    await admin.ok(
+        admin.client.patch(f"/api/v1/admin/users/{created['id']}", json={"active": False})
+    )
+
+    async def refused_by(client: httpx.AsyncClient, path: str) -> httpx.Response | None:
+        answer = await client.get(path, headers=headers)
+        return answer if answer.status_code == 401 else None
+
+    for client, path in targets:
+        refusal = await eventually(lambda: refused_by(client, path), within=within)  # noqa: B023
+        assert refusal.headers["content-type"] == "application/problem+json"
+        assert "access changed" in refusal.json()["detail"], refusal.text

@@ -2,9 +2,9 @@
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from kit.settings import AppSettings
@@ -38,6 +38,18 @@ class Settings(AppSettings):
     REFRESH_TOKEN_DAYS: int = Field(default=14, ge=1, le=90)
     # What a request with an API key is forwarded with: a token minted for that one request.
     API_KEY_TOKEN_SECONDS: int = Field(default=60, ge=5, le=900)
+    # Changes of access (a user deactivated, re-scoped, a key revoked) are published to every
+    # service (`gateway.access`) by a relay in each gateway process, from the gateway's outbox.
+    # "inprocess" only where every app shares one process (the embedded runner).
+    MESSAGE_BUS: Literal["rabbitmq", "inprocess"] = "rabbitmq"
+    RABBITMQ_URL: str = "amqp://guest:guest@localhost:5672/"
+    PUBLISH_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    RELAY_BATCH_SIZE: int = Field(default=200, ge=1)
+    RELAY_POLL_SECONDS: float = Field(default=0.2, gt=0)
+    # A new password's least length (NIST SP 800-63B-4: at least 15 for a password that is the
+    # only factor, as here; 8 is its floor where another factor is required). Common, repeated,
+    # sequential and username-based passwords are refused at any length (`gateway.passwords`).
+    PASSWORD_MIN_LENGTH: int = Field(default=15, ge=8, le=64)
     # Applied by `python -m gateway.migrate` when no active admin exists (both or neither).
     FIRST_ADMIN_USERNAME: str | None = None
     FIRST_ADMIN_PASSWORD: SecretStr | None = None
@@ -47,23 +59,33 @@ class Settings(AppSettings):
     # process: a bucket of RATE_LIMIT_BURST requests refilled at RATE_LIMIT_PER_SECOND.
     RATE_LIMIT_PER_SECOND: float = Field(default=20.0, gt=0)
     RATE_LIMIT_BURST: int = Field(default=200, ge=1)
-    # The token endpoint, per username and per client address: guessing passwords stays slow.
-    LOGIN_ATTEMPTS_PER_MINUTE: float = Field(default=10.0, gt=0)
-    LOGIN_ATTEMPTS_BURST: int = Field(default=10, ge=1)
+    # The token endpoint: per (username, client address), a few failures in a row are free, then
+    # each try waits, the wait doubling per failure up to the maximum; a success starts afresh.
+    # Per username alone would let anyone lock the owner out; per pair slows the guesser only.
+    LOGIN_FREE_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_FIRST_DELAY_SECONDS: float = Field(default=1.0, gt=0)
+    LOGIN_MAX_DELAY_SECONDS: float = Field(default=300.0, gt=0)
+    # And per client address across usernames (every grant): one address trying many users.
+    LOGIN_ATTEMPTS_PER_MINUTE: float = Field(default=30.0, gt=0)
+    LOGIN_ATTEMPTS_BURST: int = Field(default=30, ge=1)
     MAX_BODY_BYTES: int = Field(default=1 * MiB, ge=1024)
     MAX_IMPORT_BODY_BYTES: int = Field(default=256 * MiB, ge=1024)
     # Origins of browser apps allowed to call the API (JSON list or comma-separated); none: no
     # cross-origin calls.
     CORS_ALLOW_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies (addresses or CIDR networks, JSON list or comma-separated) whose
+    # X-Forwarded-For and X-Forwarded-Proto the gateway believes; none: the peer is the client.
+    # The client is the rightmost address of X-Forwarded-For that is not a trusted proxy.
+    TRUSTED_PROXIES: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
 
-    @field_validator("CORS_ALLOW_ORIGINS", mode="before")
+    @field_validator("CORS_ALLOW_ORIGINS", "TRUSTED_PROXIES", mode="before")
     @classmethod
-    def _origins(cls, value: Any) -> Any:
+    def _list(cls, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
-            return [origin.strip() for origin in text.split(",") if origin.strip()]
+            return [item.strip() for item in text.split(",") if item.strip()]
         return value
 
     @model_validator(mode="after")

@@ -1,9 +1,12 @@
-"""The gateway's tables live in this metadata: users, refresh tokens and API keys."""
+"""The gateway's tables live in this metadata: users, refresh tokens, API keys, and the changes of
+access it announces (its outbox and its own `token_not_before`)."""
 
 from sqlalchemy import JSON
 from sqlmodel import SQLModel
 
+from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
+from kit.messaging import define_outbox
 
 # A unit scope: a JSON list of unit codes, or SQL NULL for the whole country.
 UnitScopeColumn = JSON(none_as_null=True)
@@ -11,3 +14,7 @@ UnitScopeColumn = JSON(none_as_null=True)
 
 class Base(SQLModel, registry=new_registry()):
     pass
+
+
+outbox = define_outbox(Base.metadata)
+token_not_before = define_token_not_before(Base.metadata)

@@ -3,6 +3,7 @@
 Run with `uvicorn gateway.main:create_app --factory --port 8000`.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -10,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.ext.asyncio import AsyncEngine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import docs, ops, proxy
 from gateway.api_keys.router import router as api_keys_router
@@ -17,19 +19,30 @@ from gateway.api_keys.service import UseRecorder
 from gateway.auth.issuer import TokenIssuer, load_signing_key
 from gateway.auth.router import router as auth_router
 from gateway.config import Settings
+from gateway.db import outbox, token_not_before
 from gateway.identity import API_KEY_HEADER, CallerMiddleware
 from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
+from gateway.passwords import PasswordPolicy
 from gateway.protection.body_limit import BodyLimitMiddleware
 from gateway.protection.headers import SecurityHeadersMiddleware
+from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
 from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
 from gateway.state import LoginLimits, State
+from gateway.units import UnitDirectory
 from gateway.users.router import router as users_router
 from kit.auth import SigningKey, StaticKeys, TokenVerifier
+from kit.auth.revocations import NotBeforeList
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
+from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
+
+
+async def _stopped(work: OutboxRelay | NotBeforeList, task: "asyncio.Task[None]") -> None:
+    work.stop()
+    await task
 
 
 def _client(
@@ -49,17 +62,24 @@ def _client(
     return client
 
 
+def _bus(settings: Settings) -> MessageBus:
+    if settings.MESSAGE_BUS == "rabbitmq":
+        return RabbitMQBus(settings.RABBITMQ_URL, publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS)
+    return InProcessBus()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     engine: AsyncEngine | None = None,
     signing_key: SigningKey | None = None,
+    bus: MessageBus | None = None,
 ) -> FastAPI:
     """Build the gateway; `transports` replaces the network for the named upstreams.
 
-    `engine` (the identity database) and `signing_key` are shared when given (embedded run,
-    tests); otherwise they come from DATABASE_URL and SIGNING_KEY_FILE.
+    `engine` (the identity database), `signing_key` and `bus` are shared when given (embedded
+    run, tests); otherwise they come from DATABASE_URL, SIGNING_KEY_FILE and MESSAGE_BUS.
     """
     settings = settings or Settings()
     transports = transports or {}
@@ -80,6 +100,26 @@ def create_app(
             the_engine = engine if engine is not None else make_engine(settings.DATABASE_URL)
             if engine is None:
                 stack.push_async_callback(the_engine.dispose)
+            sessionmaker = make_sessionmaker(the_engine)
+            issuer = TokenIssuer(key, settings)
+            the_bus = bus if bus is not None else _bus(settings)
+            if bus is None:
+                await the_bus.start()
+                stack.push_async_callback(the_bus.close)
+            relay = OutboxRelay(
+                sessionmaker,
+                outbox,
+                the_bus,
+                service=settings.SERVICE_NAME,
+                batch_size=settings.RELAY_BATCH_SIZE,
+                poll_seconds=settings.RELAY_POLL_SECONDS,
+            )
+            not_before = NotBeforeList(
+                sessionmaker, token_not_before, poll_seconds=settings.AUTH_NOT_BEFORE_POLL_SECONDS
+            )
+            for work in (relay, not_before):
+                # Stopped, not cancelled: a query cut short would outlive the engine.
+                stack.push_async_callback(_stopped, work, asyncio.create_task(work.run()))
             per_second = settings.LOGIN_ATTEMPTS_PER_MINUTE / 60
             burst = settings.LOGIN_ATTEMPTS_BURST
             yield {
@@ -87,21 +127,28 @@ def create_app(
                 "upstreams": upstreams,
                 "metrics": metrics,
                 "openapi": CachedDocument(settings.OPENAPI_CACHE_SECONDS),
-                "sessionmaker": make_sessionmaker(the_engine),
-                "issuer": TokenIssuer(key, settings),
+                "sessionmaker": sessionmaker,
+                "issuer": issuer,
                 "token_verifier": TokenVerifier(
                     StaticKeys(key.jwks()),
                     issuer=settings.AUTH_ISSUER,
                     audience=settings.AUTH_AUDIENCE,
+                    not_before=not_before,
                 ),
                 "rate_limit": TokenBuckets(
                     settings.RATE_LIMIT_PER_SECOND, settings.RATE_LIMIT_BURST
                 ),
                 "login_limits": LoginLimits(
-                    by_username=TokenBuckets(per_second, burst),
+                    failures=LoginThrottle(
+                        free_failures=settings.LOGIN_FREE_FAILURES,
+                        first_delay=settings.LOGIN_FIRST_DELAY_SECONDS,
+                        max_delay=settings.LOGIN_MAX_DELAY_SECONDS,
+                    ),
                     by_address=TokenBuckets(per_second, burst),
                 ),
                 "api_key_uses": UseRecorder(),
+                "units": UnitDirectory(upstreams["households"], issuer),
+                "passwords": PasswordPolicy(settings.PASSWORD_MIN_LENGTH),
             }
 
     # FastAPI's own docs routes would collide with the merged ones served by `docs.router`;
@@ -115,8 +162,8 @@ def create_app(
         redoc_url=None,
         redirect_slashes=False,
     )
-    # Added innermost first: a request meets the security headers, CORS, the body limit, the
-    # request id, then the caller's identity and rate limit.
+    # Added innermost first: a request meets the trusted proxies' headers, the security headers,
+    # CORS, the body limit, the request id, then the caller's identity and rate limit.
     app.add_middleware(CallerMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(
@@ -141,6 +188,12 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
+    # Outermost, so that everything after it sees the client, not the proxy. Uvicorn's own copy
+    # of it, which trusts 127.0.0.1 whatever the settings say, is off (`--no-proxy-headers`).
+    app.add_middleware(
+        ProxyHeadersMiddleware,
+        trusted_hosts=[str(network) for network in settings.TRUSTED_PROXIES],
+    )
     install_error_handlers(app)
     app.include_router(ops.router)
     app.include_router(docs.router)

@@ -2,9 +2,9 @@
 
 from gateway.api_keys.models import ApiKey
 from gateway.auth.models import RefreshToken
-from gateway.db import Base
+from gateway.db import Base, outbox, token_not_before
 from gateway.users.models import User
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "RefreshToken", "User", "metadata"]
+__all__ = ["ApiKey", "RefreshToken", "User", "metadata", "outbox", "token_not_before"]

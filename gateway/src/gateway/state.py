@@ -14,15 +14,18 @@ from gateway.auth.issuer import TokenIssuer
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.openapi import CachedDocument
+from gateway.passwords import PasswordPolicy
+from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
+from gateway.units import UnitDirectory
 from kit.auth import TokenVerifier
 
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """The token endpoint's own buckets: per username, and per client address."""
+    """The token endpoint's own limits: failures per username and address, tries per address."""
 
-    by_username: TokenBuckets
+    failures: LoginThrottle
     by_address: TokenBuckets
 
 
@@ -37,6 +40,8 @@ class State(TypedDict):
     rate_limit: TokenBuckets
     login_limits: LoginLimits
     api_key_uses: UseRecorder
+    units: UnitDirectory
+    passwords: PasswordPolicy
 
 
 # Starlette's `request.state` is untyped; these give each endpoint a typed view of one entry.
@@ -71,6 +76,16 @@ async def _issuer(request: Request) -> TokenIssuer:
     return issuer
 
 
+async def _units(request: Request) -> UnitDirectory:
+    units: UnitDirectory = request.state.units
+    return units
+
+
+async def _passwords(request: Request) -> PasswordPolicy:
+    passwords: PasswordPolicy = request.state.passwords
+    return passwords
+
+
 async def _login_limits(request: Request) -> LoginLimits:
     limits: LoginLimits = request.state.login_limits
     return limits
@@ -83,3 +98,5 @@ OpenApiDep = Annotated[CachedDocument, Depends(_openapi)]
 SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 IssuerDep = Annotated[TokenIssuer, Depends(_issuer)]
 LoginLimitsDep = Annotated[LoginLimits, Depends(_login_limits)]
+UnitsDep = Annotated[UnitDirectory, Depends(_units)]
+PasswordsDep = Annotated[PasswordPolicy, Depends(_passwords)]

@@ -50,7 +50,8 @@ async def ensure_demo_users(sessionmaker: async_sessionmaker[AsyncSession]) -> l
                         "units": list(demo.units) if demo.units is not None else None,
                     }
                 )
-                await user_service.create(session, user_in)
+                # Local demo accounts with documented passwords: no policy applies.
+                await user_service.create(session, user_in, passwords=None, units=None)
         names = [demo.username for demo in DEMO_USERS]
         statement = select(User.username).where(col(User.username).in_(names))
         existing = set((await session.exec(statement)).all())

@@ -24,6 +24,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import gateway.db
 import gateway.main
 import gateway.migrate
 import households.config
@@ -172,6 +173,8 @@ def embedded_gateway_settings(data_dir: Path, **overrides: object) -> GatewaySet
         "DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'gateway.db'}",
         "SIGNING_KEY_FILE": data_dir / "signing-key.pem",
         "LOG_JSON": False,
+        "MESSAGE_BUS": "inprocess",
+        "RELAY_POLL_SECONDS": RELAY_POLL_SECONDS,
     }
     return GatewaySettings(**(values | overrides))  # type: ignore[arg-type]
 
@@ -244,6 +247,7 @@ async def running_platform(
             },
             engine=engines["gateway"],
             signing_key=signing_key,
+            bus=bus,  # its relay, in its lifespan, publishes the changes of access
         )
         gateway_manager = await stack.enter_async_context(LifespanManager(gateway_app))
         await consume(
@@ -287,6 +291,7 @@ async def running_platform(
             outboxes=[
                 (sessionmakers["households"], households.db.outbox),
                 (sessionmakers["indicators"], indicators.db.outbox),
+                (sessionmakers["gateway"], gateway.db.outbox),
             ],
             signing_key=signing_key,
             gateway_settings=gateway_settings,
@@ -302,6 +307,14 @@ async def running_platform(
                 await engine.dispose()
 
 
+def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    # The gateway decides which proxies' X-Forwarded-For to believe (TRUSTED_PROXIES); uvicorn's
+    # own proxy headers would believe any local client.
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="info", lifespan="off", proxy_headers=False
+    )
+
+
 async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> None:
     async with running_platform(data_dir) as platform:
         demo_users = await ensure_demo_users(platform.gateway_sessionmaker)
@@ -311,9 +324,7 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
             demo = asyncio.create_task(
                 load_demo(platform.households_sessionmaker, households=demo_households)
             )
-        config = uvicorn.Config(
-            platform.gateway, host=host, port=port, log_level="info", lifespan="off"
-        )
+        config = server_config(platform.gateway, host, port)
         print(  # noqa: T201 - the one thing a newcomer needs to read
             f"\nPlatform ready: http://{host}:{port}/docs  (API under /api/v1, "
             f"health at /health; data in {data_dir}/)\n"

@@ -14,6 +14,8 @@ import kit.messaging
 from kit.contracts import (
     EVENT_TYPES,
     PUBLISHED,
+    AccessChange,
+    AccessChangedV1,
     AssessmentRecordedV1,
     Envelope,
     Event,
@@ -165,6 +167,11 @@ def example(event_class: type[Event]) -> Event:
             previous_class=None,
             new_class="near_poor",
             deprivation_count=2,
+        ),
+        AccessChangedV1: AccessChangedV1(
+            token_subject="user:lan",
+            reason=AccessChange.deactivated,
+            not_before=datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
         ),
     }
     return examples[event_class]
@@ -340,6 +347,8 @@ class TestPublicNames:
         assert kit.contracts.__all__ == [
             "EVENT_TYPES",
             "PUBLISHED",
+            "AccessChange",
+            "AccessChangedV1",
             "AssessmentRecordedV1",
             "Envelope",
             "Event",

@@ -183,3 +183,36 @@ class TestRemoteKeys:
         assert await keys.key(key.kid) is not None
         assert await keys.key(key.kid) is not None  # refetch failed: the known key stays
         await keys.aclose()
+
+
+def signed(**changes: Any) -> str:
+    """A token signed with the published key, its claims changed (None: the claim left out)."""
+    claims = jwt.decode(issue(), options={"verify_signature": False})
+    claims.update(changes)
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode(claims, KEY.private_key, algorithm="EdDSA", headers={"kid": KEY.kid})
+
+
+class TestIssuerAndAudience:
+    """Validly signed tokens meant for someone else, or naming no one, are refused."""
+
+    async def test_a_token_for_another_audience_is_refused(self) -> None:
+        with pytest.raises(InvalidToken, match=r"(?i)audience"):
+            await verifier(Keys(KEY)).verify(signed(aud="another-platform"))
+
+    async def test_a_token_without_an_audience_is_refused(self) -> None:
+        with pytest.raises(InvalidToken, match='"aud"'):
+            await verifier(Keys(KEY)).verify(signed(aud=None))
+
+    async def test_a_token_from_another_issuer_is_refused(self) -> None:
+        with pytest.raises(InvalidToken, match=r"(?i)issuer"):
+            await verifier(Keys(KEY)).verify(signed(iss="https://elsewhere.test"))
+
+    async def test_a_token_without_an_issuer_is_refused(self) -> None:
+        with pytest.raises(InvalidToken, match='"iss"'):
+            await verifier(Keys(KEY)).verify(signed(iss=None))
+
+    async def test_the_right_issuer_and_audience_are_accepted(self) -> None:
+        caller = await verifier(Keys(KEY)).verify(signed())
+
+        assert caller.subject == "user:lan"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 from gateway.api_keys import service as api_key_service
 from gateway.api_keys.models import ApiKey
 from gateway.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyRead
+from gateway.state import UnitsDep
 from kit.auth import Caller, Permission, Role, requires
 from kit.db import SessionDep
 from kit.errors import problem_responses
@@ -19,7 +20,7 @@ router = APIRouter(
     prefix="/api/v1/admin/api-keys",
     tags=["identity"],
     dependencies=[requires(Permission.IDENTITY_MANAGE)],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 
 
@@ -39,10 +40,12 @@ def key_read(key: ApiKey) -> ApiKeyRead:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(
-    key_in: ApiKeyCreate, session: SessionDep, caller: IdentityManager
+    key_in: ApiKeyCreate, session: SessionDep, caller: IdentityManager, units: UnitsDep
 ) -> ApiKeyCreated:
     """Create an API key; the answer holds its secret, which is never shown again."""
-    key, secret = await api_key_service.create(session, key_in, created_by=caller.subject)
+    key, secret = await api_key_service.create(
+        session, key_in, created_by=caller.subject, units=units
+    )
     return ApiKeyCreated(**key_read(key).model_dump(), secret=secret)
 
 

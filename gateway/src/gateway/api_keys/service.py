@@ -9,11 +9,14 @@ from sqlalchemy import or_, update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.access import announce
 from gateway.api_keys.exceptions import ApiKeyNotFound
 from gateway.api_keys.models import ApiKey
 from gateway.api_keys.schemas import ApiKeyCreate
 from gateway.credentials import digest, new_secret
 from gateway.scopes import checked_scope
+from gateway.units import UnitDirectory
+from kit.contracts import AccessChange
 from kit.db import utc_now
 
 SECRET_PREFIX = "pvk_"
@@ -27,10 +30,12 @@ def subject_of(key: ApiKey) -> str:
 
 
 async def create(
-    session: AsyncSession, key_in: ApiKeyCreate, *, created_by: str
+    session: AsyncSession, key_in: ApiKeyCreate, *, created_by: str, units: UnitDirectory
 ) -> tuple[ApiKey, str]:
-    """The new key and its secret (shown to the caller once, never stored)."""
+    """The new key and its secret (shown to the caller once, never stored); its units must be
+    in force today at its role's level, as a user's."""
     scope = checked_scope(key_in.role, key_in.units, ["body", "units"])
+    await units.check(key_in.role, key_in.units, ["body", "units"])
     secret = new_secret(SECRET_PREFIX)
     key = ApiKey(
         name=key_in.name,
@@ -64,10 +69,12 @@ async def list_keys(
 
 
 async def revoke(session: AsyncSession, key: ApiKey) -> ApiKey:
+    """Revoke `key`; the tokens already minted from it are refused too (`gateway.access`)."""
     if key.revoked_at is None:
         key.revoked_at = utc_now()
         session.add(key)
         await session.flush()
+        await announce(session, subject_of(key), AccessChange.api_key_revoked)
     return key
 
 

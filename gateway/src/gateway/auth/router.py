@@ -9,7 +9,7 @@ from gateway.auth import service as auth_service
 from gateway.auth.exceptions import UnsupportedGrant
 from gateway.auth.schemas import Me, TokenResponse
 from gateway.identity import client_address
-from gateway.protection.ratelimit import TokenBuckets, retry_after
+from gateway.protection.ratelimit import retry_after
 from gateway.state import IssuerDep, LoginLimitsDep, SessionmakerDep, SettingsDep
 from kit.auth import PERMISSIONS, CallerDep
 from kit.errors import InvalidInput, TooManyRequests, problem_responses
@@ -42,16 +42,18 @@ async def issue_token(
     scope: Annotated[str, Form(description="Ignored: the role decides what a token allows.")] = "",
 ) -> TokenResponse:
     """Log in with a username and password, or spend a refresh token, for a new token pair."""
-    _spend(limits.by_address, f"ip:{client_address(request.scope)}")
+    address = client_address(request.scope)
+    _refuse_for(limits.by_address.take(f"ip:{address}"))
     if grant_type == "password":
         if not username or password is None:
             raise InvalidInput.field(["body", "username"], "username and password are required.")
-        _spend(limits.by_username, username.lower())
+        _refuse_for(limits.failures.attempt(username.lower(), address))
         async with sessionmaker() as session, session.begin():
             user = await auth_service.authenticate(session, username.lower(), password)
             pair = await auth_service.start_session(
                 session, issuer, user, refresh_days=settings.REFRESH_TOKEN_DAYS
             )
+        limits.failures.succeeded(username.lower(), address)
     elif grant_type == "refresh_token":
         if not refresh_token:
             raise InvalidInput.field(["body", "refresh_token"], "refresh_token is required.")
@@ -105,8 +107,7 @@ async def get_jwks(issuer: IssuerDep) -> JSONResponse:
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
 
 
-def _spend(buckets: TokenBuckets, key: str) -> None:
-    wait = buckets.take(key)
+def _refuse_for(wait: float) -> None:
     if wait:
         raise TooManyRequests(
             "Too many login attempts: wait before trying again.",

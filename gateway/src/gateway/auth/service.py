@@ -23,6 +23,7 @@ from gateway.credentials import digest, new_secret
 from gateway.passwords import hash_password, needs_rehash, verify_password
 from gateway.users import service as user_service
 from gateway.users.models import User
+from gateway.users.service import user_subject
 from kit.auth import Role
 from kit.db import utc_now
 
@@ -35,10 +36,6 @@ class TokenPair:
     access_token: str
     expires_in: int
     refresh_token: str
-
-
-def user_subject(username: str) -> str:
-    return f"user:{username}"
 
 
 def access_token_for(issuer: TokenIssuer, user: User) -> str:

@@ -3,7 +3,8 @@
 For the first admin where no FIRST_ADMIN_* is configured, or for any user when the API is not
 reachable. The password is asked for twice on a terminal, or read as one line from stdin
 (`... < password.txt`); it never appears on the command line. DATABASE_URL names the gateway's
-database, as for every gateway process.
+database, as for every gateway process. The password policy applies as in the API; that the units
+exist is not checked (the households service that knows them may be down), so give codes in force.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 from pydantic import ValidationError
 
 from gateway.config import Settings
+from gateway.passwords import PasswordPolicy
 from gateway.users import service as user_service
 from gateway.users.schemas import UserCreate, new_user
 from kit.auth import Role
@@ -34,7 +36,13 @@ async def create(settings: Settings, user_in: UserCreate) -> str:
     engine = make_engine(settings.DATABASE_URL)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            user = await user_service.create(session, user_in)
+            # The units' existence is left out: this command works when no service is up.
+            user = await user_service.create(
+                session,
+                user_in,
+                passwords=PasswordPolicy(settings.PASSWORD_MIN_LENGTH),
+                units=None,
+            )
             return f"created {user.username} ({user.role}, units {user.unit_scope or 'all'})"
     finally:
         await engine.dispose()

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
+from gateway.state import PasswordsDep, UnitsDep
 from gateway.users import service as user_service
 from gateway.users.models import User
 from gateway.users.schemas import UserCreate, UserList, UserRead, UserUpdate
@@ -17,7 +18,7 @@ router = APIRouter(
     prefix="/api/v1/admin/users",
     tags=["identity"],
     dependencies=[requires(Permission.IDENTITY_MANAGE)],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 
 
@@ -37,9 +38,11 @@ def user_read(user: User) -> UserRead:
     "", status_code=status.HTTP_201_CREATED, response_model=UserRead,
     responses=problem_responses(409),
 )  # fmt: skip
-async def create_user(user_in: UserCreate, session: SessionDep) -> UserRead:
-    """Create a user with a role and a unit scope."""
-    return user_read(await user_service.create(session, user_in))
+async def create_user(
+    user_in: UserCreate, session: SessionDep, passwords: PasswordsDep, units: UnitsDep
+) -> UserRead:
+    """Create a user with a role and a unit scope (units in force today, at the role's level)."""
+    return user_read(await user_service.create(session, user_in, passwords=passwords, units=units))
 
 
 @router.get("", response_model=UserList)
@@ -60,7 +63,16 @@ async def get_user(user_id: UUID, session: SessionDep) -> UserRead:
 
 
 @router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(404, 409))
-async def change_user(user_id: UUID, changes: UserUpdate, session: SessionDep) -> UserRead:
-    """Change a user's role, units, active flag or password; their refresh tokens are revoked."""
+async def change_user(
+    user_id: UUID,
+    changes: UserUpdate,
+    session: SessionDep,
+    passwords: PasswordsDep,
+    units: UnitsDep,
+) -> UserRead:
+    """Change a user's role, units, active flag or password; their refresh tokens are revoked,
+    and their access tokens refused from then on, here and in every service."""
     user = await user_service.get(session, user_id)
-    return user_read(await user_service.change(session, user, changes))
+    return user_read(
+        await user_service.change(session, user, changes, passwords=passwords, units=units)
+    )

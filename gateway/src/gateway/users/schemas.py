@@ -26,7 +26,17 @@ Username = Annotated[
         examples=["lan.nguyen"],
     ),
 ]
-Password = Annotated[SecretStr, Field(min_length=10, max_length=256)]
+# The least length is PASSWORD_MIN_LENGTH, checked with the rest of the policy by the service.
+Password = Annotated[
+    SecretStr,
+    Field(
+        min_length=8,
+        max_length=256,
+        description="At least PASSWORD_MIN_LENGTH characters (15 by default); not a common "
+        "password, a repetition, a sequence or one containing the username. Any characters, "
+        "spaces included: a phrase of unrelated words is a good one.",
+    ),
+]
 
 
 class _NewUser(RequestBody):

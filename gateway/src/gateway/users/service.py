@@ -11,24 +11,46 @@ from sqlalchemy import update
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from gateway.access import announce
 from gateway.auth.models import RefreshToken
-from gateway.passwords import hash_password
+from gateway.passwords import PasswordPolicy, hash_password
 from gateway.scopes import checked_scope
+from gateway.units import UnitDirectory
 from gateway.users.exceptions import UsernameTaken, UserNotFound
 from gateway.users.models import User
 from gateway.users.schemas import UserCreate, UserUpdate
 from kit.auth import Role
+from kit.contracts import AccessChange
 from kit.db import utc_now
-from kit.errors import Conflict
+from kit.errors import Conflict, InvalidInput
 
 
-async def create(session: AsyncSession, user_in: UserCreate) -> User:
+def user_subject(username: str) -> str:
+    """The `sub` of a user's access tokens."""
+    return f"user:{username}"
+
+
+async def create(
+    session: AsyncSession,
+    user_in: UserCreate,
+    *,
+    passwords: PasswordPolicy | None,
+    units: UnitDirectory | None,
+) -> User:
+    """A new user. `passwords` and `units` check the password and that each unit exists at the
+    role's level; None leaves that check out (the users command works with no service up, and
+    the demo users of the embedded run have short, documented passwords)."""
     scope = checked_scope(user_in.role, user_in.units, ["body", "units"])
+    password = user_in.password.get_secret_value()
+    if passwords is not None:
+        _check_password(passwords, password, user_in.username)
+    if units is not None:
+        await units.check(user_in.role, user_in.units, ["body", "units"])
     if await get_by_username(session, user_in.username) is not None:
         raise UsernameTaken(user_in.username)
     user = User(
         username=user_in.username,
-        password_hash=await hash_password(user_in.password.get_secret_value()),
+        password_hash=await hash_password(password),
         role=user_in.role.value,
         unit_scope=list(scope) if scope is not None else None,
     )
@@ -57,32 +79,64 @@ async def list_users(
     return (await session.exec(statement)).all(), total
 
 
-async def change(session: AsyncSession, user: User, changes: UserUpdate) -> User:
+async def change(
+    session: AsyncSession,
+    user: User,
+    changes: UserUpdate,
+    *,
+    passwords: PasswordPolicy,
+    units: UnitDirectory,
+) -> User:
     """Apply the fields given in `changes`; the role and scope are checked together."""
     given = changes.model_fields_set
     role = changes.role if "role" in given and changes.role is not None else Role(user.role)
-    units = changes.units if "units" in given else user.unit_scope
-    scope = checked_scope(role, units, ["body", "units" if "units" in given else "role"])
+    new_units = changes.units if "units" in given else user.unit_scope
+    units_loc: list[str | int] = ["body", "units" if "units" in given else "role"]
+    scope = checked_scope(role, new_units, units_loc)
+    if "password" in given and changes.password is not None:
+        _check_password(passwords, changes.password.get_secret_value(), user.username)
+    if "units" in given or role != user.role:
+        await units.check(role, new_units, units_loc)
     active = changes.active if "active" in given and changes.active is not None else user.active
     if user.role == Role.ADMIN and user.active and (role != Role.ADMIN or not active):
         await _keep_an_admin(session, user)
-    access_changed = (
-        role != user.role
-        or (list(scope) if scope is not None else None) != user.unit_scope
-        or active != user.active
+    new_scope = list(scope) if scope is not None else None
+    password_changed = "password" in given and changes.password is not None
+    # What its tokens must stop carrying, most serious first; none for a reactivation alone
+    # (the tokens from before the deactivation stay refused).
+    reason = next(
+        (
+            change
+            for change, happened in (
+                (AccessChange.deactivated, user.active and not active),
+                (AccessChange.password_changed, password_changed),
+                (AccessChange.role_changed, role != user.role),
+                (AccessChange.units_changed, new_scope != user.unit_scope),
+            )
+            if happened
+        ),
+        None,
     )
+    access_changed = reason is not None or active != user.active
     user.role = role.value
-    user.unit_scope = list(scope) if scope is not None else None
+    user.unit_scope = new_scope
     user.active = active
-    if "password" in given and changes.password is not None:
+    if password_changed and changes.password is not None:
         user.password_hash = await hash_password(changes.password.get_secret_value())
-        access_changed = True
     session.add(user)
     if access_changed:
         # Outstanding refresh tokens carry the old role and scope into new access tokens.
         await revoke_refresh_tokens(session, user.id)
+    if reason is not None:
+        await announce(session, user_subject(user.username), reason)
     await session.flush()
     return user
+
+
+def _check_password(policy: PasswordPolicy, password: str, username: str) -> None:
+    problem = policy.problem(password, username=username)
+    if problem is not None:
+        raise InvalidInput.field(["body", "password"], problem)
 
 
 async def _keep_an_admin(session: AsyncSession, leaving: User) -> None:
@@ -122,4 +176,5 @@ async def ensure_admin(session: AsyncSession, username: str, password: str) -> U
     session.add(user)
     await session.flush()
     await revoke_refresh_tokens(session, user.id)
+    await announce(session, user_subject(user.username), AccessChange.password_changed)
     return user

@@ -4,6 +4,7 @@ A service's `main.create_app` is a few lines on top of `create_service_app`, so 
 have the same shape and the same operational endpoints.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypedDict
@@ -12,11 +13,12 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.auth import KeySource, Permission, RemoteKeys, TokenVerifier, requires
+from kit.auth.revocations import NotBeforeList, not_before_consumer
 from kit.cache import ReferenceCache
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import (
@@ -29,6 +31,7 @@ from kit.errors import (
 from kit.fields import RequestBody
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
+from kit.messaging.topology import identity_queue
 from kit.settings import ServiceSettings
 
 
@@ -60,10 +63,13 @@ def create_service_app(
     engine: AsyncEngine | None = None,
     dead_letter_queue: QueueSpec | None = None,
     token_keys: KeySource | None = None,
+    token_not_before: Table,
 ) -> FastAPI:
     """A service app; `bus`, `engine` and `token_keys` are shared when given (embedded, tests).
 
-    Without `token_keys` the app verifies tokens against the gateway's published JWKS.
+    Without `token_keys` the app verifies tokens against the gateway's published JWKS. The app
+    consumes the service's identity queue into `token_not_before` and refuses the tokens it
+    lists (`kit.auth.revocations`).
     """
     configure_logging(settings)
     owns_bus, owns_engine = bus is None, engine is None
@@ -75,19 +81,33 @@ def create_service_app(
         keys = token_keys or RemoteKeys(
             settings.AUTH_JWKS_URL, cache_seconds=settings.AUTH_JWKS_CACHE_SECONDS
         )
+        # A cache of reference data per app: a restart starts with an empty one.
+        sessionmaker = make_sessionmaker(the_engine, references=ReferenceCache())
+        not_before = NotBeforeList(
+            sessionmaker, token_not_before, poll_seconds=settings.AUTH_NOT_BEFORE_POLL_SECONDS
+        )
         if owns_bus:
             await the_bus.start()
+        await the_bus.consume(
+            identity_queue(settings.SERVICE_NAME),
+            not_before_consumer(sessionmaker, token_not_before),
+        )
+        reloading = asyncio.create_task(not_before.run())
         try:
             yield {
                 "settings": settings,
-                # A cache of reference data per app: a restart starts with an empty one.
-                "sessionmaker": make_sessionmaker(the_engine, references=ReferenceCache()),
+                "sessionmaker": sessionmaker,
                 "bus": the_bus,
                 "token_verifier": TokenVerifier(
-                    keys, issuer=settings.AUTH_ISSUER, audience=settings.AUTH_AUDIENCE
+                    keys,
+                    issuer=settings.AUTH_ISSUER,
+                    audience=settings.AUTH_AUDIENCE,
+                    not_before=not_before,
                 ),
             }
         finally:
+            not_before.stop()
+            await reloading
             if owns_bus:
                 await the_bus.close()
             if owns_engine:

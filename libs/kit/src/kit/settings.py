@@ -23,6 +23,9 @@ class AppSettings(BaseSettings):
     # Access tokens: who signs them (the gateway) and for whom; both are checked on every token.
     AUTH_ISSUER: str = "vn-poverty-gateway"
     AUTH_AUDIENCE: str = "vn-poverty-api"
+    # How often each process reloads the recent changes of access (`kit.auth.revocations`): a
+    # deactivated user's or revoked key's tokens are refused everywhere within about this long.
+    AUTH_NOT_BEFORE_POLL_SECONDS: float = Field(default=2.0, gt=0)
 
 
 class ServiceSettings(AppSettings):

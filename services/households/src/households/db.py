@@ -5,6 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Enum
 from sqlmodel import SQLModel
 
+from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
 from kit.messaging import define_outbox
 
@@ -26,3 +27,6 @@ def stored_as_value(enum: type[StrEnum], length: int) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+token_not_before = define_token_not_before(Base.metadata)

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
 from kit.messaging import define_inbox, define_outbox
 
@@ -12,3 +13,4 @@ class Base(SQLModel, registry=new_registry()):
 
 outbox = define_outbox(Base.metadata)
 inbox = define_inbox(Base.metadata)
+token_not_before = define_token_not_before(Base.metadata)

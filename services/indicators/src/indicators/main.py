@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from indicators.classification.router import router as classification_router
 from indicators.config import Settings
+from indicators.db import token_not_before
 from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.standard.router import router as standard_router
@@ -32,5 +33,6 @@ def create_app(
         bus=bus,
         engine=engine,
         token_keys=token_keys,
+        token_not_before=token_not_before,
         dead_letter_queue=INDICATORS_QUEUE,
     )

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
 from kit.messaging import define_inbox
 
@@ -11,3 +12,4 @@ class Base(SQLModel, registry=new_registry()):
 
 
 inbox = define_inbox(Base.metadata)
+token_not_before = define_token_not_before(Base.metadata)

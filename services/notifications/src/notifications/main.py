@@ -11,6 +11,7 @@ from kit.messaging import MessageBus
 from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.service import create_service_app
 from notifications.config import Settings
+from notifications.db import token_not_before
 from notifications.notification.router import router as notification_router
 
 
@@ -29,5 +30,6 @@ def create_app(
         bus=bus,
         engine=engine,
         token_keys=token_keys,
+        token_not_before=token_not_before,
         dead_letter_queue=NOTIFICATIONS_QUEUE,
     )

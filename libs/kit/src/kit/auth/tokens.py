@@ -103,7 +103,9 @@ class SigningKey:
             "iss": issuer,
             "aud": audience,
             "sub": subject,
-            "iat": issued,
+            # To the microsecond (a NumericDate may have a fraction): a token issued in the same
+            # second as a change of its holder's access must be told apart from the ones before.
+            "iat": issued.timestamp(),
             "nbf": issued,
             "exp": issued + lifetime,
             "jti": uuid4().hex,
@@ -194,6 +196,11 @@ def _parse_jwks(jwks: dict[str, Any]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+class NotBeforeSource(Protocol):
+    def not_before(self, subject: str) -> float | None:
+        """Seconds since the epoch before which `subject`'s tokens are refused, if any."""
+
+
 class TokenVerifier:
     """Verifies access tokens; a verified token's caller is remembered until the token expires.
 
@@ -201,7 +208,8 @@ class TokenVerifier:
     and its Ed25519 signature check is the dearest step. A remembered token is still refused once
     its `exp` has passed (no leeway is granted from memory) or once its key is no longer published
     (the key source is asked on every use, so a rotation refetch drops it). Tokens that fail are
-    never remembered; the memory keeps the `max_remembered` most recently used.
+    never remembered; the memory keeps the `max_remembered` most recently used. With `not_before`,
+    a token issued before its subject's access last changed is refused, remembered or not.
     """
 
     def __init__(
@@ -213,8 +221,10 @@ class TokenVerifier:
         leeway_seconds: float = 0,
         max_remembered: int = 4096,
         clock: Callable[[], float] = time.time,
+        not_before: NotBeforeSource | None = None,
     ) -> None:
         self.keys = keys
+        self.not_before = not_before
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
@@ -227,16 +237,27 @@ class TokenVerifier:
         if remembered is not None:
             if self._clock() < remembered.expires_at and await self.keys.key(remembered.kid):
                 self._verified.move_to_end(token)
+                self._check_not_before(remembered)
                 return remembered.caller
             del self._verified[token]
-        caller, kid, expires_at = await self._verify(token)
-        if self._clock() < expires_at:
-            self._verified[token] = _Verified(caller, kid, expires_at)
+        verified = await self._verify(token)
+        self._check_not_before(verified)
+        if self._clock() < verified.expires_at:
+            self._verified[token] = verified
             if len(self._verified) > self._max_remembered:
                 self._verified.popitem(last=False)
-        return caller
+        return verified.caller
 
-    async def _verify(self, token: str) -> tuple[Caller, str, float]:
+    def _check_not_before(self, verified: "_Verified") -> None:
+        if self.not_before is None:
+            return
+        not_before = self.not_before.not_before(verified.caller.subject)
+        if not_before is not None and verified.issued_at < not_before:
+            raise InvalidToken(
+                "The token was issued before its holder's access changed: get a new one."
+            )
+
+    async def _verify(self, token: str) -> "_Verified":
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
@@ -263,7 +284,7 @@ class TokenVerifier:
             raise InvalidToken("The token is not valid yet.") from error
         except jwt.InvalidTokenError as error:
             raise InvalidToken(f"The token is invalid: {error}.") from error
-        return _caller(claims), kid, float(claims["exp"])
+        return _Verified(_caller(claims), kid, float(claims["exp"]), float(claims["iat"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +292,7 @@ class _Verified:
     caller: Caller
     kid: str
     expires_at: float  # the token's `exp`, seconds since the epoch
+    issued_at: float  # its `iat`
 
 
 def _caller(claims: dict[str, Any]) -> Caller:

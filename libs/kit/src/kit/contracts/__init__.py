@@ -14,6 +14,7 @@ from kit.contracts.households import (
     RoundOpenedV1,
     UnitSuccessionsRecordedV1,
 )
+from kit.contracts.identity import AccessChange, AccessChangedV1
 from kit.contracts.indicators import HouseholdClassChangedV1
 
 PUBLISHED: tuple[type[Event], ...] = (
@@ -27,6 +28,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     ProvinceApprovedV1,
     UnitSuccessionsRecordedV1,
     HouseholdClassChangedV1,
+    AccessChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
 
@@ -62,6 +64,8 @@ def catalogue() -> dict[str, Any]:
 __all__ = [
     "EVENT_TYPES",
     "PUBLISHED",
+    "AccessChange",
+    "AccessChangedV1",
     "AssessmentRecordedV1",
     "Envelope",
     "Event",

@@ -133,9 +133,16 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Publish now rather than at the next poll (called after a local commit)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make `run()` return after the batch in hand, rather than cancelling it mid-query
+        (an app stopping with its engine, whose connections must be back first)."""
+        self._stopping = True
         self._wake.set()
 
     async def relay_once(self) -> int:
@@ -179,7 +186,7 @@ class OutboxRelay:
         return len(sent)
 
     async def run(self) -> None:
-        """Relay until cancelled, backing off while the broker refuses messages.
+        """Relay until cancelled or stopped, backing off while the broker refuses messages.
 
         On PostgreSQL it also listens for writers' notifications, so a commit is published at
         once rather than at the next poll; the poll still finds whatever a lost one leaves.
@@ -194,7 +201,7 @@ class OutboxRelay:
 
     async def _relay_forever(self) -> None:
         backoff = self._poll_seconds
-        while True:
+        while not self._stopping:
             self._wake.clear()  # a notification from here on wakes the next sleep
             try:
                 published = await self.relay_once()
@@ -209,7 +216,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
             if published == self._batch_size:
                 continue  # more may be waiting
-            await self._sleep(backoff)
+            if not self._stopping:
+                await self._sleep(backoff)
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -14,4 +14,15 @@ NOTIFICATIONS_QUEUE = QueueSpec(
     name="notifications.events", binding_keys=("indicators.household.class_changed.*",)
 )
 
-ALL_QUEUES: tuple[QueueSpec, ...] = (INDICATORS_QUEUE, NOTIFICATIONS_QUEUE)
+
+def identity_queue(service: str) -> QueueSpec:
+    """The service's queue of identity events (`kit.auth.revocations`), one per service: its API
+    replicas consume it as competing consumers and share what they record in its database."""
+    return QueueSpec(name=f"{service}.identity", binding_keys=("identity.#",))
+
+
+IDENTITY_QUEUES = tuple(
+    identity_queue(service) for service in ("households", "indicators", "notifications")
+)
+
+ALL_QUEUES: tuple[QueueSpec, ...] = (INDICATORS_QUEUE, NOTIFICATIONS_QUEUE, *IDENTITY_QUEUES)
