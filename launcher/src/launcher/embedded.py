@@ -302,6 +302,9 @@ async def running_platform(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # Leaving the stack ends the apps' lifespans and the work they run (token reloads,
+            # the gateway's relay) while their engines can still close what they opened.
+            await stack.aclose()
             await bus.close()
             for engine in engines.values():
                 await engine.dispose()
