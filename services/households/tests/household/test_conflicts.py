@@ -1,7 +1,7 @@
 """A national ID recorded in two households' surveys of a round: the survey is recorded and needs
 review, and supervisors covering both households decide which household keeps the person.
 
-"Ours" is Quang Sơn (08764, district 246), "theirs" Tích Sơn (08707, district 243), both in
+"Ours" is Quang Sơn (08764, district 246), "theirs" Hội Hợp (08713, district 243), both in
 Vĩnh Phúc (26).
 """
 
@@ -27,7 +27,7 @@ from kit.auth import Role
 
 from .test_assessments import SPOUSE_ID, assessment_json, count, family, register, staged
 
-OURS, THEIRS = "08764", "08707"
+OURS, THEIRS = "08764", "08713"
 
 
 BOTH_DATABASES = pytest.mark.parametrize(

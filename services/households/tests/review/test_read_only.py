@@ -14,6 +14,7 @@ from households.audit.models import AuditEntry
 from households.config import Settings
 from households.db import outbox
 from households.imports import service as import_service
+from households.imports.limits import Limits
 from households.review.models import ReviewStep
 from kit.auth import Role
 from kit.contracts.households import ReviewState
@@ -127,7 +128,11 @@ class TestWritesRefusedWhenApproved:
         claim = await import_service.claim_next(sessionmaker, lease_seconds=60)
         assert claim is not None
         await import_service.run(
-            sessionmaker, claim, directory=Path(settings.IMPORT_DIR), batch_size=10
+            sessionmaker,
+            claim,
+            directory=Path(settings.IMPORT_DIR),
+            batch_size=10,
+            limits=Limits.of(settings),
         )
 
         job = (await client.get(f"/api/v1/imports/{job_id}")).json()
