@@ -51,6 +51,10 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "PUT /api/v1/populations/{round_id}/{unit_code}": [RULE],
     "POST /api/v1/populations/{round_id}/import": [RULE],
     "POST /api/v1/imports": [RULE],
+    # Text filters refuse control and invisible characters (as every text field does).
+    "GET /api/v1/households": [RULE],
+    # A round the indicators service has had no survey of has nothing to recalculate.
+    "POST /api/v1/recalculations": [RULE],
     # A step to `posted` needs the posting period; meetings and objections name surveyed households.
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],
