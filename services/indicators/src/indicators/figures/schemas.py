@@ -111,7 +111,9 @@ class UnitFigures(BaseModel):
     unit_code: str
     level: str
     standard_id: str
-    as_of: datetime | None = Field(description="When these figures last changed.")
+    as_of: datetime | None = Field(
+        description="When these figures last changed; None for restated figures."
+    )
     map: MapView
     status: ReviewStatus = Field(
         description="approved: final. A commune when its review is approved; a district when "
