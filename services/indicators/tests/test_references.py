@@ -3,6 +3,7 @@ are written once, from events, and never change. What is not known yet is looked
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -43,7 +44,14 @@ async def learn(
     """What the consumer records of an assessment event in the commune at the end of `path`."""
     async with sessionmaker() as session, session.begin():
         if await session.get(RoundRef, round_id) is None:
-            session.add(RoundRef(round_id=round_id, standard_id="VN-2022-2025", year=2024))
+            session.add(
+                RoundRef(
+                    round_id=round_id,
+                    standard_id="VN-2022-2025",
+                    year=2024,
+                    reference_date=date(2024, 11, 1),
+                )
+            )
         for depth, code in enumerate(path):
             if await session.get(UnitRef, code) is None:
                 level = ("province", "district", "commune")[depth]

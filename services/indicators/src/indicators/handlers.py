@@ -11,8 +11,19 @@ from indicators.db import inbox
 from indicators.figures import population as population_service
 from indicators.figures.cell_key import RecordKeys, record_keys
 from indicators.recalculation.locks import lock_round
+from indicators.restatement import service as restatement_service
+from indicators.review import service as review_service
 from kit.contracts import Envelope
-from kit.contracts.households import AssessmentRecordedV1, PopulationRecordedV1
+from kit.contracts.households import (
+    AssessmentRecordedV1,
+    HouseholdRegisteredV1,
+    HouseholdUpdatedV1,
+    PopulationRecordedV1,
+    ProvinceApprovedV1,
+    ReviewReopenedV1,
+    ReviewStepChangedV1,
+    UnitSuccessionsRecordedV1,
+)
 from kit.messaging import EventConsumer
 
 CONSUMER = "indicators"
@@ -48,6 +59,16 @@ def consumer(
         name=CONSUMER,
         sessionmaker=sessionmaker,
         inbox=inbox,
-        handlers={PopulationRecordedV1: on_population_recorded},
-        batch_handlers={AssessmentRecordedV1: on_assessments_recorded(record_keys(settings))},
+        handlers={
+            PopulationRecordedV1: on_population_recorded,
+            UnitSuccessionsRecordedV1: restatement_service.record_successions,
+            ReviewStepChangedV1: review_service.record_step,
+            ReviewReopenedV1: review_service.record_step,
+            ProvinceApprovedV1: review_service.record_province_approval,
+        },
+        batch_handlers={
+            AssessmentRecordedV1: on_assessments_recorded(record_keys(settings)),
+            HouseholdRegisteredV1: restatement_service.record_households,
+            HouseholdUpdatedV1: restatement_service.record_households,
+        },
     )

@@ -4,17 +4,23 @@ from indicators.classification.models import AssessmentCopy, HouseholdClassifica
 from indicators.db import Base
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
 from indicators.recalculation.models import RecalculationJob, RoundLock
+from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
+from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
 
 metadata = Base.metadata
 
 __all__ = [
     "AssessmentCopy",
+    "CommuneReviewCopy",
     "HouseholdClassification",
+    "HouseholdUnitCopy",
     "PopulationCopy",
+    "ProvinceApprovalCopy",
     "RecalculationJob",
     "RoundLock",
     "RoundRef",
     "UnitFigure",
     "UnitRef",
+    "UnitSuccessionCopy",
     "metadata",
 ]

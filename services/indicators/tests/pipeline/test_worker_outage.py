@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -71,7 +72,9 @@ async def test_the_loop_survives_terminated_connections_and_takes_the_next_job(
 
         round_id = uuid4()
         async with make_sessionmaker(engine)() as session, session.begin():
-            await figures_service.remember_rounds(session, {round_id: ("VN-2022-2025", 2024)})
+            await figures_service.remember_rounds(
+                session, {round_id: ("VN-2022-2025", 2024, date(2024, 11, 1))}
+            )
             job = await recalculation_service.request(session, round_id, ADMIN)
         for _ in range(200):
             if await _status(engine, job.id) is JobStatus.succeeded:

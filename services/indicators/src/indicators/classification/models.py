@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, BigInteger
 from sqlmodel import Column, Field
 
 from indicators.db import Base
@@ -45,4 +45,7 @@ class HouseholdClassification(Base, table=True):
     deprivation_count: int
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     revision: int = 1  # counts class changes: the sequence of the class-changed events
+    # The household's record key (`figures/cell_key.py`), kept so that a restatement sums the
+    # keys of the households it regroups in SQL; None until a recalculation fills it in.
+    record_key: int | None = Field(default=None, sa_type=BigInteger)
     classified_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)

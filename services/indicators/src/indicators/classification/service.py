@@ -58,7 +58,7 @@ async def record_assessments(
     classification_rows: dict[UUID, dict[str, Any]] = {}
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
-    rounds: dict[UUID, tuple[str, int]] = {}
+    rounds: dict[UUID, figures_service.RoundFacts] = {}
     announced: list[Envelope] = []
     for envelope, event in deliveries:
         applied = state.setdefault(event.assessment_id, _Applied())
@@ -87,7 +87,9 @@ async def record_assessments(
             communes[(applied.round_id, applied.unit_path[-1])] = applied.unit_path
         by_path.setdefault((event.round_id, path), Counts()).update(new_counts)
         communes[(event.round_id, path[-1])] = path
-        rounds.setdefault(event.round_id, (event.standard_id, event.round_year))
+        rounds.setdefault(
+            event.round_id, (event.standard_id, event.round_year, event.reference_date)
+        )
         copy_rows[event.assessment_id] = {
             "assessment_id": event.assessment_id,
             "household_id": event.household_id,
@@ -115,6 +117,7 @@ async def record_assessments(
             "round_id": event.round_id,
             "revision": revision,
             "classified_at": now,
+            "record_key": record_keys(event.household_id),
             **columns,
         }
         state[event.assessment_id] = _Applied(
@@ -215,7 +218,14 @@ async def store(
     )
     await figures_service.remember_units(session, [assessment.unit_path])
     await figures_service.remember_rounds(
-        session, {assessment.round_id: (assessment.standard_id, assessment.round_year)}
+        session,
+        {
+            assessment.round_id: (
+                assessment.standard_id,
+                assessment.round_year,
+                assessment.reference_date,
+            )
+        },
     )
     if existing is None:
         await figures_service.apply(session, assessment.round_id, assessment.unit_path, new_counts)
@@ -224,6 +234,7 @@ async def store(
             household_id=assessment.household_id,
             round_id=assessment.round_id,
             revision=0,
+            record_key=record_keys(assessment.household_id),
             **_columns(assessment, result),
         )
         session.add(existing)
@@ -247,6 +258,7 @@ async def store(
         previous_class = existing.household_class
         for field, value in _columns(assessment, result).items():
             setattr(existing, field, value)
+        existing.record_key = record_keys(assessment.household_id)
         existing.classified_at = utc_now()
     if previous_class == result.household_class:
         return False

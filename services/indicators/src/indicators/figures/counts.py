@@ -19,6 +19,7 @@ RESIDENT_PERSONS = "persons.resident"
 SURVEYED_HOUSEHOLDS = "households.surveyed"
 COMMUNES_WITH_POPULATION = "communes.with_population"
 COMMUNES_MISSING_POPULATION = "communes.missing_population"
+COMMUNES_SPLIT = "communes.split"  # restated: as-reported communes split among successors
 CLASSES_WITH_DEPRIVATION_ANALYSIS = ("poor", "near_poor")
 
 
@@ -67,20 +68,26 @@ def household_counts(
     persons: int,
     deprived: Iterable[Mapping[str, Any]],
     record_key: int,
+    households: int = 1,
 ) -> Counts:
-    """Counters for one classified household; `deprived` items carry `key` and `dimension`."""
+    """Counters for one classified household; `deprived` items carry `key` and `dimension`.
+
+    Counters add up, so `households` classified alike (same class, area and deprivations) count
+    as one call with their number, their persons' total and the sum of their record keys: how a
+    restatement turns a GROUP BY over classifications into counters.
+    """
     counts = Counts()
     for group in ("surveyed", household_class):
         for suffix in ("", f".{area}"):
-            counts.add(f"households.{group}{suffix}", 1, record_key)
+            counts.add(f"households.{group}{suffix}", households, record_key)
             counts.add(f"persons.{group}{suffix}", persons, record_key)
     if household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS:
         deprived = list(deprived)
         for indicator in deprived:
-            counts.add(f"deprived.{household_class}.{indicator['key']}", 1, record_key)
+            counts.add(f"deprived.{household_class}.{indicator['key']}", households, record_key)
         for dimension in {indicator["dimension"] for indicator in deprived}:
-            counts.add(f"deprived_dimension.{household_class}.{dimension}", 1, record_key)
-        counts.add(f"deprivations.{household_class}", len(deprived), record_key)
+            counts.add(f"deprived_dimension.{household_class}.{dimension}", households, record_key)
+        counts.add(f"deprivations.{household_class}", households * len(deprived), record_key)
     return counts
 
 

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -50,10 +50,14 @@ class PopulationCopy(Base, table=True):
 
 
 class RoundRef(Base, table=True):
-    """The standard a round is classified under, learned from its assessments."""
+    """The standard a round is classified under and its reference date, learned from its
+    assessments."""
 
     __tablename__ = "round_ref"
 
     round_id: UUID = Field(primary_key=True)
     standard_id: str = Field(max_length=40)
     year: int
+    # The day the round's units are resolved on (its map): None for rounds learned before it was
+    # kept, until their next assessment.
+    reference_date: date | None = None

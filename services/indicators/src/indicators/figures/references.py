@@ -1,4 +1,5 @@
-"""What a figures read looks up that never changes: a round's standard, a unit's level and path.
+"""What a figures read looks up that never changes: a round's standard and reference date, a
+unit's level and path.
 
 `round_ref` and `unit_ref` rows are written once, from events, and never altered (a second
 event's insert does nothing), so each API process remembers what it has found (the app's
@@ -6,6 +7,7 @@ event's insert does nothing), so each API process remembers what it has found (t
 whose ancestors are not all known yet is never remembered.
 """
 
+from datetime import date
 from uuid import UUID
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,18 +16,25 @@ from indicators.figures import service as figures_service
 from indicators.figures.service import LEVELS
 from kit.cache import Reference, remembered
 
-ROUND_STANDARDS = Reference[UUID, str]("indicators.round_standard", max_entries=1_000)
+ROUNDS = Reference[UUID, tuple[str, date]]("indicators.round", max_entries=1_000)
 UNIT_PATHS = Reference[str, tuple[str, tuple[str, ...]]]("indicators.unit_path", max_entries=20_000)
 
 
-async def round_standard(session: AsyncSession, round_id: UUID) -> str | None:
-    """The id of the standard a known round is classified under."""
+async def round_facts(session: AsyncSession, round_id: UUID) -> tuple[str, date | None] | None:
+    """A known round's standard and reference date (None while not known: not remembered)."""
+    incomplete: list[tuple[str, date | None]] = []
 
-    async def load() -> str | None:
+    async def load() -> tuple[str, date] | None:
         known = await figures_service.get_round(session, round_id)
-        return known.standard_id if known is not None else None
+        if known is None:
+            return None
+        if known.reference_date is None:
+            incomplete.append((known.standard_id, None))  # answered, but not remembered
+            return None
+        return known.standard_id, known.reference_date
 
-    return await remembered(session, ROUND_STANDARDS, round_id, load)
+    found = await remembered(session, ROUNDS, round_id, load)
+    return found if found is not None else next(iter(incomplete), None)
 
 
 async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, tuple[str, ...]] | None:

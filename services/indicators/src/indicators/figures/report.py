@@ -7,6 +7,7 @@ from uuid import UUID
 from indicators.figures.counts import (
     CLASSES_WITH_DEPRIVATION_ANALYSIS,
     COMMUNES_MISSING_POPULATION,
+    COMMUNES_SPLIT,
     COMMUNES_WITH_POPULATION,
 )
 from indicators.figures.schemas import (
@@ -18,9 +19,12 @@ from indicators.figures.schemas import (
     DimensionDeprivation,
     Disclosure,
     IndicatorDeprivation,
+    MapView,
     Rates,
+    ReviewStatus,
     UnitFigures,
 )
+from indicators.review.service import Approval
 from indicators.standard.schemas import Standard
 
 CLASSES = ("poor", "near_poor", "average", "not_poor")
@@ -34,9 +38,15 @@ def unit_figures(
     standard: Standard,
     counters: Mapping[str, int],
     as_of: datetime | None,
+    map_view: MapView,
+    approval: Approval,
     disclosure: Disclosure | None = None,
+    unassigned_households: int | None = None,
 ) -> UnitFigures:
-    """The figures of these counters (for a restricted caller: `disclosure.published` ones)."""
+    """The figures of these counters (for a restricted caller: `disclosure.published` ones).
+
+    `unassigned_households` (restated figures) is None when none may belong to the unit; a
+    number, perturbed for a restricted caller, when some may: the unit is not comparable."""
     denominator = _denominator(counters)
     usable = denominator.status is DenominatorStatus.complete
     shown = _Shown(counters)
@@ -46,6 +56,12 @@ def unit_figures(
         level=level,
         standard_id=standard.id,
         as_of=as_of,
+        map=map_view,
+        status=ReviewStatus(approval.status.value),
+        communes=approval.communes,
+        approved_communes=approval.approved_communes,
+        comparable=unassigned_households is None,
+        unassigned_households=unassigned_households or 0,
         denominator=denominator,
         total=_area(shown, "", usable),
         urban=_area(shown, ".urban", usable),
@@ -74,7 +90,14 @@ class _Shown:
 def _denominator(counters: Mapping[str, int]) -> Denominator:
     with_population = counters.get(COMMUNES_WITH_POPULATION, 0)
     missing = counters.get(COMMUNES_MISSING_POPULATION, 0)
-    if with_population == 0:
+    split = counters.get(COMMUNES_SPLIT, 0)
+    if split:
+        status = DenominatorStatus.incomplete
+        note = (
+            f"{split} as-reported commune(s) were split among several units of this map: their "
+            "resident population cannot be divided, so rates are withheld (never averaged)."
+        )
+    elif with_population == 0:
         status, note = DenominatorStatus.unknown, "No resident population entered: no rates."
     elif missing:
         status = DenominatorStatus.incomplete
@@ -88,6 +111,7 @@ def _denominator(counters: Mapping[str, int]) -> Denominator:
         status=status,
         communes_with_population=with_population,
         communes_missing_population=missing,
+        communes_split=split,
         note=note,
     )
 

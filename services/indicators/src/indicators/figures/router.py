@@ -1,25 +1,29 @@
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.figures import references
 from indicators.figures import service as figures_service
-from indicators.figures.cell_key import MAX_NOISE
+from indicators.figures.cell_key import MAX_NOISE, perturb
 from indicators.figures.counts import COMMUNES_WITH_POPULATION, SURVEYED_HOUSEHOLDS
 from indicators.figures.disclosure import perturbed_leaves, published
 from indicators.figures.report import unit_figures
-from indicators.figures.schemas import Disclosure, UnitFigures, UnitFiguresList
+from indicators.figures.schemas import Disclosure, MapView, UnitFigures, UnitFiguresList
+from indicators.restatement import service as restatement_service
+from indicators.restatement.service import LEVEL_BY_WIDTH, Restatement
+from indicators.review import service as review_service
+from indicators.review.service import Approval
 from indicators.standard.schemas import Standard
 from indicators.standard.service import get_standard
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
-from kit.errors import PROBLEM_RESPONSES, NotFound
+from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=PROBLEM_RESPONSES)
 
@@ -32,40 +36,81 @@ UnitCode = Annotated[
 FiguresReader = Annotated[Caller, requires(Permission.FIGURES_READ)]
 
 
-@router.get("/{round_id}/{unit_code}", response_model=UnitFigures)
+MapDay = Annotated[
+    date | None,
+    Query(
+        alias="map",
+        description="Restate the figures onto the map (units) in force on this day, on or after "
+        "the round's reference date: re-aggregated from household classifications through the "
+        "official crosswalk. `unit_code` is then a unit of that map. Without it, the figures "
+        "are as reported: on the units in force on the round's reference date.",
+        openapi_examples={"after the 2025 reform": {"value": "2026-01-01"}},
+    ),
+]
+
+
+@router.get(
+    "/{round_id}/{unit_code}",
+    response_model=UnitFigures,
+)
 async def get_unit_figures(
     caller: FiguresReader,
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    map_day: MapDay = None,
 ) -> UnitFigures:
-    """Counts, poverty rates and deprivations of a unit of the caller's scope in a round.
+    """Counts, poverty rates and deprivations of a unit of the caller's scope in a round, as
+    reported or restated onto a later map (`map`), approved or provisional.
 
     For roles that see aggregates only, counts are perturbed (`disclosure` says how)."""
-    unit = await _unit(session, caller, round_id, unit_code)
+    if map_day is not None:
+        restated = await _restated(session, caller, round_id, unit_code, map_day)
+        if restated is not None:
+            return restated.figures(unit_code, caller)
+    unit = await _unit(session, caller, round_id, unit_code, map_day)
+    approved = await _approvals(session, round_id, unit, [unit])
     if caller.can(Permission.SMALL_CELLS_READ):
-        return unit.figures(unit.counters)
+        return unit.figures(unit.counters, approved[unit.code])
     cells = await figures_service.commune_cells(session, round_id, unit_code)
     leaves = perturbed_leaves((metric, value, key) for _, metric, value, key in cells)
-    return unit.figures(published(unit.counters, leaves), DISCLOSURE)
+    return unit.figures(published(unit.counters, leaves), approved[unit.code], DISCLOSURE)
 
 
-@router.get("/{round_id}/{unit_code}/children", response_model=UnitFiguresList)
+@router.get(
+    "/{round_id}/{unit_code}/children",
+    response_model=UnitFiguresList,
+)
 async def list_child_figures(
     caller: FiguresReader,
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    map_day: MapDay = None,
 ) -> UnitFiguresList:
-    """The figures of each child unit that has any, in code order (one report row each)."""
-    parent = await _unit(session, caller, round_id, unit_code)
+    """The figures of each child unit that has any, in code order (one report row each), as
+    reported or restated onto a later map (`map`)."""
+    if map_day is not None:
+        restated = await _restated(session, caller, round_id, unit_code, map_day)
+        if restated is not None:
+            return UnitFiguresList(
+                items=[
+                    restated.figures(code, caller)
+                    for code in restated.restatement.children()
+                    if restated.has_figures(code)
+                ]
+            )
+    parent = await _unit(session, caller, round_id, unit_code, map_day)
     children = [
-        await _unit(session, caller, round_id, code)
+        await _unit(session, caller, round_id, code, map_day)
         for code in await figures_service.children(session, unit_code)
     ]
     children = [child for child in children if child.has_figures]
+    approved = await _approvals(session, round_id, parent, children)
     if caller.can(Permission.SMALL_CELLS_READ):
-        return UnitFiguresList(items=[child.figures(child.counters) for child in children])
+        return UnitFiguresList(
+            items=[child.figures(child.counters, approved[child.code]) for child in children]
+        )
     # The parent's subtree, read once; each cell is grouped under the child it lies in.
     by_child: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     by_district = parent.level == "province"
@@ -76,7 +121,9 @@ async def list_child_figures(
     return UnitFiguresList(
         items=[
             child.figures(
-                published(child.counters, perturbed_leaves(by_child[child.code])), DISCLOSURE
+                published(child.counters, perturbed_leaves(by_child[child.code])),
+                approved[child.code],
+                DISCLOSURE,
             )
             for child in children
         ]
@@ -97,18 +144,18 @@ class _Unit:
     round_id: UUID
     code: str
     level: str
+    path: tuple[str, ...]
     standard: Standard
     counters: Mapping[str, int]
     as_of: datetime | None
+    map_view: MapView
 
     @property
     def has_figures(self) -> bool:
-        return bool(
-            self.counters.get(SURVEYED_HOUSEHOLDS) or self.counters.get(COMMUNES_WITH_POPULATION)
-        )
+        return _has_figures(self.counters)
 
     def figures(
-        self, counters: Mapping[str, int], disclosure: Disclosure | None = None
+        self, counters: Mapping[str, int], approval: Approval, disclosure: Disclosure | None = None
     ) -> UnitFigures:
         return unit_figures(
             round_id=self.round_id,
@@ -117,15 +164,143 @@ class _Unit:
             standard=self.standard,
             counters=counters,
             as_of=self.as_of,
+            map_view=self.map_view,
+            approval=approval,
             disclosure=disclosure,
         )
 
 
-async def _unit(session: AsyncSession, caller: Caller, round_id: UUID, unit_code: str) -> _Unit:
-    """The unit's counters, or 404 (also for a unit outside the caller's scope)."""
-    standard_id = await references.round_standard(session, round_id)
+def _has_figures(counters: Mapping[str, int]) -> bool:
+    return bool(counters.get(SURVEYED_HOUSEHOLDS) or counters.get(COMMUNES_WITH_POPULATION))
+
+
+async def _unit(
+    session: AsyncSession,
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    map_day: date | None = None,
+) -> _Unit:
+    """The unit's counters, or 404 (also for a unit outside the caller's scope). With a
+    `map_day` that no map change precedes, the units as reported are those of that map."""
+    facts = await references.round_facts(session, round_id)
     known = await references.unit_path(session, unit_code)
-    if standard_id is None or known is None or not caller.may_see(known[1]):
+    if facts is None or known is None or not caller.may_see(known[1]):
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
+    standard_id, reference_date = facts
     counters, as_of = await figures_service.read(session, round_id, unit_code)
-    return _Unit(round_id, unit_code, known[0], get_standard(standard_id), counters, as_of)
+    if map_day is None:
+        view = MapView(as_reported=True, date=reference_date)
+    else:
+        view = MapView(as_reported=False, date=map_day)
+    return _Unit(
+        round_id, unit_code, known[0], known[1], get_standard(standard_id), counters, as_of, view
+    )
+
+
+async def _approvals(
+    session: AsyncSession, round_id: UUID, parent: _Unit, units: Sequence[_Unit]
+) -> dict[str, Approval]:
+    """Approved or provisional, for units that are the parent or its children."""
+    if parent.level == "commune":  # its own counters say it
+        surveyed: Sequence[tuple[str, str | None]] = (
+            [(parent.code, None)] if parent.counters.get(SURVEYED_HOUSEHOLDS) else []
+        )
+    else:
+        surveyed = await figures_service.surveyed_communes(session, round_id, parent.code)
+    approved = await review_service.approved_communes(
+        session, round_id, [commune for commune, _ in surveyed]
+    )
+    answer = {}
+    for unit in units:
+        if unit.code == parent.code:
+            communes = [commune for commune, _ in surveyed]
+        else:  # a child: the commune itself, or the district of the communes under it
+            communes = [
+                commune for commune, district in surveyed if unit.code in (commune, district)
+            ]
+        by_province = None
+        if unit.level == "province":
+            by_province = await review_service.province_approved(session, round_id, unit.code)
+        answer[unit.code] = review_service.approval(communes, approved, by_province=by_province)
+    return answer
+
+
+@dataclass
+class _Restated:
+    """A round restated onto a later map, for one unit and its children."""
+
+    round_id: UUID
+    standard: Standard
+    day: date
+    restatement: Restatement
+    approved: set[str]
+
+    def has_figures(self, unit_code: str) -> bool:
+        return _has_figures(restatement_service.counters(self.restatement.under(unit_code)))
+
+    def figures(self, unit_code: str, caller: Caller) -> UnitFigures:
+        restatement = self.restatement
+        communes = restatement.under(unit_code)
+        counters = restatement_service.counters(communes)
+        unassigned = restatement.unassigned_of(unit_code)
+        reported = restatement_service.reported_communes(communes, unassigned)
+        disclosure = None
+        unassigned_households = sum(split.households for split in unassigned.values())
+        if not caller.can(Permission.SMALL_CELLS_READ):
+            disclosure = DISCLOSURE
+            leaves = perturbed_leaves(restatement_service.leaf_rows(communes))
+            counters = published(counters, leaves)
+            unassigned_households = sum(
+                perturb(split.households, split.key_sum, UNASSIGNED)
+                for split in unassigned.values()
+            )
+        return unit_figures(
+            round_id=self.round_id,
+            unit_code=unit_code,
+            level=LEVEL_BY_WIDTH[len(unit_code)],
+            standard=self.standard,
+            counters=counters,
+            as_of=None,
+            map_view=MapView(as_reported=False, date=self.day),
+            approval=review_service.approval(reported, self.approved),
+            disclosure=disclosure,
+            unassigned_households=unassigned_households if unassigned else None,
+        )
+
+
+UNASSIGNED = "households.unassigned"  # its cells: a split commune's unassigned households
+
+
+async def _restated(
+    session: AsyncSession, caller: Caller, round_id: UUID, unit_code: str, day: date
+) -> _Restated | None:
+    """The unit restated onto the map of `day`; None when no map change came between the
+    round's reference date and `day` (the units as reported are that map's)."""
+    facts = await references.round_facts(session, round_id)
+    if facts is None:
+        raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
+    standard_id, reference_date = facts
+    if reference_date is None:
+        raise InvalidInput.field(
+            ["query", "map"],
+            f"Round {round_id}'s reference date is not known yet: it cannot be restated.",
+        )
+    if day < reference_date:
+        raise InvalidInput.field(
+            ["query", "map"],
+            f"{day} is before the round's reference date {reference_date}: figures are "
+            "restated onto the map of a later day only.",
+        )
+    if not await restatement_service.map_changed(session, reference_date, day):
+        return None
+    restatement = await restatement_service.restate(
+        session, round_id, reference_date, day, unit_code
+    )
+    if restatement is None or not caller.may_see(restatement.path):
+        raise NotFound(f"No unit {unit_code} with figures of round {round_id} on the map of {day}.")
+    reported = restatement_service.reported_communes(
+        restatement.communes.values(), restatement.unassigned
+    )
+    approved = await review_service.approved_communes(session, round_id, reported)
+    return _Restated(round_id, get_standard(standard_id), day, restatement, approved)

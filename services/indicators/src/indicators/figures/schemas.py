@@ -1,3 +1,4 @@
+import datetime as dt
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -42,6 +43,11 @@ class Denominator(BaseModel):
     status: DenominatorStatus
     communes_with_population: int
     communes_missing_population: int
+    communes_split: int = Field(
+        default=0,
+        description="Restated figures: as-reported communes split among several units of the "
+        "map, whose resident population cannot be divided (rates are withheld).",
+    )
     note: str
 
 
@@ -82,12 +88,53 @@ class Disclosure(BaseModel):
     note: str
 
 
+class MapView(BaseModel):
+    """Which map the unit and its figures are on (DOMAIN §7: units are code and validity)."""
+
+    as_reported: bool = Field(
+        description="True: the units in force on the round's reference date. False: restated "
+        "onto the map in force on `date`, re-aggregated from the households' classifications."
+    )
+    date: dt.date | None = Field(
+        description="The day of the map: the round's reference date as reported (None when not "
+        "known yet), the `map` asked for when restated."
+    )
+
+
+class ReviewStatus(StrEnum):
+    approved = "approved"
+    provisional = "provisional"
+
+
 class UnitFigures(BaseModel):
     round_id: UUID
     unit_code: str
     level: str
     standard_id: str
-    as_of: datetime | None = Field(description="When these figures last changed.")
+    as_of: datetime | None = Field(
+        description="When these figures last changed; None for restated figures."
+    )
+    map: MapView
+    status: ReviewStatus = Field(
+        description="approved: final. A commune when its review is approved; a district when "
+        "every commune under it with surveyed households is; a province when it approved the "
+        "round and no commune was reopened since. Restated: when every as-reported commune "
+        "whose households it counts is approved. Else provisional."
+    )
+    communes: int = Field(
+        description="As-reported communes with surveyed households that the figures count."
+    )
+    approved_communes: int = Field(description="Of those, how many have an approved review.")
+    comparable: bool = Field(
+        default=True,
+        description="False when households of a split commune that may belong to this unit "
+        "have not been assigned to one of its successors yet: the counts are incomplete.",
+    )
+    unassigned_households: int = Field(
+        default=0,
+        description="Restated figures: surveyed households of split communes not yet assigned "
+        "to a successor, that may belong to this unit (counted nowhere). " + PERTURBED,
+    )
     denominator: Denominator
     total: AreaFigures
     urban: AreaFigures

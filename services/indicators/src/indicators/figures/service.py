@@ -1,7 +1,7 @@
 """Unit counters: applied incrementally per event, read back as figures with rates."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import delete, func, or_
@@ -70,13 +70,23 @@ async def remember_units(session: AsyncSession, unit_paths: Iterable[Sequence[st
     await session.exec(statement, params=rows)
 
 
-async def remember_rounds(session: AsyncSession, rounds: Mapping[UUID, tuple[str, int]]) -> None:
-    """Record each round's standard and year, from `{round_id: (standard_id, year)}`."""
+RoundFacts = tuple[str, int, date]  # standard, year, reference date
+
+
+async def remember_rounds(session: AsyncSession, rounds: Mapping[UUID, RoundFacts]) -> None:
+    """Record each round's standard, year and reference date, from `{round_id: facts}`; a round
+    recorded before its reference date was kept gets it now."""
+    table = table_of(RoundRef)
     rows = [
-        {"round_id": round_id, "standard_id": standard_id, "year": year}
-        for round_id, (standard_id, year) in sorted(rounds.items())
+        {"round_id": round_id, "standard_id": standard_id, "year": year, "reference_date": day}
+        for round_id, (standard_id, year, day) in sorted(rounds.items())
     ]
-    statement = insert_for(session, table_of(RoundRef)).on_conflict_do_nothing()
+    statement = insert_for(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id"],
+        set_={"reference_date": statement.excluded.reference_date},
+        where=table.c.reference_date.is_(None),
+    )
     await session.exec(statement, params=rows)
 
 
@@ -123,6 +133,31 @@ async def commune_cells(
 
 
 SENSITIVE_HEADS = ("households.", "persons.", "deprived")
+
+
+async def surveyed_communes(
+    session: AsyncSession, round_id: UUID, unit_code: str
+) -> Sequence[tuple[str, str | None]]:
+    """`(commune, district)` of every commune of the unit's subtree with surveyed households."""
+    commune, district = aliased(UnitRef), aliased(UnitRef)
+    statement = (
+        select(col(commune.unit_code), col(commune.parent_code))
+        .select_from(UnitFigure)
+        .join(commune, col(commune.unit_code) == UnitFigure.unit_code)
+        .outerjoin(district, col(district.unit_code) == col(commune.parent_code))
+        .where(
+            UnitFigure.round_id == round_id,
+            col(commune.level) == "commune",
+            or_(
+                col(commune.unit_code) == unit_code,
+                col(commune.parent_code) == unit_code,
+                col(district.parent_code) == unit_code,
+            ),
+            UnitFigure.metric == SURVEYED_HOUSEHOLDS,
+            UnitFigure.value > 0,
+        )
+    )
+    return (await session.exec(statement)).all()
 
 
 async def children(session: AsyncSession, unit_code: str) -> Sequence[str]:

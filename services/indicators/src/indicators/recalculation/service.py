@@ -165,14 +165,17 @@ async def _classify_round(
             if _within(result.scope, assessment.unit_path) is None:
                 continue
             classification = classify(assessment, get_standard(assessment.standard_id))
+            record_key = result.record_keys(assessment.household_id)
             counts = classification_service.counts_of(
-                classification,
-                persons=len(assessment.members),
-                record_key=result.record_keys(assessment.household_id),
+                classification, persons=len(assessment.members), record_key=record_key
             )
             _add_to_path(result, assessment.unit_path, counts)
-            # Only what differs is kept: a round of a million households fits in memory.
-            if stored.get(copy.assessment_id) != classification.model_dump(mode="json"):
+            # Only what differs is kept: a round of a million households fits in memory. A
+            # record key differs after the secret changed, or was never stored (older rows).
+            if stored.get(copy.assessment_id) != (
+                classification.model_dump(mode="json"),
+                record_key,
+            ):
                 result.changed.append((assessment, classification))
         result.households += len(batch)
         last_key = batch[-1].assessment_id
@@ -294,11 +297,16 @@ def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> N
 
 
 async def _stored_results(session: AsyncSession, ids: list[UUID]) -> dict[UUID, object]:
-    statement = select(HouseholdClassification.assessment_id, HouseholdClassification.result)
+    """Each stored classification's result and record key."""
+    statement = select(
+        HouseholdClassification.assessment_id,
+        HouseholdClassification.result,
+        HouseholdClassification.record_key,
+    )
     rows = (
         await session.exec(statement.where(col(HouseholdClassification.assessment_id).in_(ids)))
     ).all()
-    return dict(rows)
+    return {assessment_id: (result, record_key) for assessment_id, result, record_key in rows}
 
 
 async def _fingerprint(session: AsyncSession, round_id: UUID) -> Fingerprint:
