@@ -52,6 +52,46 @@ class TestUsers:
         assert read["active"] is True
         assert not {"password", "password_hash"} & read.keys()
 
+    async def test_a_username_has_one_spelling_whatever_the_keyboard(self, serve, accounts) -> None:
+        """NFKC, trimmed, lower case: full-width letters and capitals are the same name."""
+        async with serve() as client:
+            created = await accounts.create_user(client, " Ｌａｎ.Nguyen ", role="admin")
+            again = await client.post(
+                "/api/v1/admin/users",
+                json={
+                    "username": "lan.nguyen",
+                    "password": accounts.password,
+                    "role": "admin",
+                    "units": None,
+                },
+            )
+            logged_in = await accounts.login(client, "ＬＡＮ.nguyen ")
+
+        assert created["username"] == "lan.nguyen"
+        assert again.status_code == 409
+        assert logged_in.status_code == 200, logged_in.text
+
+    @pytest.mark.parametrize(
+        "username",
+        ["lan\u200bnguyen", "lan\x00", "lan\u202enguyen", "lаn"],  # "а" is Cyrillic
+    )
+    async def test_a_username_with_invisible_or_look_alike_characters_is_refused(
+        self, serve, accounts, username: str
+    ) -> None:
+        async with serve() as client:
+            response = await client.post(
+                "/api/v1/admin/users",
+                json={
+                    "username": username,
+                    "password": accounts.password,
+                    "role": "admin",
+                    "units": None,
+                },
+            )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"][-1] == "username"
+
     async def test_a_username_is_taken_once(self, serve, accounts) -> None:
         async with serve() as client:
             await accounts.create_user(client, "lan")

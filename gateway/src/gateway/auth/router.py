@@ -11,6 +11,7 @@ from gateway.auth.schemas import Me, TokenResponse
 from gateway.identity import client_address
 from gateway.protection.ratelimit import retry_after
 from gateway.state import IssuerDep, LoginLimitsDep, SessionmakerDep, SettingsDep
+from gateway.users.schemas import canonical_username
 from kit.auth import PERMISSIONS, CallerDep
 from kit.errors import InvalidInput, TooManyRequests, problem_responses
 
@@ -47,13 +48,14 @@ async def issue_token(
     if grant_type == "password":
         if not username or password is None:
             raise InvalidInput.field(["body", "username"], "username and password are required.")
-        _refuse_for(limits.failures.attempt(username.lower(), address))
+        username = str(canonical_username(username))  # the spelling it was stored under
+        _refuse_for(limits.failures.attempt(username, address))
         async with sessionmaker() as session, session.begin():
-            user = await auth_service.authenticate(session, username.lower(), password)
+            user = await auth_service.authenticate(session, username, password)
             pair = await auth_service.start_session(
                 session, issuer, user, refresh_days=settings.REFRESH_TOKEN_DAYS
             )
-        limits.failures.succeeded(username.lower(), address)
+        limits.failures.succeeded(username, address)
     elif grant_type == "refresh_token":
         if not refresh_token:
             raise InvalidInput.field(["body", "refresh_token"], "refresh_token is required.")

@@ -1,8 +1,9 @@
+import unicodedata
 from datetime import datetime
 from typing import Annotated, TypeAlias
 from uuid import UUID
 
-from pydantic import BaseModel, Field, SecretStr, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, TypeAdapter
 
 from gateway.scopes import (
     COUNTRY_WIDE,
@@ -16,8 +17,19 @@ from gateway.scopes import (
 from kit.auth import Role
 from kit.fields import RequestBody
 
+
+def canonical_username(value: object) -> object:
+    """The one spelling of a username: NFKC (full-width letters are the plain ones), trimmed,
+    lower case. What is left must match the pattern, so control and invisible characters, and
+    letters that only look Latin, are refused rather than kept as a second, look-alike name."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value).strip().lower()
+    return value
+
+
 Username = Annotated[
     str,
+    BeforeValidator(canonical_username),
     Field(
         min_length=3,
         max_length=64,
