@@ -51,6 +51,9 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "PUT /api/v1/populations/{round_id}/{unit_code}": [RULE],
     "POST /api/v1/populations/{round_id}/import": [RULE],
     "POST /api/v1/imports": [RULE],
+    # Only into a unit in force; only one of the household's old commune's successors.
+    "POST /api/v1/households/relocations": [RULE],
+    "POST /api/v1/households/relocations/{household_id}/assignment": [RULE],
     # A step to `posted` needs the posting period; meetings and objections name surveyed households.
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],

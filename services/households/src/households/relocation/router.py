@@ -94,7 +94,7 @@ async def carry_households(
 @router.post(
     "/{household_id}/assignment",
     response_model=HouseholdRead,
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409),
 )
 async def assign_household(
     caller: Relocator,

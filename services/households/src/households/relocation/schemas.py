@@ -1,5 +1,6 @@
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -7,6 +8,9 @@ from pydantic import BaseModel, Field
 from households.household.schemas import CommuneCode
 from kit.contracts.households import SuccessionRelation
 from kit.fields import Code, RequestBody
+
+NewMapUnit = Annotated[Code, Field(pattern=r"^([0-9]{2}|[0-9]{5})$", examples=["25"])]
+HouseholdCode = Annotated[Code, Field(min_length=1, max_length=40)]
 
 
 class WaitingFor(StrEnum):
@@ -51,12 +55,10 @@ class RelocationList(BaseModel):
 
 
 class CarryInput(RequestBody):
-    unit_code: Code | None = Field(
+    unit_code: NewMapUnit | None = Field(
         default=None,
-        pattern=r"^([0-9]{2}|[0-9]{5})$",
         description="Only into communes of this unit of the map in force (a province or a "
         "commune); without it, into any commune of your scope.",
-        examples=["25"],
     )
     limit: int = Field(
         default=500,
@@ -97,10 +99,8 @@ class CarryResult(BaseModel):
 
 class Assignment(RequestBody):
     commune_code: CommuneCode = Field(description="One of the household's candidate communes.")
-    household_code: Code | None = Field(
+    household_code: HouseholdCode | None = Field(
         default=None,
-        min_length=1,
-        max_length=40,
         description="Its code in the new commune; by default its own, or `<old commune code>-"
         "<code>` when its own is taken there.",
     )
