@@ -2,7 +2,9 @@
 one of a split commune is listed with the candidates for an officer to assign; its past surveys
 keep the communes they were recorded in."""
 
-from collections.abc import Callable
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +15,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit.models import AuditEntry
+from households.config import Settings
 from households.db import outbox
 from households.household.models import Household
+from households.migrate import migrate
 from households.review.models import CommuneReview
+from kit import testing
 from kit.auth import Role
 from kit.contracts.households import ReviewState
 
@@ -35,6 +40,29 @@ HONG_HA_SUCCESSORS = [
 ]
 
 Client = Callable[..., httpx.AsyncClient]
+BOTH_DATABASES = pytest.mark.parametrize(
+    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.infra)], indirect=True
+)
+
+
+@pytest.fixture
+async def database_url(
+    request: pytest.FixtureRequest, seeded_database: Path, tmp_path: Path
+) -> AsyncIterator[str]:
+    """SQLite, or a migrated PostgreSQL database for the tests marked `BOTH_DATABASES` (the
+    relocation queries group, lock rows of one table of a join, and compare NULL districts)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        copy = tmp_path / "households.db"
+        shutil.copyfile(seeded_database, copy)
+        yield f"sqlite+aiosqlite:///{copy}"
+        return
+    testing.require_infra()
+    url = await testing.create_database("households_relocation")
+    try:
+        await migrate(Settings(DATABASE_URL=url, LOG_JSON=False, LOG_LEVEL="WARNING"))
+        yield url
+    finally:
+        await testing.drop_database(url)
 
 
 def survey_json() -> dict[str, Any]:
@@ -108,6 +136,7 @@ async def open_round(client: httpx.AsyncClient, year: int, reference_date: str) 
 
 
 class TestCarry:
+    @BOTH_DATABASES
     async def test_a_household_of_a_commune_merged_whole_is_carried_to_its_successor(
         self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
@@ -222,6 +251,7 @@ class TestCodesPerCommune:
         assert (await household(client, quang_son))["household_code"] == "H-1"
         assert (await household(client, ngoc_my))["household_code"] == "08767-H-1"
 
+    @BOTH_DATABASES
     async def test_the_household_of_the_commune_whose_code_lives_on_keeps_its_code(
         self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
@@ -362,6 +392,7 @@ class TestSplits:
 
 
 class TestReach:
+    @BOTH_DATABASES
     async def test_an_officer_of_a_candidate_sees_and_assigns_into_their_commune_only(
         self, client: httpx.AsyncClient, as_role: Client
     ) -> None:
@@ -406,6 +437,7 @@ class TestReach:
 
 
 class TestHistory:
+    @BOTH_DATABASES
     async def test_a_past_survey_keeps_its_commune_and_a_new_one_takes_the_new_commune(
         self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
