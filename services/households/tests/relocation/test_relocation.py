@@ -543,3 +543,10 @@ async def test_roles_without_the_permission_may_not_relocate(
     )
 
     assert (carry.status_code, assign.status_code) == (403, 403)
+
+
+async def test_the_relocations_path_is_no_household_id(client: httpx.AsyncClient) -> None:
+    response = await client.patch(RELOCATIONS, json={"village": "Thôn 1"})
+
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "POST"}
