@@ -293,6 +293,22 @@ class TestCodesPerCommune:
             "H-3-QS",
         )
 
+    async def test_a_held_household_does_not_use_up_the_batch(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        await register(client, "H-3", HOP_LY)
+        await register(client, "08764-H-3", HOP_LY)
+        held = await register(client, "H-3", QUANG_SON)  # first in order: Quang Sơn, 08764
+        carried = await register(client, "H-6", NGOC_MY)
+
+        first = await client.post(RELOCATIONS, json={"limit": 1})
+        second = await client.post(RELOCATIONS, json={"limit": 1})
+
+        assert (first.json()["carried"], first.json()["remaining"]) == (1, 0)
+        assert [entry["household_id"] for entry in first.json()["held"]] == [held]
+        assert (await household(client, carried))["commune_code"] == HOP_LY
+        assert (second.json()["carried"], len(second.json()["held"])) == (0, 1)
+
     async def test_an_assignment_to_a_taken_code_is_a_conflict_naming_the_code(
         self, client: httpx.AsyncClient
     ) -> None:

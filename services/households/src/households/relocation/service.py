@@ -178,17 +178,19 @@ async def carry(
     """Move up to `limit` households whose old commune has one successor, which the caller's
     scope covers (and lies within the unit `into`, if given), to that successor."""
     waiting = _waiting(caller, on, WaitingFor.carry, to_move=True, into=into)
-    ids = [row[0] for row in await session.exec(waiting)]
+    total = (await session.exec(select(func.count()).select_from(waiting.subquery()))).one()
     result = Carried()
-    processed = 0
-    while processed < len(ids) and result.carried < limit:
-        chunk = ids[processed : processed + limit - result.carried]
-        processed += len(chunk)
-        batch = await _load(session, chunk, on, for_update=True)
+    while result.carried < limit:
+        # Carried households leave the list and held ones stay, all before the next page.
+        page = waiting.offset(len(result.held)).limit(limit - result.carried)
+        ids = [household_id for household_id, _, _ in await session.exec(page)]
+        if not ids:
+            break
+        batch = await _load(session, ids, on, for_update=True)
         taken = await _taken(session, batch)
         for stranded in batch:
             await _carry_one(session, stranded, taken, result)
-    result.remaining = len(ids) - processed
+    result.remaining = max(total - result.carried - len(result.held), 0)
     return result
 
 
