@@ -116,6 +116,15 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
         SCOPED, SCOPED, SCOPED, SCOPED, NONE
     ),
     ("GET", "/api/v1/assessments"): roles(ALL, ALL, ALL, ALL, NONE),
+    # Households of old communes onto the map in force. The world's households stay where they
+    # are: the carry is asked into Hà Nội, where none of them would go (`_request`); a fresh
+    # household of Quang Sơn is assigned to its successor in Phú Thọ (25), which the officers
+    # over the old units do not cover.
+    ("GET", "/api/v1/households/relocations"): roles(ALL, ALL, ALL, ALL, NONE),
+    ("POST", "/api/v1/households/relocations"): roles(ALL, ALL, ALL, NONE, NONE),
+    ("POST", "/api/v1/households/relocations/{household_id}/assignment"): roles(
+        SCOPED, (INVALID, HIDDEN), (INVALID, HIDDEN), NONE, NONE
+    ),
     ("PUT", "/api/v1/populations/{round_id}/{unit_code}"): roles(SCOPED, NONE, SCOPED, NONE, NONE),
     ("GET", "/api/v1/populations/{round_id}"): roles(ALL, ALL, ALL, NONE, NONE),
     ("POST", "/api/v1/populations/{round_id}/import"): roles(
@@ -403,6 +412,21 @@ async def _request(
             kwargs["json"] = {"outcome": "rejected", "note": "matrix"}
         case ("POST", "/api/v1/assessments/conflicts/{conflict_id}/resolution"):
             kwargs["json"] = {"kept_household_id": world.theirs["id"]}
+        case ("POST", "/api/v1/households/relocations"):
+            kwargs["json"] = {"unit_code": "01"}
+        case ("POST", "/api/v1/households/relocations/{household_id}/assignment"):
+            fresh = await admin.post(
+                "/api/v1/households",
+                json={
+                    "household_code": f"MATRIX-MOVE-{next(_fresh)}",
+                    "commune_code": OURS[2],
+                    "village": "Thôn 3",
+                },
+            )
+            url = f"/api/v1/households/relocations/{fresh.json()['id']}/assignment"
+            kwargs["json"] = {
+                "commune_code": "08770"
+            }  # Xã Hợp Lý of Phú Thọ, Quang Sơn's successor
         case ("GET", "/api/v1/assessments"):
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):

@@ -55,6 +55,9 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "GET /api/v1/households": [RULE],
     # A round the indicators service has had no survey of has nothing to recalculate.
     "POST /api/v1/recalculations": [RULE],
+    # Only into a unit in force; only one of the household's old commune's successors.
+    "POST /api/v1/households/relocations": [RULE],
+    "POST /api/v1/households/relocations/{household_id}/assignment": [RULE],
     # A step to `posted` needs the posting period; meetings and objections name surveyed households.
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],

@@ -1,5 +1,10 @@
 """`python -m gateway.users create --username U --role R --units 26,243`: a user from the shell.
 
+`python -m gateway.users migrate-scopes [--apply]`: the users and API keys whose scope names a
+unit no longer in force, each code replaced where that is exact and refused otherwise, naming the
+units to choose from (`gateway.scope_migration`); without `--apply` nothing is written. It asks
+the households service at HOUSEHOLDS_URL, with a token of the gateway's SIGNING_KEY_FILE.
+
 For the first admin where no FIRST_ADMIN_* is configured, or for any user when the API is not
 reachable. The password is asked for twice on a terminal, or read as one line from stdin
 (`... < password.txt`); it never appears on the command line. DATABASE_URL names the gateway's
@@ -12,14 +17,17 @@ import asyncio
 import getpass
 import sys
 
+import httpx
 from pydantic import ValidationError
 
+from gateway.auth.issuer import TokenIssuer, load_signing_key
 from gateway.config import Settings
 from gateway.passwords import PasswordPolicy
+from gateway.scope_migration import UnitLookup, migrate
 from gateway.users import service as user_service
 from gateway.users.schemas import UserCreate, new_user
 from kit.auth import Role
-from kit.db import make_engine, make_sessionmaker
+from kit.db import make_engine, make_sessionmaker, utc_now
 from kit.errors import ServiceError
 
 
@@ -48,6 +56,22 @@ async def create(settings: Settings, user_in: UserCreate) -> str:
         await engine.dispose()
 
 
+async def migrate_scopes(settings: Settings, *, apply: bool) -> str:
+    engine = make_engine(settings.DATABASE_URL)
+    issuer = TokenIssuer(load_signing_key(settings.SIGNING_KEY_FILE), settings)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=settings.HOUSEHOLDS_URL) as households,
+            make_sessionmaker(engine)() as session,
+            session.begin(),
+        ):
+            lookup = UnitLookup(households, issuer)
+            lines = await migrate(session, lookup, on=utc_now().date(), apply=apply)
+    finally:
+        await engine.dispose()
+    return "\n".join(lines) or "every scope names units in force"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.users", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,7 +84,14 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated unit codes (26,243,08707); leave out for the whole country "
         "(admin and ministry_analyst only)",
     )
+    migrating = commands.add_parser(
+        "migrate-scopes", help="carry scopes in old unit codes onto the map in force"
+    )
+    migrating.add_argument("--apply", action="store_true", help="write the exact replacements")
     arguments = parser.parse_args(argv)
+    if arguments.command == "migrate-scopes":
+        print(asyncio.run(migrate_scopes(Settings(), apply=arguments.apply)))  # noqa: T201
+        return
     units = arguments.units.split(",") if arguments.units else None
     try:
         user_in = new_user.validate_python(

@@ -13,6 +13,7 @@ from households.db import token_not_before
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
+from households.relocation.router import router as relocation_router
 from households.review.router import router as review_router
 from households.round.router import router as round_router
 from households.unit.router import router as unit_router
@@ -36,6 +37,7 @@ def create_app(
             unit_router,
             round_router,
             review_router,
+            relocation_router,  # before the households router, whose paths it shares
             household_router,
             population_router,
             audit_router,

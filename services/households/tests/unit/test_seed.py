@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.db import Base
+from households.db import Base, outbox
 from households.unit import service as unit_service
 from households.unit.exceptions import UnknownDivisionType
 from households.unit.models import (
@@ -31,7 +31,8 @@ from households.unit.seed import (
     seed_units,
     source,
 )
-from kit.contracts.households import Area
+from kit.contracts import Envelope
+from kit.contracts.households import Area, UnitSuccessionsRecordedV1
 from kit.db import make_engine, make_sessionmaker
 
 VINH_PHUC_DISTRICTS = ["243", "244", "246", "247", "248", "249", "251", "252", "253"]
@@ -331,6 +332,79 @@ class TestCrosswalk:
 
         assert set(relations) == set(SuccessionRelation)
         assert relations[SuccessionRelation.whole] > relations[SuccessionRelation.partial]
+
+
+async def staged_crosswalk(session: AsyncSession) -> list[Envelope]:
+    statement = select(outbox.c.envelope).where(outbox.c.type == UnitSuccessionsRecordedV1.TYPE)
+    rows = await session.exec(statement.order_by(outbox.c.position))
+    return [Envelope.model_validate(row) for row in rows]
+
+
+class TestCrosswalkEvents:
+    async def test_every_edge_is_published_once_under_its_old_province(
+        self, empty_session: AsyncSession
+    ) -> None:
+        await seed_units(empty_session)
+
+        envelopes = await staged_crosswalk(empty_session)
+        events = [UnitSuccessionsRecordedV1.model_validate(e.data) for e in envelopes]
+        published = Counter(
+            (edge.predecessor_code, edge.predecessor_valid_from, edge.successor_code)
+            for event in events
+            for edge in event.successions
+        )
+        stored = Counter(
+            (row.predecessor_code, row.predecessor_valid_from, row.successor_code)
+            for row in await empty_session.exec(select(UnitSuccession))
+        )
+        provinces = [event.predecessor_province_code for event in events]
+
+        assert published == stored
+        assert set(published.values()) == {1}
+        assert len(provinces) == len(set(provinces)) == 63
+        assert [(e.subject, e.sequence) for e in envelopes] == [
+            (f"successions:{source()}:{province}", 1) for province in provinces
+        ]
+        assert {event.effective for event in events} == {NEW_FROM}
+        assert {event.source for event in events} == {source()}
+
+    async def test_a_successor_carries_its_place_in_the_new_tree(
+        self, empty_session: AsyncSession
+    ) -> None:
+        await seed_units(empty_session)
+
+        events = [
+            UnitSuccessionsRecordedV1.model_validate(e.data)
+            for e in await staged_crosswalk(empty_session)
+        ]
+        [vinh_phuc] = [event for event in events if event.predecessor_province_code == "26"]
+        edges = {edge.predecessor_code: edge for edge in vinh_phuc.successions}
+        [hanoi] = [event for event in events if event.predecessor_province_code == "01"]
+        split = [edge for edge in hanoi.successions if edge.predecessor_code == "09796"]
+
+        assert len(vinh_phuc.successions) == 121 + 1  # its communes, and the province itself
+        # Phường Tích Sơn went whole into Phường Vĩnh Yên of Phú Thọ.
+        assert edges["08707"].successor_unit_path == ["25", "08707"]
+        assert (edges["08707"].successor_level, edges["08707"].successor_area) == (
+            "commune",
+            Area.urban,
+        )
+        assert edges["08707"].relation == SuccessionRelation.whole
+        assert edges["26"].successor_unit_path == ["25"]
+        assert (edges["26"].successor_level, edges["26"].successor_area) == ("province", None)
+        assert sorted((edge.successor_code, edge.relation) for edge in split) == [
+            ("08980", SuccessionRelation.partial),
+            ("09022", SuccessionRelation.partial),
+            ("09787", SuccessionRelation.partial),
+            ("09817", SuccessionRelation.partial),
+        ]
+
+    async def test_a_second_migrate_stages_nothing(self, empty_session: AsyncSession) -> None:
+        await seed_units(empty_session)
+        first = len(await staged_crosswalk(empty_session))
+
+        assert await seed_units(empty_session) == 0
+        assert len(await staged_crosswalk(empty_session)) == first == 63
 
 
 class TestDivisionType:

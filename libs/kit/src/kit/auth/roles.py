@@ -20,6 +20,8 @@ class Role(StrEnum):
 class Permission(StrEnum):
     HOUSEHOLDS_READ = "households:read"
     HOUSEHOLDS_WRITE = "households:write"
+    # Households of a commune no longer in force carried or assigned to its successor commune.
+    HOUSEHOLDS_RELOCATE = "households:relocate"
     PERSONAL_DATA_READ = "personal_data:read"  # names, ID numbers, birth dates, phones unmasked
     POPULATIONS_READ = "populations:read"
     POPULATIONS_WRITE = "populations:write"
@@ -70,6 +72,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             Permission.AUDIT_READ,
             Permission.CONFLICTS_RESOLVE,
+            Permission.HOUSEHOLDS_RELOCATE,
             Permission.RECALCULATIONS_RUN,
             Permission.REVIEWS_APPROVE_PROVINCE,
         }
@@ -78,6 +81,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _OFFICER
         | {
             Permission.HOUSEHOLDS_WRITE,
+            Permission.HOUSEHOLDS_RELOCATE,
             Permission.PERSONAL_DATA_READ,
             Permission.POPULATIONS_WRITE,
             Permission.AUDIT_READ,

@@ -94,7 +94,9 @@ async def list_households(
     )
 
 
-@router.get("/api/v1/households/{household_id}", response_model=HouseholdRead)
+# `:uuid`: `/api/v1/households/relocations` (the relocation router's) is no household id, so
+# methods it does not serve answer 405 there rather than "household_id is not a UUID".
+@router.get("/api/v1/households/{household_id:uuid}", response_model=HouseholdRead)
 async def get_household(
     caller: HouseholdReader, household: ValidHousehold, response: Response
 ) -> HouseholdRead:
@@ -104,7 +106,7 @@ async def get_household(
 
 
 @router.patch(
-    "/api/v1/households/{household_id}",
+    "/api/v1/households/{household_id:uuid}",
     response_model=HouseholdRead,
     responses=problem_responses(412, 428),
 )

@@ -112,6 +112,46 @@ async def update(
     return household
 
 
+async def relocate(
+    session: AsyncSession,
+    household: Household,
+    commune: AdminUnit,
+    *,
+    household_code: str,
+    how: str,
+    from_commune: AdminUnit,
+) -> Household:
+    """Register `household` in `commune` of the new map (under `household_code`), as the
+    crosswalk from `from_commune` says (`how`: carried or assigned): a new version, published and
+    audited like any change of commune. Its surveys keep the communes they were recorded in."""
+    before = _registry_facts(household)
+    household.commune_code = commune.code
+    household.province_code = commune.province_code
+    household.district_code = commune.district_code or ""
+    household.household_code = household_code
+    household.version += 1
+    household.updated_at = utc_now()
+    await _flush_or_conflict(session, HouseholdCodeTaken(household_code, commune.code))
+    await conflict_service.household_moved(session, household)
+    await stage(session, outbox, events.household_registered(household))
+    audit.record(
+        session,
+        "household.relocated",
+        unit=_unit_of(household),
+        household_id=household.id,
+        changes=audit.changes_between(before, _registry_facts(household))
+        | {
+            "relocation": how,
+            "from": {
+                "commune_code": from_commune.code,
+                "unit_path": unit_service.path_codes(from_commune),
+                "valid_to": str(from_commune.valid_to),
+            },
+        },
+    )
+    return household
+
+
 async def search(
     session: AsyncSession,
     caller: Caller,
@@ -177,11 +217,14 @@ async def record_assessment(
 ) -> tuple[Assessment, bool]:
     """Create or replace the household's assessment in the round; True when created."""
     _check_birth_dates(assessment_in, review_round.reference_date)
-    await review_service.ensure_writable(session, review_round.id, household.commune_code)
-    commune = await _commune(session, household.commune_code, on=review_round.reference_date)
+    assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
+    # A survey stays in the commune it was first recorded in: a household carried onto the new
+    # map since (`relocation`) keeps its past rounds where they were.
+    surveyed_in = household.commune_code if assessment is None else assessment.commune_code
+    await review_service.ensure_writable(session, review_round.id, surveyed_in)
+    commune = await _commune(session, surveyed_in, on=review_round.reference_date)
     area = commune.area
     assert area is not None  # `_commune` answers only communes, and every commune has an area
-    assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
     created = assessment is None
     facts = assessment_in.model_dump(mode="json")
     before = {} if assessment is None else _survey_facts(assessment)

@@ -25,10 +25,13 @@ from sqlalchemy import delete, update
 from sqlmodel import col, insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.db import outbox
+from households.unit.events import successions_recorded
 from households.unit.exceptions import UnknownDivisionType, UnmatchedCrosswalk
 from households.unit.models import AdminUnit, DivisionType, UnitLevel, UnitSuccession
 from households.unit.service import search_key
 from kit.contracts.households import Area, SuccessionRelation
+from kit.messaging import stage_many
 
 log = structlog.get_logger()
 
@@ -110,9 +113,10 @@ def area_of(kind: DivisionType, special_zone_area: Area) -> Area:
 async def seed_units(session: AsyncSession, *, special_zone_area: Area = Area.rural) -> int:
     """Make the unit tables hold exactly the installed package's trees and crosswalk.
 
-    Loads them when missing and replaces rows loaded from another source (an older package);
-    when already loaded, only applies `special_zone_area` to the đặc khu. Returns how many units
-    were inserted (0 when already loaded). Never commits.
+    Loads them when missing and replaces rows loaded from another source (an older package),
+    staging the crosswalk's events (`unit.events`) in the same transaction; when already loaded,
+    only applies `special_zone_area` to the đặc khu. Returns how many units were inserted (0 when
+    already loaded). Never commits.
     """
     loaded_from = source()
     loaded = select(AdminUnit.id).where(AdminUnit.source == loaded_from).limit(1)
@@ -130,6 +134,7 @@ async def seed_units(session: AsyncSession, *, special_zone_area: Area = Area.ru
     # VALUES statements measured four times slower to compile.
     await session.exec(insert(AdminUnit), params=units)
     await session.exec(insert(UnitSuccession), params=successions)
+    await stage_many(session, outbox, successions_recorded(units, successions, source=loaded_from))
     log.info("unit.seeded", source=loaded_from, units=len(units), successions=len(successions))
     return len(units)
 

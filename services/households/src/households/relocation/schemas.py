@@ -1,0 +1,106 @@
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from households.household.schemas import CommuneCode
+from kit.contracts.households import SuccessionRelation
+from kit.fields import Code, RequestBody
+
+NewMapUnit = Annotated[Code, Field(pattern=r"^([0-9]{2}|[0-9]{5})$", examples=["25"])]
+HouseholdCode = Annotated[Code, Field(min_length=1, max_length=40)]
+
+
+class WaitingFor(StrEnum):
+    """What a household still registered in a commune of the old map waits for."""
+
+    carry = "carry"  # one successor commune: the next carry moves it
+    assignment = "assignment"  # several (its commune was split): an officer picks one
+
+
+class CommuneRef(BaseModel):
+    code: str
+    name: str
+
+
+class Candidate(CommuneRef):
+    relation: SuccessionRelation = Field(
+        description="How the old commune's territory went into this one (`partial` for a split)."
+    )
+
+
+class OldCommune(CommuneRef):
+    unit_path: list[str] = Field(description="Its unit codes from the province down.")
+    valid_to: date = Field(description="Its last day in force.")
+
+
+class RelocationRead(BaseModel):
+    """A household still registered in a commune that is no longer in force."""
+
+    household_id: UUID
+    household_code: str
+    village: str = Field(description="A hint for choosing among the candidates.")
+    commune: OldCommune
+    candidates: list[Candidate] = Field(description="The old commune's successors, by code.")
+    waiting_for: WaitingFor
+
+
+class RelocationList(BaseModel):
+    items: list[RelocationRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class CarryInput(RequestBody):
+    unit_code: NewMapUnit | None = Field(
+        default=None,
+        description="Only into communes of this unit of the map in force (a province or a "
+        "commune); without it, into any commune of your scope.",
+    )
+    limit: int = Field(
+        default=500,
+        ge=1,
+        le=1000,
+        description="At most this many households are carried by one call; call again while "
+        "`remaining` is above zero.",
+    )
+
+
+class CodeChange(BaseModel):
+    household_id: UUID
+    old_code: str
+    new_code: str
+
+
+class Held(BaseModel):
+    household_id: UUID
+    household_code: str
+    reason: str
+
+
+class CarryResult(BaseModel):
+    carried: int = Field(description="Households moved to their one successor commune.")
+    codes_changed: list[CodeChange] = Field(
+        description="Carried households whose code was taken in the new commune: they now go "
+        "by `<old commune code>-<code>`."
+    )
+    held: list[Held] = Field(
+        description="Households left where they are, each with why: assign them one by one, "
+        "giving a new household code."
+    )
+    remaining: int = Field(
+        description="Households within your reach still waiting to be carried, not counting "
+        "those held."
+    )
+
+
+class Assignment(RequestBody):
+    commune_code: CommuneCode = Field(description="One of the household's candidate communes.")
+    household_code: HouseholdCode | None = Field(
+        default=None,
+        description="Its code in the new commune; by default its own, or `<old commune code>-"
+        "<code>` when its own is taken there.",
+    )
