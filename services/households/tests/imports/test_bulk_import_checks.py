@@ -1,5 +1,5 @@
 """Rules of the bulk import that the API enforces as well: a national ID given twice in one
-household, and a household code registered in a commune outside the uploader's units. Uploads
+household, and a commune that is none on the round's date (named with its successor). Uploads
 are kept for their owner only."""
 
 import csv
@@ -70,3 +70,25 @@ async def test_an_upload_is_kept_for_the_owner_only(files: Any, upload: Any, set
 def modes(folder: Path) -> list[int]:
     """The folder's mode and its files'."""
     return [stat.S_IMODE(path.stat().st_mode) for path in (folder, *folder.iterdir())]
+
+
+async def test_a_commune_merged_before_the_rounds_date_is_refused_naming_its_successor(
+    client: httpx.AsyncClient, files: Any, upload: Any, run_jobs: Any
+) -> None:
+    """As the API says it: the row names the date and the commune that took over."""
+    round_in = {"year": 2026, "reference_date": "2026-01-15", "standard_id": "VN-2022-2025"}
+    round_2026 = (await client.post("/api/v1/rounds", json=round_in)).json()["id"]
+    [document] = files.documents(1)
+    document["household"]["commune_code"] = "08731"  # Thanh Trù, merged into 08707 in 2025
+    content = (httpx.Response(200, json=document).text + "\n").encode()
+    accepted = await upload("households.jsonl", content, into=round_2026)
+    assert accepted.status_code == 202, accepted.text
+
+    await run_jobs()
+
+    [error] = await _report(client, accepted.json()["id"])
+    assert error["field"] == "household.commune_code"
+    assert error["message"] == (
+        "No commune '08731' exists on 2026-01-15; "
+        "it was merged into 08707 (Phường Vĩnh Yên) on 2025-07-01."
+    )

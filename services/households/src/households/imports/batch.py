@@ -37,6 +37,7 @@ from households.imports.readers import FileHousehold, RowProblem
 from households.review import service as review_service
 from households.round.models import ReviewRound
 from households.scope import check_commune_in_scope
+from households.unit import service as unit_service
 from households.unit.models import AdminUnit, UnitLevel
 from kit.auth import Caller
 from kit.auth.scope import in_scope
@@ -206,6 +207,8 @@ class Context:
     review_round: ReviewRound
     caller: Caller
     communes: dict[str, AdminUnit | None] = field(default_factory=dict)
+    # Why a code met so far is no commune on the reference date, naming what took over from it.
+    not_communes: dict[str, str] = field(default_factory=dict)
 
 
 Checked = FileHousehold | Candidate
@@ -271,12 +274,12 @@ def _placement_problems(
     review in the round is not approved (`read_only`), and it is the one a registered household of
     the same code is in (named only if the uploader may see that one)."""
     item, household_in = candidate.source, candidate.household
-    on = context.review_round.reference_date
     commune_field = _name(item, "household", ("commune_code",))
     commune = context.communes.get(household_in.commune_code)
     if commune is None:
-        message = f"No commune {household_in.commune_code!r} exists on {on}."
-        yield RowProblem(item.first_row, commune_field, message)
+        yield RowProblem(
+            item.first_row, commune_field, context.not_communes[household_in.commune_code]
+        )
         return
     try:
         check_commune_in_scope(context.caller, commune, [commune_field])
@@ -399,6 +402,8 @@ async def _load_communes(session: AsyncSession, context: Context, codes: set[str
         session.expunge(unit)
     for code in missing:
         context.communes[code] = found.get(code)
+        if code not in found:
+            context.not_communes[code] = await unit_service.no_commune(session, code, on=on)
 
 
 async def _existing_households(
