@@ -1,5 +1,6 @@
 """The end-to-end scenarios on the embedded default: SQLite and the in-process bus."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from kit.contracts import Envelope
 from kit.db import utc_now
 from kit.messaging import OutgoingMessage
 from launcher.demo_users import ensure_demo_users
-from launcher.embedded import Platform, running_platform
+from launcher.embedded import Platform, running_platform, stopped
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -143,7 +144,7 @@ async def test_a_demo_user_logs_in_and_sees_only_its_commune(platform: Platform)
         me = await Api(client).ok(client.get("/api/v1/auth/me", headers=headers))
         elsewhere = await client.post(
             "/api/v1/households",
-            json={"household_code": "E2E-SCOPE", "commune_code": "08710", "village": "Thôn 1"},
+            json={"household_code": "E2E-SCOPE", "commune_code": "08716", "village": "Thôn 1"},
             headers=headers,
         )
 
@@ -154,7 +155,7 @@ async def test_a_demo_user_logs_in_and_sees_only_its_commune(platform: Platform)
         "permissions": me["permissions"],
     }
     assert "households:write" in me["permissions"]
-    assert elsewhere.status_code == 422, elsewhere.text  # outside its scope
+    assert elsewhere.status_code == 422, elsewhere.text  # a commune of today outside its scope
 
 
 async def test_the_request_id_follows_the_write_into_its_event(
@@ -163,3 +164,24 @@ async def test_the_request_id_follows_the_write_into_its_event(
     await platform_api.the_request_id_follows_the_write_into_its_event(
         api, InProcessBroker(platform)
     )
+
+
+async def test_stopping_the_demo_waits_for_its_transaction_when_ctrl_c_cancels_the_caller() -> None:
+    rolled_back = asyncio.Event()
+
+    async def demo_load() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.05)  # the transaction's rollback, a round trip to the database
+            rolled_back.set()
+
+    demo = asyncio.create_task(demo_load())
+    await asyncio.sleep(0)
+    shutdown = asyncio.create_task(stopped(demo))
+    await asyncio.sleep(0)
+    shutdown.cancel()  # uvicorn raises the Ctrl-C again, which cancels the shutdown too
+
+    with pytest.raises(asyncio.CancelledError):
+        await shutdown
+    assert rolled_back.is_set()  # before the databases close
