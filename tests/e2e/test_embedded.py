@@ -10,10 +10,13 @@ from support import platform_api
 from support.platform_api import Api
 
 from households.db import outbox
+from households.review.service import today
+from households.unit import service as unit_service
+from kit.auth import Role
 from kit.contracts import Envelope
 from kit.db import utc_now
 from kit.messaging import OutgoingMessage
-from launcher.demo_users import ensure_demo_users
+from launcher.demo_users import DEMO_USERS, ensure_demo_users
 from launcher.embedded import Platform, running_platform, stopped
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -185,3 +188,18 @@ async def test_stopping_the_demo_waits_for_its_transaction_when_ctrl_c_cancels_t
     with pytest.raises(asyncio.CancelledError):
         await shutdown
     assert rolled_back.is_set()  # before the databases close
+
+
+async def test_every_demo_user_is_scoped_to_units_in_force_today_at_its_level(
+    platform: Platform,
+) -> None:
+    level = {Role.PROVINCE_OFFICER: "province", Role.COMMUNE_OFFICER: "commune"}
+    level[Role.ENUMERATOR] = "commune"
+    async with platform.households_sessionmaker() as session:
+        for demo in DEMO_USERS:
+            for code in demo.units or ():
+                unit = await unit_service.get(session, code, on=today())
+
+                assert unit is not None, (demo.username, code)
+                assert unit.level == level[demo.role], (demo.username, code)
+                assert demo.covers == f"{code} {unit.name}"
