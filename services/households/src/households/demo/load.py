@@ -67,7 +67,6 @@ NEW_ROUND = RoundCreate(
     standard_id="VN-2022-2025",
     name="Periodic review 2026 (demo)",
 )
-DEMO_ROUND = OLD_ROUND  # the round every generated household is surveyed in
 
 ORDER = [ReviewState.open, ReviewState.surveyed, ReviewState.posted, ReviewState.approved]
 VILLAGERS_PER_HOUSEHOLD = 2  # a village meeting's attendance, per household it discusses
@@ -108,7 +107,8 @@ async def load_demo(
 ) -> int:
     """Load what is missing of the demo; the number of households registered by this call."""
     structlog.contextvars.bind_contextvars(actor=LOADER.subject)
-    demo = Demo(sessionmaker, rules or review_service.Rules(min_agreement_percent=50), batch)
+    # The demo's meetings agree unanimously: any threshold passes them.
+    demo = Demo(sessionmaker, rules or review_service.Rules(min_agreement_percent=100), batch)
     async with sessionmaker() as session:
         communes = await province_communes(session, OLD_PROVINCE, on=OLD_ROUND.reference_date)
         successors = await _successors(session, [commune.code for commune in communes])
