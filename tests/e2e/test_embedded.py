@@ -14,11 +14,14 @@ from support import platform_api
 from support.platform_api import Api
 
 from households.db import outbox
+from households.review.service import today
+from households.unit import service as unit_service
+from kit.auth import Role
 from kit.contracts import Envelope
 from kit.db import utc_now
 from kit.messaging import OutgoingMessage
-from launcher.demo_users import ensure_demo_users
-from launcher.embedded import Platform, running_platform, server_config
+from launcher.demo_users import DEMO_USERS, ensure_demo_users
+from launcher.embedded import Platform, running_platform, server_config, stopped
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -148,7 +151,7 @@ async def test_a_demo_user_logs_in_and_sees_only_its_commune(platform: Platform)
         me = await Api(client).ok(client.get("/api/v1/auth/me", headers=headers))
         elsewhere = await client.post(
             "/api/v1/households",
-            json={"household_code": "E2E-SCOPE", "commune_code": "08710", "village": "Thôn 1"},
+            json={"household_code": "E2E-SCOPE", "commune_code": "08716", "village": "Thôn 1"},
             headers=headers,
         )
 
@@ -159,7 +162,7 @@ async def test_a_demo_user_logs_in_and_sees_only_its_commune(platform: Platform)
         "permissions": me["permissions"],
     }
     assert "households:write" in me["permissions"]
-    assert elsewhere.status_code == 422, elsewhere.text  # outside its scope
+    assert elsewhere.status_code == 422, elsewhere.text  # a commune of today outside its scope
 
 
 async def test_the_request_id_follows_the_write_into_its_event(
@@ -212,3 +215,39 @@ async def test_a_deactivated_users_token_is_refused_everywhere_within_seconds(
                 (notifications, "/api/v1/notifications"),
             ],
         )
+
+
+async def test_stopping_the_demo_waits_for_its_transaction_when_ctrl_c_cancels_the_caller() -> None:
+    rolled_back = asyncio.Event()
+
+    async def demo_load() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.05)  # the transaction's rollback, a round trip to the database
+            rolled_back.set()
+
+    demo = asyncio.create_task(demo_load())
+    await asyncio.sleep(0)
+    shutdown = asyncio.create_task(stopped(demo))
+    await asyncio.sleep(0)
+    shutdown.cancel()  # uvicorn raises the Ctrl-C again, which cancels the shutdown too
+
+    with pytest.raises(asyncio.CancelledError):
+        await shutdown
+    assert rolled_back.is_set()  # before the databases close
+
+
+async def test_every_demo_user_is_scoped_to_units_in_force_today_at_its_level(
+    platform: Platform,
+) -> None:
+    level = {Role.PROVINCE_OFFICER: "province", Role.COMMUNE_OFFICER: "commune"}
+    level[Role.ENUMERATOR] = "commune"
+    async with platform.households_sessionmaker() as session:
+        for demo in DEMO_USERS:
+            for code in demo.units or ():
+                unit = await unit_service.get(session, code, on=today())
+
+                assert unit is not None, (demo.username, code)
+                assert unit.level == level[demo.role], (demo.username, code)
+                assert demo.covers == f"{code} {unit.name}"

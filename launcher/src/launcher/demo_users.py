@@ -1,7 +1,9 @@
 """The demo users of the embedded run: one per role, created on first start.
 
-Their password is the username followed by `-demo`. The commune officer and the enumerator work
-in Phường Tích Sơn (08707, Thành phố Vĩnh Yên), one of the communes the demo fills with households.
+Their password is the username followed by `-demo`. Their scopes are units of today's map (the
+gateway accepts no other): the province officer supervises Phú Thọ (25), which took over Vĩnh Phúc
+whole on 1 July 2025; the commune officer and the enumerator work in Phường Vĩnh Yên (08707), one of
+the new communes the demo's households were carried across into, the one the README walks through.
 """
 
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.users import service as user_service
 from gateway.users.models import User
 from gateway.users.schemas import new_user
+from households.demo.load import NEW_PROVINCE, WALK_THROUGH_COMMUNE
 from kit.auth import Role
 
 
@@ -30,9 +33,9 @@ class DemoUser:
 
 DEMO_USERS = (
     DemoUser("admin", Role.ADMIN, None, "whole country"),
-    DemoUser("province", Role.PROVINCE_OFFICER, ("26",), "26 Tỉnh Vĩnh Phúc"),
-    DemoUser("commune", Role.COMMUNE_OFFICER, ("08707",), "08707 Phường Tích Sơn"),
-    DemoUser("enumerator", Role.ENUMERATOR, ("08707",), "08707 Phường Tích Sơn"),
+    DemoUser("province", Role.PROVINCE_OFFICER, (NEW_PROVINCE,), "25 Tỉnh Phú Thọ"),
+    DemoUser("commune", Role.COMMUNE_OFFICER, (WALK_THROUGH_COMMUNE,), "08707 Phường Vĩnh Yên"),
+    DemoUser("enumerator", Role.ENUMERATOR, (WALK_THROUGH_COMMUNE,), "08707 Phường Vĩnh Yên"),
     DemoUser("analyst", Role.MINISTRY_ANALYST, None, "whole country"),
 )
 

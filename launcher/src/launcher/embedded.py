@@ -45,6 +45,7 @@ import notifications.migrate
 from gateway.auth.issuer import load_signing_key
 from gateway.config import Settings as GatewaySettings
 from households.demo.load import load_demo
+from households.review.service import Rules
 from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
@@ -56,6 +57,7 @@ from launcher.demo_users import ensure_demo_users, login_help
 
 RELAY_POLL_SECONDS = 0.05
 S = TypeVar("S", bound=ServiceSettings)
+T = TypeVar("T")
 log = structlog.get_logger()
 
 
@@ -324,8 +326,12 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
         demo: asyncio.Task[int] | None = None
         if demo_households:
             # In the background: the API answers at once and rates fill in as households load.
+            # What an earlier start left unfinished is completed (the loader resumes).
+            rules = Rules(
+                min_agreement_percent=households.config.Settings().REVIEW_MIN_AGREEMENT_PERCENT
+            )
             demo = asyncio.create_task(
-                load_demo(platform.households_sessionmaker, households=demo_households)
+                load_demo(platform.households_sessionmaker, households=demo_households, rules=rules)
             )
         config = server_config(platform.gateway, host, port)
         print(  # noqa: T201 - the one thing a newcomer needs to read
@@ -337,8 +343,25 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
         try:
             await uvicorn.Server(config).serve()
         finally:
-            if demo is not None and not demo.done():
-                demo.cancel()
+            if demo is not None:
+                await stopped(demo)
+
+
+async def stopped(task: asyncio.Task[T]) -> None:
+    """Cancel `task` and wait until it has finished, even when this task is cancelled meanwhile.
+
+    uvicorn raises again the Ctrl-C it caught once it has shut down, which cancels the caller
+    too; leaving then would close the databases under the task's transaction while it still
+    rolls back, and the process would hang on its connection instead of exiting."""
+    task.cancel()
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            interrupted = True
+    if interrupted:
+        raise asyncio.CancelledError
 
 
 def main() -> None:
@@ -350,13 +373,15 @@ def main() -> None:
         "--demo-households",
         type=int,
         default=3000,
-        help="synthetic households to load on first start (0: none)",
+        help="synthetic households of the demo, loaded on first start and completed by the next "
+        "if a start was stopped before (0: none)",
     )
     arguments = parser.parse_args()
     configure_logging(households.config.Settings(LOG_JSON=False))
-    asyncio.run(
-        serve(arguments.data_dir, arguments.host, arguments.port, arguments.demo_households)
-    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: everything closed, nothing to show
+        asyncio.run(
+            serve(arguments.data_dir, arguments.host, arguments.port, arguments.demo_households)
+        )
 
 
 if __name__ == "__main__":
