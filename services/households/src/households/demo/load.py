@@ -5,10 +5,10 @@ Thọ (25) on 1 July 2025, its 121 communes into 36. Two periodic rounds cover t
 
 - **2024** on the old map: every household surveyed, every commune's review taken through its
   village meetings and public posting to `approved`, and the province's approval given;
-- **2026** on today's map: the households carried across to their new communes (each old commune
-  has exactly one successor), two communes in three re-surveyed, one of them `posted` and another
-  `surveyed`; the walk-through's commune (`WALK_THROUGH_COMMUNE`) is left `open` and unsurveyed for
-  the README's commune officer.
+- **2026** on today's map: the households carried across to their new communes by the relocation
+  service (each old commune has exactly one successor), two communes in three re-surveyed, one of
+  them `posted` and another `surveyed`; the walk-through's commune (`WALK_THROUGH_COMMUNE`) is
+  left `open` and unsurveyed for the README's commune officer.
 
 Every stage is resumable: each transaction leaves a state that the next start recognises (a round
 opened with its populations, a batch of households with their surveys, a commune's review, a
@@ -30,9 +30,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.household import service as household_service
 from households.household.models import Assessment, Household
-from households.household.schemas import AssessmentInput, HouseholdUpdate
+from households.household.schemas import AssessmentInput
 from households.population import service as population_service
 from households.population.schemas import PopulationRow
+from households.relocation import service as relocation_service
 from households.review import service as review_service
 from households.review.schemas import AgreementInput, MeetingInput, StepInput
 from households.round import service as round_service
@@ -126,7 +127,7 @@ async def load_demo(
     for commune in communes:
         await _advance(demo, old_round, commune.code, ReviewState.approved, OLD_CALENDAR)
     await _approve_province(demo, old_round, OLD_PROVINCE)
-    await _carry_across(demo, successors)
+    await _carry_across(demo)
 
     new_communes = sorted(set(successors.values()))
     new_round = await _round(demo, NEW_ROUND, _merged(rows, successors))
@@ -296,29 +297,20 @@ async def _approve_province(demo: Demo, review_round: ReviewRound, code: str) ->
         await review_service.approve_province(session, review_round, province, LOADER)
 
 
-async def _carry_across(demo: Demo, successors: dict[str, str]) -> None:
-    """Move every household still registered in a commune of the old map into the commune that
-    took it over, a batch to a transaction. A household whose old commune's code lives on in
-    its successor is there already: its registry names that code, which today is the new one."""
-    moves = {old: new for old, new in successors.items() if old != new}
+async def _carry_across(demo: Demo) -> None:
+    """Carry every household of the old map across, as a province officer does through
+    `POST /api/v1/households/relocations`, a batch to a transaction: Vĩnh Phúc's communes merged
+    whole, so each household goes to its old commune's one successor."""
+    on = NEW_ROUND.reference_date
     moved = 0
     while True:
         async with demo.sessionmaker() as session, session.begin():
-            statement = select(Household).where(
-                Household.province_code == OLD_PROVINCE, col(Household.commune_code).in_(moves)
+            batch = await relocation_service.carry(
+                session, LOADER, into=None, limit=demo.batch, on=on
             )
-            households = (await session.exec(statement.limit(demo.batch))).all()
-            for household in households:
-                await household_service.update(
-                    session,
-                    household,
-                    HouseholdUpdate(commune_code=moves[household.commune_code]),
-                    LOADER,
-                    if_match=household.version,
-                )
-        if not households:
+        if not batch.carried:
             return
-        moved += len(households)
+        moved += batch.carried
         log.info("demo.carrying_across", households=moved)
 
 
