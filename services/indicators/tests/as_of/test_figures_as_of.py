@@ -297,3 +297,28 @@ async def test_bad_as_of_is_refused_naming_it(scenario: Scenario, as_role: AsRol
             assert response.status_code == 422, (params, response.text)
             assert response.headers["content-type"] == "application/problem+json"
             assert [error["loc"] for error in response.json()["errors"]] == [["query", "as_of"]]
+
+
+async def test_a_round_whose_kind_is_not_known_yet_is_not_regular(
+    sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+) -> None:
+    """Assessments create the round's row; only the round-opened event makes it regular."""
+    scenario = _scenario()
+    surveys = [*scenario.periodic, scenario.leaver, scenario.entrant]
+    await consumer(sessionmaker).handle_batch([_message(e, str(e.assessment_id)) for e in surveys])
+    admin = as_role(Role.ADMIN)
+    unknown = await _figures(admin, "26000", REGULAR_DATE)
+    assert unknown["regular_reviews"]["regular_rounds"] == 0
+    assert _households(unknown) == _expected(_counts(scenario.effective(PERIODIC_DATE), "26000"))
+    opened = RoundOpenedV1(
+        round_id=REGULAR,
+        year=2024,
+        kind="regular",
+        reference_date=REGULAR_DATE,
+        standard_id=STANDARD.id,
+        name="regular",
+    )
+    await consumer(sessionmaker).handle_batch([_message(opened, str(REGULAR))])
+    regular = await _figures(admin, "26000", REGULAR_DATE)
+    assert regular["regular_reviews"]["regular_rounds"] == 1
+    assert _households(regular) == _expected(_counts(scenario.effective(REGULAR_DATE), "26000"))
