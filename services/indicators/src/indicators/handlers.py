@@ -9,6 +9,7 @@ from indicators.classification import service as classification_service
 from indicators.config import Settings
 from indicators.db import inbox
 from indicators.figures import population as population_service
+from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys, record_keys
 from indicators.recalculation.locks import lock_round
 from indicators.restatement import service as restatement_service
@@ -22,6 +23,7 @@ from kit.contracts.households import (
     ProvinceApprovedV1,
     ReviewReopenedV1,
     ReviewStepChangedV1,
+    RoundOpenedV1,
     UnitSuccessionsRecordedV1,
 )
 from kit.messaging import EventConsumer
@@ -61,6 +63,7 @@ def consumer(
         inbox=inbox,
         handlers={
             PopulationRecordedV1: on_population_recorded,
+            RoundOpenedV1: figures_service.record_round_opened,
             UnitSuccessionsRecordedV1: restatement_service.record_successions,
             ReviewStepChangedV1: review_service.record_step,
             ReviewReopenedV1: review_service.record_step,

@@ -50,8 +50,8 @@ class PopulationCopy(Base, table=True):
 
 
 class RoundRef(Base, table=True):
-    """The standard a round is classified under and its reference date, learned from its
-    assessments."""
+    """The standard a round is classified under, its reference date and kind, learned from its
+    assessments and from `households.round.opened.v1`."""
 
     __tablename__ = "round_ref"
 
@@ -61,3 +61,6 @@ class RoundRef(Base, table=True):
     # The day the round's units are resolved on (its map): None for rounds learned before it was
     # kept, until their next assessment.
     reference_date: date | None = None
+    # periodic or regular (DOMAIN §6), from the round-opened event: None while only assessments
+    # have been seen (read as not regular).
+    kind: str | None = Field(default=None, max_length=10)

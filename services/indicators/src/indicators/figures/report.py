@@ -21,6 +21,7 @@ from indicators.figures.schemas import (
     IndicatorDeprivation,
     MapView,
     Rates,
+    RegularReviews,
     ReviewStatus,
     UnitFigures,
 )
@@ -42,6 +43,7 @@ def unit_figures(
     approval: Approval,
     disclosure: Disclosure | None = None,
     unassigned_households: int | None = None,
+    regular_reviews: RegularReviews | None = None,
 ) -> UnitFigures:
     """The figures of these counters (for a restricted caller: `disclosure.published` ones).
 
@@ -62,6 +64,7 @@ def unit_figures(
         approved_communes=approval.approved_communes,
         comparable=unassigned_households is None,
         unassigned_households=unassigned_households or 0,
+        regular_reviews=regular_reviews,
         denominator=denominator,
         total=_area(shown, "", usable),
         urban=_area(shown, ".urban", usable),

@@ -8,13 +8,21 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.as_of import service as as_of_service
+from indicators.as_of.service import AsOf
 from indicators.figures import references
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import MAX_NOISE, perturb
 from indicators.figures.counts import COMMUNES_WITH_POPULATION, SURVEYED_HOUSEHOLDS
 from indicators.figures.disclosure import perturbed_leaves, published
 from indicators.figures.report import unit_figures
-from indicators.figures.schemas import Disclosure, MapView, UnitFigures, UnitFiguresList
+from indicators.figures.schemas import (
+    Disclosure,
+    MapView,
+    RegularReviews,
+    UnitFigures,
+    UnitFiguresList,
+)
 from indicators.restatement import service as restatement_service
 from indicators.restatement.service import LEVEL_BY_WIDTH, Restatement
 from indicators.review import service as review_service
@@ -47,6 +55,19 @@ MapDay = Annotated[
         openapi_examples={"after the 2025 reform": {"value": "2026-01-01"}},
     ),
 ]
+AsOfDay = Annotated[
+    date | None,
+    Query(
+        alias="as_of",
+        description="For a periodic round: the figures as of this day, on or after the round's "
+        "reference date. Each household counts with its result in the latest regular round "
+        "(monthly, reference date the 15th) of the period on or before this day, else with its "
+        "result in the round; households first surveyed in such a regular round count too "
+        "(`regular_reviews` says how many). Not with `map` (one at a time), not for a regular "
+        "round.",
+        openapi_examples={"after the November regular review": {"value": "2025-11-15"}},
+    ),
+]
 
 
 @router.get(
@@ -59,11 +80,16 @@ async def get_unit_figures(
     unit_code: UnitCode,
     session: SessionDep,
     map_day: MapDay = None,
+    as_of_day: AsOfDay = None,
 ) -> UnitFigures:
     """Counts, poverty rates and deprivations of a unit of the caller's scope in a round, as
-    reported or restated onto a later map (`map`), approved or provisional.
+    reported, restated onto a later map (`map`) or as of a date (`as_of`), approved or
+    provisional.
 
     For roles that see aggregates only, counts are perturbed (`disclosure` says how)."""
+    if as_of_day is not None:
+        regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
+        return regrouped.figures(unit_code, caller)
     if map_day is not None:
         restated = await _restated(session, caller, round_id, unit_code, map_day)
         if restated is not None:
@@ -87,19 +113,23 @@ async def list_child_figures(
     unit_code: UnitCode,
     session: SessionDep,
     map_day: MapDay = None,
+    as_of_day: AsOfDay = None,
 ) -> UnitFiguresList:
     """The figures of each child unit that has any, in code order (one report row each), as
-    reported or restated onto a later map (`map`)."""
-    if map_day is not None:
-        restated = await _restated(session, caller, round_id, unit_code, map_day)
-        if restated is not None:
-            return UnitFiguresList(
-                items=[
-                    restated.figures(code, caller)
-                    for code in restated.restatement.children()
-                    if restated.has_figures(code)
-                ]
-            )
+    reported, restated onto a later map (`map`) or as of a date (`as_of`)."""
+    regrouped = None
+    if as_of_day is not None:
+        regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
+    elif map_day is not None:
+        regrouped = await _restated(session, caller, round_id, unit_code, map_day)
+    if regrouped is not None:
+        return UnitFiguresList(
+            items=[
+                regrouped.figures(code, caller)
+                for code in regrouped.restatement.children()
+                if regrouped.has_figures(code)
+            ]
+        )
     parent = await _unit(session, caller, round_id, unit_code, map_day)
     children = [
         await _unit(session, caller, round_id, code, map_day)
@@ -227,14 +257,16 @@ async def _approvals(
 
 
 @dataclass
-class _Restated:
-    """A round restated onto a later map, for one unit and its children."""
+class _Regrouped:
+    """A round's households regrouped from their classifications, for one unit and its
+    children: restated onto a later map, or counted as of a date (`as_of`)."""
 
     round_id: UUID
     standard: Standard
-    day: date
+    map_view: MapView
     restatement: Restatement
     approved: set[str]
+    as_of: AsOf | None = None
 
     def has_figures(self, unit_code: str) -> bool:
         return _has_figures(restatement_service.counters(self.restatement.under(unit_code)))
@@ -262,19 +294,35 @@ class _Restated:
             standard=self.standard,
             counters=counters,
             as_of=None,
-            map_view=MapView(as_reported=False, date=self.day),
+            map_view=self.map_view,
             approval=review_service.approval(reported, self.approved),
             disclosure=disclosure,
             unassigned_households=unassigned_households if unassigned else None,
+            regular_reviews=self._regular_reviews(unit_code, caller),
+        )
+
+    def _regular_reviews(self, unit_code: str, caller: Caller) -> RegularReviews | None:
+        if self.as_of is None:
+            return None
+        cells = self.as_of.from_regular_under(unit_code)
+        if caller.can(Permission.SMALL_CELLS_READ):
+            households = sum(value for value, _ in cells)
+        else:
+            households = sum(perturb(value, key_sum, FROM_REGULAR) for value, key_sum in cells)
+        return RegularReviews(
+            as_of=self.as_of.day,
+            regular_rounds=len(self.as_of.regular_rounds),
+            households=households,
         )
 
 
 UNASSIGNED = "households.unassigned"  # its cells: a split commune's unassigned households
+FROM_REGULAR = "households.from_regular"  # its cells: a commune's households so counted
 
 
 async def _restated(
     session: AsyncSession, caller: Caller, round_id: UUID, unit_code: str, day: date
-) -> _Restated | None:
+) -> _Regrouped | None:
     """The unit restated onto the map of `day`; None when no map change came between the
     round's reference date and `day` (the units as reported are that map's)."""
     facts = await references.round_facts(session, round_id)
@@ -303,4 +351,47 @@ async def _restated(
         restatement.communes.values(), restatement.unassigned
     )
     approved = await review_service.approved_communes(session, round_id, reported)
-    return _Restated(round_id, get_standard(standard_id), day, restatement, approved)
+    view = MapView(as_reported=False, date=day)
+    return _Regrouped(round_id, get_standard(standard_id), view, restatement, approved)
+
+
+async def _as_of(
+    session: AsyncSession,
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    day: date,
+    map_day: date | None,
+) -> _Regrouped:
+    """The unit of a periodic round as of `day` (on the units as reported)."""
+    unit = await _unit(session, caller, round_id, unit_code)
+    if map_day is not None:
+        raise InvalidInput.field(
+            ["query", "as_of"],
+            "as_of and map cannot be combined: ask for figures as of a date or on a later "
+            "map, one at a time.",
+        )
+    periodic = await figures_service.get_round(session, round_id)
+    if periodic is None:
+        raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
+    if as_of_service.is_regular(periodic):
+        raise InvalidInput.field(
+            ["query", "as_of"],
+            f"Round {round_id} is a regular round: figures as of a date are asked of the "
+            "periodic round whose period it belongs to.",
+        )
+    if periodic.reference_date is None:
+        raise InvalidInput.field(
+            ["query", "as_of"],
+            f"Round {round_id}'s reference date is not known yet: no figures as of a date.",
+        )
+    if day < periodic.reference_date:
+        raise InvalidInput.field(
+            ["query", "as_of"],
+            f"{day} is before the round's reference date {periodic.reference_date}.",
+        )
+    found = await as_of_service.as_of(session, periodic, day, unit.level, unit.path)
+    reported = restatement_service.reported_communes(found.regrouped.communes.values(), {})
+    approved = await review_service.approved_communes(session, round_id, reported)
+    view = MapView(as_reported=True, date=periodic.reference_date)
+    return _Regrouped(round_id, unit.standard, view, found.regrouped, approved, found)

@@ -101,6 +101,20 @@ class MapView(BaseModel):
     )
 
 
+class RegularReviews(BaseModel):
+    """Figures of a periodic round as of a date (`as_of`): regular rounds' results applied."""
+
+    as_of: dt.date = Field(
+        description="Each household counts with its result in the latest regular round of the "
+        "period on or before this day, else with its periodic round's; households first "
+        "surveyed in such a regular round count too."
+    )
+    regular_rounds: int = Field(description="Regular rounds of the period up to that day.")
+    households: int = Field(
+        description="Households of the unit whose result comes from a regular round. " + PERTURBED
+    )
+
+
 class ReviewStatus(StrEnum):
     approved = "approved"
     provisional = "provisional"
@@ -112,7 +126,8 @@ class UnitFigures(BaseModel):
     level: str
     standard_id: str
     as_of: datetime | None = Field(
-        description="When these figures last changed; None for restated figures."
+        description="When these figures last changed; None for restated figures and figures "
+        "as of a date (`regular_reviews`)."
     )
     map: MapView
     status: ReviewStatus = Field(
@@ -134,6 +149,11 @@ class UnitFigures(BaseModel):
         default=0,
         description="Restated figures: surveyed households of split communes not yet assigned "
         "to a successor, that may belong to this unit (counted nowhere). " + PERTURBED,
+    )
+    regular_reviews: RegularReviews | None = Field(
+        default=None,
+        description="Set for figures asked `as_of` a date: the regular rounds applied. None: "
+        "the round's own results.",
     )
     denominator: Denominator
     total: AreaFigures

@@ -20,6 +20,8 @@ from indicators.figures.counts import (
     on_units,
 )
 from indicators.figures.models import RoundRef, UnitFigure, UnitRef
+from kit.contracts import Envelope
+from kit.contracts.households import RoundOpenedV1
 from kit.db import insert_for, table_of, utc_now
 
 LEVELS = ("province", "district", "commune")
@@ -88,6 +90,26 @@ async def remember_rounds(session: AsyncSession, rounds: Mapping[UUID, RoundFact
         where=table.c.reference_date.is_(None),
     )
     await session.exec(statement, params=rows)
+
+
+async def record_round_opened(
+    session: AsyncSession, envelope: Envelope, event: RoundOpenedV1
+) -> None:
+    """Record the round's kind (and its facts, when no assessment has brought them yet)."""
+    table = table_of(RoundRef)
+    statement = insert_for(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["round_id"],
+        set_={"kind": statement.excluded.kind, "reference_date": statement.excluded.reference_date},
+    )
+    row = {
+        "round_id": event.round_id,
+        "standard_id": event.standard_id,
+        "year": event.year,
+        "reference_date": event.reference_date,
+        "kind": event.kind,
+    }
+    await session.exec(statement, params=[row])
 
 
 async def get_round(session: AsyncSession, round_id: UUID) -> RoundRef | None:

@@ -14,7 +14,6 @@ population follows whole merges (the sum of the predecessors'); a split commune'
 cannot be divided, so the rates of its successors (and the units above) are withheld.
 """
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -30,15 +29,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification.models import HouseholdClassification
 from indicators.figures.counts import (
-    CLASSES_WITH_DEPRIVATION_ANALYSIS,
     COMMUNES_MISSING_POPULATION,
     COMMUNES_SPLIT,
     COMMUNES_WITH_POPULATION,
     RESIDENT_HOUSEHOLDS,
     RESIDENT_PERSONS,
     Counts,
-    household_counts,
 )
+from indicators.figures.groups import deprived, group_counts, record_key
 from indicators.figures.models import UnitFigure
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from kit.contracts import Envelope
@@ -215,13 +213,13 @@ async def restate(
         target = communes.setdefault(path[-1], Commune(path))
         target.reported.add(row.reported_commune)
         target.counts.update(
-            household_counts(
+            group_counts(
                 household_class=row.household_class,
                 area=row.area,
-                persons=row.persons,
-                deprived=row.deprived,
-                record_key=row.key_sum,
+                deprived_text=row.deprived_text,
                 households=row.households,
+                persons=row.persons,
+                key_sum=row.key_sum,
             )
         )
     split = {code for code, out in by_predecessor.items() if out[0].relation == PARTIAL}
@@ -237,7 +235,7 @@ async def restate(
         for edge in by_predecessor[code]:
             communes[edge.successor_code].split.add(code)
     identity = {row.reported_commune: row.reported_path for row in groups if not row.successor_key}
-    for reported, metric, value in await _populations(
+    for reported, metric, value in await populations(
         session, round_id, set(by_predecessor) - split | set(identity)
     ):
         targets = [edge.successor_key.split("/") for edge in by_predecessor.get(reported, [])]
@@ -287,7 +285,7 @@ class _Group:
     successor_key: str | None
     household_class: str
     area: str
-    deprived: list[dict[str, Any]]
+    deprived_text: str | None
     households: int
     persons: int
     key_sum: int
@@ -306,8 +304,7 @@ async def _household_groups(
     c = HouseholdClassification
     edge = aliased(UnitSuccessionCopy)
     here = aliased(HouseholdUnitCopy)
-    analysed = col(c.household_class).in_(CLASSES_WITH_DEPRIVATION_ANALYSIS)
-    deprived = case((analysed, cast(col(c.result)["deprived"], String)), else_=None)
+    deprived_text = deprived(c)
     reformed = col(edge.predecessor_code).is_not(None)
     if len(unit_code) == 2:
         own, successor = col(c.province_code), col(edge.successor_province_code)
@@ -329,10 +326,10 @@ async def _household_groups(
             col(edge.successor_key),
             col(c.household_class),
             col(c.area),
-            deprived,
+            deprived_text,
             func.count(),
             func.sum(c.persons),
-            func.sum(func.coalesce(col(c.record_key), 0)),
+            func.sum(record_key(c)),
         )
         .outerjoin(
             edge,
@@ -359,7 +356,7 @@ async def _household_groups(
             col(edge.successor_key),
             col(c.household_class),
             col(c.area),
-            deprived,
+            deprived_text,
         )
     )
     return [
@@ -369,7 +366,7 @@ async def _household_groups(
             successor_key=successor_key,
             household_class=household_class,
             area=area,
-            deprived=json.loads(deprived_text) if deprived_text else [],
+            deprived_text=text,
             households=int(households),
             persons=int(persons),
             key_sum=int(key_sum),
@@ -381,7 +378,7 @@ async def _household_groups(
             successor_key,
             household_class,
             area,
-            deprived_text,
+            text,
             households,
             persons,
             key_sum,
@@ -405,7 +402,7 @@ async def _unassigned(
         col(edge.successor_key) == col(here.unit_key),
     )
     statement = (
-        select(c.commune_code, func.count(), func.sum(func.coalesce(col(c.record_key), 0)))
+        select(c.commune_code, func.count(), func.sum(record_key(c)))
         .where(col(c.round_id) == round_id, col(c.commune_code).in_(split), ~assigned)
         .group_by(c.commune_code)
     )
@@ -413,7 +410,7 @@ async def _unassigned(
     return [(commune, int(households), int(key_sum)) for commune, households, key_sum in rows]
 
 
-async def _populations(
+async def populations(
     session: AsyncSession, round_id: UUID, communes: set[str]
 ) -> Sequence[tuple[str, str, int]]:
     """`(commune, metric, value)` of the as-reported communes' population counters."""
