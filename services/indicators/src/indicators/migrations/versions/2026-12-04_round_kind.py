@@ -2,7 +2,7 @@
 
 Revision ID: 7a3c9e5f1d24
 Revises: 6d2f8e1b0a53
-Create Date: 2026-12-05 10:00:00
+Create Date: 2026-12-04 10:00:00
 
 """
 
