@@ -144,6 +144,10 @@ async def test_an_assessment_shows_in_commune_district_and_province(api: Api) ->
     await platform_api.an_assessment_shows_in_every_level(api)
 
 
+async def test_an_approved_commune_is_read_only_and_its_figures_say_so(api: Api) -> None:
+    await platform_api.an_approved_commune_is_read_only_and_its_figures_say_so(api)
+
+
 async def test_duplicated_and_reordered_events_change_nothing(
     api: Api, stack: DistributedStack
 ) -> None:

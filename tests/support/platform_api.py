@@ -199,6 +199,45 @@ async def an_assessment_shows_in_every_level(api: Api) -> None:
         assert figures["deprivation"]["poor"]["households"] == 1
 
 
+async def an_approved_commune_is_read_only_and_its_figures_say_so(api: Api) -> None:
+    """The round's life across both services: the commune's steps in households, then the
+    approval carried by events into the figures' status, and writes refused once approved."""
+    round_ = await api.open_round()
+    reference = date.fromisoformat(round_["reference_date"])
+    household = await api.register(f"E2E-{round_['id'][:8]}-life", "08707")
+    assert (await api.survey(household, round_, poor=True)).status_code == 201
+    review = f"/api/v1/rounds/{round_['id']}/communes/08707"
+
+    async def step(**body: Any) -> dict[str, Any]:
+        return await api.ok(api.client.post(f"{review}/review/steps", json=body))
+
+    assert (await step(to="surveyed"))["state"] == "surveyed"
+    meeting = {
+        "village": "Thôn 1",
+        "held_on": (reference + timedelta(days=1)).isoformat(),
+        "attendance": 10,
+        "agreements": [{"household_id": household["id"], "agreeing": 6}],
+    }
+    await api.ok(api.client.post(f"{review}/meetings", json=meeting), 201)
+    posting = {
+        "posting_from": (reference + timedelta(days=2)).isoformat(),
+        "posting_until": (reference + timedelta(days=9)).isoformat(),
+    }
+    assert (await step(to="posted", **posting))["state"] == "posted"
+    assert (await step(to="approved"))["state"] == "approved"
+
+    refused = await api.survey(household, round_, poor=False)
+    assert refused.status_code == 409, refused.text
+    assert "approved" in refused.json()["detail"]
+
+    async def approved() -> dict[str, Any] | None:
+        figures = await api.figures(round_, "08707")
+        return figures if figures and figures["status"] == "approved" else None
+
+    figures = await eventually(approved)
+    assert figures["total"]["households"]["poor"] == 1  # the survey before approval stands
+
+
 async def duplicated_and_reordered_events_change_nothing(api: Api, broker: Broker) -> None:
     round_ = await api.open_round()
     household = await api.register(f"E2E-{round_['id'][:8]}-2", "08710")
