@@ -1,4 +1,4 @@
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from kit.settings import ServiceSettings
 
@@ -8,6 +8,9 @@ class Settings(ServiceSettings):
     DATABASE_URL: str = "sqlite+aiosqlite:///data/indicators.db"
     RECALCULATION_POLL_SECONDS: float = 1.0
     RECALCULATION_BATCH_SIZE: int = 2000
+    # A running job's worker renews its lease with every batch (well under a second each); one
+    # silent for this long is taken to have died, and another worker restarts the job.
+    RECALCULATION_LEASE_SECONDS: float = Field(default=120.0, gt=0)
     # Cell-key perturbation for roles that see aggregates only: the secret under which each
     # household's record key is derived. The default is public: set your own in production, once
     # (changing it re-keys every cell; run a recalculation of each round afterwards).

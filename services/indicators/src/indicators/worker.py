@@ -23,7 +23,9 @@ async def run_recalculations(
     """Take queued recalculation jobs one at a time; several workers share them."""
 
     async def take_one() -> bool:
-        job = await recalculation_service.claim_next(sessionmaker)
+        job = await recalculation_service.claim_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
         if job is None:
             return False
         log.info("recalculation.started", job_id=str(job.id), round_id=str(job.round_id))

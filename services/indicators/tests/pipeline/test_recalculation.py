@@ -1,5 +1,6 @@
 """A full recalculation gives exactly the figures that incremental updates gave."""
 
+import asyncio
 import random
 from uuid import UUID, uuid4
 
@@ -97,7 +98,7 @@ async def recalculate(
     caller = Caller(subject="recalculating", role=Role.ADMIN, unit_scope=unit_scope)
     async with sessionmaker() as session, session.begin():
         requested = await recalculation_service.request(session, ROUND, caller)
-    claimed = await recalculation_service.claim_next(sessionmaker)
+    claimed = await recalculation_service.claim_next(sessionmaker, lease_seconds=60)
     assert claimed is not None
     assert claimed.id == requested.id
     await recalculation_service.run(sessionmaker, claimed.id, batch_size=7)
@@ -335,3 +336,72 @@ async def _announced(
         )
         for document in documents
     )
+
+
+class TestLease:
+    """A job whose worker died (killed mid-run: its lease no longer renewed) is taken again and
+    restarted by another worker; one that keeps killing its workers fails."""
+
+    async def _requested(self, sessionmaker: async_sessionmaker[AsyncSession]) -> UUID:
+        for incoming in random_events(3, households=12):
+            await consumer(sessionmaker)(incoming)
+        caller = Caller(subject="recalculating", role=Role.ADMIN, unit_scope=None)
+        async with sessionmaker() as session, session.begin():
+            return (await recalculation_service.request(session, ROUND, caller)).id
+
+    async def test_a_running_job_is_not_taken_while_its_lease_lasts(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        await self._requested(sessionmaker)
+        assert await recalculation_service.claim_next(sessionmaker, lease_seconds=60) is not None
+
+        assert await recalculation_service.claim_next(sessionmaker, lease_seconds=60) is None
+
+    async def test_a_job_whose_worker_died_is_taken_again_and_finished(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        job_id = await self._requested(sessionmaker)
+        first = await recalculation_service.claim_next(sessionmaker, lease_seconds=60)
+        assert first is not None  # ... and its worker is killed before it reports anything
+        await asyncio.sleep(0.05)
+
+        second = await recalculation_service.claim_next(sessionmaker, lease_seconds=0.01)
+        assert second is not None
+        assert (second.id, second.attempts) == (job_id, 2)
+        await recalculation_service.run(sessionmaker, second.id, batch_size=5)
+
+        async with sessionmaker() as session:
+            job = await recalculation_service.get(session, job_id)
+        assert job.status == JobStatus.succeeded
+        assert job.done == job.total == 12
+
+    async def test_progress_renews_the_lease(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        job_id = await self._requested(sessionmaker)
+        claimed = await recalculation_service.claim_next(sessionmaker, lease_seconds=60)
+        assert claimed is not None
+        assert claimed.heartbeat_at is not None
+        await asyncio.sleep(0.05)
+
+        await recalculation_service.run(sessionmaker, job_id, batch_size=5)
+
+        async with sessionmaker() as session:
+            job = await recalculation_service.get(session, job_id)
+        assert job.heartbeat_at is not None
+        assert job.heartbeat_at > claimed.heartbeat_at
+
+    async def test_a_job_that_keeps_losing_its_worker_fails_saying_so(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        job_id = await self._requested(sessionmaker)
+        for _ in range(recalculation_service.MAX_CLAIMS):
+            assert await recalculation_service.claim_next(sessionmaker, lease_seconds=0) is not None
+            await asyncio.sleep(0.01)
+
+        assert await recalculation_service.claim_next(sessionmaker, lease_seconds=0) is None
+        async with sessionmaker() as session:
+            job = await recalculation_service.get(session, job_id)
+        assert job.status == JobStatus.failed
+        assert job.error is not None
+        assert "stopped 3 times" in job.error

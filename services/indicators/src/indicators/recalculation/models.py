@@ -34,6 +34,10 @@ class RecalculationJob(Base, table=True):
     requested_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The lease of the worker running it, renewed with every batch of progress: a job whose
+    # worker died (its heartbeat older than the lease) is taken again and restarted.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    attempts: int = 0
 
 
 class RoundLock(Base, table=True):

@@ -11,10 +11,11 @@ and every other counter of the round stays as it is.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from uuid import UUID
 
 import structlog
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -40,12 +41,13 @@ from indicators.recalculation.models import JobStatus, RecalculationJob
 from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.contracts.households import AssessmentRecordedV1
-from kit.db import utc_now
+from kit.db import unavailable, utc_now
 from kit.errors import InvalidInput, NotFound
 
 log = structlog.get_logger()
 Fingerprint = tuple[int, int, int, int]
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # tries of one run while events keep arriving
+MAX_CLAIMS = 3  # workers that may take a job before it fails
 
 
 class JobNotFound(NotFound):
@@ -68,19 +70,51 @@ async def request(session: AsyncSession, round_id: UUID, caller: Caller) -> Reca
     return job
 
 
-async def claim_next(sessionmaker: async_sessionmaker[AsyncSession]) -> RecalculationJob | None:
-    async with sessionmaker() as session, session.begin():
-        statement = (
-            select(RecalculationJob)
-            .where(RecalculationJob.status == JobStatus.queued)
-            .order_by(col(RecalculationJob.requested_at))
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        job = (await session.exec(statement)).first()
-        if job is not None:
-            job.status, job.started_at = JobStatus.running, utc_now()
-        return job
+def _claimable(lease_seconds: float) -> ColumnElement[bool]:
+    stale = utc_now() - timedelta(seconds=lease_seconds)
+    return or_(
+        col(RecalculationJob.status) == JobStatus.queued,
+        and_(
+            col(RecalculationJob.status) == JobStatus.running,
+            # No heartbeat at all: running since before jobs had leases, and never to finish.
+            or_(
+                col(RecalculationJob.heartbeat_at).is_(None),
+                col(RecalculationJob.heartbeat_at) < stale,
+            ),
+        ),
+    )
+
+
+async def claim_next(
+    sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
+) -> RecalculationJob | None:
+    """Take the oldest queued job, or a running one whose worker stopped renewing its lease
+    (killed, or cut off from the database): a recalculation starts from the service's own copy,
+    so the new worker simply runs it again. A job taken `MAX_CLAIMS` times without finishing
+    fails instead, so that one that kills its worker cannot do so forever."""
+    while True:
+        async with sessionmaker() as session, session.begin():
+            statement = (
+                select(RecalculationJob)
+                .where(_claimable(lease_seconds))
+                .order_by(col(RecalculationJob.requested_at))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            job = (await session.exec(statement)).first()
+            if job is None:
+                return None
+            now = utc_now()
+            if job.attempts >= MAX_CLAIMS:
+                job.status, job.finished_at = JobStatus.failed, now
+                job.error = f"its worker stopped {job.attempts} times before it finished"
+                log.warning("recalculation.abandoned", job_id=str(job.id), attempts=job.attempts)
+                continue
+            if job.status == JobStatus.running:
+                log.warning("recalculation.taken_over", job_id=str(job.id), attempts=job.attempts)
+            job.status, job.heartbeat_at, job.attempts = JobStatus.running, now, job.attempts + 1
+            job.started_at = job.started_at or now
+            return job
 
 
 async def run(
@@ -101,6 +135,9 @@ async def run(
             log.info("recalculation.restarted", job_id=str(job_id))
         raise RuntimeError(f"events kept arriving: gave up after {MAX_ATTEMPTS} attempts")
     except Exception as error:
+        if unavailable(error):
+            # Not the job's fault: it stays running, its lease runs out, and it is taken again.
+            raise
         log.exception("recalculation.failed", job_id=str(job_id))
         async with sessionmaker() as session, session.begin():
             job = await session.get(RecalculationJob, job_id)
@@ -333,7 +370,7 @@ async def _progress(
     async with sessionmaker() as session, session.begin():
         job = await session.get(RecalculationJob, job_id)
         assert job is not None
-        job.total, job.done = total, done
+        job.total, job.done, job.heartbeat_at = total, done, utc_now()
 
 
 async def get(session: AsyncSession, job_id: UUID) -> RecalculationJob:
