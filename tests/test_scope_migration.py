@@ -21,7 +21,8 @@ from gateway.auth.models import RefreshToken
 from gateway.config import Settings as GatewaySettings
 from gateway.db import token_not_before
 from gateway.models import metadata as gateway_metadata
-from gateway.scope_migration import UnitLookup, migrate
+from gateway.scope_migration import migrate
+from gateway.units import UnitDirectory
 from gateway.users.models import User
 from households.config import Settings as HouseholdsSettings
 from households.db import Base as HouseholdsBase
@@ -56,7 +57,7 @@ def _commune(code: str, name: str, *, old: bool) -> AdminUnit:
 
 
 @pytest.fixture
-async def lookup(tmp_path: Path) -> AsyncIterator[UnitLookup]:
+async def lookup(tmp_path: Path) -> AsyncIterator[UnitDirectory]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'households.db'}"
     engine = make_engine(url)
     async with engine.begin() as connection:
@@ -89,7 +90,7 @@ async def lookup(tmp_path: Path) -> AsyncIterator[UnitLookup]:
             transport=httpx.ASGITransport(app=manager.app), base_url="http://households"
         ) as client,
     ):
-        yield UnitLookup(client, TokenIssuer(TEST_SIGNING_KEY, GatewaySettings()))
+        yield UnitDirectory(client, TokenIssuer(TEST_SIGNING_KEY, GatewaySettings()))
     await engine.dispose()
 
 
@@ -150,7 +151,7 @@ async def _scopes(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[
 
 
 async def test_only_exact_replacements_are_made_and_every_other_code_is_refused_by_name(
-    lookup: UnitLookup, gateway_sessions: async_sessionmaker[AsyncSession]
+    lookup: UnitDirectory, gateway_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await _holders(gateway_sessions)
 
@@ -188,7 +189,7 @@ async def test_only_exact_replacements_are_made_and_every_other_code_is_refused_
 
 
 async def test_without_apply_nothing_is_written(
-    lookup: UnitLookup, gateway_sessions: async_sessionmaker[AsyncSession]
+    lookup: UnitDirectory, gateway_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await _holders(gateway_sessions)
     before = await _scopes(gateway_sessions)

@@ -12,32 +12,20 @@ households service, which owns the units, answers the look-ups (`GET /api/v1/uni
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
-import httpx
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from gateway.access import announce
 from gateway.api_keys.models import ApiKey
 from gateway.api_keys.service import subject_of
-from gateway.auth.issuer import TokenIssuer
+from gateway.units import Succession, UnitDirectory
 from gateway.users.models import User
 from gateway.users.service import revoke_refresh_tokens, user_subject
-from kit.auth import Role
 from kit.contracts.identity import AccessChange
 
-# Who the gateway is when it asks: units are reference data every role may read.
-SUBJECT = "service:gateway"
 EXACT = {"unchanged", "renamed"}
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str
-    name: str
-    level: str
-    relation: str  # how the old unit went into it (kit.contracts.households.SuccessionRelation)
 
 
 @dataclass
@@ -47,57 +35,7 @@ class Translation:
     refused: list[str] = field(default_factory=list)
 
 
-class UnitLookup:
-    """The households service's answers about units, asked with a short-lived service token."""
-
-    def __init__(self, households: httpx.AsyncClient, issuer: TokenIssuer) -> None:
-        self._households = households
-        self._issuer = issuer
-
-    async def level(self, code: str, on: date | None = None) -> str | None:
-        """The level of `code` in force `on` that day (without it, of its latest version), or
-        None when there is no such unit."""
-        answer = await self._get(f"/api/v1/units/{code}", {"on": on.isoformat()} if on else {})
-        return str(answer["level"]) if isinstance(answer, dict) else None
-
-    async def successors(self, code: str) -> list[Unit]:
-        """The units that took over the most recent ended version of `code`."""
-        answer = await self._get(f"/api/v1/units/{code}/successors", {})
-        return [_unit(item) for item in answer] if isinstance(answer, list) else []
-
-    async def predecessors(self, code: str) -> list[Unit]:
-        """The units whose territory went into the latest version of `code`."""
-        answer = await self._get(f"/api/v1/units/{code}/predecessors", {})
-        return [_unit(item) for item in answer] if isinstance(answer, list) else []
-
-    async def _get(self, path: str, params: dict[str, str]) -> object:
-        token = self._issuer.issue(
-            subject=SUBJECT,
-            role=Role.MINISTRY_ANALYST,
-            unit_scope=None,
-            lifetime=timedelta(seconds=60),
-        )
-        answer = await self._households.get(
-            path, params=params, headers={"Authorization": f"Bearer {token}"}
-        )
-        if answer.status_code == 404:
-            return None
-        answer.raise_for_status()  # the command stops: nothing is changed on a partial answer
-        return answer.json()
-
-
-def _unit(item: dict[str, object]) -> Unit:
-    unit = item["unit"]
-    assert isinstance(unit, dict)
-    return Unit(
-        code=str(unit["code"]),
-        name=str(unit["name"]),
-        level=str(unit["level"]),
-        relation=str(item["relation"]),
-    )
-
-
-async def translate(units: Sequence[str], lookup: UnitLookup, on: date) -> Translation:
+async def translate(units: Sequence[str], lookup: UnitDirectory, on: date) -> Translation:
     """`units` with each code no longer in force `on` replaced where that is exact."""
     result = Translation(units=[])
     for code in units:
@@ -117,8 +55,8 @@ async def translate(units: Sequence[str], lookup: UnitLookup, on: date) -> Trans
 
 
 async def _exact(
-    code: str, level: str | None, successors: list[Unit], lookup: UnitLookup
-) -> Unit | None:
+    code: str, level: str | None, successors: list[Succession], lookup: UnitDirectory
+) -> Succession | None:
     if len(successors) != 1 or successors[0].relation not in EXACT:
         return None
     [successor] = successors
@@ -130,7 +68,7 @@ async def _exact(
     return successor
 
 
-def _why(code: str, successors: list[Unit], on: date) -> str:
+def _why(code: str, successors: list[Succession], on: date) -> str:
     named = ", ".join(f"{unit.code} ({unit.name})" for unit in successors)
     if not successors:
         return (
@@ -147,7 +85,9 @@ def _why(code: str, successors: list[Unit], on: date) -> str:
     )
 
 
-async def migrate(session: AsyncSession, lookup: UnitLookup, *, on: date, apply: bool) -> list[str]:
+async def migrate(
+    session: AsyncSession, lookup: UnitDirectory, *, on: date, apply: bool
+) -> list[str]:
     """One line per change (made with `apply`, else proposed) and per refusal, for every user and
     unrevoked API key whose scope names a unit not in force `on`. A user whose scope changes
     loses its refresh tokens: they carry the old scope into new access tokens."""

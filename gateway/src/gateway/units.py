@@ -2,6 +2,7 @@
 them: a unit code must be in force today, at the level the role works at."""
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import httpx
@@ -26,7 +27,20 @@ SUBJECT = "service:gateway"
 log = structlog.get_logger()
 
 
+@dataclass(frozen=True)
+class Succession:
+    """A unit on the other side of a map change, and how the old unit's territory went."""
+
+    code: str
+    name: str
+    level: str
+    relation: str  # kit.contracts.households.SuccessionRelation
+
+
 class UnitDirectory:
+    """What the households service, which owns the units, says of them; asked with a short-lived
+    token of the gateway's own."""
+
     def __init__(
         self,
         households: httpx.AsyncClient,
@@ -38,8 +52,24 @@ class UnitDirectory:
         self._issuer = issuer
         self._today = today
 
-    async def level(self, code: str, on: date) -> str | None:
-        """The level of the unit `code` in force `on` that day, or None when none is."""
+    async def level(self, code: str, on: date | None = None) -> str | None:
+        """The level of the unit `code` in force `on` that day (without a day, of its latest
+        version), or None when there is none."""
+        answer = await self._get(f"/api/v1/units/{code}", {"on": on.isoformat()} if on else {})
+        return str(answer["level"]) if isinstance(answer, dict) else None
+
+    async def successors(self, code: str) -> list[Succession]:
+        """The units that took over the most recent ended version of `code`."""
+        answer = await self._get(f"/api/v1/units/{code}/successors", {})
+        return [_succession(item) for item in answer] if isinstance(answer, list) else []
+
+    async def predecessors(self, code: str) -> list[Succession]:
+        """The units whose territory went into the latest version of `code`."""
+        answer = await self._get(f"/api/v1/units/{code}/predecessors", {})
+        return [_succession(item) for item in answer] if isinstance(answer, list) else []
+
+    async def _get(self, path: str, params: dict[str, str]) -> object:
+        """The households service's JSON answer, None for 404; 503 when it cannot answer."""
         token = self._issuer.issue(
             subject=SUBJECT,
             role=Role.MINISTRY_ANALYST,
@@ -48,9 +78,7 @@ class UnitDirectory:
         )
         try:
             answer = await self._households.get(
-                f"/api/v1/units/{code}",
-                params={"on": on.isoformat()},
-                headers={"Authorization": f"Bearer {token}"},
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
             )
         except httpx.HTTPError as error:
             log.warning("units.unreachable", error=repr(error))
@@ -60,7 +88,7 @@ class UnitDirectory:
         if answer.status_code != 200:
             log.warning("units.unexpected_answer", status=answer.status_code)
             raise _unavailable()
-        return str(answer.json()["level"])
+        return answer.json()
 
     async def check(
         self, role: Role, units: Sequence[str] | None, loc: Sequence[str | int]
@@ -83,6 +111,17 @@ class UnitDirectory:
                     f"A {role.value} works in units of level {' or '.join(sorted(allowed))}: "
                     f"{code} is a {level}.",
                 )
+
+
+def _succession(item: dict[str, object]) -> Succession:
+    unit = item["unit"]
+    assert isinstance(unit, dict)
+    return Succession(
+        code=str(unit["code"]),
+        name=str(unit["name"]),
+        level=str(unit["level"]),
+        relation=str(item["relation"]),
+    )
 
 
 def _unavailable() -> ServiceUnavailable:

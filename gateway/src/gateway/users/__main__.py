@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from gateway.auth.issuer import TokenIssuer, load_signing_key
 from gateway.config import Settings
 from gateway.passwords import PasswordPolicy
-from gateway.scope_migration import UnitLookup, migrate
+from gateway.scope_migration import migrate
+from gateway.units import UnitDirectory
 from gateway.users import service as user_service
 from gateway.users.schemas import UserCreate, new_user
 from kit.auth import Role
@@ -65,7 +66,7 @@ async def migrate_scopes(settings: Settings, *, apply: bool) -> str:
             make_sessionmaker(engine)() as session,
             session.begin(),
         ):
-            lookup = UnitLookup(households, issuer)
+            lookup = UnitDirectory(households, issuer)
             lines = await migrate(session, lookup, on=utc_now().date(), apply=apply)
     finally:
         await engine.dispose()
