@@ -103,6 +103,15 @@ def test_only_the_gateway_and_the_rabbitmq_management_ui_publish_ports() -> None
     }
 
 
+def test_the_broker_is_a_current_rabbitmq_with_its_management_ui() -> None:
+    """RabbitMQ 4.x: quorum queues as the platform declares them (delivery limit and
+    dead-lettering explicit, kit.messaging.topology), classic mirroring gone for good."""
+    image = SERVICES[server_of("RABBITMQ_URL")]["image"]
+    name, _, tag = image.partition(":")
+    assert name == "rabbitmq"
+    assert re.fullmatch(r"4\.\d+-management", tag), image
+
+
 # === Start order and restarts =====================================================================
 
 
