@@ -433,6 +433,60 @@ class TestRestatedFigures:
         )
 
 
+class TestOneOldProvinceOfSeveral:
+    async def test_split_communes_of_the_other_old_provinces_withhold_no_rate(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        """A round of Vĩnh Phúc alone, restated onto Phú Thọ (25): the split communes of the
+        old Phú Thọ and Hòa Bình merged into it hold nothing of the round, so they change
+        nothing, and the province's rates stand."""
+        walk = crosswalk()
+        vinh_phuc = [code for code in walk.whole() if walk.communes[code].path[0] == "26"]
+        assert vinh_phuc
+        assert any(walk.communes[code].path[0] != "26" for code in walk.split())
+        generated = generate(
+            [(code, walk.communes[code].urban) for code in vinh_phuc],
+            households=len(vinh_phuc) * 2,
+            seed=5,
+            reference_date=REFERENCE_DATE,
+        )
+        messages = [
+            message(event, f"successions:{event.predecessor_province_code}")
+            for event in walk.events
+        ]
+        for item in generated:
+            old = walk.communes[item.household.commune_code]
+            survey = assessment_recorded(
+                item, round_id=ROUND, reference_date=REFERENCE_DATE, unit_path=old.path
+            )
+            messages.append(message(survey, str(survey.assessment_id)))
+        for code in vinh_phuc:
+            population = PopulationRecordedV1(
+                round_id=ROUND,
+                unit_code=code,
+                unit_path=list(walk.communes[code].path),
+                area=Area.urban if walk.communes[code].urban else Area.rural,
+                resident_households=100,
+                resident_persons=400,
+            )
+            messages.append(message(population, f"population:{code}"))
+        handle = consumer(sessionmaker)
+        for start in range(0, len(messages), 100):
+            await handle.handle_batch(messages[start : start + 100])
+        admin = as_role(Role.ADMIN)
+        as_reported = (await admin.get(f"/api/v1/figures/{ROUND}/26")).json()
+        poor = as_reported["total"]["households"]["poor"]
+
+        answer = await restated(admin, "25")
+
+        assert answer["denominator"]["status"] == "complete", answer["denominator"]
+        assert answer["denominator"]["communes_split"] == 0
+        assert answer["total"]["households"]["resident"] == 100 * len(vinh_phuc)
+        assert answer["total"]["household_rates"]["poverty_rate_percent"] == round(
+            100 * poor / (100 * len(vinh_phuc)), 4
+        )
+
+
 class TestTheMapParameter:
     async def test_a_day_before_the_reference_date_is_refused_naming_map(
         self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole

@@ -231,6 +231,13 @@ async def restate(
             session, round_id, reference_date, day, split
         )
     }
+    # A split commune the round has neither households nor a population of changes nothing
+    # (say, one of another old province merged into the unit): it withholds no rate.
+    split &= (
+        {row.reported_commune for row in groups}
+        | set(unassigned)
+        | {reported for reported, _, _ in await populations(session, round_id, split)}
+    )
     for code in split:
         for edge in by_predecessor[code]:
             communes[edge.successor_code].split.add(code)
