@@ -199,6 +199,14 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("POST", "/api/v1/admin/indicators/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
     ("GET", "/api/v1/admin/notifications/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
     ("POST", "/api/v1/admin/notifications/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
+    # Reconciliation of the indicators service's copy with the households service: admins only.
+    ("GET", "/api/v1/admin/households/rounds/{round_id}/ledger"): roles(
+        ALL, NONE, NONE, NONE, NONE
+    ),
+    ("POST", "/api/v1/admin/households/rounds/{round_id}/republish"): roles(
+        ALL, NONE, NONE, NONE, NONE
+    ),
+    ("POST", "/api/v1/admin/indicators/reconciliations"): roles(ALL, NONE, NONE, NONE, NONE),
 }
 
 
@@ -340,6 +348,8 @@ async def _request(
     household_url = f"/api/v1/households/{world.household['id']}"
     kwargs: dict[str, Any] = {}
     match (method, path):
+        case ("POST", "/api/v1/admin/indicators/reconciliations"):
+            kwargs["json"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/auth/token"):
             kwargs["data"] = {"grant_type": "password", **await _new_login(admin)}
         case ("POST", "/api/v1/auth/revoke"):
