@@ -74,6 +74,8 @@ IMPORT_JOB = (OK, HIDDEN)
 # A review's moves are asked of a state they cannot leave that way (see `_request`): allowed, the
 # caller gets the state machine's 409; not allowed, 403 or 404. The world's data stays writable.
 REFUSED_STEP = (CONFLICT, HIDDEN)
+# Operations over a whole round: the nationwide admin may, one over a unit scope may not.
+NATIONWIDE = (OK, FORBIDDEN)
 
 MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     # The gateway's own: health, keys and logging in are public.
@@ -199,14 +201,15 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("POST", "/api/v1/admin/indicators/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
     ("GET", "/api/v1/admin/notifications/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
     ("POST", "/api/v1/admin/notifications/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
-    # Reconciliation of the indicators service's copy with the households service: admins only.
+    # Reconciliation of the indicators service's copy with the households service: nationwide
+    # admins only (it covers a whole round).
     ("GET", "/api/v1/admin/households/rounds/{round_id}/ledger"): roles(
-        ALL, NONE, NONE, NONE, NONE
+        NATIONWIDE, NONE, NONE, NONE, NONE
     ),
     ("POST", "/api/v1/admin/households/rounds/{round_id}/republish"): roles(
-        ALL, NONE, NONE, NONE, NONE
+        NATIONWIDE, NONE, NONE, NONE, NONE
     ),
-    ("POST", "/api/v1/admin/indicators/reconciliations"): roles(ALL, NONE, NONE, NONE, NONE),
+    ("POST", "/api/v1/admin/indicators/reconciliations"): roles(NATIONWIDE, NONE, NONE, NONE, NONE),
 }
 
 

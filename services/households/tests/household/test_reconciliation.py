@@ -109,3 +109,17 @@ async def test_only_operators_may_read_the_ledger_or_republish(
             method, f"/api/v1/admin/households/rounds/{round_id}/{action}"
         )
         assert response.status_code == 403, response.text
+
+
+async def test_an_operator_over_a_unit_scope_may_not_read_a_whole_rounds_ledger(
+    client: httpx.AsyncClient, as_role: Callable[..., httpx.AsyncClient]
+) -> None:
+    round_id = await open_round(client)
+    await survey(client, round_id, OURS)
+    provincial_admin = as_role(Role.ADMIN, "26")
+    for method, action in (("GET", "ledger"), ("POST", "republish")):
+        response = await provincial_admin.request(
+            method, f"/api/v1/admin/households/rounds/{round_id}/{action}"
+        )
+        assert response.status_code == 403, response.text
+        assert OURS not in response.text

@@ -1,9 +1,9 @@
 from fastapi import APIRouter
 
 from households.reconciliation import service
+from households.reconciliation.dependencies import NationwideOperator
 from households.reconciliation.schemas import RepublishResult
 from households.round.dependencies import ValidRound
-from kit.auth import Permission, requires
 from kit.contracts.ledger import RoundLedger
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES
@@ -13,7 +13,7 @@ router = APIRouter(
     prefix="/api/v1/admin/households/rounds/{round_id}",
     tags=["admin"],
     responses=PROBLEM_RESPONSES,
-    dependencies=[requires(Permission.OPERATIONS_MANAGE)],
+    dependencies=[NationwideOperator],
 )
 
 

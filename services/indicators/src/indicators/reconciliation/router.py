@@ -4,10 +4,9 @@ import httpx
 from fastapi import APIRouter
 
 from indicators.reconciliation import service
-from indicators.reconciliation.dependencies import HouseholdsClient
+from indicators.reconciliation.dependencies import HouseholdsClient, NationwideOperator
 from indicators.reconciliation.exceptions import HouseholdsUnavailable
 from indicators.reconciliation.schemas import ReconciliationRequest, ReconciliationResult
-from kit.auth import Permission, requires
 from kit.contracts.ledger import RoundLedger
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, NotFound, problem_responses
@@ -16,7 +15,7 @@ router = APIRouter(
     prefix="/api/v1/admin/indicators/reconciliations",
     tags=["admin"],
     responses=PROBLEM_RESPONSES | problem_responses(503),
-    dependencies=[requires(Permission.OPERATIONS_MANAGE)],
+    dependencies=[NationwideOperator],
 )
 
 
