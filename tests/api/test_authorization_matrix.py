@@ -74,6 +74,8 @@ IMPORT_JOB = (OK, HIDDEN)
 # A review's moves are asked of a state they cannot leave that way (see `_request`): allowed, the
 # caller gets the state machine's 409; not allowed, 403 or 404. The world's data stays writable.
 REFUSED_STEP = (CONFLICT, HIDDEN)
+# Operations over a whole round: the nationwide admin may, one over a unit scope may not.
+NATIONWIDE = (OK, FORBIDDEN)
 
 MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     # The gateway's own: health, keys and logging in are public.
@@ -199,6 +201,15 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("POST", "/api/v1/admin/indicators/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
     ("GET", "/api/v1/admin/notifications/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
     ("POST", "/api/v1/admin/notifications/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
+    # Reconciliation of the indicators service's copy with the households service: nationwide
+    # admins only (it covers a whole round).
+    ("GET", "/api/v1/admin/households/rounds/{round_id}/ledger"): roles(
+        NATIONWIDE, NONE, NONE, NONE, NONE
+    ),
+    ("POST", "/api/v1/admin/households/rounds/{round_id}/republish"): roles(
+        NATIONWIDE, NONE, NONE, NONE, NONE
+    ),
+    ("POST", "/api/v1/admin/indicators/reconciliations"): roles(NATIONWIDE, NONE, NONE, NONE, NONE),
 }
 
 
@@ -340,6 +351,8 @@ async def _request(
     household_url = f"/api/v1/households/{world.household['id']}"
     kwargs: dict[str, Any] = {}
     match (method, path):
+        case ("POST", "/api/v1/admin/indicators/reconciliations"):
+            kwargs["json"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/auth/token"):
             kwargs["data"] = {"grant_type": "password", **await _new_login(admin)}
         case ("POST", "/api/v1/auth/revoke"):

@@ -98,6 +98,7 @@ class Platform:
     services: dict[str, FastAPI]
     bus: InProcessBus
     households_sessionmaker: async_sessionmaker[AsyncSession]
+    indicators_sessionmaker: async_sessionmaker[AsyncSession]
     gateway_sessionmaker: async_sessionmaker[AsyncSession]
     outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
     signing_key: SigningKey
@@ -226,9 +227,6 @@ async def running_platform(
         "households": households.main.create_app(
             households_settings, bus=bus, engine=engines["households"], token_keys=token_keys
         ),
-        "indicators": indicators.main.create_app(
-            indicators_settings, bus=bus, engine=engines["indicators"], token_keys=token_keys
-        ),
         "notifications": notifications.main.create_app(
             notifications_settings,
             bus=bus,
@@ -242,6 +240,15 @@ async def running_platform(
             name: await stack.enter_async_context(LifespanManager(app))
             for name, app in apps.items()
         }
+        # Built once the households app runs: reconciliation asks it directly, in process.
+        indicators_app = indicators.main.create_app(
+            indicators_settings,
+            bus=bus,
+            engine=engines["indicators"],
+            token_keys=token_keys,
+            households=httpx.ASGITransport(app=managers["households"].app),
+        )
+        managers["indicators"] = await stack.enter_async_context(LifespanManager(indicators_app))
         gateway_app = gateway.main.create_app(
             gateway_settings,
             transports={
@@ -289,6 +296,7 @@ async def running_platform(
             services={name: manager.app for name, manager in managers.items()},  # type: ignore[misc]
             bus=bus,
             households_sessionmaker=sessionmakers["households"],
+            indicators_sessionmaker=sessionmakers["indicators"],
             gateway_sessionmaker=sessionmakers["gateway"],
             outboxes=[
                 (sessionmakers["households"], households.db.outbox),

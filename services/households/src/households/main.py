@@ -13,6 +13,7 @@ from households.db import token_not_before
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
+from households.reconciliation.router import router as reconciliation_router
 from households.relocation.router import router as relocation_router
 from households.review.router import router as review_router
 from households.round.router import router as round_router
@@ -43,6 +44,7 @@ def create_app(
             audit_router,
             conflict_router,
             import_router,
+            reconciliation_router,
         ],
         bus=bus,
         engine=engine,

@@ -15,3 +15,7 @@ class Settings(ServiceSettings):
     # household's record key is derived. The default is public: set your own in production, once
     # (changing it re-keys every cell; run a recalculation of each round afterwards).
     DISCLOSURE_KEY_SECRET: SecretStr = SecretStr("vn-poverty-platform: set your own in production")
+    # Where the households service answers: reconciliation reads its ledger of a round there.
+    HOUSEHOLDS_URL: str = "http://localhost:8001"
+    # Re-publishing a large round is staged in one request: give it time.
+    HOUSEHOLDS_TIMEOUT_SECONDS: float = Field(default=120.0, gt=0)

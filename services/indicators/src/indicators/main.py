@@ -3,6 +3,7 @@
 Run with `uvicorn indicators.main:create_app --factory`.
 """
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +12,7 @@ from indicators.config import Settings
 from indicators.db import token_not_before
 from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
+from indicators.reconciliation.router import router as reconciliation_router
 from indicators.standard.router import router as standard_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
@@ -24,15 +26,25 @@ def create_app(
     bus: MessageBus | None = None,
     engine: AsyncEngine | None = None,
     token_keys: KeySource | None = None,
+    households: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    return create_service_app(
+    """The app; `households` replaces the network to the households service (embedded)."""
+    app = create_service_app(
         title="Indicators",
         description="Poverty standards, household classification and unit figures.",
         settings=settings or Settings(),
-        routers=[standard_router, figures_router, classification_router, recalculation_router],
+        routers=[
+            standard_router,
+            figures_router,
+            classification_router,
+            recalculation_router,
+            reconciliation_router,
+        ],
         bus=bus,
         engine=engine,
         token_keys=token_keys,
         token_not_before=token_not_before,
         dead_letter_queue=INDICATORS_QUEUE,
     )
+    app.state.households_transport = households
+    return app

@@ -1,0 +1,5 @@
+from pydantic import BaseModel
+
+
+class RepublishResult(BaseModel):
+    staged: int  # assessment events staged for publication
