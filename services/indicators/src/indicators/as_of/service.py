@@ -15,7 +15,6 @@ perturbed commune leaves. Households are counted in the commune of their latest 
 resident population is the periodic round's.
 """
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification.models import HouseholdClassification
+from indicators.figures.counts import Tally
 from indicators.figures.groups import deprived, group_counts, record_key
 from indicators.figures.models import RoundRef
 from indicators.restatement import service as restatement_service
@@ -46,14 +46,13 @@ class AsOf:
     regrouped: Restatement
     # By commune: how many of its households count with a regular round's result, and their
     # record keys' sum (the cell key of that count).
-    from_regular: Counter[str] = field(default_factory=Counter)
-    from_regular_keys: Counter[str] = field(default_factory=Counter)
+    from_regular: Tally[str] = field(default_factory=Tally)
 
     def from_regular_under(self, unit_code: str) -> list[tuple[int, int]]:
         return [
-            (self.from_regular[code], self.from_regular_keys[code])
-            for code, commune in self.regrouped.communes.items()
-            if unit_code in commune.path and self.from_regular[code]
+            (households, key_sum)
+            for code, households, key_sum in self.from_regular.items()
+            if households and unit_code in self.regrouped.communes[code].path
         ]
 
 
@@ -109,8 +108,7 @@ async def as_of(
                 key_sum=key_sum,
             )
         )
-        found.from_regular[commune] += int(regular)
-        found.from_regular_keys[commune] += int(regular_keys)
+        found.from_regular.add(commune, int(regular), int(regular_keys))
     for commune, metric, value in await restatement_service.populations(
         session, periodic.round_id, set(communes)
     ):
