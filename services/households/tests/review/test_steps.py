@@ -168,6 +168,29 @@ class TestAllowedSteps:
         assert response.status_code == 404
         assert await state_of(client, round_id) == "open"
 
+    async def test_a_commune_of_the_two_level_map_is_published_without_a_district(
+        self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        hop_ly = "08770"  # Xã Hợp Lý, Tỉnh Phú Thọ (25) since 2025-07-01: no district
+        round_in = {"year": 2026, "reference_date": "2026-01-15", "standard_id": "VN-2022-2025"}
+        opened = await client.post("/api/v1/rounds", json=round_in)
+        assert opened.status_code == 201, opened.text
+        round_id = opened.json()["id"]
+        household_in = {"household_code": "HL-1", "commune_code": hop_ly, "village": "Thôn 1"}
+        household = (await client.post("/api/v1/households", json=household_in)).json()
+        recorded = await client.put(
+            f"/api/v1/households/{household['id']}/assessments/{round_id}", json=survey_json()
+        )
+        assert recorded.status_code == 201, recorded.text
+
+        moved = await client.post(
+            f"{review_url(round_id, hop_ly)}/review/steps", json={"to": "surveyed"}
+        )
+
+        assert moved.status_code == 200, moved.text
+        [published] = await events(sessionmaker, STEP_CHANGED)
+        assert published["data"]["unit_path"] == ["25", hop_ly]
+
 
 ALL_STATES = list(ReviewState)
 FORBIDDEN = [
