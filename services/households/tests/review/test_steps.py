@@ -22,6 +22,7 @@ from .conftest import (
     Setter,
     Surveyor,
     Walker,
+    meeting_json,
     review_url,
     survey_json,
 )
@@ -97,12 +98,7 @@ class TestAllowedSteps:
         url = review_url(round_id)
 
         first = await officer.post(f"{url}/review/steps", json={"to": "surveyed", "note": "ok"})
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 12,
-            "agreements": [{"household_id": household["id"], "agreeing": 7}],
-        }
+        meeting = meeting_json(household["id"], agreeing=7, attendance=12)
         assert (await officer.post(f"{url}/meetings", json=meeting)).status_code == 201
         second = await officer.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
         third = await officer.post(f"{url}/review/steps", json={"to": "approved"})
@@ -277,12 +273,7 @@ class TestPreconditions:
         discussed, forgotten = await surveyed(), await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 4,
-            "agreements": [{"household_id": discussed["id"], "agreeing": 4}],
-        }
+        meeting = meeting_json(discussed["id"], agreeing=4, attendance=4)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -300,12 +291,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 10,
-            "agreements": [{"household_id": household["id"], "agreeing": 4}],
-        }
+        meeting = meeting_json(household["id"], agreeing=4, attendance=10)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
         listed = (await client.get(f"{url}/meetings")).json()
         refused = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -332,12 +318,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 10,
-            "agreements": [{"household_id": household["id"], "agreeing": 5}],
-        }
+        meeting = meeting_json(household["id"], agreeing=5, attendance=10)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -351,12 +332,9 @@ class TestPreconditions:
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
         for held_on, agreeing in (("2024-11-10", 2), ("2024-11-12", 8)):
-            meeting = {
-                "village": "Thôn 1",
-                "held_on": held_on,
-                "attendance": 10,
-                "agreements": [{"household_id": household["id"], "agreeing": agreeing}],
-            }
+            meeting = meeting_json(
+                household["id"], agreeing=agreeing, attendance=10, held_on=held_on
+            )
             assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -369,12 +347,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 3,
-            "agreements": [{"household_id": household["id"], "agreeing": 3}],
-        }
+        meeting = meeting_json(household["id"], agreeing=3, attendance=3)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
         period = {"posting_from": "2024-11-20", "posting_until": "2099-12-31"}
         assert (
