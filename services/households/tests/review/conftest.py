@@ -77,6 +77,18 @@ def surveyed(client: httpx.AsyncClient, round_id: str) -> Surveyor:
     return make
 
 
+def meeting_json(
+    household_id: str, *, agreeing: int, attendance: int, held_on: str = "2024-11-10"
+) -> dict[str, Any]:
+    """A village meeting of Thôn 1 at which `agreeing` of `attendance` agreed on the household."""
+    return {
+        "village": "Thôn 1",
+        "held_on": held_on,
+        "attendance": attendance,
+        "agreements": [{"household_id": household_id, "agreeing": agreeing}],
+    }
+
+
 def review_url(round_id: str, commune: str = QUANG_SON) -> str:
     return f"/api/v1/rounds/{round_id}/communes/{commune}"
 

@@ -22,6 +22,7 @@ from .conftest import (
     Setter,
     Surveyor,
     Walker,
+    meeting_json,
     review_url,
     survey_json,
 )
@@ -97,12 +98,7 @@ class TestAllowedSteps:
         url = review_url(round_id)
 
         first = await officer.post(f"{url}/review/steps", json={"to": "surveyed", "note": "ok"})
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 12,
-            "agreements": [{"household_id": household["id"], "agreeing": 7}],
-        }
+        meeting = meeting_json(household["id"], agreeing=7, attendance=12)
         assert (await officer.post(f"{url}/meetings", json=meeting)).status_code == 201
         second = await officer.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
         third = await officer.post(f"{url}/review/steps", json={"to": "approved"})
@@ -167,6 +163,29 @@ class TestAllowedSteps:
 
         assert response.status_code == 404
         assert await state_of(client, round_id) == "open"
+
+    async def test_a_commune_of_the_two_level_map_is_published_without_a_district(
+        self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        hop_ly = "08770"  # Xã Hợp Lý, Tỉnh Phú Thọ (25) since 2025-07-01: no district
+        round_in = {"year": 2026, "reference_date": "2026-01-15", "standard_id": "VN-2022-2025"}
+        opened = await client.post("/api/v1/rounds", json=round_in)
+        assert opened.status_code == 201, opened.text
+        round_id = opened.json()["id"]
+        household_in = {"household_code": "HL-1", "commune_code": hop_ly, "village": "Thôn 1"}
+        household = (await client.post("/api/v1/households", json=household_in)).json()
+        recorded = await client.put(
+            f"/api/v1/households/{household['id']}/assessments/{round_id}", json=survey_json()
+        )
+        assert recorded.status_code == 201, recorded.text
+
+        moved = await client.post(
+            f"{review_url(round_id, hop_ly)}/review/steps", json={"to": "surveyed"}
+        )
+
+        assert moved.status_code == 200, moved.text
+        [published] = await events(sessionmaker, STEP_CHANGED)
+        assert published["data"]["unit_path"] == ["25", hop_ly]
 
 
 ALL_STATES = list(ReviewState)
@@ -254,12 +273,7 @@ class TestPreconditions:
         discussed, forgotten = await surveyed(), await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 4,
-            "agreements": [{"household_id": discussed["id"], "agreeing": 4}],
-        }
+        meeting = meeting_json(discussed["id"], agreeing=4, attendance=4)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -277,12 +291,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 10,
-            "agreements": [{"household_id": household["id"], "agreeing": 4}],
-        }
+        meeting = meeting_json(household["id"], agreeing=4, attendance=10)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
         listed = (await client.get(f"{url}/meetings")).json()
         refused = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -309,12 +318,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 10,
-            "agreements": [{"household_id": household["id"], "agreeing": 5}],
-        }
+        meeting = meeting_json(household["id"], agreeing=5, attendance=10)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -328,12 +332,9 @@ class TestPreconditions:
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
         for held_on, agreeing in (("2024-11-10", 2), ("2024-11-12", 8)):
-            meeting = {
-                "village": "Thôn 1",
-                "held_on": held_on,
-                "attendance": 10,
-                "agreements": [{"household_id": household["id"], "agreeing": agreeing}],
-            }
+            meeting = meeting_json(
+                household["id"], agreeing=agreeing, attendance=10, held_on=held_on
+            )
             assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
 
         response = await client.post(f"{url}/review/steps", json={"to": "posted", **POSTING})
@@ -346,12 +347,7 @@ class TestPreconditions:
         household = await surveyed()
         await walk(ReviewState.surveyed)
         url = review_url(round_id)
-        meeting = {
-            "village": "Thôn 1",
-            "held_on": "2024-11-10",
-            "attendance": 3,
-            "agreements": [{"household_id": household["id"], "agreeing": 3}],
-        }
+        meeting = meeting_json(household["id"], agreeing=3, attendance=3)
         assert (await client.post(f"{url}/meetings", json=meeting)).status_code == 201
         period = {"posting_from": "2024-11-20", "posting_until": "2099-12-31"}
         assert (

@@ -12,7 +12,6 @@ from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput
 from households.round.models import ReviewRound
 from households.unit import service as unit_service
-from households.unit.models import AdminUnit
 from kit.contracts.ledger import RoundLedger, ledger_of
 from kit.messaging import stage_many
 
@@ -36,7 +35,6 @@ async def republish(session: AsyncSession, review_round: ReviewRound) -> int:
     """Stage the current assessment event of every survey of the round, `REPUBLISH_BATCH` at a
     time, in the request's one transaction: all of them reach the outbox, or none. Consumers
     skip an event whose version they have applied, so this repairs only what they miss."""
-    communes: dict[str, AdminUnit] = {}
     staged, last_id = 0, None
     while True:
         statement = select(Assessment, Household).join(
@@ -52,13 +50,11 @@ async def republish(session: AsyncSession, review_round: ReviewRound) -> int:
             return staged
         envelopes = []
         for assessment, household in batch:
-            commune = communes.get(assessment.commune_code)
-            if commune is None:
-                found = await unit_service.get_commune(
-                    session, assessment.commune_code, on=review_round.reference_date
-                )
-                assert found is not None  # a survey is recorded only in a commune of its round
-                commune = communes[assessment.commune_code] = found
+            # Remembered by the app's unit cache after the first survey of each commune.
+            commune = await unit_service.get_commune(
+                session, assessment.commune_code, on=review_round.reference_date
+            )
+            assert commune is not None  # a survey is recorded only in a commune of its round
             envelopes.append(
                 events.assessment_recorded(
                     AssessmentInput.model_validate(assessment, from_attributes=True),

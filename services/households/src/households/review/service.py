@@ -839,7 +839,8 @@ def _unit(review: CommuneReview) -> tuple[str, str, str]:
 
 
 def _path(review: CommuneReview) -> list[str]:
-    return list(_unit(review))
+    # A commune of the two-level tree has no district (stored as "").
+    return [code for code in _unit(review) if code]
 
 
 def _envelope(event: Event, review: CommuneReview) -> Envelope:

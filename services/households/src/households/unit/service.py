@@ -92,42 +92,28 @@ Lineage = list[tuple[UnitSuccession, AdminUnit]]
 
 async def successors(session: AsyncSession, unit: AdminUnit) -> Lineage:
     """The units that took over `unit`'s territory, with how, by code."""
-    statement = (
-        select(UnitSuccession, AdminUnit)
-        .join(
-            AdminUnit,
-            and_(
-                col(AdminUnit.code) == col(UnitSuccession.successor_code),
-                col(AdminUnit.valid_from) == col(UnitSuccession.successor_valid_from),
-            ),
-        )
-        .where(
-            UnitSuccession.predecessor_code == unit.code,
-            UnitSuccession.predecessor_valid_from == unit.valid_from,
-        )
-        .order_by(col(AdminUnit.code))
-    )
-    return [(succession, other) for succession, other in await session.exec(statement)]
+    return await _lineage(session, unit, ahead=True)
 
 
 async def predecessors(session: AsyncSession, unit: AdminUnit) -> Lineage:
     """The units whose territory (some of it) went into `unit`, with how, by code."""
+    return await _lineage(session, unit, ahead=False)
+
+
+async def _lineage(session: AsyncSession, unit: AdminUnit, *, ahead: bool) -> Lineage:
+    before = (col(UnitSuccession.predecessor_code), col(UnitSuccession.predecessor_valid_from))
+    after = (col(UnitSuccession.successor_code), col(UnitSuccession.successor_valid_from))
+    (own_code, own_from), (other_code, other_from) = (before, after) if ahead else (after, before)
     statement = (
         select(UnitSuccession, AdminUnit)
         .join(
             AdminUnit,
-            and_(
-                col(AdminUnit.code) == col(UnitSuccession.predecessor_code),
-                col(AdminUnit.valid_from) == col(UnitSuccession.predecessor_valid_from),
-            ),
+            and_(col(AdminUnit.code) == other_code, col(AdminUnit.valid_from) == other_from),
         )
-        .where(
-            UnitSuccession.successor_code == unit.code,
-            UnitSuccession.successor_valid_from == unit.valid_from,
-        )
+        .where(own_code == unit.code, own_from == unit.valid_from)
         .order_by(col(AdminUnit.code))
     )
-    return [(succession, other) for succession, other in await session.exec(statement)]
+    return [(succession, found) for succession, found in await session.exec(statement)]
 
 
 FATES = {
