@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from asyncpg import exceptions as asyncpg_errors
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, exc, make_url
@@ -18,6 +19,14 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.sql.schema import Table
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    stop_never,
+    wait_exponential_jitter,
+)
 
 from kit.cache import SESSION_INFO_KEY, ReferenceCache
 
@@ -35,6 +44,9 @@ NAMING_CONVENTION = {
 # too many connections. Deadlocks and serialization failures are transient too, but call for a
 # retry of the transaction by its owner, not a wait.
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+log = structlog.get_logger()
 
 
 def unavailable(error: BaseException) -> bool:
@@ -60,6 +72,35 @@ def unavailable(error: BaseException) -> bool:
         wrapped = cause.orig if isinstance(cause, exc.DBAPIError) else None
         cause = wrapped or cause.__cause__ or cause.__context__
     return False
+
+
+def through_outages(
+    event: str,
+    *,
+    max_wait_seconds: float = 30.0,
+    give_up_seconds: float | None = None,
+    **context: Any,
+) -> AsyncRetrying:
+    """Retry a call while the database is `unavailable`, with growing jittered waits (each logged
+    as `event` with `context`), for at most `give_up_seconds` if given; any other error at once."""
+
+    def logged(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            event,
+            **context,
+            attempt=state.attempt_number,
+            retry_in_seconds=round(state.upcoming_sleep, 1),
+            error=str(error),
+        )
+
+    return AsyncRetrying(
+        retry=retry_if_exception(unavailable),
+        wait=wait_exponential_jitter(multiplier=0.2, max=max_wait_seconds),
+        stop=stop_never if give_up_seconds is None else stop_after_delay(give_up_seconds),
+        before_sleep=logged,
+        reraise=True,
+    )
 
 
 def utc_now() -> datetime:

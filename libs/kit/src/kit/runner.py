@@ -12,9 +12,8 @@ import structlog
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from kit.db import make_engine, make_sessionmaker, unavailable
+from kit.db import make_engine, make_sessionmaker, through_outages
 from kit.logging import configure_logging
 from kit.messaging import EventConsumer, MessageBus, OutboxRelay, QueueSpec
 from kit.service import make_bus
@@ -80,16 +79,6 @@ async def consume_forever(
         await engine.dispose()
 
 
-def _log_unavailable(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    log.warning(
-        "loop.database_unavailable",
-        attempt=state.attempt_number,
-        retry_in_seconds=round(state.upcoming_sleep, 1),
-        error=str(error),
-    )
-
-
 async def repeat(
     step: Callable[[], Awaitable[bool]],
     *,
@@ -102,12 +91,7 @@ async def repeat(
     with growing, jittered waits instead of ending the process; any other error is a defect and
     ends it, to be seen.
     """
-    retrying = AsyncRetrying(
-        retry=retry_if_exception(unavailable),
-        wait=wait_exponential_jitter(multiplier=0.2, max=max_backoff_seconds),
-        before_sleep=_log_unavailable,
-        reraise=True,
-    )
+    retrying = through_outages("loop.database_unavailable", max_wait_seconds=max_backoff_seconds)
     while True:
         # Each call starts a fresh retry state: the backoff grows within one outage only.
         if not await retrying(step):

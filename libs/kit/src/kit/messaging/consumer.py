@@ -27,16 +27,9 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from kit.contracts import Envelope, Event, UnknownEventType, decode
-from kit.db import insert_for, unavailable, utc_now
+from kit.db import insert_for, through_outages, utc_now
 from kit.messaging.bus import IncomingMessage, Outcome, PoisonMessage
 
 log = structlog.get_logger()
@@ -108,22 +101,8 @@ class EventConsumer:
             event.TYPE: handler for event, handler in (batch_handlers or {}).items()
         }
         # Below RabbitMQ's consumer timeout (30 min), which would close the channel meanwhile.
-        self._through_outages = AsyncRetrying(
-            retry=retry_if_exception(unavailable),
-            wait=wait_exponential_jitter(multiplier=0.2, max=30.0),
-            stop=stop_after_delay(outage_seconds),
-            before_sleep=self._log_outage,
-            reraise=True,
-        )
-
-    def _log_outage(self, state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "messages.database_unavailable",
-            consumer=self.name,
-            attempt=state.attempt_number,
-            retry_in_seconds=round(state.upcoming_sleep, 1),
-            error=str(error),
+        self._through_outages = through_outages(
+            "messages.database_unavailable", give_up_seconds=outage_seconds, consumer=name
         )
 
     async def __call__(self, message: IncomingMessage) -> None:
