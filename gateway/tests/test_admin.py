@@ -198,11 +198,13 @@ class TestUnitsInScope:
             url = f"/api/v1/admin/users/{user['id']}"
             unknown = await client.patch(url, json={"units": ["08799"]})
             wrong_level = await client.patch(url, json={"role": "province_officer"})
+            stored = (await client.get(url)).json()
 
         assert unknown.status_code == 422
         assert unknown.json()["errors"][0]["loc"] == ["body", "units", 0]
         assert wrong_level.status_code == 422
         assert "08707 is a commune" in wrong_level.json()["errors"][0]["msg"]
+        assert (stored["role"], stored["units"]) == ("commune_officer", ["08707"])
 
     async def test_units_cannot_be_checked_while_the_households_service_is_down(
         self, serve
