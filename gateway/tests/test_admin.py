@@ -198,11 +198,13 @@ class TestUnitsInScope:
             url = f"/api/v1/admin/users/{user['id']}"
             unknown = await client.patch(url, json={"units": ["08799"]})
             wrong_level = await client.patch(url, json={"role": "province_officer"})
+            stored = (await client.get(url)).json()
 
         assert unknown.status_code == 422
         assert unknown.json()["errors"][0]["loc"] == ["body", "units", 0]
         assert wrong_level.status_code == 422
         assert "08707 is a commune" in wrong_level.json()["errors"][0]["msg"]
+        assert (stored["role"], stored["units"]) == ("commune_officer", ["08707"])
 
     async def test_units_cannot_be_checked_while_the_households_service_is_down(
         self, serve
@@ -279,16 +281,21 @@ class TestPasswords:
 
         assert response.status_code == 201, response.text
 
-    async def test_a_password_as_long_as_allowed_is_checked_without_error(self, serve) -> None:
-        phrase = "mưa rào trên đồng lúa chín vàng ở làng quê " * 6  # 256 characters
+    async def test_a_password_as_long_as_allowed_is_checked_without_error(
+        self, serve, accounts
+    ) -> None:
+        password = ("mưa rào trên đồng lúa chín vàng ở làng quê " * 6)[:256]
         async with serve() as client:
             response = await client.post(
                 "/api/v1/admin/users",
-                json={"username": "lan", "password": phrase[:256], "role": "admin",
-                      "units": None},
-            )  # fmt: skip
+                json={"username": "lan", "password": password, "role": "admin", "units": None},
+            )
+            whole = await accounts.login(client, "lan", password)
+            # Stored whole, not cut where the guessability estimate stops (or bcrypt would).
+            start = await accounts.login(client, "lan", password[:72])
 
         assert response.status_code == 201, response.text
+        assert (whole.status_code, start.status_code) == (200, 401)
 
     async def test_a_new_password_is_checked_too(self, serve, accounts) -> None:
         async with serve() as client:

@@ -13,6 +13,7 @@ from sqlmodel import delete
 from support.platform_api import Api, surveyed
 
 from indicators.classification.models import AssessmentCopy
+from kit.auth import Role
 from launcher.embedded import Platform, running_platform
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -104,8 +105,6 @@ async def test_an_unknown_round_is_not_found(api: Api) -> None:
 
 
 async def test_only_an_administrator_may_reconcile(platform: Platform) -> None:
-    from kit.auth import Role
-
     async with platform.client(Role.MINISTRY_ANALYST) as analyst:
         response = await analyst.post(RECONCILIATIONS, json={"round_id": str(uuid4())})
 
