@@ -9,6 +9,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from kit import testing
 from kit.auth import Role
 from kit.contracts import Envelope
 from kit.contracts.indicators import HouseholdClassChangedV1
@@ -28,7 +29,7 @@ def class_changed(
     previous: str | None = None,
     *,
     commune: str = "08707",
-    district: str = "243",
+    district: str | None = "243",
     household_code: str = "H-1",
 ) -> IncomingMessage:
     event = HouseholdClassChangedV1(
@@ -38,7 +39,8 @@ def class_changed(
         standard_id="VN-2022-2025",
         commune_code=commune,
         commune_name="Phường Tích Sơn",
-        unit_path=["26", district, commune],
+        # A commune of the two-level map (from July 2025) has no district in its path.
+        unit_path=["26", district, commune] if district else ["25", commune],
         previous_class=previous,
         new_class=new,
         deprivation_count=3,
@@ -57,9 +59,13 @@ class Inbox(NamedTuple):
     handle: EventConsumer
 
 
-@pytest.fixture
-async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def inbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Inbox]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'notifications.db'}"
+    else:
+        testing.require_infra()
+        url = await testing.create_database("notifications_test")
     engine = make_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(metadata.create_all)
@@ -79,6 +85,8 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
     ):
         yield Inbox(client, consumer(make_sessionmaker(engine)))
     await engine.dispose()
+    if request.param == "postgresql":
+        await testing.drop_database(url)
 
 
 async def test_a_household_becoming_poor_notifies_its_commune(inbox: Inbox) -> None:
@@ -169,3 +177,17 @@ async def test_an_analyst_has_no_inbox(inbox: Inbox) -> None:
     response = await client.get("/api/v1/notifications", headers=bearer(Role.MINISTRY_ANALYST))
 
     assert response.status_code == 403
+
+
+async def test_a_commune_of_the_two_level_map_is_notified_without_a_district(
+    inbox: Inbox,
+) -> None:
+    client, handle = inbox
+    await handle(class_changed("poor", commune="08770", district=None))
+
+    listed = (await client.get("/api/v1/notifications", params={"unit_code": "25"})).json()
+    [notification] = listed["items"]
+    assert (notification["province_code"], notification["commune_code"]) == ("25", "08770")
+    assert notification["district_code"] == ""
+    by_commune = (await client.get("/api/v1/notifications", params={"unit_code": "08770"})).json()
+    assert by_commune["total"] == 1

@@ -49,7 +49,9 @@ async def notify_class_change(
             id=envelope.id,
             source_event_id=envelope.id,
             province_code=event.unit_path[0],
-            district_code=event.unit_path[1],
+            # Communes of the two-level map (from July 2025) have no district: their path is
+            # province and commune only.
+            district_code=event.unit_path[1] if len(event.unit_path) == 3 else "",
             commune_code=event.commune_code,
             kind="household.class_changed",
             household_id=event.household_id,
