@@ -34,6 +34,7 @@ from kit.contracts import (
 )
 from kit.contracts.households import (
     Area,
+    AssessmentsRecordedV1,
     Device,
     DwellingFacts,
     Latrine,
@@ -43,6 +44,7 @@ from kit.contracts.households import (
     Sex,
     SuccessionRelation,
     UnitSuccession,
+    VersionedAssessment,
     WaterSource,
     WorkingStatus,
 )
@@ -101,6 +103,13 @@ def example(event_class: type[Event]) -> Event:
             devices=[Device.smartphone, Device.tv],
             monthly_income_per_person=2_100_000,
         ),
+    }
+    survey = examples[AssessmentRecordedV1]
+    assert isinstance(survey, AssessmentRecordedV1)
+    examples[AssessmentsRecordedV1] = AssessmentsRecordedV1(
+        assessments=[VersionedAssessment(sequence=1, assessment=survey)]
+    )
+    examples |= {
         PopulationRecordedV1: PopulationRecordedV1(
             round_id=round_id,
             unit_code="00001",

@@ -5,6 +5,7 @@ from typing import Any
 from kit.contracts.base import Envelope, Event
 from kit.contracts.households import (
     AssessmentRecordedV1,
+    AssessmentsRecordedV1,
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     PopulationRecordedV1,
@@ -22,6 +23,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     AssessmentRecordedV1,
+    AssessmentsRecordedV1,
     PopulationRecordedV1,
     ReviewStepChangedV1,
     ReviewReopenedV1,

@@ -169,6 +169,26 @@ class AssessmentRecordedV1(Event):
     monthly_income_per_person: int | None = None
 
 
+class VersionedAssessment(BaseModel):
+    """One survey of a batch, with the version its own event would carry as `sequence`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int = Field(ge=1, description="The assessment's version: later facts are larger.")
+    assessment: AssessmentRecordedV1
+
+
+class AssessmentsRecordedV1(Event):
+    """Published by households for a batch of surveys written together (a bulk import's batch):
+    the same facts as one `households.assessment.recorded.v1` per survey, in one message, so that
+    a province loads at the speed of its batches. Interactive writes publish one event per survey.
+    Consumers apply the batch as they would apply its surveys' single events in this order."""
+
+    TYPE: ClassVar[str] = "households.assessments.recorded.v1"
+
+    assessments: list[VersionedAssessment] = Field(min_length=1, max_length=10_000)
+
+
 class RoundOpenedV1(Event):
     """Published by households when a review round is opened."""
 
