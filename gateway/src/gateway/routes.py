@@ -22,6 +22,8 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/figures": "indicators",
     "/api/v1/classifications": "indicators",
     "/api/v1/recalculations": "indicators",
+    "/api/v1/reports": "indicators",
+    "/api/v1/information": "indicators",
     "/api/v1/admin/indicators": "indicators",
     "/api/v1/notifications": "notifications",
     "/api/v1/admin/notifications": "notifications",

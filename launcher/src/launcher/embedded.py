@@ -290,6 +290,9 @@ async def running_platform(
             asyncio.create_task(
                 households.importer.run_imports(sessionmakers["households"], households_settings)
             ),
+            asyncio.create_task(
+                indicators.worker.run_report_jobs(sessionmakers["indicators"], indicators_settings)
+            ),
         ]
         platform = Platform(
             gateway=gateway_manager.app,  # type: ignore[arg-type]

@@ -11,8 +11,10 @@ from indicators.classification.router import router as classification_router
 from indicators.config import Settings
 from indicators.db import token_not_before
 from indicators.figures.router import router as figures_router
+from indicators.information.router import router as information_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.reconciliation.router import router as reconciliation_router
+from indicators.reports.router import router as reports_router
 from indicators.standard.router import router as standard_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
@@ -36,6 +38,8 @@ def create_app(
         routers=[
             standard_router,
             figures_router,
+            information_router,
+            reports_router,
             classification_router,
             recalculation_router,
             reconciliation_router,

@@ -4,6 +4,7 @@ from indicators.classification.models import AssessmentCopy, HouseholdClassifica
 from indicators.db import Base
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
 from indicators.recalculation.models import RecalculationJob, RoundLock
+from indicators.reports.models import ReportJob
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
 
@@ -17,6 +18,7 @@ __all__ = [
     "PopulationCopy",
     "ProvinceApprovalCopy",
     "RecalculationJob",
+    "ReportJob",
     "RoundLock",
     "RoundRef",
     "UnitFigure",

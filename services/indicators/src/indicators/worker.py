@@ -1,4 +1,4 @@
-"""`python -m indicators.worker`: consume events and run recalculation jobs, forever."""
+"""`python -m indicators.worker`: consume events, run recalculation and report jobs, forever."""
 
 import asyncio
 
@@ -10,6 +10,7 @@ from indicators.config import Settings
 from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
+from indicators.reports import service as report_service
 from kit import runner
 from kit.db import make_engine, make_sessionmaker
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -40,6 +41,20 @@ async def run_recalculations(
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 
+async def run_report_jobs(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Take queued report jobs one at a time (a province's workbooks); several workers share
+    them, under the recalculations' lease."""
+
+    async def take_one() -> bool:
+        return await report_service.run_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
+
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
+
+
 async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     try:
@@ -48,6 +63,7 @@ async def main(settings: Settings) -> None:
                 settings, INDICATORS_QUEUE, lambda sessionmaker: consumer(sessionmaker, settings)
             ),
             run_recalculations(make_sessionmaker(engine), settings),
+            run_report_jobs(make_sessionmaker(engine), settings),
         )
     finally:
         await engine.dispose()

@@ -120,6 +120,27 @@ class ReviewStatus(StrEnum):
     provisional = "provisional"
 
 
+class RecalculationMark(BaseModel):
+    id: UUID
+    status: Literal["queued", "running"]
+    progress_percent: float
+    requested_at: datetime
+
+
+class Freshness(BaseModel):
+    """What the figures reflect, and whether they are about to change (docs/reports.md)."""
+
+    reflects_events_until: datetime | None = Field(
+        description="The time of the latest event applied to these figures: the unit's counters' "
+        "last change (for restated figures and figures as of a date, the round's). Events "
+        "still in the households service's outbox or on the broker are not visible here."
+    )
+    recalculation: RecalculationMark | None = Field(
+        description="A recalculation of the round that is queued or running: when it ends, "
+        "its counters replace these. None: no recalculation pending."
+    )
+
+
 class UnitFigures(BaseModel):
     round_id: UUID
     unit_code: str
@@ -167,6 +188,9 @@ class UnitFigures(BaseModel):
         description="Set for callers who see aggregates only (no `small_cells:read`): every "
         "count of households or persons is perturbed, and rates and shares are computed from "
         "the perturbed counts. None: the counts are exact.",
+    )
+    freshness: Freshness | None = Field(
+        default=None, description="The latest event the figures reflect; a pending recalculation."
     )
 
 
