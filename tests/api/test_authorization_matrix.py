@@ -184,6 +184,19 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/figures/{round_id}/{unit_code}/children"): roles(
         SCOPED, SCOPED, GONE, GONE, SCOPED
     ),
+    # Reports and charts are figures: the same scope. A report job's file holds what its
+    # requester may see, so only the requester reads the job (the world's job is nobody's here).
+    ("GET", "/api/v1/reports/{round_id}/{unit_code}"): each(*SCOPED),
+    ("GET", "/api/v1/reports/{round_id}/{unit_code}/charts/{chart}"): each(*SCOPED),
+    ("GET", "/api/v1/reports/charts/trend/{unit_code}"): each(*SCOPED),
+    ("POST", "/api/v1/reports/jobs"): each(*SCOPED),
+    ("GET", "/api/v1/reports/jobs/{job_id}"): each(*GONE),
+    ("GET", "/api/v1/reports/jobs/{job_id}/file"): each(*GONE),
+    ("GET", "/api/v1/information/{round_id}/{unit_code}"): each(*SCOPED),
+    ("GET", "/api/v1/information/{round_id}/{unit_code}/children"): roles(
+        SCOPED, SCOPED, GONE, GONE, SCOPED
+    ),
+    ("GET", "/api/v1/information/trend/{unit_code}"): each(*SCOPED),
     ("GET", "/api/v1/classifications/{round_id}"): roles(ALL, ALL, ALL, ALL, NONE),
     ("GET", "/api/v1/classifications/{round_id}/{household_id}"): roles(
         SCOPED, SCOPED, SCOPED, SCOPED, NONE
@@ -242,6 +255,7 @@ class World:
             "user_id": self.user_id,
             "key_id": self.key_id,
             "conflict_id": self.conflict_id,
+            "chart": "rates",
         }
 
 
@@ -444,6 +458,8 @@ async def _request(
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):
             kwargs["json"] = {"round_id": world.round_id}
+        case ("POST", "/api/v1/reports/jobs"):
+            kwargs["json"] = {"round_id": world.round_id, "unit_code": OURS[2]}
         case ("POST", "/api/v1/admin/indicators/dead-letters/replay") | (
             "POST",
             "/api/v1/admin/notifications/dead-letters/replay",
