@@ -278,13 +278,15 @@ async def _insert_or_update(
     """Insert the new rows and update the stored ones (by `assessment_id`), a statement each.
 
     A plain INSERT: a row another consumer inserted meanwhile fails the batch, which is retried.
+    Rows go in key order, so that two consumers' batches lock them in one order: no deadlock.
     """
-    new = [row for key, row in rows.items() if key not in stored]
+    ordered = sorted(rows.items())
+    new = [row for key, row in ordered if key not in stored]
     if new:
         await session.exec(table.insert(), params=new)
     changed = [
         {"b_assessment_id": key, **{k: v for k, v in row.items() if k not in KEPT}}
-        for key, row in rows.items()
+        for key, row in ordered
         if key in stored
     ]
     if changed:
