@@ -22,7 +22,9 @@ from kit.contracts.households import (
     AssessmentsRecordedV1,
     VersionedAssessment,
 )
-from kit.messaging import IncomingMessage, PoisonMessage
+from kit.messaging import IncomingMessage, InProcessBus, PoisonMessage
+from kit.messaging.bus import OutgoingMessage
+from kit.messaging.topology import INDICATORS_QUEUE
 
 Survey = tuple[AssessmentRecordedV1, int]
 
@@ -196,3 +198,23 @@ async def test_a_batch_message_with_a_survey_under_an_unknown_standard_is_poison
     classified: set[UUID] = set((await state(sessionmaker))["classifications"])
     assert good.assessment_id not in classified
     assert len(classified) == 1
+
+
+async def test_the_embedded_bus_routes_a_batch_message_to_the_indicators_consumer(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    items = surveys(5, households=8)
+    [message] = batch_messages(items, 100)
+    envelope = Envelope.model_validate_json(message.body)
+    bus = InProcessBus()
+    await bus.consume_batches(
+        INDICATORS_QUEUE, consumer(sessionmaker).handle_batch, size=10, max_wait=0.0
+    )
+    try:
+        await bus.publish(OutgoingMessage.from_envelope(envelope))
+        await bus.drained()
+    finally:
+        await bus.close()
+
+    assert len((await state(sessionmaker))["classifications"]) == 8
+    assert await bus.dead_letters(INDICATORS_QUEUE) == []
