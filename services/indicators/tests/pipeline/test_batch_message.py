@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.classification import service as classification_service
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.testing import assessment, surveys
 from indicators.db import outbox
@@ -120,6 +121,23 @@ async def test_batch_messages_give_what_the_single_events_give(
     assert await state(sessionmaker) == one_by_one
     assert one_by_one["announced"]  # there were class changes to compare
     assert len(one_by_one["copies"]) == 40
+
+
+async def test_surveys_applied_in_several_rounds_of_statements_give_the_same(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message of thousands is applied a few thousand assessments at a time; versions of one
+    assessment on both sides of a boundary still apply in order."""
+    items = surveys(6, households=30)
+    for message in single_events(items):
+        await consumer(sessionmaker)(message)
+    one_by_one = await state(sessionmaker)
+    await emptied(sessionmaker)
+    monkeypatch.setattr(classification_service, "APPLIED_AT_ONCE", 4)
+
+    await handle_in_batches(sessionmaker, batch_messages(items, 1000), size=1)
+
+    assert await state(sessionmaker) == one_by_one
 
 
 async def test_single_events_and_batch_messages_in_one_delivery_apply_in_delivery_order(
