@@ -80,7 +80,9 @@ class EventConsumer:
     """A `BatchHandler` (and a `MessageHandler`) that applies typed events exactly once each.
 
     `handlers` take one event at a time; `batch_handlers` take all the batch's events of their
-    type at once. Both run in the batch's one transaction.
+    type at once, and a batch handler registered for several types (a single event and its batch
+    message) takes the events of all of them at once, in delivery order. Both run in the batch's
+    one transaction.
     """
 
     def __init__(
@@ -162,7 +164,8 @@ class EventConsumer:
             fresh = await first_deliveries(
                 session, self._inbox, consumer=self.name, envelopes=[i.envelope for i in items]
             )
-            batches: dict[str, list[tuple[Envelope, Any]]] = {}
+            # By handler: one registered for several types gets their events together.
+            batches: dict[BatchEventHandler, list[tuple[Envelope, Any]]] = {}
             for item in items:
                 envelope = item.envelope
                 if envelope.id not in fresh:
@@ -176,12 +179,13 @@ class EventConsumer:
                     continue
                 handler = self._handlers.get(envelope.type)
                 if handler is None:
-                    batches.setdefault(envelope.type, []).append((envelope, item.event))
+                    batch_handler = self._batch_handlers[envelope.type]
+                    batches.setdefault(batch_handler, []).append((envelope, item.event))
                     continue
                 with structlog.contextvars.bound_contextvars(
                     request_id=envelope.correlation_id, message_id=str(envelope.id)
                 ):
                     await handler(session, envelope, item.event)
-            for event_type, events in batches.items():
-                await self._batch_handlers[event_type](session, events)
+            for batch_handler, events in batches.items():
+                await batch_handler(session, events)
         HANDLED.labels(self.name, "handled").inc(len(fresh))

@@ -136,13 +136,31 @@ def difference(new: Counts, old: Counts) -> Counts:
     )
 
 
-def on_units(round_id: UUID, unit_path: Iterable[str], counts: Counts) -> Tally[CounterKey]:
-    """`counts` added to every unit of the path."""
-    changes: Tally[CounterKey] = Tally()
+def on_units(
+    round_id: UUID,
+    unit_path: Iterable[str],
+    counts: Counts,
+    into: Tally[CounterKey] | None = None,
+) -> Tally[CounterKey]:
+    """`counts` added to every unit of the path, in `into` (returned) or in a new tally.
+
+    The one place where what a household or a commune's population adds to its commune is spread
+    over the units above it: incremental updates, a recalculation's totals and the flag of
+    communes without population all go through it.
+    """
+    changes: Tally[CounterKey] = Tally() if into is None else into
+    items = list(counts.items())
     for unit in unit_path:
-        for metric, value, key_sum in counts.items():
+        for metric, value, key_sum in items:
             changes.add((round_id, unit, metric), value, key_sum)
     return changes
+
+
+def flag_change(change: int) -> Counts:
+    """The flag of communes without population moved by `change` (a commune's, or a sum)."""
+    counts = Counts()
+    counts.add(COMMUNES_MISSING_POPULATION, change)
+    return counts
 
 
 def missing_population_flag(commune: Mapping[str, int]) -> int:

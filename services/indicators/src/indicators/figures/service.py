@@ -16,6 +16,7 @@ from indicators.figures.counts import (
     CounterKey,
     Counts,
     Tally,
+    flag_change,
     missing_population_flag,
     on_units,
 )
@@ -200,10 +201,8 @@ async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, list[st
     return unit.level, path
 
 
-async def replace_round(
-    session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int, int]]
-) -> int:
-    """Replace every counter of the round with `(unit_code, metric, value, key_sum)` totals."""
+async def replace_round(session: AsyncSession, round_id: UUID, totals: Tally[CounterKey]) -> int:
+    """Replace every counter of the round with `totals` (all of them of this round)."""
     table = table_of(UnitFigure)
     await session.exec(delete(UnitFigure).where(col(UnitFigure.round_id) == round_id))
     now = utc_now()
@@ -216,8 +215,7 @@ async def replace_round(
             "key_sum": key_sum,
             "updated_at": now,
         }
-        for unit, metric, value, key_sum in totals
-        if value or key_sum
+        for (_, unit, metric), value, key_sum in totals.items()
     ]
     for start in range(0, len(rows), 5000):
         await session.exec(table.insert(), params=rows[start : start + 5000])
@@ -232,14 +230,14 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
-async def round_tally(session: AsyncSession, round_id: UUID) -> Tally[tuple[str, str]]:
-    """Every counter of the round with its key sum, by (unit, metric)."""
+async def round_tally(session: AsyncSession, round_id: UUID) -> Tally[CounterKey]:
+    """Every counter of the round with its key sum."""
     statement = select(
         UnitFigure.unit_code, UnitFigure.metric, UnitFigure.value, UnitFigure.key_sum
     ).where(UnitFigure.round_id == round_id)
-    tally: Tally[tuple[str, str]] = Tally()
+    tally: Tally[CounterKey] = Tally()
     for unit_code, metric, value, key_sum in (await session.exec(statement)).all():
-        tally.add((unit_code, metric), value, key_sum)
+        tally.add((round_id, unit_code, metric), value, key_sum)
     return tally
 
 
@@ -295,8 +293,8 @@ async def _refresh_missing_population(
         commune_counters = counters.get((round_id, commune), {})
         flag = missing_population_flag(commune_counters)
         change = flag - commune_counters.get(COMMUNES_MISSING_POPULATION, 0)
-        for unit in unit_path if change else ():
-            changes.add((round_id, unit, COMMUNES_MISSING_POPULATION), change)
+        if change:
+            on_units(round_id, unit_path, flag_change(change), into=changes)
     if changes:
         await _add(session, changes)
 

@@ -28,11 +28,12 @@ from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.cell_key import record_keys as default_record_keys
 from indicators.figures.counts import (
-    COMMUNES_MISSING_POPULATION,
     CounterKey,
     Counts,
     Tally,
+    flag_change,
     missing_population_flag,
+    on_units,
     population_counts,
 )
 from indicators.figures.models import PopulationCopy
@@ -149,10 +150,11 @@ async def run(
 class _Result:
     """What phase one computed: the round's counters and the classifications that changed."""
 
+    round_id: UUID
     fingerprint: Fingerprint
     record_keys: RecordKeys
     scope: frozenset[str] | None
-    totals: Tally[tuple[str, str]] = field(default_factory=Tally)
+    totals: Tally[CounterKey] = field(default_factory=Tally)
     communes: dict[str, tuple[list[str], Counts]] = field(default_factory=dict)
     changed: list[tuple[AssessmentRecordedV1, Classification]] = field(default_factory=list)
     households: int = 0
@@ -170,7 +172,7 @@ async def _attempt(
         assert job is not None
         round_id = job.round_id
         scope = frozenset(job.unit_scope) if job.unit_scope is not None else None
-        result = _Result(await _fingerprint(session, round_id), record_keys, scope)
+        result = _Result(round_id, await _fingerprint(session, round_id), record_keys, scope)
     await _classify_round(sessionmaker, job_id, round_id, result, batch_size)
     await _add_populations(sessionmaker, round_id, result)
     return await _swap_in(sessionmaker, job_id, round_id, result)
@@ -236,32 +238,30 @@ async def _add_populations(
         _add_to_path(result, facts["unit_path"], counts)
     for path, commune_counts in result.communes.values():
         flag = missing_population_flag(commune_counts.values)
-        for unit in path:
-            result.totals.add((unit, COMMUNES_MISSING_POPULATION), flag)
+        on_units(round_id, path, flag_change(flag), into=result.totals)
 
 
 async def _swap_in(
     sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, round_id: UUID, result: _Result
 ) -> bool:
-    """Phase two, under the round's lock: replace classifications and counters at once."""
+    """Phase two, under the round's lock: replace classifications and counters at once.
+
+    The classifications that changed go through the consumer's own write path, counters aside:
+    those are replaced by the totals just after."""
     async with sessionmaker() as session, session.begin():
         await lock_round(session, round_id, exclusive=True)
         if await _fingerprint(session, round_id) != result.fingerprint:
             return False
         before = await figures_service.round_totals(session, round_id)
-        changed = 0
-        for assessment, classification in result.changed:
-            # store() also applies counter deltas; the counters are replaced wholesale below.
-            changed += await classification_service.store(
-                session, assessment, classification, result.record_keys
-            )
+        reclassified = [
+            classification_service.Classified(assessment, classification)
+            for assessment, classification in result.changed
+        ]
+        changed = await classification_service.apply(
+            session, reclassified, result.record_keys, counters=False
+        )
         if result.scope is None:
-            totals = result.totals.items()
-            await figures_service.replace_round(
-                session,
-                round_id,
-                ((unit, metric, value, key) for (unit, metric), value, key in totals),
-            )
+            await figures_service.replace_round(session, round_id, result.totals)
         else:
             await _replace_within(session, round_id, result.scope, result.totals)
         after = await figures_service.round_totals(session, round_id)
@@ -285,7 +285,7 @@ async def _replace_within(
     session: AsyncSession,
     round_id: UUID,
     scope: frozenset[str],
-    new: Tally[tuple[str, str]],
+    new: Tally[CounterKey],
 ) -> None:
     """Set the counters of the scope's subtrees to `new`, and move the units above each scope
     unit by the same differences as the unit itself: the rest of the round is left as it is."""
@@ -303,15 +303,16 @@ async def _replace_within(
         children = await figures_service.children(session, pending.pop())
         subtree.update(children)
         pending.extend(children)
-    differences: Tally[tuple[str, str]] = Tally()
+    differences: Tally[CounterKey] = Tally()
     differences.update(new)
     differences.subtract(current)
+    by_unit: dict[str, Counts] = {}
+    for (_, unit, metric), value, key_sum in differences.items():
+        if unit in subtree:
+            by_unit.setdefault(unit, Counts()).add(metric, value, key_sum)
     changes: Tally[CounterKey] = Tally()
-    for (unit, metric), value, key_sum in differences.items():
-        if unit not in subtree:
-            continue
-        for changed in (unit, *above.get(unit, ())):
-            changes.add((round_id, changed, metric), value, key_sum)
+    for unit, unit_differences in by_unit.items():
+        on_units(round_id, (*above.get(unit, ()), unit), unit_differences, into=changes)
     await figures_service.apply_changes(session, changes, {})
 
 
@@ -323,12 +324,11 @@ def _within(scope: frozenset[str] | None, path: Sequence[str]) -> Sequence[str] 
 
 
 def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> None:
+    """`counts` in the totals of the path's units within the scope, and in its commune's."""
     path = _within(result.scope, full_path)
     if path is None:
         return
-    for unit in path:
-        for metric, value, key_sum in counts.items():
-            result.totals.add((unit, metric), value, key_sum)
+    on_units(result.round_id, path, counts, into=result.totals)
     commune = result.communes.setdefault(path[-1], (list(path), Counts()))
     commune[1].update(counts)
 
