@@ -21,9 +21,9 @@ from households.household.models import Assessment, Household, NationalIdClaim
 from households.household.schemas import AssessmentInput
 from households.imports.layout import COLUMNS, spreadsheet_rows
 from households.round.models import ReviewRound
-from households.synthetic import REFERENCE_DATE
 from households.unit import service as unit_service
 from kit.auth import Role
+from synthetic import REFERENCE_DATE
 
 REGISTERED = "households.household.registered.v1"
 RECORDED = "households.assessment.recorded.v1"

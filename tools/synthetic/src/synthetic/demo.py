@@ -39,11 +39,11 @@ from households.review.schemas import AgreementInput, MeetingInput, StepInput
 from households.round import service as round_service
 from households.round.models import ReviewRound, RoundKind
 from households.round.schemas import RoundCreate
-from households.synthetic import SyntheticHousehold, generate, populations, province_communes
 from households.unit import service as unit_service
 from households.unit.models import AdminUnit
 from kit.auth import Caller, Role
 from kit.contracts.households import ReviewState
+from synthetic import SyntheticHousehold, generate, populations, province_communes
 
 log = structlog.get_logger()
 
