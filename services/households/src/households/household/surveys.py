@@ -247,19 +247,8 @@ async def record(
             assert household is not None
             outcomes[index] = Kept(household)
             continue
-        try:
-            if existing is None and survey.if_match is not None:
-                raise PreconditionFailed(
-                    "There is no assessment to replace: send it without If-Match to create it."
-                )
-            if existing is not None:
-                if survey.if_match is None:
-                    raise PreconditionRequired(
-                        "This household already has an assessment in the round: send If-Match "
-                        "with its ETag to replace it."
-                    )
-                household_service.check_version(existing.version, survey.if_match)
-        except ServiceError as precondition:
+        precondition = _precondition(existing, survey.if_match)
+        if precondition is not None:
             outcomes[index] = refused(precondition, "assessment")
             continue
         outcomes[index] = batch.add(survey, household, existing, commune)
@@ -292,6 +281,26 @@ async def record_one(
         raise outcome.refusals[0].error
     assert isinstance(outcome, Recorded)  # kept only for an import
     return outcome
+
+
+def _precondition(existing: Assessment | None, if_match: int | None) -> ServiceError | None:
+    """If-Match: none to create a survey, the current version to replace one."""
+    if existing is None:
+        if if_match is None:
+            return None
+        return PreconditionFailed(
+            "There is no assessment to replace: send it without If-Match to create it."
+        )
+    if if_match is None:
+        return PreconditionRequired(
+            "This household already has an assessment in the round: send If-Match with its ETag "
+            "to replace it."
+        )
+    try:
+        household_service.check_version(existing.version, if_match)
+    except ServiceError as stale:
+        return stale
+    return None
 
 
 def _registered(
