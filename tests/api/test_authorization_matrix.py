@@ -25,10 +25,10 @@ import pytest
 import pytest_asyncio
 from support import platform_api
 
-from households.synthetic.files import household_line
-from households.synthetic.generator import Commune, generate
 from kit.auth import Caller, Role
 from launcher.embedded import Platform, embedded_gateway_settings, running_platform
+from synthetic.files import household_line
+from synthetic.generator import Commune, generate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -44,7 +44,6 @@ import notifications.main
 import notifications.migrate
 from gateway.auth.issuer import load_signing_key
 from gateway.config import Settings as GatewaySettings
-from households.demo.load import load_demo
 from households.review.service import Rules
 from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
@@ -54,6 +53,7 @@ from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
 from launcher.demo_users import ensure_demo_users, login_help
+from synthetic.demo import load_demo
 
 RELAY_POLL_SECONDS = 0.05
 S = TypeVar("S", bound=ServiceSettings)

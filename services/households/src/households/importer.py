@@ -15,6 +15,7 @@ from households.config import Settings
 from households.imports import service as import_service
 from households.imports.limits import Limits
 from kit import runner
+from kit.cache import ReferenceCache
 from kit.db import make_engine, make_sessionmaker
 
 log = structlog.get_logger()
@@ -36,7 +37,8 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     log.info("importer.started", directory=settings.IMPORT_DIR)
     try:
-        await run_imports(make_sessionmaker(engine), settings)
+        # Units met by one batch are remembered for the next ones (`unit_service.communes_on`).
+        await run_imports(make_sessionmaker(engine, references=ReferenceCache()), settings)
     finally:
         await engine.dispose()
 

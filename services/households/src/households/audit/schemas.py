@@ -3,7 +3,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from households.round.schemas import UtcDatetime
+from kit.fields import UtcDatetime
 
 
 class AuditEntryRead(BaseModel):

@@ -2,7 +2,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from households.round.schemas import UtcDatetime
+from kit.fields import UtcDatetime
 
 
 class ConflictParty(BaseModel):

@@ -15,7 +15,6 @@ from pydantic import (
 
 from households.conflict.schemas import Review
 from households.household.models import HouseholdBase
-from households.round.schemas import UtcDatetime
 from kit.contracts.households import (
     Area,
     Device,
@@ -29,7 +28,7 @@ from kit.contracts.households import (
     WaterSource,
     WorkingStatus,
 )
-from kit.fields import Code, IsoDate, RequestBody, Text
+from kit.fields import Code, IsoDate, RequestBody, Text, UtcDatetime
 
 
 def _nfkc(value: object) -> object:

@@ -3,7 +3,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from households.imports.models import ImportFormat, ImportJob, ImportStatus
-from households.round.schemas import UtcDatetime
+from kit.fields import UtcDatetime
 
 
 class ImportRead(BaseModel):

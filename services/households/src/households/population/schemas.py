@@ -3,8 +3,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from households.round.schemas import UtcDatetime
-from kit.fields import Code, RequestBody
+from kit.fields import Code, RequestBody, UtcDatetime
 
 
 class PopulationInput(RequestBody):

@@ -5,9 +5,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from households.review.models import ObjectionOutcome
-from households.round.schemas import UtcDatetime
 from kit.contracts.households import ReviewState
-from kit.fields import IsoDate
+from kit.fields import IsoDate, UtcDatetime
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 

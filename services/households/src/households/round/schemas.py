@@ -1,20 +1,9 @@
-from datetime import UTC, datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from households.round.models import RoundBase, RoundKind
-from kit.fields import Code, IsoDate, RequestBody, Text
-
-
-def _in_utc(value: datetime) -> datetime:
-    # Every stored timestamp is UTC (kit.db.utc_now), but SQLite hands them back without a zone.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
-"""A timestamp read from the database, always answered with its zone (UTC)."""
+from kit.fields import Code, IsoDate, RequestBody, Text, UtcDatetime
 
 
 class RoundCreate(RequestBody):

@@ -4,10 +4,10 @@ from datetime import date
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.synthetic.generator import REFERENCE_DATE, Commune
 from households.unit import service as unit_service
 from households.unit.models import UnitLevel
 from kit.contracts.households import Area
+from synthetic.generator import REFERENCE_DATE, Commune
 
 
 async def province_communes(

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from households.household.schemas import AssessmentInput, HouseholdCreate
 from households.population.schemas import PopulationRow
-from households.synthetic.generator import SyntheticHousehold
 from kit.spreadsheets import safe_row
+from synthetic.generator import SyntheticHousehold
 
 HOUSEHOLDS_FILE = "households.jsonl"
 POPULATIONS_FILE = "populations.csv"

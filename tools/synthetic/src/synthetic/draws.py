@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from households.synthetic.calibration import Calibration, Profile
+from synthetic.calibration import Calibration, Profile
 
 Payload = dict[str, Any]  # a model's input, validated by the model itself
 MAX_AGE = 100

@@ -21,11 +21,11 @@ from typing import NamedTuple
 
 from households.household.schemas import AssessmentInput, HouseholdCreate
 from households.population.schemas import PopulationRow
-from households.synthetic.calibration import CALIBRATION, Calibration, Standing
-from households.synthetic.draws import Context, Payload, chances
-from households.synthetic.living import household_assessment
-from households.synthetic.people import household_members
 from kit.contracts.households import Area
+from synthetic.calibration import CALIBRATION, Calibration, Standing
+from synthetic.draws import Context, Payload, chances
+from synthetic.living import household_assessment
+from synthetic.people import household_members
 
 REFERENCE_DATE = date(2024, 11, 1)
 DEFAULT_SEED = 2024

@@ -10,9 +10,9 @@ import random
 from bisect import bisect
 from collections.abc import Callable
 
-from households.synthetic.calibration import Calibration, Profile, Standing
-from households.synthetic.draws import Payload, cumulative
 from kit.contracts.households import Device, Latrine, WaterSource
+from synthetic.calibration import Calibration, Profile, Standing
+from synthetic.draws import Payload, cumulative
 
 LOW, MODEST = Standing.low, Standing.modest
 

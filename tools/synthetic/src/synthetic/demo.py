@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.household import service as household_service
+from households.household import surveys
 from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput
 from households.population import service as population_service
@@ -39,11 +39,11 @@ from households.review.schemas import AgreementInput, MeetingInput, StepInput
 from households.round import service as round_service
 from households.round.models import ReviewRound, RoundKind
 from households.round.schemas import RoundCreate
-from households.synthetic import SyntheticHousehold, generate, populations, province_communes
 from households.unit import service as unit_service
 from households.unit.models import AdminUnit
 from kit.auth import Caller, Role
 from kit.contracts.households import ReviewState
+from synthetic import SyntheticHousehold, generate, populations, province_communes
 
 log = structlog.get_logger()
 
@@ -204,17 +204,25 @@ async def _survey_generated(
         async with demo.sessionmaker() as session, session.begin():
             known = select(Household.household_code).where(col(Household.household_code).in_(codes))
             existing = set((await session.exec(known)).all())
-            for item in chunk:
-                if item.household.household_code in existing:
-                    continue
-                household = await household_service.register(session, item.household, LOADER)
-                await household_service.record_assessment(
-                    session, household, review_round, item.assessment, if_match=None
-                )
-                registered += 1
+            new = [
+                surveys.Survey(item.assessment, registration=item.household)
+                for item in chunk
+                if item.household.household_code not in existing
+            ]
+            await _recorded(session, new, review_round)
+            registered += len(new)
         if registered:
             log.info("demo.loading", round=review_round.year, households=registered)
     return registered
+
+
+async def _recorded(
+    session: AsyncSession, batch: Sequence[surveys.Survey], review_round: ReviewRound
+) -> None:
+    """Record the surveys as the API records them (one event each), all of them or none."""
+    for outcome in await surveys.record(session, batch, review_round=review_round, caller=LOADER):
+        if isinstance(outcome, surveys.Refused):
+            raise outcome.refusals[0].error
 
 
 async def _advance(
@@ -334,11 +342,14 @@ async def _resurvey(
                 .order_by(col(Household.commune_code), col(Household.household_code))
             )
             rows = (await session.exec(statement.limit(demo.batch))).all()
-            for household, before in rows:
-                survey = AssessmentInput.model_validate(before, from_attributes=True)
-                await household_service.record_assessment(
-                    session, household, new_round, survey, if_match=None
+            again = [
+                surveys.Survey(
+                    AssessmentInput.model_validate(before, from_attributes=True),
+                    household=household,
                 )
+                for household, before in rows
+            ]
+            await _recorded(session, again, new_round)
         if not rows:
             return
         surveyed += len(rows)

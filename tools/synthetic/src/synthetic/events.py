@@ -11,8 +11,8 @@ from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from households.household.events import survey_facts
-from households.synthetic.generator import REFERENCE_DATE, SyntheticHousehold
 from kit.contracts.households import AssessmentRecordedV1
+from synthetic.generator import REFERENCE_DATE, SyntheticHousehold
 
 SYNTHETIC_ROUND = uuid5(NAMESPACE_URL, "urn:synthetic:round")
 

@@ -18,8 +18,8 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from pathlib import Path
 
-from households.synthetic.calibration import CALIBRATION, Calibration
-from households.synthetic.files import (
+from synthetic.calibration import CALIBRATION, Calibration
+from synthetic.files import (
     HOUSEHOLDS_FILE,
     POPULATIONS_FILE,
     PopulationTally,
@@ -27,7 +27,7 @@ from households.synthetic.files import (
     replacing,
     write_populations,
 )
-from households.synthetic.generator import (
+from synthetic.generator import (
     DEFAULT_SEED,
     REFERENCE_DATE,
     Commune,

@@ -10,8 +10,6 @@ import random
 from bisect import bisect
 from collections.abc import Callable, Sequence
 
-from households.synthetic.calibration import Kind, Profile
-from households.synthetic.draws import MAX_AGE, Chances, Context, Payload, cumulative
 from kit.contracts.households import (
     Disability,
     Qualification,
@@ -20,6 +18,8 @@ from kit.contracts.households import (
     Sex,
     WorkingStatus,
 )
+from synthetic.calibration import Kind, Profile
+from synthetic.draws import MAX_AGE, Chances, Context, Payload, cumulative
 
 # Enum members bound to names: attribute access on an enum class is slow in Python 3.11.
 MALE, FEMALE = Sex.male, Sex.female

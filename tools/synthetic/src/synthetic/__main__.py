@@ -1,6 +1,6 @@
-"""`python -m households.synthetic`: write a synthetic province as bulk-import files.
+"""`python -m synthetic`: write a synthetic province as bulk-import files.
 
-    python -m households.synthetic --province 26 --households 10000 --seed 7 --out data/synthetic/
+    python -m synthetic --province 26 --households 10000 --seed 7 --out data/synthetic/
 
 reads the province's communes from the households database (DATABASE_URL, or --database-url; the
 embedded platform's is data/households.db once `make run` has started) and writes
@@ -17,15 +17,15 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from households.config import Settings
-from households.synthetic.communes import province_communes
-from households.synthetic.generator import DEFAULT_SEED, REFERENCE_DATE, Commune
-from households.synthetic.province import write_province
 from kit.db import make_engine, make_sessionmaker
+from synthetic.communes import province_communes
+from synthetic.generator import DEFAULT_SEED, REFERENCE_DATE, Commune
+from synthetic.province import write_province
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m households.synthetic",
+        prog="python -m synthetic",
         description="Write a synthetic province (households.jsonl, populations.csv).",
     )
     parser.add_argument("--province", default="26", help="province code (default 26, Vĩnh Phúc)")

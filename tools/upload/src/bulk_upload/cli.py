@@ -1,7 +1,7 @@
-"""`python -m households.bulk_import`: upload a bulk-import file and follow its job to the end.
+"""`python -m bulk_upload`: upload a bulk-import file and follow its job to the end.
 
-    python -m households.bulk_import upload households.jsonl --round ROUND_ID
-    python -m households.bulk_import status IMPORT_ID
+    python -m bulk_upload upload households.jsonl --round ROUND_ID
+    python -m bulk_upload status IMPORT_ID
 
 against the gateway (`--url`, default http://127.0.0.1:8000), as a user (`--username`, the
 password from POVERTY_PASSWORD or asked for), with an API key (`--api-key` or POVERTY_API_KEY) or
@@ -245,7 +245,7 @@ def _problem(response: httpx.Response) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m households.bulk_import", description=__doc__.split("\n\n")[0]
+        prog="python -m bulk_upload", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the gateway (or service)")
     parser.add_argument("--username", help="log in as this user (password: POVERTY_PASSWORD)")

@@ -10,13 +10,13 @@ are poor and 1.7% near-poor (see `calibration`).
     populations(communes, households=10_000, seed=7)             # PopulationRow per commune
     write_province(communes, Path("data/synthetic"), households=10_000, seed=7)
 
-or from the shell: `python -m households.synthetic --province 26 --households 10000 --seed 7`.
+or from the shell: `python -m synthetic --province 26 --households 10000 --seed 7`.
 """
 
-from households.synthetic.calibration import CALIBRATION, Calibration
-from households.synthetic.communes import province_communes
-from households.synthetic.events import assessment_recorded
-from households.synthetic.files import (
+from synthetic.calibration import CALIBRATION, Calibration
+from synthetic.communes import province_communes
+from synthetic.events import assessment_recorded
+from synthetic.files import (
     HOUSEHOLDS_FILE,
     POPULATIONS_FILE,
     PopulationTally,
@@ -24,7 +24,7 @@ from households.synthetic.files import (
     write_households,
     write_populations,
 )
-from households.synthetic.generator import (
+from synthetic.generator import (
     DEFAULT_SEED,
     REFERENCE_DATE,
     Commune,
@@ -32,7 +32,7 @@ from households.synthetic.generator import (
     generate,
     populations,
 )
-from households.synthetic.province import ProvinceFiles, write_province
+from synthetic.province import ProvinceFiles, write_province
 
 __all__ = [
     "CALIBRATION",
