@@ -1,16 +1,19 @@
-"""Operational endpoints: the platform's health and the gateway's metrics."""
+"""Operational endpoints: the platform's health.
+
+The gateway's metrics are not here: they are on its operations listener (METRICS_PORT, kit.ops),
+which the public port does not expose.
+"""
 
 import asyncio
 import time
 from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field, JsonValue
 
-from gateway.state import MetricsDep, SettingsDep, UpstreamsDep
+from gateway.state import SettingsDep, UpstreamsDep
 
 router = APIRouter(tags=["health"])
 
@@ -84,9 +87,3 @@ async def get_health(settings: SettingsDep, upstreams: UpstreamsDep) -> JSONResp
 async def get_liveness() -> Liveness:
     """The gateway process is up; says nothing about the services."""
     return Liveness()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def get_metrics(metrics: MetricsDep) -> Response:
-    """Prometheus metrics of the gateway."""
-    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

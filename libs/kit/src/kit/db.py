@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from kit.cache import SESSION_INFO_KEY, ReferenceCache
+from kit.metrics import track_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -165,6 +166,7 @@ def make_engine(
     _ping_after_idle(
         engine, IDLE_PING_SECONDS if ping_after_idle_seconds is None else ping_after_idle_seconds
     )
+    track_engine(engine)  # its pool's use is reported (kit.metrics)
     return engine
 
 

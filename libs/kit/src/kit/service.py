@@ -32,6 +32,8 @@ from kit.fields import RequestBody
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.messaging.topology import identity_queue
+from kit.metrics import HttpMetricsMiddleware
+from kit.ops import track_bus
 from kit.settings import ServiceSettings
 
 
@@ -44,11 +46,13 @@ class State(TypedDict):
 
 def make_bus(settings: ServiceSettings) -> MessageBus:
     if settings.MESSAGE_BUS == "rabbitmq":
-        return RabbitMQBus(
+        bus = RabbitMQBus(
             settings.RABBITMQ_URL,
             publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS,
             prefetch=settings.CONSUMER_PREFETCH,
         )
+        track_bus(bus)  # the process is ready only while it is connected (kit.ops)
+        return bus
     # One in-process bus must be shared by every app of the process: the embedded runner passes it.
     return InProcessBus()
 
@@ -117,6 +121,8 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.add_middleware(RequestIdMiddleware)
+    # Outside the request id: its own failures are counted too.
+    app.add_middleware(HttpMetricsMiddleware, service=settings.SERVICE_NAME, root=app)
     install_error_handlers(app)
     app.include_router(operations_router())
     if dead_letter_queue is not None:

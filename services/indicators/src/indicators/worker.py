@@ -10,10 +10,12 @@ from indicators.config import Settings
 from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
+from indicators.recalculation.models import RecalculationJob
 from indicators.reports import service as report_service
 from kit import runner
-from kit.db import make_engine, make_sessionmaker
+from kit.db import make_engine, make_sessionmaker, table_of
 from kit.messaging.topology import INDICATORS_QUEUE
+from kit.metrics import PROCESS_SAMPLER, job_sampler
 
 log = structlog.get_logger()
 
@@ -38,6 +40,17 @@ async def run_recalculations(
         )
         return True
 
+    PROCESS_SAMPLER.add(
+        "jobs:recalculation",
+        job_sampler(
+            sessionmaker,
+            table_of(RecalculationJob),
+            service=settings.SERVICE_NAME,
+            kind="recalculation",
+            done="done",
+            total="total",
+        ),
+    )
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 

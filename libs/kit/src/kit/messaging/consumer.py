@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.contracts import Envelope, Event, UnknownEventType, decode
 from kit.db import insert_for, through_outages, utc_now
 from kit.messaging.bus import IncomingMessage, Outcome, PoisonMessage
+from kit.metrics import record_applied
 
 log = structlog.get_logger()
 
@@ -136,6 +137,7 @@ class EventConsumer:
             await self._through_outages(self._in_one_transaction, decoded)
         except Exception as error:
             if len(decoded) == 1:
+                HANDLED.labels(self.name, "failed").inc()
                 outcomes[decoded[0].position] = error
                 return outcomes
             log.warning("messages.batch_failed", consumer=self.name, size=len(decoded))
@@ -143,6 +145,7 @@ class EventConsumer:
                 try:
                     await self._through_outages(self._in_one_transaction, [item])
                 except Exception as single_error:
+                    HANDLED.labels(self.name, "failed").inc()
                     outcomes[item.position] = single_error
         return outcomes
 
@@ -189,3 +192,4 @@ class EventConsumer:
             for batch_handler, events in batches.items():
                 await batch_handler(session, events)
         HANDLED.labels(self.name, "handled").inc(len(fresh))
+        record_applied(self.name, (i.envelope.occurred_at for i in items if i.envelope.id in fresh))
