@@ -38,6 +38,7 @@ from kit.db import make_engine, make_sessionmaker
 from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
+from kit.openapi import document_callers, operation_id
 
 
 async def _stopped(work: OutboxRelay | NotBeforeList, task: "asyncio.Task[None]") -> None:
@@ -161,6 +162,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     # Added innermost first: a request meets the trusted proxies' headers, the security headers,
     # CORS, the body limit, the request id, then the caller's identity and rate limit.
@@ -204,4 +206,5 @@ def create_app(
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     document_unreadable_bodies(app)
+    document_callers(app)
     return app

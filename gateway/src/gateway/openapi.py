@@ -21,8 +21,10 @@ from typing import Any, TypeAlias, TypeGuard
 import httpx
 import structlog
 
+from gateway import api_info
 from gateway.routes import upstream_for
 from kit.errors import PROBLEM_JSON
+from kit.openapi import PROBLEM_EXAMPLES
 
 JsonObject: TypeAlias = dict[str, Any]
 # (component section, original name) -> name in the merged document
@@ -127,10 +129,21 @@ def merge(
         for tag in document.get("tags", []):
             tags.setdefault(tag.get("name"), tag)
 
-    info: JsonObject = {"title": TITLE, "version": version}
+    info: JsonObject = {
+        "title": TITLE,
+        "version": version,
+        "description": api_info.DESCRIPTION,
+        "contact": api_info.CONTACT,
+        "license": api_info.LICENSE,
+    }
     if missing:
         info["x-missing-upstreams"] = sorted(missing)
-    merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
+    merged: JsonObject = {
+        "openapi": own.get("openapi", "3.1.0"),
+        "info": info,
+        "servers": api_info.SERVERS,
+        "paths": paths,
+    }
     if _declare_security(paths):
         # The gateway's schemes first: Swagger UI's "Authorize" dialog lists the log-in form on top.
         components["securitySchemes"] = SECURITY_SCHEMES | {
@@ -142,9 +155,20 @@ def merge(
         _declare_gateway_answers(paths)
     if components:
         merged["components"] = dict(components)
-    if tags:
-        merged["tags"] = list(tags.values())
+    # The platform's tags in the order a newcomer meets them, then any a service adds.
+    known = {tag["name"]: tag for tag in api_info.TAGS}
+    merged["tags"] = [*api_info.TAGS, *(tag for name, tag in tags.items() if name not in known)]
     return merged
+
+
+def duplicate_operation_ids(document: JsonObject) -> dict[str, list[str]]:
+    """Operation ids used by more than one operation, with the operations using each."""
+    uses: dict[str, list[str]] = defaultdict(list)
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in _METHODS and isinstance(operation, dict):
+                uses[str(operation.get("operationId"))].append(f"{method.upper()} {path}")
+    return {name: where for name, where in uses.items() if len(where) > 1}
 
 
 def _declare_gateway_answers(paths: JsonObject) -> None:
@@ -165,10 +189,8 @@ def _declare_gateway_answers(paths: JsonObject) -> None:
 
 def _problem_answer(status: int) -> JsonObject:
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        "description": HTTPStatus(status).phrase,
-        "content": {PROBLEM_JSON: {"schema": schema}},
-    }
+    media = {"schema": schema, "example": PROBLEM_EXAMPLES[str(status)]}
+    return {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: media}}
 
 
 def _declare_security(paths: JsonObject) -> bool:

@@ -32,6 +32,7 @@ from kit.fields import RequestBody
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.messaging.topology import identity_queue
+from kit.openapi import document_callers, operation_id
 from kit.settings import ServiceSettings
 
 
@@ -115,7 +116,13 @@ def create_service_app(
             if token_keys is None:
                 await keys.aclose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(operations_router())
@@ -125,6 +132,7 @@ def create_service_app(
         # Each route names the permission it needs (`kit.auth.requires`), which verifies the token.
         app.include_router(router)
     document_unreadable_bodies(app)
+    document_callers(app)
     return app
 
 
@@ -188,7 +196,15 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
         dependencies=[requires(Permission.OPERATIONS_MANAGE)],
     )
 
-    @router.get("/dead-letters", response_model=list[DeadLetterRead])
+    # Every service has these routes: the service's name keeps their ids apart in the merged
+    # document (`listIndicatorsDeadLetters`).
+    noun = service.capitalize()
+
+    @router.get(
+        "/dead-letters",
+        response_model=list[DeadLetterRead],
+        operation_id=f"list{noun}DeadLetters",
+    )
     async def list_dead_letters(
         request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[DeadLetter]:
@@ -198,7 +214,11 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
         except Exception as error:
             raise ServiceUnavailable(f"The broker could not be read: {error!r}") from error
 
-    @router.post("/dead-letters/replay", response_model=ReplayResult)
+    @router.post(
+        "/dead-letters/replay",
+        response_model=ReplayResult,
+        operation_id=f"replay{noun}DeadLetters",
+    )
     async def replay_dead_letters(request: Request, replay: ReplayRequest) -> ReplayResult:
         """Put dead letters (all, or the named ones) back into this service's queue."""
         try:
