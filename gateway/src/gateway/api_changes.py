@@ -124,7 +124,7 @@ def _json_body(holder: Any) -> JsonObject | None:
 def _types(schema: JsonObject, side: _Side) -> set[str]:
     schema = side.resolve(schema)
     if "anyOf" in schema or "oneOf" in schema:
-        branches: list[JsonObject] = schema.get("anyOf", schema.get("oneOf", []))
+        branches: list[JsonObject] = schema.get("anyOf") or schema.get("oneOf") or []
         found: set[str] = set()
         for branch in branches:
             found |= _types(branch, side)

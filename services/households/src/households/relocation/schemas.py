@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from households.household.schemas import CommuneCode
 from kit.contracts.households import SuccessionRelation
@@ -98,6 +98,12 @@ class CarryResult(BaseModel):
 
 
 class Assignment(RequestBody):
+    """Where a household of a split commune goes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"commune_code": "08707", "household_code": "VY-0420"}]}
+    )
+
     commune_code: CommuneCode = Field(description="One of the household's candidate communes.")
     household_code: HouseholdCode | None = Field(
         default=None,

@@ -31,29 +31,6 @@ class UnitList(BaseModel):
 class UnitSuccessionRead(BaseModel):
     """One edge of the 2025 crosswalk, seen from the unit named in the path."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "relation": "whole",
-                    "effective": "2025-07-01",
-                    "unit": {
-                        "code": "08707",
-                        "name": "Phường Vĩnh Yên",
-                        "level": "commune",
-                        "division_type": "phường",
-                        "area": "urban",
-                        "parent_code": "25",
-                        "province_code": "25",
-                        "district_code": None,
-                        "valid_from": "2025-07-01",
-                        "valid_to": None,
-                    },
-                }
-            ]
-        }
-    )
-
     relation: SuccessionRelation = Field(
         description="How the predecessor's territory went into the successor: `whole` (all of it, "
         "merged with others), `partial` (part of it; the predecessor was split), `unchanged` (all "
