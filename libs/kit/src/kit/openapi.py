@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 
 from kit.auth.roles import PERMISSIONS, Permission, Role
 from kit.errors import PROBLEM_JSON
+from kit.vocabulary import MEANINGS, describe
 
 JsonObject = dict[str, Any]
 _METHODS = frozenset({"get", "put", "post", "delete", "patch"})
@@ -32,7 +33,7 @@ def operation_id(route: APIRoute) -> str:
 
 def document_callers(app: FastAPI) -> None:
     """Add to each operation's description who may call it, from the permission its route
-    requires; and to each problem answer an example."""
+    requires; to each problem answer an example; to the contracts' enums their meanings."""
     generate = app.openapi
 
     def openapi() -> JsonObject:
@@ -41,9 +42,57 @@ def document_callers(app: FastAPI) -> None:
         if fresh:
             _describe_callers(app, document)
             add_problem_examples(document)
+            describe_shared_enums(document)
+            describe_common_parameters(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the document
+
+
+# Parameters that many routes share, described once; a route's own description wins.
+COMMON_PARAMETERS: dict[tuple[str, str], str] = {
+    ("path", "round_id"): "The review round's id (`GET /api/v1/rounds`).",
+    ("query", "round_id"): "Only those of this review round (its id).",
+    ("path", "household_id"): "The household's id (`GET /api/v1/households`).",
+    ("query", "household_id"): "Only those of this household (its id).",
+    ("path", "code"): "An administrative unit's code: 2 digits for a province, 3 for a district "
+    "(before 1 July 2025), 5 for a commune.",
+    ("path", "unit_code"): "An administrative unit's code (2 digits province, 3 district, "
+    "5 commune), as in force on the round's reference date.",
+    ("query", "unit_code"): "Only those in this unit (its code) and the units under it.",
+    ("path", "standard_id"): "A poverty standard's id, e.g. `VN-2022-2025`.",
+    ("path", "user_id"): "The user's id.",
+    ("path", "key_id"): "The API key's id.",
+    ("path", "import_id"): "The import's id, from `POST /api/v1/imports`.",
+    ("path", "job_id"): "The recalculation job's id, from `POST /api/v1/recalculations`.",
+    ("path", "conflict_id"): "The conflict's id (`GET /api/v1/assessments/conflicts`).",
+    ("path", "notification_id"): "The notification's id.",
+    ("path", "objection_id"): "The objection's id.",
+    ("query", "offset"): "How many items to skip, in the list's stable order.",
+    ("query", "limit"): "The most items to return.",
+    ("header", "if-match"): "The `ETag` of the version you read: the change applies only if "
+    "nobody changed it since (412 otherwise; 428 without it when it replaces something).",
+}
+
+
+def describe_common_parameters(document: JsonObject) -> None:
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS or not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                key = (parameter.get("in"), str(parameter.get("name")).lower())
+                if not parameter.get("description") and key in COMMON_PARAMETERS:
+                    parameter["description"] = COMMON_PARAMETERS[key]
+
+
+def describe_shared_enums(document: JsonObject) -> None:
+    """The meaning of each value of the contracts' enums (`kit.vocabulary`)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for enum in MEANINGS:
+        schema = schemas.get(enum.__name__)
+        if isinstance(schema, dict) and "enum" in schema:
+            schema["description"] = describe(enum, schema.get("description"))
 
 
 def _describe_callers(app: FastAPI, document: JsonObject) -> None:

@@ -101,7 +101,7 @@ async def list_imports(
     caller: ImportReader,
     session: SessionDep,
     round_id: UUID | None = None,
-    status: ImportStatus | None = None,
+    status: Annotated[ImportStatus | None, Query(description="Only imports in this state.")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ImportList:

@@ -14,7 +14,11 @@ HouseholdCode = Annotated[Code, Field(min_length=1, max_length=40)]
 
 
 class WaitingFor(StrEnum):
-    """What a household still registered in a commune of the old map waits for."""
+    """What a household still registered in a commune of the old map waits for.
+
+    - `carry`: its commune went into one successor: the next carry moves it
+    - `assignment`: its commune was split: an officer picks the successor
+    """
 
     carry = "carry"  # one successor commune: the next carry moves it
     assignment = "assignment"  # several (its commune was split): an officer picks one

@@ -10,6 +10,12 @@ from kit.db import UtcDateTime, utc_now
 
 
 class RoundKind(StrEnum):
+    """The kind of review (rà soát).
+
+    - `periodic`: the annual review of every household, 1 September to 14 December
+    - `regular`: the monthly review of households that ask for it
+    """
+
     periodic = "periodic"  # the annual review, 1 Sep - 14 Dec
     regular = "regular"  # monthly, on a household's request
 

@@ -51,7 +51,9 @@ async def list_classifications(
     round_id: UUID,
     session: SessionDep,
     unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
-    household_class: HouseholdClass | None = None,
+    household_class: Annotated[
+        HouseholdClass | None, Query(description="Only households of this class.")
+    ] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:

@@ -8,6 +8,14 @@ from kit.contracts.households import Area
 
 
 class HouseholdClass(StrEnum):
+    """A household's class under the round's standard.
+
+    - `poor`: hộ nghèo: income test passed and at least 3 deprivations (VN-2022-2025)
+    - `near_poor`: hộ cận nghèo: income test passed and fewer deprivations
+    - `average`: hộ có mức sống trung bình: income above the line, within the average band
+    - `not_poor`: above the average band
+    """
+
     poor = "poor"
     near_poor = "near_poor"
     average = "average"
@@ -15,6 +23,12 @@ class HouseholdClass(StrEnum):
 
 
 class IncomeTestMethod(StrEnum):
+    """What decided the income test.
+
+    - `score`: the income-proxy score A from the survey form (when given, it decides)
+    - `income`: the measured income, VND per person per month
+    """
+
     score = "score"
     income = "income"
 

@@ -34,6 +34,13 @@ class AreaFigures(BaseModel):
 
 
 class DenominatorStatus(StrEnum):
+    """Whether the rates' denominators (resident households and persons) are all entered.
+
+    - `complete`: every surveyed commune has its resident population
+    - `incomplete`: some surveyed communes have none: rates leave them out
+    - `unknown`: no resident population entered at all: no rates
+    """
+
     complete = "complete"
     incomplete = "incomplete"  # some surveyed communes have no resident population entered
     unknown = "unknown"  # no resident population entered at all
@@ -116,6 +123,12 @@ class RegularReviews(BaseModel):
 
 
 class ReviewStatus(StrEnum):
+    """Whether figures are final.
+
+    - `approved`: every commune of the unit has approved its lists
+    - `provisional`: some communes are still under review: figures may change
+    """
+
     approved = "approved"
     provisional = "provisional"
 

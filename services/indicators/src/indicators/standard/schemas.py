@@ -14,6 +14,12 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
 
 class StandardStatus(StrEnum):
+    """Whether a standard's text is settled.
+
+    - `in_force`: enacted and complete
+    - `provisional`: enacted, but some indicators are not yet known exactly
+    """
+
     in_force = "in_force"
     provisional = "provisional"
 

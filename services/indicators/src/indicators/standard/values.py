@@ -10,7 +10,13 @@ from kit.contracts.households import Area, Sex
 
 
 class Provenance(StrEnum):
-    """How sure we are of a value: see DOMAIN.md. Only [C] values may ever be taken as settled."""
+    """How sure the platform is of a value of the standard. Only `C` values may ever be taken
+    as settled.
+
+    - `C`: confirmed in a legal text or an official report
+    - `S`: from a secondary source (press, provincial templates)
+    - `R`: recalled, unconfirmed: to be checked by an official
+    """
 
     confirmed = "C"
     secondary = "S"

@@ -52,7 +52,9 @@ async def list_notifications(
     caller: InboxReader,
     session: SessionDep,
     unit_code: UnitCode = None,
-    unread: bool | None = None,
+    unread: Annotated[
+        bool | None, Query(description="true: only unread; false: only read; absent: all.")
+    ] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationList:
