@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 
 from kit.auth.roles import PERMISSIONS, Permission, Role
 from kit.errors import PROBLEM_JSON
-from kit.vocabulary import MEANINGS, describe
+from kit.vocabulary import MEANINGS, PROPERTIES, describe
 
 JsonObject = dict[str, Any]
 _METHODS = frozenset({"get", "put", "post", "delete", "patch"})
@@ -87,8 +87,13 @@ def describe_common_parameters(document: JsonObject) -> None:
 
 
 def describe_shared_enums(document: JsonObject) -> None:
-    """The meaning of each value of the contracts' enums (`kit.vocabulary`)."""
+    """The meaning of each value of the contracts' enums, and of their models' properties
+    (`kit.vocabulary`)."""
     schemas = document.get("components", {}).get("schemas", {})
+    for name, properties in PROPERTIES.items():
+        for prop, schema in schemas.get(name, {}).get("properties", {}).items():
+            if prop in properties:
+                schema.setdefault("description", properties[prop])
     for enum in MEANINGS:
         schema = schemas.get(enum.__name__)
         if isinstance(schema, dict) and "enum" in schema:

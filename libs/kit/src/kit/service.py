@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypedDict
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -137,8 +137,10 @@ def create_service_app(
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
+    status: str = Field(description="`ok` when every check passes, else `unavailable`.")
+    checks: dict[str, str] = Field(
+        description="Each dependency (`database`, `broker`) and its state."
+    )
 
 
 def operations_router() -> APIRouter:
@@ -172,20 +174,25 @@ def operations_router() -> APIRouter:
 
 
 class DeadLetterRead(BaseModel):
-    queue: str
-    message_id: str | None
-    type: str | None
-    correlation_id: str | None
-    reason: str
-    body: str
+    queue: str = Field(description="The queue the message was dead-lettered from.")
+    message_id: str | None = Field(description="The message's id (the event's `id`).")
+    type: str | None = Field(description="The event type (routing key).")
+    correlation_id: str | None = Field(
+        description="The correlation id that ties it to the request that caused it."
+    )
+    reason: str = Field(description="Why it was dead-lettered (`rejected`, `delivery_limit`, …).")
+    body: str = Field(description="The message body as received, JSON text.")
 
 
 class ReplayRequest(RequestBody):
-    message_ids: list[str] | None = None  # None replays every dead letter of the queue
+    message_ids: list[str] | None = Field(
+        default=None,
+        description="The dead letters to put back; null or absent: every one of the queue.",
+    )
 
 
 class ReplayResult(BaseModel):
-    replayed: int
+    replayed: int = Field(description="Messages put back into the queue.")
 
 
 def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:

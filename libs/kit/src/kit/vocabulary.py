@@ -170,6 +170,20 @@ MEANINGS: dict[type[StrEnum], tuple[str, dict[str, str]]] = {
 }
 
 
+_DWELLING = {
+    "has_dwelling": "False: the household has no dwelling of its own (deprived in housing "
+    "quality).",
+    "walls_durable": "The walls are of durable material (brick, concrete, stone, good wood).",
+    "columns_durable": "The columns (or load-bearing walls) are of durable material.",
+    "roof_durable": "The roof is of durable material (tiles, concrete, metal sheet).",
+    "floor_area_m2": "Floor area of the dwelling, m²; divided by the members for the floor-area "
+    "indicator.",
+}
+# Properties of the contracts' models (whose published schemas are frozen), by the name of each
+# API schema that shows them.
+PROPERTIES: dict[str, dict[str, str]] = {"DwellingFacts": _DWELLING, "DwellingInput": _DWELLING}
+
+
 def describe(enum: type[StrEnum], docstring: str | None = None) -> str:
     """The enum's summary (its docstring, where it has one) and a line per value."""
     summary, meanings = MEANINGS[enum]

@@ -25,8 +25,8 @@ class WaitingFor(StrEnum):
 
 
 class CommuneRef(BaseModel):
-    code: str
-    name: str
+    code: str = Field(description="A successor commune's code on the map in force.")
+    name: str = Field(description="Its name.")
 
 
 class Candidate(CommuneRef):
@@ -43,19 +43,21 @@ class OldCommune(CommuneRef):
 class RelocationRead(BaseModel):
     """A household still registered in a commune that is no longer in force."""
 
-    household_id: UUID
-    household_code: str
+    household_id: UUID = Field(description="The household's id.")
+    household_code: str = Field(description="Its code in its old commune.")
     village: str = Field(description="A hint for choosing among the candidates.")
-    commune: OldCommune
+    commune: OldCommune = Field(description="The old commune it is still registered in.")
     candidates: list[Candidate] = Field(description="The old commune's successors, by code.")
-    waiting_for: WaitingFor
+    waiting_for: WaitingFor = Field(description="What it waits for.")
 
 
 class RelocationList(BaseModel):
-    items: list[RelocationRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[RelocationRead] = Field(
+        description="This page's households waiting, in the list's stable order."
+    )
+    total: int = Field(description="How many households waiting match, over all pages.")
+    offset: int = Field(description="Items skipped before this page.")
+    limit: int = Field(description="The most items a page holds, as asked.")
 
 
 class CarryInput(RequestBody):
@@ -74,15 +76,15 @@ class CarryInput(RequestBody):
 
 
 class CodeChange(BaseModel):
-    household_id: UUID
-    old_code: str
-    new_code: str
+    household_id: UUID = Field(description="The household's id.")
+    old_code: str = Field(description="The household's code before it was carried.")
+    new_code: str = Field(description="Its code in the new commune: `<old commune code>-<code>`.")
 
 
 class Held(BaseModel):
-    household_id: UUID
-    household_code: str
-    reason: str
+    household_id: UUID = Field(description="The household's id.")
+    household_code: str = Field(description="The household's code in its old commune.")
+    reason: str = Field(description="Why it was not carried, for people.")
 
 
 class CarryResult(BaseModel):

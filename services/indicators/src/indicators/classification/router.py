@@ -21,16 +21,16 @@ ClassificationReader = Annotated[Caller, requires(Permission.CLASSIFICATIONS_REA
 
 
 class HouseholdClassificationRead(BaseModel):
-    household_id: UUID
-    household_code: str
-    round_id: UUID
-    commune_code: str
-    unit_path: list[str]
-    household_class: HouseholdClass
-    deprivation_count: int
-    persons: int
-    classified_at: datetime
-    result: Classification
+    household_id: UUID = Field(description="The household's id.")
+    household_code: str = Field(description="Its code in its commune.")
+    round_id: UUID = Field(description="The review round's id.")
+    commune_code: str = Field(description="Its commune on the round's reference date.")
+    unit_path: list[str] = Field(description="The codes of its units, province first.")
+    household_class: HouseholdClass = Field(description="Its class.")
+    deprivation_count: int = Field(description="D: indicators it is deprived in.")
+    persons: int = Field(description="Its members.")
+    classified_at: datetime = Field(description="When it was last classified (UTC).")
+    result: Classification = Field(description="The classification with every reason.")
     personal_data_masked: bool = Field(
         default=False,
         description="Which members triggered each deprivation, and why, withheld (the "
@@ -39,10 +39,12 @@ class HouseholdClassificationRead(BaseModel):
 
 
 class ClassificationList(BaseModel):
-    items: list[HouseholdClassificationRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[HouseholdClassificationRead] = Field(
+        description="This page's classified households, in the list's stable order."
+    )
+    total: int = Field(description="How many classified households match, over all pages.")
+    offset: int = Field(description="Items skipped before this page.")
+    limit: int = Field(description="The most items a page holds, as asked.")
 
 
 @router.get("/{round_id}", response_model=ClassificationList)
