@@ -186,7 +186,15 @@ def create_app(
                 API_KEY_HEADER,
                 REQUEST_ID_HEADER,
             ],
-            expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "Deprecation",
+                "Sunset",
+                "Link",
+                REQUEST_ID_HEADER,
+            ],
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
