@@ -65,8 +65,10 @@ def generated(tmp_path: Path) -> Iterator[Path]:
 def generate_python_client(document: Path, folder: Path) -> ModuleType:
     generator = Path(sys.executable).parent / "openapi-python-client"
     done = subprocess.run(
-        [str(generator), "generate", "--path", str(document), "--meta", "none"]
-        + ["--output-path", str(folder / PACKAGE)],
+        [
+            *(str(generator), "generate", "--path", str(document), "--meta", "none"),
+            *("--output-path", str(folder / PACKAGE)),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -92,9 +94,7 @@ async def test_the_generated_python_client_runs_the_walk_through(
     populations = importlib.import_module(f"{PACKAGE}.api.populations.record_population")
     register = importlib.import_module(f"{PACKAGE}.api.households.register_household")
     record = importlib.import_module(f"{PACKAGE}.api.households.record_assessment")
-    classification = importlib.import_module(
-        f"{PACKAGE}.api.classifications.get_classification"
-    )
+    classification = importlib.import_module(f"{PACKAGE}.api.classifications.get_classification")
     figures = importlib.import_module(f"{PACKAGE}.api.figures.get_unit_figures")
     assert api is not None
 
@@ -110,9 +110,7 @@ async def test_the_generated_python_client_runs_the_walk_through(
         authenticated = client_module.AuthenticatedClient(
             base_url="http://gateway", token=tokens.access_token
         )
-        return authenticated.set_async_httpx_client(
-            gateway_client(platform, tokens.access_token)
-        )
+        return authenticated.set_async_httpx_client(gateway_client(platform, tokens.access_token))
 
     admin = await log_in("admin")
     opened = await rounds.asyncio(
@@ -160,7 +158,7 @@ def test_the_typescript_types_accept_the_survey_example(tmp_path: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed: the TypeScript types (openapi-typescript) not checked")
-    from launcher.openapi import build_document  # noqa: PLC0415 - builds every app
+    from launcher.openapi import build_document  # builds every app: only when npm is there
 
     (tmp_path / "openapi.json").write_text(json.dumps(build_document()), encoding="utf-8")
     installed = subprocess.run(
@@ -177,8 +175,10 @@ def test_the_typescript_types_accept_the_survey_example(tmp_path: Path) -> None:
     tools = tmp_path / "node_modules" / ".bin"
     typed = subprocess.run(
         # A property with a default may be left out of a request: not required in the types.
-        [str(tools / "openapi-typescript"), "openapi.json", "-o", "platform.d.ts"]
-        + ["--default-non-nullable", "false"],
+        [
+            *(str(tools / "openapi-typescript"), "openapi.json", "-o", "platform.d.ts"),
+            *("--default-non-nullable", "false"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
