@@ -31,7 +31,7 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def document_callers(app: FastAPI) -> None:
+def document_callers(app: FastAPI, *, idempotent: bool = False) -> None:
     """Add to each operation's description who may call it, from the permission its route
     requires; to each problem answer an example; to the contracts' enums their meanings."""
     generate = app.openapi
@@ -44,6 +44,8 @@ def document_callers(app: FastAPI) -> None:
             add_problem_examples(document)
             describe_shared_enums(document)
             describe_common_parameters(document)
+            if idempotent:
+                document_idempotency(document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the document
@@ -73,6 +75,42 @@ COMMON_PARAMETERS: dict[tuple[str, str], str] = {
     ("header", "if-match"): "The `ETag` of the version you read: the change applies only if "
     "nobody changed it since (412 otherwise; 428 without it when it replaces something).",
 }
+
+
+IDEMPOTENCY_PARAMETER: JsonObject = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique value per logical request (a UUID): a retry with the same key "
+    "and the same request gets the first answer again (`Idempotent-Replayed: true`) instead of "
+    "creating twice, for 24 hours; the same key with another request is refused (422), and "
+    "while the first still runs a retry answers 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "example": "5f0c7d7e-2b1a-4c39-9a52-6b2f0f3f8e11",
+}
+
+
+def document_idempotency(document: JsonObject) -> None:
+    """The `Idempotency-Key` header on each creating POST (one answering 201 or 202)."""
+    for item in document.get("paths", {}).values():
+        operation = item.get("post")
+        if not isinstance(operation, dict):
+            continue
+        if not {"201", "202"} & set(operation.get("responses", {})):
+            continue
+        operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
+        operation["responses"].setdefault(
+            "409",
+            {
+                "description": "Conflict",
+                "content": {
+                    PROBLEM_JSON: {
+                        "schema": {"$ref": "#/components/schemas/Problem"},
+                        "example": PROBLEM_EXAMPLES["409"],
+                    }
+                },
+            },
+        )
 
 
 def describe_common_parameters(document: JsonObject) -> None:

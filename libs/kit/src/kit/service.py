@@ -29,6 +29,7 @@ from kit.errors import (
     problem_responses,
 )
 from kit.fields import RequestBody
+from kit.idempotency import IdempotencyMiddleware
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.messaging.topology import identity_queue
@@ -65,12 +66,14 @@ def create_service_app(
     dead_letter_queue: QueueSpec | None = None,
     token_keys: KeySource | None = None,
     token_not_before: Table,
+    idempotency_keys: Table | None = None,
 ) -> FastAPI:
     """A service app; `bus`, `engine` and `token_keys` are shared when given (embedded, tests).
 
     Without `token_keys` the app verifies tokens against the gateway's published JWKS. The app
     consumes the service's identity queue into `token_not_before` and refuses the tokens it
-    lists (`kit.auth.revocations`).
+    lists (`kit.auth.revocations`). With `idempotency_keys`, its creating POSTs take an
+    `Idempotency-Key` (`kit.idempotency`).
     """
     configure_logging(settings)
     owns_bus, owns_engine = bus is None, engine is None
@@ -123,6 +126,8 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
+    if idempotency_keys is not None:
+        app.add_middleware(IdempotencyMiddleware, table=idempotency_keys)
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(operations_router())
@@ -132,7 +137,7 @@ def create_service_app(
         # Each route names the permission it needs (`kit.auth.requires`), which verifies the token.
         app.include_router(router)
     document_unreadable_bodies(app)
-    document_callers(app)
+    document_callers(app, idempotent=idempotency_keys is not None)
     return app
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from indicators.classification.router import router as classification_router
 from indicators.config import Settings
-from indicators.db import token_not_before
+from indicators.db import idempotency_keys, token_not_before
 from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.reconciliation.router import router as reconciliation_router
@@ -48,6 +48,7 @@ def create_app(
         engine=engine,
         token_keys=token_keys,
         token_not_before=token_not_before,
+        idempotency_keys=idempotency_keys,
         dead_letter_queue=INDICATORS_QUEUE,
     )
     app.state.households_transport = households
