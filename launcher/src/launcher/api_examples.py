@@ -349,16 +349,23 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
     await platform.settled()
     await r.call("listStandards", "GET", "/api/v1/standards")
     await r.call("getStandard", "GET", "/api/v1/standards/VN-2022-2025")
+    vietnamese = {"Accept-Language": "vi"}  # labels in Vietnamese, as officers read them
     await r.call(
-        "getClassification", "GET", f"/api/v1/classifications/{round_id}/{household['id']}"
+        "getClassification",
+        "GET",
+        f"/api/v1/classifications/{round_id}/{household['id']}",
+        headers=vietnamese,
     )
     await r.call(
         "listClassifications",
         "GET",
         f"/api/v1/classifications/{round_id}",
         params={"unit_code": COMMUNE, "limit": ITEMS_KEPT},
+        headers=vietnamese,
     )
-    await r.call("getUnitFigures", "GET", f"/api/v1/figures/{round_id}/{PROVINCE}")
+    await r.call(
+        "getUnitFigures", "GET", f"/api/v1/figures/{round_id}/{PROVINCE}", headers=vietnamese
+    )
     await r.call("listChildFigures", "GET", f"/api/v1/figures/{old_round_id}/26/children")
     job = (
         await r.call(

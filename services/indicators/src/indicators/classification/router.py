@@ -6,11 +6,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from indicators.classification import service as classification_service
+from indicators.classification.labels import class_name, indicator_names
 from indicators.classification.schemas import Classification, HouseholdClass
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, NotFound
 from kit.fields import Offset
+from kit.language import Language, LanguageDep
 
 router = APIRouter(
     prefix="/api/v1/classifications",
@@ -36,6 +38,16 @@ class HouseholdClassificationRead(BaseModel):
         description="Which members triggered each deprivation, and why, withheld (the "
         "caller's role).",
     )
+    household_class_name: str = Field(
+        default="",
+        description="The class's name in the `Accept-Language` asked for (Vietnamese or "
+        "English), e.g. `Hộ cận nghèo`.",
+    )
+    indicator_names: dict[str, str] = Field(
+        default={},
+        description="The name of each indicator the household is deprived in, by key, in the "
+        '`Accept-Language` asked for, e.g. `{"health_insurance": "Bảo hiểm y tế"}`.',
+    )
 
 
 class ClassificationList(BaseModel):
@@ -52,6 +64,7 @@ async def list_classifications(
     caller: ClassificationReader,
     round_id: UUID,
     session: SessionDep,
+    language: LanguageDep,
     unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
     household_class: Annotated[
         HouseholdClass | None, Query(description="Only households of this class.")
@@ -71,7 +84,7 @@ async def list_classifications(
         limit=limit,
     )
     return ClassificationList(
-        items=[_classification_for(caller, row) for row in items],
+        items=[_classification_for(caller, row, language) for row in items],
         total=total,
         offset=offset,
         limit=limit,
@@ -80,17 +93,33 @@ async def list_classifications(
 
 @router.get("/{round_id}/{household_id}", response_model=HouseholdClassificationRead)
 async def get_classification(
-    caller: ClassificationReader, round_id: UUID, household_id: UUID, session: SessionDep
+    caller: ClassificationReader,
+    round_id: UUID,
+    household_id: UUID,
+    session: SessionDep,
+    language: LanguageDep,
 ) -> Any:
     """A household's class in a round, with the income test and each deprivation explained."""
     row = await classification_service.get(session, round_id, household_id)
     if row is None or not caller.may_see(row.unit_path):
         raise NotFound(f"Household {household_id} is not classified in round {round_id} yet.")
-    return _classification_for(caller, row)
+    return _classification_for(caller, row, language)
 
 
-def _classification_for(caller: Caller, row: object) -> HouseholdClassificationRead:
+def _classification_for(
+    caller: Caller, row: object, language: Language
+) -> HouseholdClassificationRead:
     read = HouseholdClassificationRead.model_validate(row, from_attributes=True)
+    names = indicator_names(read.result.standard_id, language)
+    read = read.model_copy(
+        update={
+            "household_class_name": class_name(read.household_class, language),
+            "indicator_names": {
+                deprived.key: names.get(deprived.key, deprived.key)
+                for deprived in read.result.deprived
+            },
+        }
+    )
     if caller.can(Permission.PERSONAL_DATA_READ):
         return read
     masked = read.result.without_members(read.persons)

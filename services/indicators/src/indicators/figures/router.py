@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.as_of import service as as_of_service
 from indicators.as_of.service import AsOf
+from indicators.classification.labels import figures_in
 from indicators.figures import references
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import MAX_NOISE, perturb
@@ -32,6 +33,7 @@ from indicators.standard.service import get_standard
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
+from kit.language import LanguageDep
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=PROBLEM_RESPONSES)
 
@@ -79,14 +81,27 @@ async def get_unit_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFigures:
     """Counts, poverty rates and deprivations of a unit of the caller's scope in a round, as
     reported, restated onto a later map (`map`) or as of a date (`as_of`), approved or
-    provisional.
+    provisional; indicator and dimension names in the `Accept-Language` asked for.
 
     For roles that see aggregates only, counts are perturbed (`disclosure` says how)."""
+    figures = await _unit_figures(caller, round_id, unit_code, session, map_day, as_of_day)
+    return figures_in(figures, language)
+
+
+async def _unit_figures(
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    session: AsyncSession,
+    map_day: date | None,
+    as_of_day: date | None,
+) -> UnitFigures:
     if as_of_day is not None:
         regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
         return regrouped.figures(unit_code, caller)
@@ -112,11 +127,25 @@ async def list_child_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFiguresList:
     """The figures of each child unit that has any, in code order (one report row each), as
-    reported, restated onto a later map (`map`) or as of a date (`as_of`)."""
+    reported, restated onto a later map (`map`) or as of a date (`as_of`); names in the
+    `Accept-Language` asked for."""
+    children = await _child_figures(caller, round_id, unit_code, session, map_day, as_of_day)
+    return UnitFiguresList(items=[figures_in(item, language) for item in children.items])
+
+
+async def _child_figures(
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    session: AsyncSession,
+    map_day: date | None,
+    as_of_day: date | None,
+) -> UnitFiguresList:
     regrouped = None
     if as_of_day is not None:
         regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
