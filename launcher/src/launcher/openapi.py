@@ -3,6 +3,7 @@
     python -m launcher.openapi            # print the document
     python -m launcher.openapi --check    # compare with docs/openapi.json, say what changed
     python -m launcher.openapi --write    # refresh docs/openapi.json (after a deliberate change)
+    python -m launcher.openapi --coverage # what is described, and every gap
 
 The snapshot is the API's contract: `tests/api/test_openapi_contract.py` fails when the code's
 document differs from it, and says whether the difference breaks `/api/v1` clients
@@ -25,6 +26,7 @@ import indicators.main
 import notifications.config
 import notifications.main
 from gateway.api_changes import compare
+from gateway.api_coverage import measure
 from gateway.openapi import duplicate_operation_ids, merge
 from launcher.embedded import embedded_gateway_settings, embedded_settings
 
@@ -62,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--write", action="store_true", help=f"refresh {SNAPSHOT.name}")
     action.add_argument("--check", action="store_true", help=f"compare with {SNAPSHOT.name}")
+    action.add_argument(
+        "--coverage", action="store_true", help="count what is described; list the gaps"
+    )
     args = parser.parse_args(argv)
     document = build_document()
     duplicates = duplicate_operation_ids(document)
@@ -72,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         SNAPSHOT.write_text(dumps(document), encoding="utf-8")
         return 0
+    if args.coverage:
+        coverage = measure(document)
+        sys.stdout.write("".join(f"{gap}\n" for gap in coverage.gaps))
+        sys.stdout.write(coverage.summary() + "\n")
+        return 1 if coverage.gaps else 0
     if args.check:
         changes = compare(json.loads(SNAPSHOT.read_text(encoding="utf-8")), document)
         for line in changes.breaking:
