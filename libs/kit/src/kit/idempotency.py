@@ -197,6 +197,9 @@ class IdempotencyMiddleware:
             raise
         status = int(start.get("status", 500))
         body = b"".join(chunks)
+        if not start:  # the app answered nothing: nothing to keep or to pass on
+            await _forget(sessionmaker, self.table, where)
+            return
         if status >= 500:
             await _forget(sessionmaker, self.table, where)
         else:
