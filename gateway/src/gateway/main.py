@@ -39,6 +39,7 @@ from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
 from kit.metrics import PROCESS_SAMPLER, HttpMetricsMiddleware, outbox_sampler
+from kit.openapi import document_callers, operation_id
 from kit.ops import serving, track_bus
 
 
@@ -179,6 +180,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     # Added innermost first: a request meets the trusted proxies' headers, the security headers,
     # CORS, the body limit, the metrics, the request id, then the caller's identity and rate limit.
@@ -203,7 +205,15 @@ def create_app(
                 API_KEY_HEADER,
                 REQUEST_ID_HEADER,
             ],
-            expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "Deprecation",
+                "Sunset",
+                "Link",
+                REQUEST_ID_HEADER,
+            ],
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
@@ -223,4 +233,5 @@ def create_app(
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     document_unreadable_bodies(app)
+    document_callers(app)
     return app

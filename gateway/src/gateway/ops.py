@@ -26,16 +26,18 @@ class ServiceHealth(BaseModel):
     checks: dict[str, JsonValue] = Field(
         default={}, description="The service's own readiness checks, as it reported them."
     )
-    latency_ms: float
+    latency_ms: float = Field(description="How long its readiness check took, in milliseconds.")
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok", "degraded"]
-    services: dict[str, ServiceHealth]
+    status: Literal["ok", "degraded"] = Field(
+        description="`ok` when every service answers, else `degraded`."
+    )
+    services: dict[str, ServiceHealth] = Field(description="Each service's readiness, by name.")
 
 
 class Liveness(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field(default="ok", description="`ok`: the gateway's process is up.")
 
 
 async def _probe(upstream: httpx.AsyncClient, seconds: float) -> ServiceHealth:

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.synthetic.events import assessment_recorded
-from households.synthetic.generator import Commune, generate
 from indicators.handlers import consumer
 from kit.contracts import Envelope, Event
 from kit.contracts.households import Area, PopulationRecordedV1
 from kit.messaging import IncomingMessage
+from synthetic.events import assessment_recorded
+from synthetic.generator import Commune, generate
 
 ROUND = UUID("00000000-0000-4000-8000-0000000000c1")
 

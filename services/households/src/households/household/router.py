@@ -64,7 +64,14 @@ async def list_households(
     session: SessionDep,
     unit_code: UnitCode = None,
     round_id: UUID | None = None,
-    village: Annotated[Text | None, Query(max_length=120)] = None,
+    village: Annotated[
+        Text | None,
+        Query(
+            max_length=120,
+            description="Only households of this village or residential group (thôn, tổ dân "
+            "phố), as registered.",
+        ),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> HouseholdList:

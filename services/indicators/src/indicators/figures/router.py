@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.as_of import service as as_of_service
 from indicators.as_of.service import AsOf
+from indicators.classification.labels import figures_in
 from indicators.figures import freshness, references
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import MAX_NOISE, perturb
@@ -32,6 +33,7 @@ from indicators.standard.service import get_standard
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
+from kit.language import LanguageDep
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=PROBLEM_RESPONSES)
 
@@ -79,18 +81,19 @@ async def get_unit_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFigures:
     """Counts, poverty rates and deprivations of a unit of the caller's scope in a round, as
     reported, restated onto a later map (`map`) or as of a date (`as_of`), approved or
-    provisional.
+    provisional; indicator and dimension names in the `Accept-Language` asked for.
 
     For roles that see aggregates only, counts are perturbed (`disclosure` says how);
     `freshness` says which events they reflect and whether a recalculation is pending."""
     figures = await _unit_figures(caller, round_id, unit_code, session, map_day, as_of_day)
     await freshness.mark(session, [figures])
-    return figures
+    return figures_in(figures, language)
 
 
 async def _unit_figures(
@@ -126,14 +129,16 @@ async def list_child_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFiguresList:
     """The figures of each child unit that has any, in code order (one report row each), as
-    reported, restated onto a later map (`map`) or as of a date (`as_of`)."""
-    found = await _child_figures(caller, round_id, unit_code, session, map_day, as_of_day)
-    await freshness.mark(session, found.items)
-    return found
+    reported, restated onto a later map (`map`) or as of a date (`as_of`); names in the
+    `Accept-Language` asked for."""
+    children = await _child_figures(caller, round_id, unit_code, session, map_day, as_of_day)
+    await freshness.mark(session, children.items)
+    return UnitFiguresList(items=[figures_in(item, language) for item in children.items])
 
 
 async def _child_figures(

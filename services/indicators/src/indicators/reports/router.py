@@ -208,7 +208,7 @@ async def trend_chart(
         restate = day if known.reference_date < day else None
         try:
             figures = await figures_api.get_unit_figures(
-                caller, known.round_id, unit_code, session, restate, None
+                caller, known.round_id, unit_code, session, "en", restate, None
             )
         except NotFound:
             continue
@@ -256,7 +256,9 @@ async def get_report(
     wanted.check()
     if len(unit_code) == 2:
         # In scope or not, as the figures would answer; then the job, for a province.
-        await figures_api.get_unit_figures(caller, round_id, unit_code, session, map_day, None)
+        await figures_api.get_unit_figures(
+            caller, round_id, unit_code, session, "en", map_day, None
+        )
         raise InvalidInput.field(
             ["path", "unit_code"],
             f"A province's reports are generated as a job: POST /api/v1/reports/jobs with "
@@ -290,7 +292,9 @@ async def get_chart(
     restricted roles)."""
     language, chart_format = _lang(lang, accept_language), _chart_format(format, accept)
     vi = language is Lang.vi
-    unit = await figures_api.get_unit_figures(caller, round_id, unit_code, session, map_day, None)
+    unit = await figures_api.get_unit_figures(
+        caller, round_id, unit_code, session, "en", map_day, None
+    )
     names = await _names(request, session, round_id, unit_code, map_day)
     label = report_service.unit_label(unit_code, names)
     known = await session.get(RoundRef, round_id)
@@ -298,7 +302,7 @@ async def get_chart(
     if chart == "rates":
         children = (
             await figures_api.list_child_figures(
-                caller, round_id, unit_code, session, map_day, None
+                caller, round_id, unit_code, session, "en", map_day, None
             )
         ).items
         title = (

@@ -90,11 +90,11 @@ async def gather(
     """The unit's and its children's figures exactly as the figures API answers this caller
     (404 outside its scope, as there)."""
     unit = await figures_api.get_unit_figures(
-        caller, request.round_id, request.unit_code, session, request.map_day, None
+        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
     )
     children = (
         await figures_api.list_child_figures(
-            caller, request.round_id, request.unit_code, session, request.map_day, None
+            caller, request.round_id, request.unit_code, session, "en", request.map_day, None
         )
     ).items
     if progress:
@@ -240,7 +240,7 @@ async def create(
     (the request, and that the unit is in its scope: 404 now rather than a failed job)."""
     request.check()
     await figures_api.get_unit_figures(
-        caller, request.round_id, request.unit_code, session, request.map_day, None
+        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
     )
     job = ReportJob(
         round_id=request.round_id,
