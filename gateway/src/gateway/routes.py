@@ -23,6 +23,10 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/classifications": "indicators",
     "/api/v1/recalculations": "indicators",
     "/api/v1/admin/indicators": "indicators",
+    "/api/v1/transitions": "indicators",
+    "/api/v1/targets": "indicators",
+    "/api/v1/alkire-foster": "indicators",
+    "/api/v1/what-if": "indicators",
     "/api/v1/notifications": "notifications",
     "/api/v1/admin/notifications": "notifications",
 }

@@ -14,6 +14,7 @@ from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.reconciliation.router import router as reconciliation_router
 from indicators.standard.router import router as standard_router
+from indicators.transitions.router import router as transitions_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -39,6 +40,7 @@ def create_app(
             classification_router,
             recalculation_router,
             reconciliation_router,
+            transitions_router,
         ],
         bus=bus,
         engine=engine,
