@@ -7,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from indicators.alkire_foster.router import router as alkire_foster_router
 from indicators.classification.router import router as classification_router
 from indicators.config import Settings
 from indicators.db import token_not_before
@@ -41,6 +42,7 @@ def create_app(
             recalculation_router,
             reconciliation_router,
             transitions_router,
+            alkire_foster_router,
         ],
         bus=bus,
         engine=engine,
