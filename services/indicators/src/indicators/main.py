@@ -15,6 +15,7 @@ from indicators.figures.router import router as figures_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.reconciliation.router import router as reconciliation_router
 from indicators.standard.router import router as standard_router
+from indicators.targets.router import router as targets_router
 from indicators.transitions.router import router as transitions_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
@@ -43,6 +44,7 @@ def create_app(
             reconciliation_router,
             transitions_router,
             alkire_foster_router,
+            targets_router,
         ],
         bus=bus,
         engine=engine,

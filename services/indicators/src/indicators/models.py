@@ -6,6 +6,7 @@ from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, Unit
 from indicators.recalculation.models import RecalculationJob, RoundLock
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
+from indicators.targets.models import Target
 
 metadata = Base.metadata
 
@@ -19,6 +20,7 @@ __all__ = [
     "RecalculationJob",
     "RoundLock",
     "RoundRef",
+    "Target",
     "UnitFigure",
     "UnitRef",
     "UnitSuccessionCopy",

@@ -10,6 +10,7 @@ from indicators.config import Settings
 from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
+from indicators.targets import service as targets_service
 from kit import runner
 from kit.db import make_engine, make_sessionmaker
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -40,6 +41,21 @@ async def run_recalculations(
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 
+async def run_target_checks(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Check every target against the figures every `TARGETS_CHECK_SECONDS`, forever."""
+
+    async def check() -> bool:
+        async with sessionmaker() as session, session.begin():
+            staged = await targets_service.check_targets(session)
+        if staged:
+            log.info("targets.announced", events=staged)
+        return False  # wait the interval, whatever was found
+
+    await runner.repeat(check, idle_seconds=settings.TARGETS_CHECK_SECONDS)
+
+
 async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     try:
@@ -48,6 +64,7 @@ async def main(settings: Settings) -> None:
                 settings, INDICATORS_QUEUE, lambda sessionmaker: consumer(sessionmaker, settings)
             ),
             run_recalculations(make_sessionmaker(engine), settings),
+            run_target_checks(make_sessionmaker(engine), settings),
         )
     finally:
         await engine.dispose()
