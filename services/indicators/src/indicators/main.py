@@ -17,6 +17,7 @@ from indicators.reconciliation.router import router as reconciliation_router
 from indicators.standard.router import router as standard_router
 from indicators.targets.router import router as targets_router
 from indicators.transitions.router import router as transitions_router
+from indicators.what_if.router import router as what_if_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -45,6 +46,7 @@ def create_app(
             transitions_router,
             alkire_foster_router,
             targets_router,
+            what_if_router,
         ],
         bus=bus,
         engine=engine,

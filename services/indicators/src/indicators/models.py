@@ -7,6 +7,7 @@ from indicators.recalculation.models import RecalculationJob, RoundLock
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
 from indicators.targets.models import Target
+from indicators.what_if.models import WhatIfJob
 
 metadata = Base.metadata
 
@@ -24,5 +25,6 @@ __all__ = [
     "UnitFigure",
     "UnitRef",
     "UnitSuccessionCopy",
+    "WhatIfJob",
     "metadata",
 ]

@@ -11,6 +11,7 @@ from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
 from indicators.targets import service as targets_service
+from indicators.what_if import service as what_if_service
 from kit import runner
 from kit.db import make_engine, make_sessionmaker
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -56,6 +57,24 @@ async def run_target_checks(
     await runner.repeat(check, idle_seconds=settings.TARGETS_CHECK_SECONDS)
 
 
+async def run_what_ifs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Take queued what-if jobs one at a time (they share the recalculations' settings)."""
+
+    async def take_one() -> bool:
+        job_id = await what_if_service.claim_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
+        if job_id is None:
+            return False
+        log.info("what_if.started", job_id=str(job_id))
+        await what_if_service.run(
+            sessionmaker, job_id, batch_size=settings.RECALCULATION_BATCH_SIZE
+        )
+        return True
+
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
+
+
 async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     try:
@@ -65,6 +84,7 @@ async def main(settings: Settings) -> None:
             ),
             run_recalculations(make_sessionmaker(engine), settings),
             run_target_checks(make_sessionmaker(engine), settings),
+            run_what_ifs(make_sessionmaker(engine), settings),
         )
     finally:
         await engine.dispose()
