@@ -2,6 +2,7 @@
 
 import itertools
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -9,11 +10,13 @@ from hypothesis import strategies as st
 
 from indicators.transitions.movements import (
     AfterOtherClass,
+    Alike,
     FirstSeen,
     MovedAndChanged,
     Precedence,
     Returned,
     Seen,
+    alike_movements,
     movements,
 )
 from indicators.transitions.service import TABLES, table
@@ -169,3 +172,50 @@ def test_a_household_that_stays_poor_with_one_member_more_adds_a_person() -> Non
         ("stayed", 1, 4),
         ("other_larger", 0, 1),
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(households=st.lists(history, max_size=25), precedence=st.sampled_from(EVERY_PRECEDENCE))
+def test_households_counted_together_give_what_each_gives_alone(
+    households: list[tuple[Seen | None, Seen | None, frozenset[str] | None]],
+    precedence: Precedence,
+) -> None:
+    """The set-wise path groups households by history in SQL; each group must count as its
+    households one by one would."""
+    alone: Counter[tuple[str, str, str]] = Counter()
+    groups: dict[tuple[Any, ...], list[tuple[Seen | None, Seen | None]]] = {}
+    for start, end, earlier in households:
+        for m in movements(
+            start,
+            end,
+            earlier=earlier or frozenset(),
+            seen_earlier=earlier is not None,
+            precedence=precedence,
+        ):
+            alone[(m.commune, m.table, m.row)] += m.households * 1000 + m.persons
+        signature = (
+            start and (start.commune, start.household_class),
+            end and (end.commune, end.household_class),
+            earlier,
+        )
+        groups.setdefault(signature, []).append((start, end))
+    together: Counter[tuple[str, str, str]] = Counter()
+    for (start_key, end_key, earlier), members in groups.items():
+        starts = [s.persons for s, _ in members if s is not None]
+        ends = [e.persons for _, e in members if e is not None]
+        both = [(s.persons, e.persons) for s, e in members if s is not None and e is not None]
+        alike = Alike(
+            start=Seen(start_key[0], start_key[1], 0) if start_key else None,
+            end=Seen(end_key[0], end_key[1], 0) if end_key else None,
+            earlier=earlier or frozenset(),
+            seen_earlier=earlier is not None,
+            households=len(members),
+            start_persons=sum(starts),
+            end_persons=sum(ends),
+            kept_persons=sum(min(s, e) for s, e in both),
+            gained_persons=sum(max(e - s, 0) for s, e in both),
+            lost_persons=sum(max(s - e, 0) for s, e in both),
+        )
+        for m in alike_movements(alike, precedence):
+            together[(m.commune, m.table, m.row)] += m.households * 1000 + m.persons
+    assert +together == +alone

@@ -1,6 +1,7 @@
 """Transitions through the API: households fed to the consumer in three periodic rounds, the
 tables of a district and its communes read back, exact and perturbed, and the drill-down."""
 
+import itertools
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -12,7 +13,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification.testing import assessment
+from indicators.figures.models import RoundRef
 from indicators.handlers import consumer
+from indicators.transitions import service as transitions_service
+from indicators.transitions.movements import (
+    AfterOtherClass,
+    FirstSeen,
+    MovedAndChanged,
+    Precedence,
+    Returned,
+)
 from kit.auth import Role
 from kit.contracts import Envelope, Event
 from kit.contracts.households import (
@@ -27,6 +37,10 @@ from kit.contracts.households import (
 from kit.messaging import IncomingMessage
 
 AsRole = Callable[..., httpx.AsyncClient]
+EVERY_PRECEDENCE = [
+    Precedence(after_other_class=a, first_seen=f, returned=r, moved_and_changed=m)
+    for a, f, r, m in itertools.product(AfterOtherClass, FirstSeen, Returned, MovedAndChanged)
+]
 NS = UUID("00000000-0000-4000-8000-00000000aaaa")
 ROUNDS = {year: uuid5(NS, f"round-{year}") for year in (2022, 2023, 2024)}
 REGULAR = uuid5(NS, "regular-2024-12")
@@ -287,3 +301,30 @@ async def test_households_are_carried_onto_the_later_map_through_the_crosswalk(
     # On the 2026 map, old Vĩnh Phúc (26) is no unit of the end round.
     gone = await as_role(Role.ADMIN).get(f"/api/v1/transitions/{ROUNDS[2024]}/{NEW_ROUND}/26")
     assert gone.status_code == 404
+
+
+@pytest.mark.usefixtures("reformed")
+@pytest.mark.parametrize(
+    "precedence", EVERY_PRECEDENCE, ids=lambda p: "-".join(p.model_dump().values())
+)
+async def test_counted_together_in_sql_as_one_by_one(
+    sessionmaker: async_sessionmaker[AsyncSession], precedence: Precedence
+) -> None:
+    """The set-wise path (households of one history grouped in SQL) counts as placing each
+    household alone does, across the map change and with an earlier history."""
+    async with sessionmaker() as session:
+        rounds = {year: await session.get(RoundRef, ROUNDS[year]) for year in (2023, 2024)}
+        rounds[2026] = await session.get(RoundRef, NEW_ROUND)
+        for (first, last), unit in (((2023, 2024), "243"), ((2024, 2026), NEW_COMMUNE[-1])):
+            start, end = rounds[first], rounds[last]
+            assert start is not None
+            assert end is not None
+            grouped = await transitions_service.transitions(session, start, end, unit, precedence)
+            alone = await transitions_service.transitions(
+                session, start, end, unit, precedence, keep_households=True
+            )
+            assert grouped is not None
+            assert alone is not None
+            assert sorted(grouped.cells.items()) == sorted(alone.cells.items())
+            assert grouped.paths == alone.paths
+            assert grouped.unassigned_households == alone.unassigned_households

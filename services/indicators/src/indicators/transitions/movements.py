@@ -213,3 +213,44 @@ def _increase(
             return "fell_back"
         return f"from_{OTHER_CLASS[table]}"
     return "fell_back" if was_in_class else "newly"
+
+
+@dataclass(frozen=True, slots=True)
+class Alike:
+    """Households with the same history (communes, classes, earlier classes), counted together:
+    their number, their members at start and at end, the members kept, gained and lost by each
+    (`min(start, end)`, `end - start` when larger, `start - end` when smaller)."""
+
+    start: Seen | None  # persons unused
+    end: Seen | None  # persons unused
+    earlier: frozenset[str]
+    seen_earlier: bool
+    households: int
+    start_persons: int
+    end_persons: int
+    kept_persons: int
+    gained_persons: int
+    lost_persons: int
+
+
+def alike_movements(alike: Alike, precedence: Precedence) -> Iterator[Movement]:
+    """The cells of households with one history: what `movements` gives each of them, summed.
+    Where a household goes never depends on its size, only the persons counted there do."""
+    for placed in movements(
+        alike.start,
+        alike.end,
+        earlier=alike.earlier,
+        seen_earlier=alike.seen_earlier,
+        precedence=precedence,
+    ):
+        table, commune = placed.table, placed.commune
+        if placed.row == STAYED:
+            yield Movement(commune, table, STAYED, alike.households, alike.kept_persons)
+            if alike.gained_persons:
+                yield Movement(commune, table, "other_larger", 0, alike.gained_persons)
+            if alike.lost_persons:
+                yield Movement(commune, table, "other_smaller", 0, alike.lost_persons)
+        elif placed.row in DECREASES[table]:
+            yield Movement(commune, table, placed.row, alike.households, alike.start_persons)
+        else:
+            yield Movement(commune, table, placed.row, alike.households, alike.end_persons)

@@ -6,9 +6,14 @@ commune's household to the successor it is registered in now, else to the one it
 in the end round, else it is unassigned (counted nowhere, and said). Then each household's two
 rounds and its earlier history place it in the cells of its communes (`movements.py`).
 
-The rows read are those of the unit's households in either round, and the other round's row of
-each of them (where it came from, where it went): two statements per round, no household loaded
-twice. Earlier rounds are read for those households only, their poor and near-poor classes.
+Set-wise (`_grouped`, the tables): the two rounds are joined on the household in SQL and grouped
+by everything that places a household (its communes and classes in both rounds, its earlier poor
+and near-poor classes, a split commune's registered successor), with the number of households,
+their members and the sums of their record keys; each group is then placed once by
+`alike_movements`, as its households one by one would be (a property test checks it). One by one
+(`_one_by_one`, the drill-down): the unit's households in either round and the other round's row
+of each, two statements per round, each household placed by `movements` and kept. A test checks
+that both give the same cells under every precedence, across a map change.
 """
 
 from collections import defaultdict
@@ -18,8 +23,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_
 from sqlalchemy import select as sql_select
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,9 +42,11 @@ from indicators.transitions.movements import (
     POOR,
     STAYED,
     TABLES,
+    Alike,
     Movement,
     Precedence,
     Seen,
+    alike_movements,
     movements,
 )
 from kit.auth.scope import in_unit
@@ -135,7 +143,23 @@ async def transitions(
     keep_households: bool = False,
 ) -> Transitions | None:
     """The unit's cells between the two rounds; None when neither round has a household in a
-    unit of the end round's map with this code."""
+    unit of the end round's map with this code. Households with one history are counted
+    together (`_grouped`); `keep_households` places them one by one, keeping who went where
+    (the drill-down). Both place households with `movements`."""
+    if keep_households:
+        return await _one_by_one(session, start, end, unit_code, precedence)
+    return await _grouped(session, start, end, unit_code, precedence)
+
+
+async def _one_by_one(
+    session: AsyncSession,
+    start: RoundRef,
+    end: RoundRef,
+    unit_code: str,
+    precedence: Precedence,
+    *,
+    keep_households: bool = True,
+) -> Transitions | None:
     edges = await _edges(session, _day(start), _day(end))
     into_unit = {
         edge.predecessor_code for edge in edges if unit_code in edge.successor_key.split("/")
@@ -212,6 +236,11 @@ async def transitions(
                     movements=placed,
                 )
             )
+    return _finished(found, paths)
+
+
+def _finished(found: Transitions, paths: Mapping[str, tuple[str, ...]]) -> Transitions | None:
+    unit_code = found.unit_code
     unit_paths = [path for path in paths.values() if unit_code in path]
     if not unit_paths:
         return None
@@ -221,6 +250,246 @@ async def transitions(
         "province" if len(found.path) == 1 else ("commune" if len(unit_code) == 5 else "district")
     )
     return found
+
+
+async def _grouped(
+    session: AsyncSession, start: RoundRef, end: RoundRef, unit_code: str, precedence: Precedence
+) -> Transitions | None:
+    """Set-wise: one GROUP BY per side over the two rounds joined on the household, by the
+    history that places a household (communes, classes, earlier classes, a split commune's
+    registered successor), then each group placed once (`alike_movements`)."""
+    edges = await _edges(session, _day(start), _day(end))
+    into_unit = {
+        edge.predecessor_code for edge in edges if unit_code in edge.successor_key.split("/")
+    }
+    split = _split(edges)
+    by_predecessor: dict[str, list[UnitSuccessionCopy]] = defaultdict(list)
+    for edge in edges:
+        by_predecessor[edge.predecessor_code].append(edge)
+    before = await _rounds_before(session, start)
+    paths: dict[str, tuple[str, ...]] = {}
+    found = Transitions(unit_code, "", (), paths)
+    for group in await _history_groups(
+        session, start.round_id, end.round_id, unit_code, into_unit, split, before
+    ):
+        end_seen = None
+        if group.end_path is not None:
+            paths.setdefault(group.end_path[-1], group.end_path)
+            end_seen = Seen(group.end_path[-1], group.end_class or "", 0)
+        start_seen = None
+        if group.start_path is not None:
+            restated = _restated_path(
+                group.start_path, by_predecessor, group.registered, group.end_path
+            )
+            if restated is None:
+                if group.start_path[-1] in into_unit:
+                    found.unassigned_households += group.households
+                    found.unassigned_key_sum += group.key_sum
+            else:
+                paths.setdefault(restated[-1], restated)
+                start_seen = Seen(restated[-1], group.start_class or "", 0)
+        if start_seen is None and end_seen is None:
+            continue
+        alike = Alike(
+            start=start_seen,
+            end=end_seen,
+            earlier=group.earlier,
+            seen_earlier=group.seen_earlier,
+            households=group.households,
+            start_persons=group.start_persons,
+            end_persons=group.end_persons,
+            kept_persons=group.kept_persons,
+            gained_persons=group.gained_persons,
+            lost_persons=group.lost_persons,
+        )
+        for movement in alike_movements(alike, precedence):
+            if unit_code not in paths[movement.commune]:
+                continue
+            for counted in COUNTED:
+                value = movement.households if counted == "households" else movement.persons
+                if value or counted == "persons":
+                    found.cells.add(
+                        (movement.commune, movement.table, counted, movement.row),
+                        value,
+                        group.key_sum,
+                    )
+    return _finished(found, paths)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    start_path: tuple[str, ...] | None
+    registered: str | None
+    end_path: tuple[str, ...] | None
+    start_class: str | None
+    end_class: str | None
+    earlier: frozenset[str]
+    seen_earlier: bool
+    households: int
+    start_persons: int
+    end_persons: int
+    kept_persons: int
+    gained_persons: int
+    lost_persons: int
+    key_sum: int
+
+
+def _path(*codes: str | None) -> tuple[str, ...] | None:
+    found = tuple(code for code in codes if code)
+    return found or None
+
+
+async def _history_groups(
+    session: AsyncSession,
+    start_round: UUID,
+    end_round: UUID,
+    unit_code: str,
+    into_unit: set[str],
+    split: set[str],
+    before: list[UUID],
+) -> list[_Group]:
+    """The households of the unit in either round (and where each was or went), grouped by
+    history: two statements, one for households of the start round (with their end-round row
+    if any), one for those of the end round only."""
+    c = HouseholdClassification
+    s, e, s2 = aliased(c), aliased(c), aliased(c)
+    here = aliased(HouseholdUnitCopy)
+    s_cols = (col(s.province_code), col(s.district_code), col(s.commune_code))
+    e_cols = (col(e.province_code), col(e.district_code), col(e.commune_code))
+    start_here = or_(in_unit(unit_code, s_cols), col(s.commune_code).in_(into_unit))
+    end_here = in_unit(unit_code, e_cols)
+    past: Any = None
+    if before:
+        past = (
+            sql_select(
+                col(c.household_id).label("household_id"),
+                func.max(case((col(c.household_class) == POOR, 1), else_=0)).label("poor"),
+                func.max(case((col(c.household_class) == NEAR_POOR, 1), else_=0)).label("near"),
+            )
+            .where(col(c.round_id).in_(before))
+            .group_by(col(c.household_id))
+            .subquery()
+        )
+    history: list[Any] = (
+        [past.c.poor, past.c.near, past.c.household_id.is_not(None)]
+        if past is not None
+        else [literal(0), literal(0), literal(False)]
+    )
+    grouped_history = history if past is not None else []
+    s_persons, e_persons = col(s.persons), col(e.persons)
+    registered = case((col(s.commune_code).in_(split), col(here.unit_key)), else_=None)
+    start_keys = [
+        col(s.province_code),
+        col(s.district_code),
+        col(s.commune_code),
+        registered,
+        col(e.province_code),
+        col(e.district_code),
+        col(e.commune_code),
+        col(s.household_class),
+        col(e.household_class),
+    ]
+    from_start: Any = (
+        sql_select(
+            *start_keys,
+            *history,
+            func.count(),
+            func.sum(s_persons),
+            func.sum(func.coalesce(e_persons, 0)),
+            func.sum(
+                case((e_persons.is_(None), 0), (e_persons < s_persons, e_persons), else_=s_persons)
+            ),
+            func.sum(case((e_persons > s_persons, e_persons - s_persons), else_=0)),
+            func.sum(case((e_persons < s_persons, s_persons - e_persons), else_=0)),
+            func.sum(func.coalesce(col(s.record_key), col(e.record_key), 0)),
+        )
+        .select_from(s)
+        .outerjoin(
+            e, and_(col(e.household_id) == col(s.household_id), col(e.round_id) == end_round)
+        )
+        .outerjoin(here, col(here.household_id) == col(s.household_id))
+    )
+    if past is not None:
+        from_start = from_start.outerjoin(past, past.c.household_id == col(s.household_id))
+    from_start = from_start.where(col(s.round_id) == start_round, or_(start_here, end_here))
+    from_start = from_start.group_by(*start_keys, *grouped_history)
+    end_keys = [
+        col(e.province_code),
+        col(e.district_code),
+        col(e.commune_code),
+        col(e.household_class),
+    ]
+    nothing = literal(None)
+    only_end: Any = sql_select(
+        nothing,
+        nothing,
+        nothing,
+        nothing,
+        *end_keys[:3],
+        nothing,
+        end_keys[3],
+        *history,
+        func.count(),
+        literal(0),
+        func.sum(e_persons),
+        literal(0),
+        literal(0),
+        literal(0),
+        func.sum(func.coalesce(col(e.record_key), 0)),
+    ).select_from(e)
+    if past is not None:
+        only_end = only_end.outerjoin(past, past.c.household_id == col(e.household_id))
+    only_end = only_end.where(
+        col(e.round_id) == end_round,
+        end_here,
+        ~exists().where(
+            col(s2.round_id) == start_round, col(s2.household_id) == col(e.household_id)
+        ),
+    ).group_by(*end_keys, *grouped_history)
+    groups: list[_Group] = []
+    connection = await session.connection()
+    for statement in (from_start, only_end):
+        for row in (await connection.execute(statement)).all():
+            (sp, sd, sc, reg, ep, ed, ec, s_class, e_class, poor, near, seen) = row[:12]
+            earlier = frozenset(name for name, flag in ((POOR, poor), (NEAR_POOR, near)) if flag)
+            groups.append(
+                _Group(
+                    start_path=_path(sp, sd, sc),
+                    registered=reg,
+                    end_path=_path(ep, ed, ec),
+                    start_class=s_class,
+                    end_class=e_class,
+                    earlier=earlier,
+                    seen_earlier=bool(seen),
+                    households=int(row[12]),
+                    start_persons=int(row[13] or 0),
+                    end_persons=int(row[14] or 0),
+                    kept_persons=int(row[15] or 0),
+                    gained_persons=int(row[16] or 0),
+                    lost_persons=int(row[17] or 0),
+                    key_sum=int(row[18] or 0),
+                )
+            )
+    return groups
+
+
+def _restated_path(
+    path: tuple[str, ...],
+    by_predecessor: Mapping[str, list[UnitSuccessionCopy]],
+    registered: str | None,
+    end_path: tuple[str, ...] | None,
+) -> tuple[str, ...] | None:
+    """A start commune on the end round's map (see `_restated`), None if unassigned."""
+    out = by_predecessor.get(path[-1])
+    if not out:
+        return path
+    if out[0].relation != PARTIAL:
+        return tuple(out[0].successor_key.split("/"))
+    keys = {edge.successor_key for edge in out}
+    for key in (registered, end_path and "/".join(end_path)):
+        if key in keys:
+            return tuple(key.split("/"))
+    return None
 
 
 @dataclass(frozen=True)
@@ -322,6 +591,16 @@ async def _rows(
     return rows
 
 
+async def _rounds_before(session: AsyncSession, start: RoundRef) -> list[UUID]:
+    """The rounds of the start round's kind before it."""
+    statement = select(RoundRef).where(col(RoundRef.round_id) != start.round_id)
+    return [
+        round_.round_id
+        for round_ in (await session.exec(statement)).all()
+        if _day(round_) < _day(start) and is_regular(round_) == is_regular(start)
+    ]
+
+
 async def _earlier(
     session: AsyncSession, start: RoundRef, ids: Iterable[UUID]
 ) -> dict[UUID, set[str]]:
@@ -330,13 +609,7 @@ async def _earlier(
     wanted = set(ids)
     if not wanted:
         return {}
-    r = RoundRef
-    statement = select(r).where(col(r.round_id) != start.round_id)
-    before = [
-        round_.round_id
-        for round_ in (await session.exec(statement)).all()
-        if _day(round_) < _day(start) and is_regular(round_) == is_regular(start)
-    ]
+    before = await _rounds_before(session, start)
     if not before:
         return {}
     c = HouseholdClassification
