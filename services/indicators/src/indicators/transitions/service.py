@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -349,16 +349,29 @@ async def _history_groups(
     before: list[UUID],
 ) -> list[_Group]:
     """The households of the unit in either round (and where each was or went), grouped by
-    history: two statements, one for households of the start round (with their end-round row
-    if any), one for those of the end round only."""
+    history, in one statement: the two rounds' rows fully joined on the household (a hash or
+    merge join whatever the statistics say, never a lookup per household)."""
     c = HouseholdClassification
-    s, e, s2 = aliased(c), aliased(c), aliased(c)
+    columns = (
+        col(c.household_id),
+        col(c.province_code),
+        col(c.district_code),
+        col(c.commune_code),
+        col(c.household_class),
+        col(c.persons),
+        col(c.record_key),
+    )
+    s = sql_select(*columns).where(col(c.round_id) == start_round).subquery("s")
+    e = sql_select(*columns).where(col(c.round_id) == end_round).subquery("e")
     here = aliased(HouseholdUnitCopy)
-    s_cols = (col(s.province_code), col(s.district_code), col(s.commune_code))
-    e_cols = (col(e.province_code), col(e.district_code), col(e.commune_code))
-    start_here = or_(in_unit(unit_code, s_cols), col(s.commune_code).in_(into_unit))
-    end_here = in_unit(unit_code, e_cols)
+    household = func.coalesce(s.c.household_id, e.c.household_id)
+    start_here = or_(
+        in_unit(unit_code, (s.c.province_code, s.c.district_code, s.c.commune_code)),
+        s.c.commune_code.in_(into_unit),
+    )
+    end_here = in_unit(unit_code, (e.c.province_code, e.c.district_code, e.c.commune_code))
     past: Any = None
+    history: list[Any] = [literal(0), literal(0), literal(False)]
     if before:
         past = (
             sql_select(
@@ -368,108 +381,62 @@ async def _history_groups(
             )
             .where(col(c.round_id).in_(before))
             .group_by(col(c.household_id))
-            .subquery()
+            .subquery("past")
         )
-    history: list[Any] = (
-        [past.c.poor, past.c.near, past.c.household_id.is_not(None)]
-        if past is not None
-        else [literal(0), literal(0), literal(False)]
-    )
-    grouped_history = history if past is not None else []
-    s_persons, e_persons = col(s.persons), col(e.persons)
-    registered = case((col(s.commune_code).in_(split), col(here.unit_key)), else_=None)
-    start_keys = [
-        col(s.province_code),
-        col(s.district_code),
-        col(s.commune_code),
-        registered,
-        col(e.province_code),
-        col(e.district_code),
-        col(e.commune_code),
-        col(s.household_class),
-        col(e.household_class),
+        history = [past.c.poor, past.c.near, past.c.household_id.is_not(None)]
+    s_persons, e_persons = s.c.persons, e.c.persons
+    both = and_(s_persons.is_not(None), e_persons.is_not(None))
+    keys = [
+        s.c.province_code,
+        s.c.district_code,
+        s.c.commune_code,
+        case((s.c.commune_code.in_(split), here.unit_key), else_=None),
+        e.c.province_code,
+        e.c.district_code,
+        e.c.commune_code,
+        s.c.household_class,
+        e.c.household_class,
     ]
-    from_start: Any = (
-        sql_select(
-            *start_keys,
-            *history,
-            func.count(),
-            func.sum(s_persons),
-            func.sum(func.coalesce(e_persons, 0)),
-            func.sum(
-                case((e_persons.is_(None), 0), (e_persons < s_persons, e_persons), else_=s_persons)
-            ),
-            func.sum(case((e_persons > s_persons, e_persons - s_persons), else_=0)),
-            func.sum(case((e_persons < s_persons, s_persons - e_persons), else_=0)),
-            func.sum(func.coalesce(col(s.record_key), col(e.record_key), 0)),
-        )
-        .select_from(s)
-        .outerjoin(
-            e, and_(col(e.household_id) == col(s.household_id), col(e.round_id) == end_round)
-        )
-        .outerjoin(here, col(here.household_id) == col(s.household_id))
-    )
-    if past is not None:
-        from_start = from_start.outerjoin(past, past.c.household_id == col(s.household_id))
-    from_start = from_start.where(col(s.round_id) == start_round, or_(start_here, end_here))
-    from_start = from_start.group_by(*start_keys, *grouped_history)
-    end_keys = [
-        col(e.province_code),
-        col(e.district_code),
-        col(e.commune_code),
-        col(e.household_class),
-    ]
-    nothing = literal(None)
-    only_end: Any = sql_select(
-        nothing,
-        nothing,
-        nothing,
-        nothing,
-        *end_keys[:3],
-        nothing,
-        end_keys[3],
+    statement: Any = sql_select(
+        *keys,
         *history,
         func.count(),
-        literal(0),
-        func.sum(e_persons),
-        literal(0),
-        literal(0),
-        literal(0),
-        func.sum(func.coalesce(col(e.record_key), 0)),
-    ).select_from(e)
+        func.sum(func.coalesce(s_persons, 0)),
+        func.sum(func.coalesce(e_persons, 0)),
+        func.sum(case((~both, 0), (e_persons < s_persons, e_persons), else_=s_persons)),
+        func.sum(case((both & (e_persons > s_persons), e_persons - s_persons), else_=0)),
+        func.sum(case((both & (e_persons < s_persons), s_persons - e_persons), else_=0)),
+        func.sum(func.coalesce(s.c.record_key, e.c.record_key, 0)),
+    ).select_from(s.join(e, s.c.household_id == e.c.household_id, full=True))
+    statement = statement.outerjoin(here, col(here.household_id) == household)
     if past is not None:
-        only_end = only_end.outerjoin(past, past.c.household_id == col(e.household_id))
-    only_end = only_end.where(
-        col(e.round_id) == end_round,
-        end_here,
-        ~exists().where(
-            col(s2.round_id) == start_round, col(s2.household_id) == col(e.household_id)
-        ),
-    ).group_by(*end_keys, *grouped_history)
+        statement = statement.outerjoin(past, past.c.household_id == household)
+    statement = statement.where(or_(start_here, end_here)).group_by(
+        *keys, *(history if past is not None else [])
+    )
     groups: list[_Group] = []
     connection = await session.connection()
-    for statement in (from_start, only_end):
-        for row in (await connection.execute(statement)).all():
-            (sp, sd, sc, reg, ep, ed, ec, s_class, e_class, poor, near, seen) = row[:12]
-            earlier = frozenset(name for name, flag in ((POOR, poor), (NEAR_POOR, near)) if flag)
-            groups.append(
-                _Group(
-                    start_path=_path(sp, sd, sc),
-                    registered=reg,
-                    end_path=_path(ep, ed, ec),
-                    start_class=s_class,
-                    end_class=e_class,
-                    earlier=earlier,
-                    seen_earlier=bool(seen),
-                    households=int(row[12]),
-                    start_persons=int(row[13] or 0),
-                    end_persons=int(row[14] or 0),
-                    kept_persons=int(row[15] or 0),
-                    gained_persons=int(row[16] or 0),
-                    lost_persons=int(row[17] or 0),
-                    key_sum=int(row[18] or 0),
-                )
+    for row in (await connection.execute(statement)).all():
+        (sp, sd, sc, reg, ep, ed, ec, s_class, e_class, poor, near, seen) = row[:12]
+        earlier = frozenset(name for name, flag in ((POOR, poor), (NEAR_POOR, near)) if flag)
+        groups.append(
+            _Group(
+                start_path=_path(sp, sd, sc),
+                registered=reg,
+                end_path=_path(ep, ed, ec),
+                start_class=s_class,
+                end_class=e_class,
+                earlier=earlier,
+                seen_earlier=bool(seen),
+                households=int(row[12]),
+                start_persons=int(row[13] or 0),
+                end_persons=int(row[14] or 0),
+                kept_persons=int(row[15] or 0),
+                gained_persons=int(row[16] or 0),
+                lost_persons=int(row[17] or 0),
+                key_sum=int(row[18] or 0),
             )
+        )
     return groups
 
 
