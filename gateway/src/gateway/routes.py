@@ -25,6 +25,10 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/reports": "indicators",
     "/api/v1/information": "indicators",
     "/api/v1/admin/indicators": "indicators",
+    "/api/v1/transitions": "indicators",
+    "/api/v1/targets": "indicators",
+    "/api/v1/alkire-foster": "indicators",
+    "/api/v1/what-if": "indicators",
     "/api/v1/notifications": "notifications",
     "/api/v1/admin/notifications": "notifications",
 }

@@ -288,6 +288,14 @@ async def running_platform(
                 )
             ),
             asyncio.create_task(
+                indicators.worker.run_target_checks(
+                    sessionmakers["indicators"], indicators_settings
+                )
+            ),
+            asyncio.create_task(
+                indicators.worker.run_what_ifs(sessionmakers["indicators"], indicators_settings)
+            ),
+            asyncio.create_task(
                 households.importer.run_imports(sessionmakers["households"], households_settings)
             ),
             asyncio.create_task(

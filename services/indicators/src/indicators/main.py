@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from indicators.alkire_foster.router import router as alkire_foster_router
 from indicators.classification.router import router as classification_router
 from indicators.config import Settings
 from indicators.db import idempotency_keys, token_not_before
@@ -20,6 +21,9 @@ from indicators.reports.router import router as reports_router
 from indicators.standard.enum_notes import enum_notes
 from indicators.standard.router import router as standard_router
 from indicators.standard.service import list_standards
+from indicators.targets.router import router as targets_router
+from indicators.transitions.router import router as transitions_router
+from indicators.what_if.router import router as what_if_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -47,6 +51,10 @@ def create_app(
             classification_router,
             recalculation_router,
             reconciliation_router,
+            transitions_router,
+            alkire_foster_router,
+            targets_router,
+            what_if_router,
         ],
         bus=bus,
         engine=engine,

@@ -7,6 +7,8 @@ from indicators.recalculation.models import RecalculationJob, RoundLock
 from indicators.reports.models import ReportJob
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
+from indicators.targets.models import Target
+from indicators.what_if.models import WhatIfJob
 
 metadata = Base.metadata
 
@@ -21,8 +23,10 @@ __all__ = [
     "ReportJob",
     "RoundLock",
     "RoundRef",
+    "Target",
     "UnitFigure",
     "UnitRef",
     "UnitSuccessionCopy",
+    "WhatIfJob",
     "metadata",
 ]

@@ -12,6 +12,8 @@ from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import RecalculationJob
 from indicators.reports import service as report_service
+from indicators.targets import service as targets_service
+from indicators.what_if import service as what_if_service
 from kit import runner
 from kit.db import make_engine, make_sessionmaker, table_of
 from kit.messaging.topology import INDICATORS_QUEUE
@@ -68,6 +70,39 @@ async def run_report_jobs(
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 
+async def run_target_checks(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Check every target against the figures every `TARGETS_CHECK_SECONDS`, forever."""
+
+    async def check() -> bool:
+        async with sessionmaker() as session, session.begin():
+            staged = await targets_service.check_targets(session)
+        if staged:
+            log.info("targets.announced", events=staged)
+        return False  # wait the interval, whatever was found
+
+    await runner.repeat(check, idle_seconds=settings.TARGETS_CHECK_SECONDS)
+
+
+async def run_what_ifs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Take queued what-if jobs one at a time (they share the recalculations' settings)."""
+
+    async def take_one() -> bool:
+        job_id = await what_if_service.claim_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
+        if job_id is None:
+            return False
+        log.info("what_if.started", job_id=str(job_id))
+        await what_if_service.run(
+            sessionmaker, job_id, batch_size=settings.RECALCULATION_BATCH_SIZE
+        )
+        return True
+
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
+
+
 async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     try:
@@ -77,6 +112,8 @@ async def main(settings: Settings) -> None:
             ),
             run_recalculations(make_sessionmaker(engine), settings),
             run_report_jobs(make_sessionmaker(engine), settings),
+            run_target_checks(make_sessionmaker(engine), settings),
+            run_what_ifs(make_sessionmaker(engine), settings),
         )
     finally:
         await engine.dispose()

@@ -1,7 +1,7 @@
 """idempotency_key: the first answer of each POST sent with an Idempotency-Key, per caller
 
 Revision ID: 9b2e5c7a1f48
-Revises: 8e4b2d6f0c15
+Revises: 9f1d3b7c2e60
 Create Date: 2026-12-05 00:10:00
 
 """
