@@ -14,6 +14,7 @@ from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
 from indicators.db import outbox
+from indicators.facts import service as facts_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.counts import (
@@ -55,6 +56,7 @@ async def record_assessments(
     classified = {id_ for id_, applied in state.items() if applied.household_class is not None}
     now = utc_now()
     copy_rows: dict[UUID, dict[str, Any]] = {}
+    newest: dict[UUID, facts_service.Version] = {}  # the copies' facts, as columns and rows
     classification_rows: dict[UUID, dict[str, Any]] = {}
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
@@ -98,6 +100,7 @@ async def record_assessments(
             "facts": envelope.data,
             "received_at": now,
         }
+        newest[event.assessment_id] = (envelope.sequence, event)
         columns = _columns(event, result)
         previous_class = applied.household_class
         revision = applied.revision
@@ -131,6 +134,7 @@ async def record_assessments(
     if not copy_rows:
         return
     await _insert_or_update(session, copies, copy_rows, copied)
+    await facts_service.store(session, newest.values(), record_keys)
     await _insert_or_update(session, rows, classification_rows, classified)
     await figures_service.remember_units(session, {path for _, path in communes.items()})
     await figures_service.remember_rounds(session, rounds)
