@@ -11,18 +11,16 @@ the same class and deprived indicators on random households around the standard'
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce, singledispatch
 
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Integer,
     Select,
     Subquery,
     and_,
     case,
-    column,
     false,
     func,
     literal,
@@ -59,22 +57,17 @@ MEMBERS = table_of(MemberFact)
 H, M = HOUSEHOLDS.c, MEMBERS.c
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """What a rule's builder needs besides the facts tables: the standard, and the
-    per-household aggregates over members the builders ask for."""
+    """What a rule's builder needs besides the facts tables: the standard."""
 
     standard: Standard
-    aggregates: dict[str, ColumnElement[int]] = field(default_factory=dict)
 
-    def members_where(self, name: str, condition: ColumnElement[bool]) -> ColumnElement[int]:
-        """How many of the household's members meet `condition`.
-
-        The count is computed once per household in a GROUP BY over the member table (cheaper
-        than a correlated subquery per indicator) and referred to by its unique label."""
-        label = f"members_{name}"
-        self.aggregates[label] = func.sum(case((condition, 1), else_=0))
-        return column(label, Integer)
+    def members_where(self, condition: ColumnElement[bool]) -> ColumnElement[int]:
+        """How many of the household's members meet `condition`: an aggregate of the one
+        GROUP BY household over the join of households and members (no subquery per
+        indicator, and no plan that could re-run a member subquery for every household)."""
+        return func.sum(case((condition, 1), else_=0))
 
     def in_working_age(self) -> ColumnElement[bool]:
         ages = self.standard.working_age.by_sex
@@ -124,7 +117,7 @@ def _employment(
         context.in_working_age(),
         or_(member.working_status.in_(_values(rule.unemployed_statuses)), uncontracted),
     )
-    return context.members_where("employment", condition) > 0
+    return context.members_where(condition) > 0
 
 
 @deprived_sql.register
@@ -135,7 +128,7 @@ def _dependants(rule: DependantShareAbove, context: Context) -> ColumnElement[bo
         member.disability.in_(_values(rule.disabilities)),
         and_(context.beyond_working_age(), member.receives_pension_or_allowance == false()),
     )
-    dependants = context.members_where("dependants", dependant)
+    dependants = context.members_where(dependant)
     # As the evaluator: count against share × members in floating point, so exactly the share
     # stays not deprived.
     return dependants > literal(rule.share, Float) * H.persons
@@ -148,14 +141,14 @@ def _nutrition(rule: ChildMalnourished, context: Context) -> ColumnElement[bool]
         or_(member.stunted == true(), member.underweight == true()),
         _aged(member.age_years, rule.child_ages),
     )
-    return context.members_where("nutrition", condition) > 0
+    return context.members_where(condition) > 0
 
 
 @deprived_sql.register
 def _insurance(rule: MemberWithoutInsurance, context: Context) -> ColumnElement[bool]:
     member = M
     condition = and_(member.age_years >= rule.min_age_years, member.has_health_insurance == false())
-    return context.members_where("insurance", condition) > 0
+    return context.members_where(condition) > 0
 
 
 @deprived_sql.register
@@ -172,7 +165,7 @@ def _adult_education(rule: AdultEducationShortfall, context: Context) -> ColumnE
         )
     )
     condition = and_(member.attending_school == false(), short)
-    return context.members_where("adult_education", condition) > 0
+    return context.members_where(condition) > 0
 
 
 @deprived_sql.register
@@ -194,7 +187,7 @@ def _school_attendance(rule: ChildNotInSchool, context: Context) -> ColumnElemen
             for band in rule.bands
         )
     )
-    return context.members_where("school_attendance", out_of_school) > 0
+    return context.members_where(out_of_school) > 0
 
 
 @deprived_sql.register
@@ -293,16 +286,6 @@ def compile_standard(
         conditions.append(
             facts.unit_path.startswith(f"/{standard.province_code}/", autoescape=True)
         )
-    member_rows = (
-        select(
-            M.assessment_id,
-            *(aggregate.label(label) for label, aggregate in context.aggregates.items()),
-        )
-        .join(HOUSEHOLDS, H.assessment_id == M.assessment_id)
-        .where(*conditions)
-        .group_by(M.assessment_id)
-        .subquery("member_summary")
-    )
     income = standard.income_test
     line = _by_area(income.poverty_line)
     score = facts.income_score_a
@@ -324,10 +307,10 @@ def compile_standard(
             _by_area(income.average_band_upper).label("average_band_upper"),
             *(case((flag, 1), else_=0).label(f"deprived_{key}") for key, flag in flags.items()),
         )
-        .select_from(
-            HOUSEHOLDS.join(member_rows, member_rows.c.assessment_id == facts.assessment_id)
-        )
+        .select_from(HOUSEHOLDS.join(MEMBERS, M.assessment_id == H.assessment_id))
         .where(*conditions)
+        # Households' other columns depend on their key: PostgreSQL and SQLite accept them.
+        .group_by(H.assessment_id)
         .subquery("flagged")
     )
     count = sum((flagged.c[f"deprived_{key}"] for key in flags), start=literal(0))

@@ -125,6 +125,14 @@ async def changed(
     class, other deprived indicators, another standard, income limits or record key, or none
     stored. What the statement cannot see is the wording of explanations and which members
     triggered an indicator the household stays deprived in (the counters do not depend on it)."""
+    statement = changed_statement(session.get_bind().dialect.name, standard, conditions)
+    return [_outcome(row) for row in (await session.exec(statement)).all()]
+
+
+def changed_statement(
+    dialect: str, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> Any:
+    """The statement of `changed`, for a dialect (`postgresql` or `sqlite`)."""
     compiled = compile_standard(standard, *conditions)
     rows = compiled.rows
     stored = table_of(HouseholdClassification)
@@ -144,14 +152,13 @@ async def changed(
         stored.c.record_key != rows.c.record_key,
         result["provisional"].as_boolean() != standard.is_provisional,
         *(result[path].as_integer() != value for path, value in income_test),
-        _stored_deprived_keys(session) != deprived_keys,
+        _stored_deprived_keys(dialect) != deprived_keys,
     )
-    statement = (
+    return (
         select(rows.c.assessment_id, rows.c.household_class, deprived_keys)
         .select_from(rows.outerjoin(stored, stored.c.assessment_id == rows.c.assessment_id))
         .where(differs)
     )
-    return [_outcome(row) for row in (await session.exec(statement)).all()]
 
 
 async def what_if(
@@ -233,10 +240,10 @@ def _group_counts(
     return counts
 
 
-def _stored_deprived_keys(session: AsyncSession) -> ColumnElement[str]:
+def _stored_deprived_keys(dialect: str) -> ColumnElement[str]:
     """The keys in a stored result's `deprived` list, sorted, each followed by a comma: in
     each dialect's own JSON functions, which SQLAlchemy does not abstract."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return literal_column(
             "(SELECT coalesce(string_agg((d ->> 'key') || ',', '' ORDER BY d ->> 'key' "
             "COLLATE \"C\"), '') FROM json_array_elements(household_classification.result "
