@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification import service as classification_service
 from indicators.classification import setwise
+from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.testing import assessment, member
 from indicators.facts import service as facts_service
@@ -181,3 +182,59 @@ async def _classes(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple
         table = table_of(HouseholdClassification)
         rows = [r._mapping for r in (await session.exec(select(*table.c))).all()]
         return sorted((str(row["assessment_id"]), row["household_class"]) for row in rows)
+
+
+async def test_changed_names_exactly_the_households_a_corrected_standard_classifies_otherwise(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    events = households(12)
+    round_id = events[0].round_id
+    async with sessionmaker() as session, session.begin():
+        deliveries = [
+            (Envelope.wrap(event, producer="households", subject="s", sequence=1), event)
+            for event in events
+        ]
+        await classification_service.record_assessments(session, deliveries, KEYS)
+    standard = get_standard("VN-2022-2025")
+    income = standard.income_test
+    corrected = standard.model_copy(
+        update={
+            "income_test": income.model_copy(
+                update={"score_cutoff": income.score_cutoff.model_copy(update={"urban": 200})}
+            )
+        }
+    )
+    stored = {event.assessment_id: classify(event, standard) for event in events}
+    differing = {
+        event.assessment_id
+        for event in events
+        if classify(event, corrected).model_dump() != stored[event.assessment_id].model_dump()
+    }
+    where = setwise.households_of(round_id)
+
+    async with sessionmaker() as session, session.begin():
+        assert await setwise.changed(session, standard, where) == []
+        assert {o.assessment_id for o in await setwise.changed(session, corrected, where)} == (
+            differing
+        )
+        marked = await setwise.confirm_unchanged(session, corrected, where)
+        # Marked under the correction, the others are compared on columns only, and still found.
+        assert {o.assessment_id for o in await setwise.changed(session, corrected, where)} == (
+            differing
+        )
+        digests = await _digests(session)
+
+    assert 0 < len(differing) < len(events)
+    assert marked == len(events) - len(differing)
+    assert {d for i, d in digests.items() if i not in differing} == {
+        facts_service.standard_digest(corrected)
+    }
+    assert {d for i, d in digests.items() if i in differing} == {
+        facts_service.standard_digest(standard)
+    }
+
+
+async def _digests(session: AsyncSession) -> dict[object, str | None]:
+    facts = table_of(AssessmentFacts)
+    rows = (await session.exec(select(facts.c.assessment_id, facts.c.classified_under))).all()
+    return {assessment_id: digest for assessment_id, digest in rows}

@@ -233,7 +233,8 @@ def _devices(rule: NoInformationDevice, context: Context) -> ColumnElement[bool]
 class Compiled:
     """A standard's classification as a subquery: one row per household, with the columns
 
-    `assessment_id`, `household_id`, `unit_path`, `area`, `persons`, `record_key`, one 0/1 column
+    `assessment_id`, `household_id`, `unit_path`, `area`, `persons`, `record_key`,
+    `classified_under` (see `facts/models.py`), one 0/1 column
     `deprived_<key>` per evaluated indicator, `deprivation_count`, `household_class` (NULL when
     the income test cannot be applied: neither score A nor income), `limit_applied`,
     `income_line`, `average_band_upper`."""
@@ -298,6 +299,7 @@ def compile_standard(
             facts.area,
             facts.persons,
             facts.record_key,
+            facts.classified_under,
             score.label("income_score_a"),
             measured.label("monthly_income_per_person"),
             case((score.is_not(None), _by_area(income.score_cutoff)), else_=line).label(

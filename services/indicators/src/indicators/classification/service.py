@@ -74,7 +74,8 @@ async def record_assessments(
             )
             continue
         try:
-            result = classify(event, get_standard(event.standard_id))
+            standard = get_standard(event.standard_id)
+            result = classify(event, standard)
         except (StandardNotFound, ValueError) as unusable:
             # An unknown or inapplicable standard: retrying cannot help. The message waits in
             # the dead-letter queue until the standard ships, then is replayed.
@@ -100,7 +101,7 @@ async def record_assessments(
             "facts": envelope.data,
             "received_at": now,
         }
-        newest[event.assessment_id] = (envelope.sequence, event)
+        newest[event.assessment_id] = (envelope.sequence, event, standard)
         columns = _columns(event, result)
         previous_class = applied.household_class
         revision = applied.revision

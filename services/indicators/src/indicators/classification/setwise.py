@@ -2,7 +2,8 @@
 
 `classify_households` gives each household's class and deprived indicators, `commune_counts` the
 counters of each commune (`figures/counts.py`, key sums included), `changed` the households whose
-stored classification differs from what the standard now gives, and `what_if` the counters of
+stored classification differs from what the standard now gives (`confirm_unchanged` marks the
+others, so that the next run compares less), and `what_if` the counters of
 every unit under a draft standard, touching no official table. A few statements each, whatever
 the round's size (see docs/setwise.md).
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, literal_column, or_
+from sqlalchemy import ColumnElement, Table, and_, func, literal_column, not_, or_, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -124,7 +125,9 @@ async def changed(
     """The households whose stored classification is not what `standard` gives now: another
     class, other deprived indicators, another standard, income limits or record key, or none
     stored. What the statement cannot see is the wording of explanations and which members
-    triggered an indicator the household stays deprived in (the counters do not depend on it)."""
+    triggered an indicator the household stays deprived in (the counters do not depend on it).
+    Households whose facts say they were classified under this very standard are compared on
+    columns only; the others' stored JSON is read too."""
     statement = changed_statement(session.get_bind().dialect.name, standard, conditions)
     return [_outcome(row) for row in (await session.exec(statement)).all()]
 
@@ -134,30 +137,75 @@ def changed_statement(
 ) -> Any:
     """The statement of `changed`, for a dialect (`postgresql` or `sqlite`)."""
     compiled = compile_standard(standard, *conditions)
-    rows = compiled.rows
-    stored = table_of(HouseholdClassification)
-    result = stored.c.result
-    income_test = [
-        (("income_test", "limit_applied"), rows.c.limit_applied),
-        (("income_test", "income_line"), rows.c.income_line),
-        (("income_test", "average_band_upper"), rows.c.average_band_upper),
-    ]
-    deprived_keys = compiled.deprived_keys()
+    rows, stored = compiled.rows, table_of(HouseholdClassification)
+    digest = facts_service.standard_digest(standard)
+    # Stored under this very standard from these very facts: the result cannot differ, and its
+    # JSON (slow to read) need not be compared.
+    unsure = or_(rows.c.classified_under.is_(None), rows.c.classified_under != digest)
     differs = or_(
         stored.c.assessment_id.is_(None),
+        *_column_differences(compiled, stored, standard),
+        and_(unsure, _result_differs(dialect, compiled, stored, standard)),
+    )
+    return (
+        select(rows.c.assessment_id, rows.c.household_class, compiled.deprived_keys())
+        .select_from(rows.outerjoin(stored, stored.c.assessment_id == rows.c.assessment_id))
+        .where(differs)
+    )
+
+
+async def confirm_unchanged(
+    session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> int:
+    """Mark the households whose stored classification is exactly what `standard` gives as
+    classified under it (`AssessmentFacts.classified_under`), comparing the stored results' JSON
+    of those not marked yet: later recalculations under the same standard skip that comparison.
+    Safe at any time: it states a fact about the stored result, in one statement."""
+    dialect = session.get_bind().dialect.name
+    compiled = compile_standard(standard, *conditions)
+    rows, stored = compiled.rows, table_of(HouseholdClassification)
+    digest = facts_service.standard_digest(standard)
+    same = (
+        select(rows.c.assessment_id)
+        .select_from(rows.join(stored, stored.c.assessment_id == rows.c.assessment_id))
+        .where(
+            or_(rows.c.classified_under.is_(None), rows.c.classified_under != digest),
+            not_(or_(*_column_differences(compiled, stored, standard))),
+            not_(_result_differs(dialect, compiled, stored, standard)),
+        )
+    )
+    facts = table_of(AssessmentFacts)
+    marked = update(facts).where(facts.c.assessment_id.in_(same)).values(classified_under=digest)
+    return int((await session.exec(marked)).rowcount)
+
+
+def _column_differences(
+    compiled: Compiled, stored: Table, standard: Standard
+) -> list[ColumnElement[bool]]:
+    rows = compiled.rows
+    return [
         stored.c.household_class != rows.c.household_class,
         stored.c.standard_id != standard.id,
         stored.c.deprivation_count != rows.c.deprivation_count,
         stored.c.record_key.is_(None),
         stored.c.record_key != rows.c.record_key,
+    ]
+
+
+def _result_differs(
+    dialect: str, compiled: Compiled, stored: Table, standard: Standard
+) -> ColumnElement[bool]:
+    """The stored result's deprived indicators, income limits or provisional flag differ."""
+    rows, result = compiled.rows, stored.c.result
+    income_test = [
+        (("income_test", "limit_applied"), rows.c.limit_applied),
+        (("income_test", "income_line"), rows.c.income_line),
+        (("income_test", "average_band_upper"), rows.c.average_band_upper),
+    ]
+    return or_(
         result["provisional"].as_boolean() != standard.is_provisional,
         *(result[path].as_integer() != value for path, value in income_test),
-        _stored_deprived_keys(dialect) != deprived_keys,
-    )
-    return (
-        select(rows.c.assessment_id, rows.c.household_class, deprived_keys)
-        .select_from(rows.outerjoin(stored, stored.c.assessment_id == rows.c.assessment_id))
-        .where(differs)
+        _stored_deprived_keys(dialect) != compiled.deprived_keys(),
     )
 
 

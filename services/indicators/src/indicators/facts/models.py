@@ -45,6 +45,10 @@ class AssessmentFacts(Base, table=True):
     # which secret it was computed under: a changed secret makes it stale.
     record_key: int | None = Field(default=None, sa_type=BigInteger)
     record_key_check: str | None = Field(default=None, max_length=16)
+    # The digest of the standard (its whole content) the stored classification was computed
+    # under, when known: a recalculation under the same content need not compare the stored
+    # result's JSON with what the statement gives. None: unknown, compare.
+    classified_under: str | None = Field(default=None, max_length=16)
 
 
 class MemberFact(Base, table=True):

@@ -13,13 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from indicators.classification.models import AssessmentCopy
 from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.cell_key import RecordKeys
+from indicators.standard.schemas import Standard
 from kit.contracts.households import AssessmentRecordedV1
 from kit.db import table_of
 
 log = structlog.get_logger()
 
 CHUNK = 2000  # rows per statement: well under SQLite's limit of bound parameters
-Version = tuple[int, AssessmentRecordedV1]  # an assessment and the sequence of its copy
+# An assessment, the sequence of its copy and, when it was just classified, the standard used.
+Version = tuple[int, AssessmentRecordedV1] | tuple[int, AssessmentRecordedV1, Standard]
 
 
 def unit_path_key(unit_path: Sequence[str]) -> str:
@@ -35,6 +37,11 @@ def devices_key(devices: Iterable[str]) -> str:
     return "|" + "|".join(sorted(set(devices))) + "|"
 
 
+def standard_digest(standard: Standard) -> str:
+    """Names a standard's whole content: a corrected standard under the same id differs."""
+    return hashlib.sha256(standard.model_dump_json().encode()).hexdigest()[:16]
+
+
 def key_check(record_keys: RecordKeys) -> str:
     """Names the secret record keys were computed under, without revealing it."""
     return hashlib.sha256(b"record-key-check:" + record_keys.secret).hexdigest()[:16]
@@ -47,8 +54,16 @@ async def store(
     check = key_check(record_keys)
     households: list[dict[str, Any]] = []
     members: list[dict[str, Any]] = []
-    for sequence, event in versions:
-        households.append(_household_row(sequence, event, record_keys(event.household_id), check))
+    digests: dict[int, str] = {}  # by standard object: a batch has one or two
+    for version in versions:
+        sequence, event = version[0], version[1]
+        row = _household_row(sequence, event, record_keys(event.household_id), check)
+        if len(version) == 3:
+            standard = version[2]
+            if id(standard) not in digests:
+                digests[id(standard)] = standard_digest(standard)
+            row["classified_under"] = digests[id(standard)]
+        households.append(row)
         members.extend(_member_rows(event))
     facts, people = table_of(AssessmentFacts), table_of(MemberFact)
     ids = [row["assessment_id"] for row in households]

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -197,7 +198,11 @@ async def _classify_round(
     scope = None if result.scope is None else sorted(result.scope)
     differing: list[setwise.Outcome] = []
     async with sessionmaker() as session:
-        for standard_id in await setwise.standards_in_round(session, round_id):
+        standard_ids = await setwise.standards_in_round(session, round_id)
+    for standard_id in standard_ids:
+        await _confirm_unchanged(sessionmaker, round_id, standard_id, scope)
+    async with sessionmaker() as session:
+        for standard_id in standard_ids:
             standard = get_standard(standard_id)
             households = setwise.households_of(round_id, standard_id=standard_id, unit_scope=scope)
             for path, counts in (
@@ -209,6 +214,28 @@ async def _classify_round(
     for start in range(0, len(differing), batch_size):
         await _reclassify(sessionmaker, differing[start : start + batch_size], result)
     result.households = total
+
+
+async def _confirm_unchanged(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    round_id: UUID,
+    standard_id: str,
+    scope: list[str] | None,
+) -> None:
+    """Mark the households whose stored result this standard gives again, so that this run and
+    the next compare the stored JSON of the others only. Only a shortcut: a failure (say, a
+    deadlock with a consumer rewriting the same facts) leaves the comparison to `changed`."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            await setwise.confirm_unchanged(
+                session,
+                get_standard(standard_id),
+                setwise.households_of(round_id, standard_id=standard_id, unit_scope=scope),
+            )
+    except DBAPIError as error:
+        if unavailable(error):
+            raise
+        log.warning("recalculation.confirm_skipped", round_id=str(round_id), error=repr(error))
 
 
 async def _reclassify(

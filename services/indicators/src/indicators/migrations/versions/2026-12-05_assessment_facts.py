@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("monthly_income_per_person", sa.BigInteger(), nullable=True),
         sa.Column("record_key", sa.BigInteger(), nullable=True),
         sa.Column("record_key_check", _string(16), nullable=True),
+        sa.Column("classified_under", _string(16), nullable=True),
         sa.PrimaryKeyConstraint("assessment_id"),
     )
     op.create_index(
@@ -130,6 +131,7 @@ def _household(sequence: int, data: dict[str, Any]) -> dict[str, Any]:
         "monthly_income_per_person": data.get("monthly_income_per_person"),
         "record_key": None,
         "record_key_check": None,
+        "classified_under": None,
     }
 
 
