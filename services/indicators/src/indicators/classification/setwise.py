@@ -161,10 +161,16 @@ async def confirm_unchanged(
     classified under it (`AssessmentFacts.classified_under`), comparing the stored results' JSON
     of those not marked yet: later recalculations under the same standard skip that comparison.
     Safe at any time: it states a fact about the stored result, in one statement."""
+    digest = facts_service.standard_digest(standard)
+    facts = table_of(AssessmentFacts)
+    unmarked = select(facts.c.assessment_id).where(
+        *conditions, or_(facts.c.classified_under.is_(None), facts.c.classified_under != digest)
+    )
+    if (await session.exec(unmarked.limit(1))).first() is None:
+        return 0  # the usual case: every household was classified under this standard
     dialect = session.get_bind().dialect.name
     compiled = compile_standard(standard, *conditions)
     rows, stored = compiled.rows, table_of(HouseholdClassification)
-    digest = facts_service.standard_digest(standard)
     same = (
         select(rows.c.assessment_id)
         .select_from(rows.join(stored, stored.c.assessment_id == rows.c.assessment_id))
@@ -174,7 +180,6 @@ async def confirm_unchanged(
             not_(_result_differs(dialect, compiled, stored, standard)),
         )
     )
-    facts = table_of(AssessmentFacts)
     marked = update(facts).where(facts.c.assessment_id.in_(same)).values(classified_under=digest)
     return int((await session.exec(marked)).rowcount)
 
