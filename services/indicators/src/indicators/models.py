@@ -2,6 +2,7 @@
 
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.db import Base
+from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
 from indicators.recalculation.models import RecalculationJob, RoundLock
 from indicators.reports.models import ReportJob
@@ -14,9 +15,11 @@ metadata = Base.metadata
 
 __all__ = [
     "AssessmentCopy",
+    "AssessmentFacts",
     "CommuneReviewCopy",
     "HouseholdClassification",
     "HouseholdUnitCopy",
+    "MemberFact",
     "PopulationCopy",
     "ProvinceApprovalCopy",
     "RecalculationJob",

@@ -14,6 +14,7 @@ from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
 from indicators.db import outbox
+from indicators.facts import service as facts_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.counts import (
@@ -140,6 +141,7 @@ async def _apply_some(
     classified = {id_ for id_, applied in state.items() if applied.household_class is not None}
     now = utc_now()
     copy_rows: dict[UUID, dict[str, Any]] = {}
+    newest: dict[UUID, facts_service.Version] = {}  # the copies' facts, as columns and rows
     classification_rows: dict[UUID, dict[str, Any]] = {}
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
@@ -184,6 +186,8 @@ async def _apply_some(
                 "facts": version.facts,
                 "received_at": now,
             }
+            standard = get_standard(result.classification.standard_id)
+            newest[event.assessment_id] = (version.sequence, event, standard)
         columns = _columns(event, result.classification)
         previous_class = applied.household_class
         revision = applied.revision
@@ -219,6 +223,7 @@ async def _apply_some(
     if not classification_rows:
         return 0
     await _insert_or_update(session, copies, copy_rows, copied)
+    await facts_service.store(session, newest.values(), record_keys)
     await _insert_or_update(session, rows, classification_rows, classified)
     await figures_service.remember_units(session, set(communes.values()))
     await figures_service.remember_rounds(session, rounds)
