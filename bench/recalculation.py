@@ -56,14 +56,22 @@ counts AS (
     UNION ALL
     SELECT unit, 'deprived.' || class || '.' || (d ->> 'key'), count(*)
     FROM on_path, json_array_elements(deprived) d
-    WHERE class IN ('poor', 'near_poor')
+    WHERE class IN ('poor', 'near_poor') OR d ->> 'dimension' = 'information'
     GROUP BY 1, 2
     UNION ALL
     SELECT unit, 'deprived_dimension.' || class || '.' || dimension, count(*)
     FROM on_path, LATERAL (
         SELECT DISTINCT d ->> 'dimension' AS dimension FROM json_array_elements(deprived) d
     ) dims
-    WHERE class IN ('poor', 'near_poor')
+    WHERE class IN ('poor', 'near_poor') OR dimension = 'information'
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT unit, 'deprived_together.' || class || '.information', count(*)
+    FROM on_path
+    WHERE (
+        SELECT count(*) FROM json_array_elements(deprived) d
+        WHERE d ->> 'dimension' = 'information'
+    ) >= 2
     GROUP BY 1, 2
     UNION ALL
     SELECT unit, 'deprivations.' || class, sum(json_array_length(deprived))
@@ -176,7 +184,10 @@ classified AS (
 ),
 grouped AS (  -- alike households of a commune, counted once
     SELECT unit_path, area, class,
-        CASE WHEN class IN ('poor', 'near_poor') THEN deprived END AS deprived,
+        -- every class keeps its information deprivations, the analysed classes all of them
+        CASE WHEN class IN ('poor', 'near_poor') THEN deprived
+             ELSE array(SELECT k FROM unnest(deprived) k
+                        WHERE k IN ('telecom_use', 'information_devices')) END AS deprived,
         count(*) AS households, sum(persons) AS persons, sum(record_key) AS keys,
         sum(cardinality(deprived)) AS deprivations
     FROM classified GROUP BY 1, 2, 3, 4
@@ -199,14 +210,24 @@ metrics AS (
             WHEN k IN ('domestic_water', 'hygienic_latrine') THEN 'water_sanitation'
             ELSE 'information' END, households FROM unnest(deprived) k
         UNION ALL
-        SELECT 'deprivations.' || class, deprivations WHERE deprived IS NOT NULL
+        SELECT 'deprived_together.' || class || '.information', households
+        WHERE deprived @> ARRAY['telecom_use', 'information_devices']
+        UNION ALL
+        SELECT 'deprivations.' || class, deprivations WHERE class IN ('poor', 'near_poor')
     ) m(metric, value)
 )
 SELECT unit, metric, sum(value) AS value, sum(keys) AS key_sum
 FROM metrics, unnest(string_to_array(trim(both '/' from unit_path), '/')) AS unit
 GROUP BY 1, 2
 """
-HOUSEHOLD_METRICS = ("households.", "persons.", "deprived.", "deprived_dimension.", "deprivations.")
+HOUSEHOLD_METRICS = (
+    "households.",
+    "persons.",
+    "deprived.",
+    "deprived_dimension.",
+    "deprived_together.",
+    "deprivations.",
+)
 NOT_HOUSEHOLDS = ("households.resident", "persons.resident")
 
 

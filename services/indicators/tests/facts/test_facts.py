@@ -31,7 +31,14 @@ from kit.migrations import alembic_config
 KEYS = RecordKeys(b"facts test secret")
 BEFORE_FACTS = "8e4b2d6f0c15"
 # The counters households add; the resident population and the commune flags are not a what-if's.
-HOUSEHOLD_METRICS = ("households.", "persons.", "deprived.", "deprived_dimension.", "deprivations.")
+HOUSEHOLD_METRICS = (
+    "households.",
+    "persons.",
+    "deprived.",
+    "deprived_dimension.",
+    "deprived_together.",
+    "deprivations.",
+)
 
 
 def households(count: int) -> list[AssessmentRecordedV1]:
@@ -133,7 +140,9 @@ async def test_a_what_if_under_the_standard_gives_the_official_counts_and_a_draf
             (Envelope.wrap(event, producer="households", subject="s", sequence=1), event)
             for event in events
         ]
-        await classification_service.record_assessments(session, deliveries, KEYS)
+        await classification_service.record_assessments(
+            session, classification_service.received(deliveries), KEYS
+        )
     official = await _official(sessionmaker, round_id)
     stored = await _classes(sessionmaker)
 
@@ -194,7 +203,9 @@ async def test_changed_names_exactly_the_households_a_corrected_standard_classif
             (Envelope.wrap(event, producer="households", subject="s", sequence=1), event)
             for event in events
         ]
-        await classification_service.record_assessments(session, deliveries, KEYS)
+        await classification_service.record_assessments(
+            session, classification_service.received(deliveries), KEYS
+        )
     standard = get_standard("VN-2022-2025")
     income = standard.income_test
     corrected = standard.model_copy(
