@@ -225,7 +225,9 @@ async def _apply_some(
     await _insert_or_update(session, copies, copy_rows, copied)
     await facts_service.store(session, newest.values(), record_keys)
     await _insert_or_update(session, rows, classification_rows, classified)
-    await figures_service.remember_units(session, set(communes.values()))
+    await figures_service.remember_units(
+        session, {(round_id, path) for (round_id, _), path in communes.items()}
+    )
     await figures_service.remember_rounds(session, rounds)
     if counters:
         changes: Tally[CounterKey] = Tally()

@@ -65,7 +65,11 @@ async def latest_change(session: AsyncSession, round_id: UUID) -> datetime | Non
     every one)."""
     statement = (
         select(func.max(UnitFigure.updated_at))
-        .join(UnitRef, col(UnitRef.unit_code) == UnitFigure.unit_code)
+        .join(
+            UnitRef,
+            (col(UnitRef.round_id) == UnitFigure.round_id)
+            & (col(UnitRef.unit_code) == UnitFigure.unit_code),
+        )
         .where(UnitFigure.round_id == round_id, UnitRef.level == "province")
     )
     latest: datetime | None = (await session.exec(statement)).one()

@@ -165,7 +165,7 @@ async def _child_figures(
     parent = await _unit(session, caller, round_id, unit_code, map_day)
     children = [
         await _unit(session, caller, round_id, code, map_day)
-        for code in await figures_service.children(session, unit_code)
+        for code in await figures_service.children(session, round_id, unit_code)
     ]
     children = [child for child in children if child.has_figures]
     approved = await _approvals(session, round_id, parent, children)
@@ -247,7 +247,7 @@ async def _unit(
     """The unit's counters, or 404 (also for a unit outside the caller's scope). With a
     `map_day` that no map change precedes, the units as reported are those of that map."""
     facts = await references.round_facts(session, round_id)
-    known = await references.unit_path(session, unit_code)
+    known = await references.unit_path(session, round_id, unit_code)
     if facts is None or known is None or not caller.may_see(known[1]):
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
     standard_id, reference_date = facts
@@ -464,7 +464,7 @@ async def shown_counters(
     if children:
         units = [
             await _unit(session, caller, round_id, code, map_day)
-            for code in await figures_service.children(session, unit_code)
+            for code in await figures_service.children(session, round_id, unit_code)
         ]
         units = [unit for unit in units if unit.has_figures]
     if not restricted:

@@ -339,7 +339,7 @@ async def _replace_within(
     current = await figures_service.round_tally(session, round_id)
     above: dict[str, list[str]] = {}
     for unit in sorted(scope):
-        known = await figures_service.unit_path(session, unit)
+        known = await figures_service.unit_path(session, round_id, unit)
         # A unit never seen in an event has no counters; one inside another scope unit is
         # recalculated as part of it.
         if known is not None and not scope.intersection(known[1][:-1]):
@@ -347,7 +347,7 @@ async def _replace_within(
     subtree = set(above)
     pending = list(above)
     while pending:
-        children = await figures_service.children(session, pending.pop())
+        children = await figures_service.children(session, round_id, pending.pop())
         subtree.update(children)
         pending.extend(children)
     differences: Tally[CounterKey] = Tally()
