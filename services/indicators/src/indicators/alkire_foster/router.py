@@ -131,7 +131,7 @@ async def get_alkire_foster(
     For roles that see aggregates only, the counts behind the measures are perturbed per commune
     (`disclosure`), as the figures' counts are, and the measures computed from them."""
     facts = await references.round_facts(session, round_id)
-    known = await references.unit_path(session, unit_code)
+    known = await references.unit_path(session, round_id, unit_code)
     if facts is None or known is None or not caller.may_see(known[1]):
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
     standard = get_standard(facts[0])

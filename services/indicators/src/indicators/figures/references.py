@@ -62,6 +62,15 @@ async def unit_path(
     return found if found is not None else next(iter(complete), None)
 
 
+async def latest_unit_path(
+    session: AsyncSession, unit_code: str
+) -> tuple[str, tuple[str, ...]] | None:
+    """The unit's level and path on the latest map it is known on (`latest_round_of`), for a
+    request that names a unit but no round."""
+    round_id = await figures_service.latest_round_of(session, unit_code)
+    return None if round_id is None else await unit_path(session, round_id, unit_code)
+
+
 def _reaches_a_province(level: str, path: tuple[str, ...]) -> bool:
     """Whether the path's ancestors are all known: it starts at a province, and has one code
     per level on the old map (province, district, commune) or skips the district on the new."""

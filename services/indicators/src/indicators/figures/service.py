@@ -232,6 +232,24 @@ async def unit_path(
     return unit.level, path
 
 
+async def latest_round_of(session: AsyncSession, unit_code: str) -> UUID | None:
+    """The latest round (by reference date, then year) whose events placed `unit_code`: the map
+    a request naming a unit without a round (a target, a what-if's scope) is read on, since the
+    same code may be another unit on an earlier map."""
+    statement = (
+        select(UnitRef.round_id)
+        .join(RoundRef, col(RoundRef.round_id) == col(UnitRef.round_id))
+        .where(UnitRef.unit_code == unit_code)
+        .order_by(
+            col(RoundRef.reference_date).desc().nulls_last(),
+            col(RoundRef.year).desc(),
+            col(RoundRef.round_id),
+        )
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
 async def replace_round(session: AsyncSession, round_id: UUID, totals: Tally[CounterKey]) -> int:
     """Replace every counter of the round with `totals` (all of them of this round)."""
     table = table_of(UnitFigure)

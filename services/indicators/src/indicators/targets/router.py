@@ -124,8 +124,9 @@ class TargetList(BaseModel):
 async def create_target(
     caller: TargetWriter, body: TargetCreate, session: SessionDep
 ) -> TargetRead:
-    """Set a target for a unit of the caller's scope (province officers for their subtree)."""
-    known = await references.unit_path(session, body.unit_code)
+    """Set a target for a unit of the caller's scope (province officers for their subtree), on
+    the latest map the unit is known on (the same code may be another unit on an earlier map)."""
+    known = await references.latest_unit_path(session, body.unit_code)
     if known is None or not caller.may_see(known[1]):
         raise InvalidInput.field(
             ["body", "unit_code"], f"No unit {body.unit_code} in your scope has figures."

@@ -132,7 +132,7 @@ async def _visible(session: AsyncSession, caller: Caller, job: WhatIfJob) -> boo
     if job.unit_scope is None:
         return False
     for unit in job.unit_scope:
-        known = await references.unit_path(session, unit)
+        known = await references.unit_path(session, job.round_id, unit)
         if not caller.may_see(known[1] if known is not None else [unit]):
             return False
     return True

@@ -8,7 +8,7 @@ household classification and of every population copy, per round. The downgrade 
 parent per code again (the lowest round's), as before.
 
 Revision ID: 3e8a6c1f4b27
-Revises: 9f1d3b7c2e60
+Revises: 9f3a6c1e7b28
 Create Date: 2026-12-05 01:00:00.000000
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "3e8a6c1f4b27"
-down_revision: Union[str, Sequence[str], None] = "9f1d3b7c2e60"
+down_revision: Union[str, Sequence[str], None] = "9f3a6c1e7b28"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
