@@ -48,7 +48,7 @@ from households.review.service import Rules
 from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
-from kit.messaging import InProcessBus, pending_count
+from kit.messaging import InProcessBus, pending_count, unpublish
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
@@ -327,8 +327,22 @@ async def running_platform(
             # the gateway's relay) while their engines can still close what they opened.
             await stack.aclose()
             await bus.close()
+            await _return_undelivered(platform, bus.unsettled())
             for engine in engines.values():
                 await engine.dispose()
+
+
+async def _return_undelivered(platform: "Platform", message_ids: set[str]) -> None:
+    """Hand the messages the in-process bus still held (queued, being handled, or waiting for a
+    redelivery) back to their outboxes: the bus keeps nothing across a stop, so without this a
+    Ctrl-C between publishing and handling would lose them. Each outbox marks only its own."""
+    if not message_ids:
+        return
+    returned = 0
+    for sessionmaker, outbox in platform.outboxes:
+        async with sessionmaker() as session, session.begin():
+            returned += await unpublish(session, outbox, message_ids)
+    log.info("platform.undelivered_returned", messages=returned)
 
 
 def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
