@@ -24,6 +24,9 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/recalculations": "indicators",
     "/api/v1/admin/indicators": "indicators",
     "/api/v1/notifications": "notifications",
+    "/api/v1/subscriptions": "notifications",
+    "/api/v1/inbox": "notifications",
+    "/api/v1/unsubscribe": "notifications",
     "/api/v1/admin/notifications": "notifications",
 }
 

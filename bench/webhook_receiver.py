@@ -1,0 +1,66 @@
+"""A local webhook receiver for tests and the bench: a real HTTP server on 127.0.0.1 that records
+what arrives and answers as told per path (status, or hanging)."""
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int
+    received: list[Received] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)  # per path; 200 otherwise
+    hanging: set[str] = field(default_factory=set)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def running_receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver(port=free_port())
+
+    async def hook(request: Request) -> Response:
+        path = request.url.path
+        if path in receiver.hanging:
+            await asyncio.sleep(3600)
+        receiver.received.append(Received(path, dict(request.headers), await request.body()))
+        return Response("thanks", status_code=receiver.statuses.get(path, 200))
+
+    app = Starlette(routes=[Route("/{rest:path}", hook, methods=["POST"])])
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=receiver.port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
+        await asyncio.sleep(0.01)
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        server.force_exit = True
+        await asyncio.wait([task], timeout=5)
+        task.cancel()
