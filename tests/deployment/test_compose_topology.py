@@ -26,6 +26,7 @@ from gateway.auth.router import JWKS_PATH as GATEWAY_JWKS_PATH
 
 RABBITMQ_MANAGEMENT_PORT = 15672
 INIT_SCRIPTS = "/docker-entrypoint-initdb.d"
+MAILPIT_SMTP_PORT, MAILPIT_UI_PORT = 1025, 8025
 RESTARTING = {"always", "unless-stopped", "on-failure"}
 # URLs a process reads when a request needs them, not to start: the gateway's public keys.
 READ_ON_REQUEST = {"AUTH_JWKS_URL"}
@@ -93,14 +94,32 @@ def test_the_signing_key_is_on_a_volume_the_gateway_and_its_migrations_share(
         assert named[0] in DOCUMENT.get("volumes", {}), f"{named[0]}: not a named volume"
 
 
-def test_only_the_gateway_and_the_rabbitmq_management_ui_publish_ports() -> None:
+def test_only_the_gateway_and_the_management_uis_publish_ports() -> None:
     [gateway] = [process for process in processes().values() if process.module == "gateway.main"]
     broker = server_of("RABBITMQ_URL")
     published = {name: container_ports(service) for name, service in SERVICES.items()}
     assert {name: ports for name, ports in published.items() if ports} == {
         gateway.name: {gateway.port},
         broker: {RABBITMQ_MANAGEMENT_PORT},
+        "mailpit": {MAILPIT_UI_PORT},  # the e-mail catcher's inbox, for operators
     }
+
+
+def test_notification_emails_go_to_the_mailpit_catcher_of_the_file() -> None:
+    """The notifications processes send over SMTP to Mailpit's SMTP port, a pinned release; its
+    health is checked with its own command."""
+    for process in processes().values():
+        if process.package != "notifications" or process.one_shot:
+            continue
+        assert process.environment["EMAIL_BACKEND"] == "smtp", process.name
+        assert process.environment["SMTP_HOST"] == "mailpit", process.name
+        assert process.environment["SMTP_PORT"] == str(MAILPIT_SMTP_PORT), process.name
+        assert process.environment["SMTP_SECURITY"] == "none", process.name  # inside the network
+    mailpit = SERVICES["mailpit"]
+    name, _, tag = str(mailpit["image"]).partition(":")
+    assert name == "axllent/mailpit"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", tag), "pin a release, never latest"
+    assert mailpit["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
 
 
 def test_the_broker_is_a_current_rabbitmq_with_its_management_ui() -> None:

@@ -9,8 +9,11 @@ household (`household_id`, `household_code`, a survey's members) or a person act
   systems) gets nothing that identifies a household either: only units, rounds and figures.
 
 The same cut applies to every channel (inbox, webhook, e-mail), since it is made once, at fan-out.
+An event about many units at once (a bulk import's batch of surveys) reaches a subscriber whose
+scope is not the whole country with the items of its units only (`within_scope`).
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from kit.auth import PERMISSIONS, Permission, Role
@@ -102,6 +105,41 @@ def _without(value: Any, hidden: frozenset[str]) -> Any:
     if isinstance(value, list):
         return [_without(item, hidden) for item in value]
     return value
+
+
+def _item_path(item: dict[str, Any]) -> list[str] | None:
+    """The unit path of one item of a list (a survey of a batch), if it names one."""
+    for candidate in (item, *(v for v in item.values() if isinstance(v, dict))):
+        path = candidate.get("unit_path")
+        if isinstance(path, list) and path:
+            return [str(code) for code in path]
+    return None
+
+
+def within_scope(data: Any, units: Sequence[str]) -> tuple[Any, bool]:
+    """`data` without the list items (a batch's surveys) of units outside `units`, and whether
+    anything of the event's units is left: an event about other units only is not delivered."""
+    kept_any, had_any = False, False
+
+    def cut(value: Any) -> Any:
+        nonlocal kept_any, had_any
+        if isinstance(value, dict):
+            return {key: cut(item) for key, item in value.items()}
+        if isinstance(value, list):
+            kept = []
+            for item in value:
+                path = _item_path(item) if isinstance(item, dict) else None
+                if path is not None:
+                    had_any = True
+                    if not any(code in units for code in path):
+                        continue
+                    kept_any = True
+                kept.append(cut(item))
+            return kept
+        return value
+
+    result = cut(data)
+    return result, kept_any or not had_any
 
 
 def unit_path(data: dict[str, Any]) -> list[str]:

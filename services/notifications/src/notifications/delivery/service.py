@@ -109,6 +109,10 @@ async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
     unit_code = path[-1] if path else None
     for subscription in subscriptions:
         data = content.visible_data(envelope.data, subscription.owner_role)
+        if subscription.owner_units is not None:
+            data, concerned = content.within_scope(data, subscription.owner_units)
+            if not concerned:
+                continue
         language = subscription.language
         title = content.title(envelope.type, language)
         lines = content.summary_lines(data)

@@ -67,12 +67,14 @@ async def send(settings: Settings, message: EmailMessage, *, name: str) -> None:
         await asyncio.to_thread(_write, Path(settings.EMAIL_FOLDER), name, message.as_bytes())
         return
     password = settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else None
+    # Credentials only when both are given: an empty variable means none.
+    login = bool(settings.SMTP_USERNAME and password)
     await aiosmtplib.send(
         message,
         hostname=settings.SMTP_HOST,
         port=settings.SMTP_PORT,
-        username=settings.SMTP_USERNAME,
-        password=password,
+        username=settings.SMTP_USERNAME if login else None,
+        password=password if login else None,
         use_tls=settings.SMTP_SECURITY == "tls",
         start_tls=settings.SMTP_SECURITY == "starttls",
         timeout=settings.SMTP_TIMEOUT_SECONDS,
