@@ -27,6 +27,8 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)  # per path; 200 otherwise
     hanging: set[str] = field(default_factory=set)
+    # Set when the server stops: the hanging requests then end (503) rather than being cut.
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -45,7 +47,8 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     async def hook(request: Request) -> Response:
         path = request.url.path
         if path in receiver.hanging:
-            await asyncio.sleep(3600)
+            await receiver.released.wait()
+            return Response("gone", status_code=503)
         receiver.received.append(Received(path, dict(request.headers), await request.body()))
         return Response("thanks", status_code=receiver.statuses.get(path, 200))
 
@@ -60,6 +63,7 @@ async def running_receiver() -> AsyncIterator[Receiver]:
     try:
         yield receiver
     finally:
+        receiver.released.set()
         server.should_exit = True
         server.force_exit = True
         await asyncio.wait([task], timeout=5)

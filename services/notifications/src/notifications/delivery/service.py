@@ -107,15 +107,18 @@ async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
     delivery_rows: list[dict[str, Any]] = []
     occurred_at = envelope.occurred_at.isoformat()
     unit_code = path[-1] if path else None
+    # What a subscriber sees depends on its role, scope and language only: computed once for all
+    # the subscribers who share them (thousands, for a province's officers).
+    views: dict[tuple[str, tuple[str, ...] | None, str], tuple[Any, str, list[str]] | None] = {}
     for subscription in subscriptions:
-        data = content.visible_data(envelope.data, subscription.owner_role)
-        if subscription.owner_units is not None:
-            data, concerned = content.within_scope(data, subscription.owner_units)
-            if not concerned:
-                continue
-        language = subscription.language
-        title = content.title(envelope.type, language)
-        lines = content.summary_lines(data)
+        units = tuple(subscription.owner_units) if subscription.owner_units is not None else None
+        key = (subscription.owner_role, units, subscription.language)
+        if key not in views:
+            views[key] = _view(envelope, subscription.owner_role, units, subscription.language)
+        view = views[key]
+        if view is None:
+            continue
+        data, title, lines = view
         if Channel.inbox in subscription.channels:
             inbox_rows.append(
                 {
@@ -159,6 +162,19 @@ async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
         statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
         await session.exec(statement, params=delivery_rows)
     return len(subscriptions)
+
+
+def _view(
+    envelope: Envelope, role: str, units: tuple[str, ...] | None, language: str
+) -> tuple[Any, str, list[str]] | None:
+    """The event's data as one kind of subscriber may see it, its title and its text lines; None
+    when nothing of it concerns the subscriber's units."""
+    data = content.visible_data(envelope.data, role)
+    if units is not None:
+        data, concerned = content.within_scope(data, units)
+        if not concerned:
+            return None
+    return data, content.title(envelope.type, language), content.summary_lines(data)
 
 
 def _delivery(
@@ -346,7 +362,9 @@ async def finish(
                 response_excerpt=response_excerpt[:1000] if response_excerpt else None,
             )
         )
-        if delivery.channel == DeliveryChannel.webhook:
+        # A success after a clean record changes nothing: no need to lock the subscription.
+        clean = status == DeliveryStatus.delivered and subscription.webhook_failed_deliveries == 0
+        if delivery.channel == DeliveryChannel.webhook and not clean:
             await _count_webhook_outcome(session, subscription.id, status, policy.disable_after)
     return status
 
