@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -302,6 +302,20 @@ async def claim_due(
     return [Claim(delivery, subscription, lease_until) for delivery, subscription in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What one attempt came to, to be recorded."""
+
+    claim: Claim
+    succeeded: bool
+    started_at: datetime
+    latency_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    response_excerpt: str | None = None
+    cancelled: bool = False
+
+
 async def finish(
     sessionmaker: async_sessionmaker[AsyncSession],
     claim: Claim,
@@ -316,11 +330,56 @@ async def finish(
     cancelled: bool = False,
 ) -> str:
     """Record the attempt and what follows from it; the delivery's new status."""
-    delivery, subscription = claim.delivery, claim.subscription
+    item = Finished(
+        claim, succeeded, started_at, latency_ms, status_code, error, response_excerpt, cancelled
+    )
+    [status] = await finish_many(sessionmaker, [item], policy=policy)
+    return status
+
+
+async def finish_many(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    items: Sequence[Finished],
+    *,
+    policy: RetryPolicy,
+) -> list[str]:
+    """Record several attempts in one transaction (the worker batches them); each delivery's new
+    status, or `sending` where the claim's lease was lost to another worker meanwhile."""
+    statuses: list[str] = []
+    async with sessionmaker() as session, session.begin():
+        attempts = []
+        for item in items:
+            status = await _record(session, item, policy)
+            statuses.append(status)
+            if status == DeliveryStatus.sending or item.cancelled:
+                continue
+            delivery = item.claim.delivery
+            attempts.append(
+                {
+                    "id": uuid4(),
+                    "delivery_id": delivery.id,
+                    "number": delivery.attempts,
+                    "started_at": item.started_at,
+                    "latency_ms": item.latency_ms,
+                    "succeeded": item.succeeded,
+                    "status_code": item.status_code,
+                    "error": item.error[:500] if item.error else None,
+                    "response_excerpt": item.response_excerpt[:1000]
+                    if item.response_excerpt
+                    else None,
+                }
+            )
+        if attempts:
+            await session.exec(insert_for(session, table_of(DeliveryAttempt)), params=attempts)
+    return statuses
+
+
+async def _record(session: AsyncSession, item: Finished, policy: RetryPolicy) -> str:
+    delivery, subscription = item.claim.delivery, item.claim.subscription
     now = utc_now()
-    if cancelled:
+    if item.cancelled:
         status, next_at = DeliveryStatus.cancelled, now
-    elif succeeded:
+    elif item.succeeded:
         status, next_at = DeliveryStatus.delivered, now
     elif delivery.attempts >= policy.max_attempts:
         status, next_at = DeliveryStatus.failed, now
@@ -329,43 +388,28 @@ async def finish(
             delivery.attempts, initial=policy.retry_initial, maximum=policy.retry_max
         )
         status, next_at = DeliveryStatus.pending, now + timedelta(seconds=delay)
-    async with sessionmaker() as session, session.begin():
-        result = await session.exec(
-            update(Delivery)
-            .where(
-                col(Delivery.id) == delivery.id,
-                col(Delivery.status) == DeliveryStatus.sending,
-                col(Delivery.lease_until) == claim.lease_until,
-            )
-            .values(
-                status=status,
-                next_attempt_at=next_at,
-                lease_until=None,
-                last_error=error[:500] if error else None,
-                delivered_at=now if succeeded else None,
-            )
+    result = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.lease_until) == item.claim.lease_until,
         )
-        if result.rowcount == 0:
-            log.warning("delivery.lease_lost", delivery_id=str(delivery.id))
-            return DeliveryStatus.sending
-        if cancelled:
-            return status
-        session.add(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                number=delivery.attempts,
-                started_at=started_at,
-                latency_ms=latency_ms,
-                succeeded=succeeded,
-                status_code=status_code,
-                error=error[:500] if error else None,
-                response_excerpt=response_excerpt[:1000] if response_excerpt else None,
-            )
+        .values(
+            status=status,
+            next_attempt_at=next_at,
+            lease_until=None,
+            last_error=item.error[:500] if item.error else None,
+            delivered_at=now if item.succeeded else None,
         )
-        # A success after a clean record changes nothing: no need to lock the subscription.
-        clean = status == DeliveryStatus.delivered and subscription.webhook_failed_deliveries == 0
-        if delivery.channel == DeliveryChannel.webhook and not clean:
-            await _count_webhook_outcome(session, subscription.id, status, policy.disable_after)
+    )
+    if result.rowcount == 0:
+        log.warning("delivery.lease_lost", delivery_id=str(delivery.id))
+        return DeliveryStatus.sending
+    # A success after a clean record changes nothing: no need to lock the subscription.
+    clean = status == DeliveryStatus.delivered and subscription.webhook_failed_deliveries == 0
+    if delivery.channel == DeliveryChannel.webhook and not item.cancelled and not clean:
+        await _count_webhook_outcome(session, subscription.id, status, policy.disable_after)
     return status
 
 

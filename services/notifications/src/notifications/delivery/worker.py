@@ -42,11 +42,22 @@ class DeliveryWorker:
             max_connections=settings.DELIVERY_CONCURRENCY,
         )
         self._running: set[asyncio.Task[None]] = set()
+        self._policy = delivery_service.RetryPolicy(
+            max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+            retry_initial=settings.WEBHOOK_RETRY_INITIAL_SECONDS,
+            retry_max=settings.WEBHOOK_RETRY_MAX_SECONDS,
+            disable_after=settings.WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES,
+        )
+        # Attempts are recorded in batches (one transaction for many), each delivery's task
+        # waiting for its own record before its slot frees.
+        self._to_record: list[tuple[delivery_service.Finished, asyncio.Future[str]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
-        for task in self._running:
+        tasks = [*self._running, *([self._recording] if self._recording else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._running, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._http.aclose()
 
     async def run(self) -> None:
@@ -69,8 +80,11 @@ class DeliveryWorker:
             await self.aclose()
 
     async def top_up(self) -> int:
-        free = self._settings.DELIVERY_CONCURRENCY - len(self._running)
-        if free <= 0:
+        concurrency = self._settings.DELIVERY_CONCURRENCY
+        free = concurrency - len(self._running)
+        # Claimed in chunks (a quarter of the slots at least) rather than one row per freed slot:
+        # each claim is a transaction of its own.
+        if free <= 0 or (self._running and free < max(1, concurrency // 4)):
             return 0
         claims = await delivery_service.claim_due(
             self._sessionmaker, limit=free, lease_seconds=self._settings.DELIVERY_LEASE_SECONDS
@@ -92,6 +106,28 @@ class DeliveryWorker:
             if self._running:
                 await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
 
+    async def _record(self, item: delivery_service.Finished) -> str:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._to_record.append((item, future))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.create_task(self._record_batches())
+        return await future
+
+    async def _record_batches(self) -> None:
+        while self._to_record:
+            await asyncio.sleep(0.005)  # let the attempts finishing together join the batch
+            batch, self._to_record = self._to_record[:200], self._to_record[200:]
+            try:
+                statuses = await delivery_service.finish_many(
+                    self._sessionmaker, [item for item, _ in batch], policy=self._policy
+                )
+            except Exception as error:
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), status in zip(batch, statuses, strict=True):
+                future.set_result(status)
+
     async def deliver(self, claim: delivery_service.Claim) -> None:
         try:
             await self._deliver(claim)
@@ -103,22 +139,15 @@ class DeliveryWorker:
         settings = self._settings
         delivery, subscription = claim.delivery, claim.subscription
         started_at = utc_now()
-        policy = delivery_service.RetryPolicy(
-            max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
-            retry_initial=settings.WEBHOOK_RETRY_INITIAL_SECONDS,
-            retry_max=settings.WEBHOOK_RETRY_MAX_SECONDS,
-            disable_after=settings.WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES,
-        )
         channel = Channel.webhook if delivery.channel == DeliveryChannel.webhook else Channel.email
         if (
             subscription.status != Status.active
             or channel not in subscription.channels
             or (channel == Channel.webhook and subscription.webhook_disabled_at is not None)
         ):
-            await delivery_service.finish(
-                self._sessionmaker, claim, succeeded=False, started_at=started_at,
-                latency_ms=0.0, cancelled=True, policy=policy,
-            )  # fmt: skip
+            await self._record(
+                delivery_service.Finished(claim, False, started_at, 0.0, cancelled=True)
+            )
             return
         if delivery.channel == DeliveryChannel.webhook:
             secrets = [subscription.webhook_secret or ""]
@@ -135,12 +164,14 @@ class DeliveryWorker:
                 allowed=self._allowed,
                 max_response_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
             )
-            status = await delivery_service.finish(
-                self._sessionmaker, claim, succeeded=outcome.succeeded, started_at=started_at,
-                latency_ms=outcome.latency_ms, status_code=outcome.status_code,
-                error=outcome.error, response_excerpt=outcome.response_excerpt, policy=policy,
+            status = await self._record(
+                delivery_service.Finished(
+                    claim, outcome.succeeded, started_at, outcome.latency_ms,
+                    outcome.status_code, outcome.error, outcome.response_excerpt,
+                )
             )  # fmt: skip
-            log.info(
+            # Successes at debug level: at hundreds a second they would drown the log.
+            (log.debug if outcome.succeeded else log.info)(
                 "webhook.attempted", delivery_id=str(delivery.id), status=status,
                 status_code=outcome.status_code, latency_ms=outcome.latency_ms,
             )  # fmt: skip
@@ -153,10 +184,9 @@ class DeliveryWorker:
             )
             held_ids = [item.id for item in held]
             if not held_ids:  # sent before, by a worker that stopped before recording it
-                await delivery_service.finish(
-                    self._sessionmaker, claim, succeeded=False, started_at=started_at,
-                    latency_ms=0.0, cancelled=True, policy=policy,
-                )  # fmt: skip
+                await self._record(
+                    delivery_service.Finished(claim, False, started_at, 0.0, cancelled=True)
+                )
                 return
             items = [json.loads(item.payload) for item in held]
             letter = _digest_letter(
@@ -180,10 +210,9 @@ class DeliveryWorker:
         except Exception as failure:  # SMTP refusals, timeouts, a full disk: retried
             error = f"{type(failure).__name__}: {failure}"
         latency = round((loop.time() - clock) * 1000, 1)
-        status = await delivery_service.finish(
-            self._sessionmaker, claim, succeeded=error is None, started_at=started_at,
-            latency_ms=latency, error=error, policy=policy,
-        )  # fmt: skip
+        status = await self._record(
+            delivery_service.Finished(claim, error is None, started_at, latency, error=error)
+        )
         if error is None and held_ids:
             await delivery_service.mark_digested(self._sessionmaker, held_ids)
         log.info("email.attempted", delivery_id=str(delivery.id), status=status, error=error)
