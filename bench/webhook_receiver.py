@@ -41,8 +41,8 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def running_receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver(port=free_port())
+async def running_receiver(port: int | None = None) -> AsyncIterator[Receiver]:
+    receiver = Receiver(port=port or free_port())
 
     async def hook(request: Request) -> Response:
         path = request.url.path
@@ -68,3 +68,18 @@ async def running_receiver() -> AsyncIterator[Receiver]:
         server.force_exit = True
         await asyncio.wait([task], timeout=5)
         task.cancel()
+
+
+async def _serve_alone(port: int, hanging: list[str]) -> None:
+    async with running_receiver(port=port) as receiver:
+        receiver.hanging.update(hanging)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    # `python -m bench.webhook_receiver PORT [HANGING_PATH ...]`: the receiver in a process of its
+    # own, so that the bench measures the delivery worker's CPU apart from the receiver's.
+    import sys
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_alone(int(sys.argv[1]), sys.argv[2:]))

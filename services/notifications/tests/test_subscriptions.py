@@ -665,3 +665,23 @@ async def test_the_reminder_calendar_is_data() -> None:
     ) == (12, 14)
     assert occasions["reminder.regular_review"].monthly_day == 15
     assert occasions["reminder.regular_review"].dates_near(date(2026, 1, 14)) == [date(2026, 1, 15)]
+
+
+def test_a_batch_about_many_units_keeps_only_the_subscribers_units() -> None:
+    from notifications.delivery.content import within_scope
+
+    batch = {
+        "source": "import",
+        "assessments": [
+            {"sequence": 1, "assessment": {"commune_code": "08770", "unit_path": ["25", "08770"]}},
+            {"sequence": 1, "assessment": {"commune_code": "00004", "unit_path": ["01", "00004"]}},
+        ],
+    }
+
+    kept, concerned = within_scope(batch, ("25",))
+    elsewhere, concerned_elsewhere = within_scope(batch, ("79",))
+
+    assert [a["assessment"]["commune_code"] for a in kept["assessments"]] == ["08770"]
+    assert concerned is True
+    assert (elsewhere["assessments"], concerned_elsewhere) == ([], False)
+    assert within_scope({"round_id": "r"}, ("25",)) == ({"round_id": "r"}, True)
