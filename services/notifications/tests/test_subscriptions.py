@@ -531,6 +531,89 @@ async def test_an_email_goes_through_a_real_smtp_server_in_the_recipients_langua
         assert subscription["channels"] == []
 
 
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as a mail server of one's own would have."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "smtp.crt", folder / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_an_email_goes_over_starttls_with_the_credentials_of_the_settings(
+    tmp_path: Path,
+) -> None:
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert_file, key_file = await asyncio.to_thread(_self_signed, tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert_file, key_file)
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> Any:
+        assert isinstance(auth, LoginPassword)
+        logins.append((auth.login, auth.password))
+        return AuthResult(success=auth.password == b"s3cret-pass")
+
+    mailbox = Mailbox()
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=free_port(), tls_context=server_tls,
+        require_starttls=True, authenticator=authenticator, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+        async for service in _service(
+            url, tmp_path, EMAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port,
+            SMTP_SECURITY="starttls", SMTP_USERNAME="platform", SMTP_PASSWORD="s3cret-pass",
+            SMTP_CA_FILE=str(cert_file),
+        ):  # fmt: skip
+            await service.subscribe(
+                PROVINCE, event_types=[approved().TYPE], channels=["email"], unit_code="25",
+                email="lan@phutho.gov.vn",
+            )  # fmt: skip
+            await service.handle(incoming(approved()))
+            await service.worker.drain()
+    finally:
+        controller.stop()
+
+    assert logins == [(b"platform", b"s3cret-pass")]
+    [mail] = mailbox.messages
+    assert mail["Subject"] == "[Rà soát hộ nghèo] Tỉnh đã phê duyệt kết quả rà soát"
+
+
 async def test_a_daily_digest_groups_the_days_events_into_one_email_once(
     service: Service,
 ) -> None:
@@ -560,8 +643,13 @@ async def test_a_daily_digest_groups_the_days_events_into_one_email_once(
 
 
 async def test_reminders_reach_each_subscriber_once_per_occasion_with_several_workers(
-    service: Service,
+    any_database: str, tmp_path: Path
 ) -> None:
+    async for service in _service(any_database, tmp_path):
+        await _reminders_once(service)
+
+
+async def _reminders_once(service: Service) -> None:
     await service.subscribe(
         PROVINCE, event_types=["reminder.periodic_review_opens", "reminder.posting_period_ends"],
         channels=["inbox"], unit_code="25",

@@ -27,6 +27,9 @@ class Settings(ServiceSettings):
     SMTP_USERNAME: str | None = None
     SMTP_PASSWORD: SecretStr | None = None
     SMTP_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
+    # CA certificates (PEM) to trust for the SMTP server's TLS besides the system's: a ministry's
+    # own mail server with an internal CA.
+    SMTP_CA_FILE: str | None = None
 
     # Webhooks. Networks (CIDR) an admin allows although private or loopback, e.g.
     # ["10.20.0.0/16"]; empty: only public addresses are reached.

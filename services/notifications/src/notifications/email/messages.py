@@ -77,6 +77,7 @@ async def send(settings: Settings, message: EmailMessage, *, name: str) -> None:
         password=password if login else None,
         use_tls=settings.SMTP_SECURITY == "tls",
         start_tls=settings.SMTP_SECURITY == "starttls",
+        cert_bundle=settings.SMTP_CA_FILE,
         timeout=settings.SMTP_TIMEOUT_SECONDS,
     )
 
