@@ -228,6 +228,8 @@ class DistributedStack:
                 environment[key] = self.config.rabbitmq_url
             elif key == "SMTP_HOST":
                 environment[key] = self.config.smtp_host
+            elif key == "PUBLIC_BASE_URL":
+                environment[key] = self.gateway_url  # where links in e-mails lead
             elif key.endswith("_URL") and value.startswith("http://"):
                 # Another container by name: the same path on that process's local port.
                 parts = urlsplit(value)
