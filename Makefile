@@ -8,13 +8,13 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: run test lint format services bench clean
+.PHONY: run test lint format services bench faults soak clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml libs/*/pyproject.toml
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml services/*/pyproject.toml libs/*/pyproject.toml tools/*/pyproject.toml
 	$(UV) sync --frozen --all-packages --python $(PYTHON)
 	touch $@
 
@@ -38,6 +38,12 @@ services: .venv/.synced  ## the distributed processes natively, against local Po
 
 bench: .venv/.synced  ## the benchmark suite on the distributed processes (~10 min); table in docs/benchmarks.md
 	.venv/bin/python -m bench --docs docs/benchmarks.md
+
+faults: .venv/.synced  ## the fault matrix on throwaway PostgreSQL and RabbitMQ (docs/reliability.md); RUNS=20
+	.venv/bin/python -m tests.faults --runs $(or $(RUNS),20)
+
+soak: .venv/.synced  ## 30 minutes of mixed load with periodic faults; memory and connections per process
+	.venv/bin/python -m tests.faults.soak --minutes $(or $(MINUTES),30)
 
 clean:
 	rm -rf .venv .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,7 @@
 
 The synthetic province (the project's generator, N households) is written as `households.jsonl`
 and `populations.csv`. The populations go in first (they are not what is timed). Then the clock
-runs from the upload (gzip-compressed, as `python -m households.bulk_import` sends it) through the
+runs from the upload (gzip-compressed, as `python -m bulk_upload` sends it) through the
 import job to the moment the province's figures count every imported household: written, events
 relayed, classified and counted. The reference loads the same file's rows, one `jsonb` value a
 line, into a bare table of the same PostgreSQL server with one `COPY`.
@@ -19,8 +19,8 @@ from bench import data
 from bench.context import Context
 from bench.profile import profiled
 from bench.report import Figure
-from households.synthetic.generator import Commune
-from households.synthetic.province import write_province
+from synthetic.generator import Commune
+from synthetic.province import write_province
 
 TARGET_SECONDS, TARGET_RATIO, AT = 120.0, 3.0, 1_000_000
 

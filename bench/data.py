@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from households.synthetic.generator import Commune, SyntheticHousehold, generate
+from synthetic.generator import Commune, SyntheticHousehold, generate
 
 PROVINCE = "26"
 FIRST_REFERENCE_DATE = date(2024, 11, 1)

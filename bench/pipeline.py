@@ -22,8 +22,8 @@ from bench.context import Context
 from bench.profile import profiled
 from bench.report import Figure
 from households.household.events import PRODUCER
-from households.synthetic.events import assessment_recorded
 from kit.contracts import Envelope
+from synthetic.events import assessment_recorded
 
 TARGET_RATE = 1500.0
 BACKLOG = 100_000

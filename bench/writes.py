@@ -17,7 +17,7 @@ from bench.context import Context
 from bench.load import Operation, Recorder, Run, open_loop
 from bench.profile import profiled
 from bench.report import Figure
-from households.synthetic.generator import SyntheticHousehold
+from synthetic.generator import SyntheticHousehold
 
 TARGET_RATE, TARGET_P95 = 200.0, 50.0
 

@@ -4,12 +4,13 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway.config import Settings
 from gateway.main import create_app
 from gateway.routes import ROUTES, UPSTREAMS
-from kit.testing import bearer
+from kit.testing import bearer, free_port
 
 
 class TestForwarding:
@@ -403,19 +404,38 @@ class TestRouting:
 
 
 class TestMetrics:
-    async def test_counts_forwarded_requests_by_upstream_and_status(self, serve) -> None:
-        async with serve(households=lambda request: httpx.Response(200)) as client:
+    async def test_counts_forwarded_requests_by_upstream_and_status_on_the_metrics_port(
+        self, serve, settings: Settings
+    ) -> None:
+        port = free_port()
+        with_listener = settings.model_copy(update={"METRICS_PORT": port})
+        labels = {"method": "GET", "route": "/api/v1/{path}", "service": "gateway", "status": "200"}
+        before = REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+        async with serve(with_listener, households=lambda request: httpx.Response(200)) as client:
             await client.get("/api/v1/units")
             await client.get("/api/v1/units")
             await client.get("/api/v1/standards")
-            metrics = await client.get("/metrics")
+            public = await client.get("/metrics")
+            async with httpx.AsyncClient() as scraper:
+                metrics = await scraper.get(f"http://127.0.0.1:{port}/metrics")
 
+        assert public.status_code == 404  # the public port does not show them
         assert metrics.status_code == 200
         assert metrics.headers["content-type"].startswith("text/plain")
         text = metrics.text
         assert 'gateway_upstream_requests_total{status="200",upstream="households"} 2.0' in text
         assert 'gateway_upstream_requests_total{status="502",upstream="indicators"} 1.0' in text
         assert "gateway_upstream_request_duration_seconds_bucket" in text
+        # The process's own: requests by route template (the proxy's one catch-all route,
+        # whatever the path), and the process collector.
+        assert REGISTRY.get_sample_value("http_requests_total", labels) == before + 2
+        assert 'http_requests_total{method="GET",route="/api/v1/{path}"' in text
+        assert 'route="/api/v1/units"' not in text
+        assert "process_resident_memory_bytes" in text
+
+    async def test_without_a_metrics_port_nothing_serves_metrics(self, serve) -> None:
+        async with serve() as client:
+            assert (await client.get("/metrics")).status_code == 404
 
 
 def test_an_unknown_transport_name_is_refused(settings: Settings) -> None:

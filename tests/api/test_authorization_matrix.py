@@ -26,12 +26,12 @@ import pytest
 import pytest_asyncio
 from support import platform_api
 
-from households.synthetic.files import household_line
-from households.synthetic.generator import Commune, generate
 from kit.auth import Caller, Role
 from launcher.embedded import Platform, embedded_gateway_settings, running_platform
 from notifications.config import Settings as NotificationSettings
 from notifications.email import unsubscribe
+from synthetic.files import household_line
+from synthetic.generator import Commune, generate
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -187,7 +187,35 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/figures/{round_id}/{unit_code}/children"): roles(
         SCOPED, SCOPED, GONE, GONE, SCOPED
     ),
+    # Reports and charts are figures: the same scope. A report job's file holds what its
+    # requester may see, so only the requester reads the job (the world's job is nobody's here).
+    ("GET", "/api/v1/reports/{round_id}/{unit_code}"): each(*SCOPED),
+    ("GET", "/api/v1/reports/{round_id}/{unit_code}/charts/{chart}"): each(*SCOPED),
+    ("GET", "/api/v1/reports/charts/trend/{unit_code}"): each(*SCOPED),
+    ("POST", "/api/v1/reports/jobs"): each(*SCOPED),
+    ("GET", "/api/v1/reports/jobs/{job_id}"): each(*GONE),
+    ("GET", "/api/v1/reports/jobs/{job_id}/file"): each(*GONE),
+    ("GET", "/api/v1/information/{round_id}/{unit_code}"): each(*SCOPED),
+    ("GET", "/api/v1/information/{round_id}/{unit_code}/children"): roles(
+        SCOPED, SCOPED, GONE, GONE, SCOPED
+    ),
+    ("GET", "/api/v1/information/trend/{unit_code}"): each(*SCOPED),
     ("GET", "/api/v1/classifications/{round_id}"): roles(ALL, ALL, ALL, ALL, NONE),
+    # Transitions between the world's round and a later one (docs/transitions.md): counts for
+    # every role in its scope; the households behind them for those who see households.
+    ("GET", "/api/v1/transitions/{from_round_id}/{to_round_id}/{unit_code}"): each(*SCOPED),
+    ("GET", "/api/v1/transitions/{from_round_id}/{to_round_id}/{unit_code}/households"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/alkire-foster/{round_id}/{unit_code}"): each(*SCOPED),
+    # Targets: set by province officers (and admins) for units of their scope, read by all.
+    ("POST", "/api/v1/targets"): roles(REFUSED_BODY, REFUSED_BODY, NONE, NONE, NONE),
+    ("GET", "/api/v1/targets"): each(OK),
+    ("GET", "/api/v1/targets/{target_id}"): each(*SCOPED),
+    ("DELETE", "/api/v1/targets/{target_id}"): roles(SCOPED, SCOPED, NONE, NONE, NONE),
+    # What-if: run as a recalculation is; the world's job is a nationwide admin's.
+    ("POST", "/api/v1/what-if"): roles(ALL, ALL, NONE, NONE, NONE),
+    ("GET", "/api/v1/what-if/{job_id}"): roles(IMPORT_JOB, GONE, GONE, NONE, NONE),
     ("GET", "/api/v1/classifications/{round_id}/{household_id}"): roles(
         SCOPED, SCOPED, SCOPED, SCOPED, NONE
     ),
@@ -251,7 +279,10 @@ class World:
     user_id: str
     key_id: str
     conflict_id: str
-    subscription_id: str
+    later_round_id: str = ""
+    target_id: str = ""
+    what_if_id: str = ""
+    subscription_id: str = ""
     markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     def path_params(self, path: str) -> dict[str, str]:
@@ -262,7 +293,10 @@ class World:
             "code": OURS[0] if "/provinces/" in path else OURS[2],
             "objection_id": "00000000-0000-4000-8000-000000000000",
             "standard_id": "VN-2022-2025",
-            "job_id": self.job_id,
+            "job_id": self.what_if_id if "/what-if/" in path else self.job_id,
+            "from_round_id": self.round_id,
+            "to_round_id": self.later_round_id,
+            "target_id": self.target_id,
             "notification_id": self.notification_id,
             "import_id": self.import_id,
             "user_id": self.user_id,
@@ -271,6 +305,7 @@ class World:
             "subscription_id": self.subscription_id,
             "delivery_id": "00000000-0000-4000-8000-000000000001",
             "item_id": "00000000-0000-4000-8000-000000000002",
+            "chart": "rates",
         }
 
 
@@ -293,7 +328,16 @@ async def _seed(platform: Platform) -> World:
             url = f"/api/v1/households/{households[path]['id']}/assessments/{round_['id']}"
             await api.ok(admin.put(url, json=survey, headers={"If-Match": '"1"'}))
         [conflict] = (await api.ok(admin.get("/api/v1/assessments/conflicts")))["items"]
+        later = await api.open_round()  # for transitions from the world's round
         await platform.settled()
+        target = await api.ok(admin.post("/api/v1/targets", json=_target_json()), 201)
+        what_if = await api.ok(
+            admin.post(
+                "/api/v1/what-if",
+                json={"round_id": round_["id"], "base_standard_id": "VN-2022-2025"},
+            ),
+            202,
+        )
         notifications = (await api.ok(admin.get("/api/v1/notifications"))).get("items", [])
         by_commune = {n["commune_code"]: n["id"] for n in notifications}
         job = await api.ok(
@@ -323,6 +367,9 @@ async def _seed(platform: Platform) -> World:
         key_id=key["id"],
         conflict_id=conflict["id"],
         subscription_id=subscription["id"],
+        later_round_id=later["id"],
+        target_id=target["id"],
+        what_if_id=what_if["id"],
     )
     for path in (OURS, THEIRS):
         world.markers[path] = {
@@ -379,6 +426,17 @@ def _subscription_json() -> dict[str, Any]:
         "unit_code": OURS[2],
         "channels": ["inbox", "webhook"],
         "webhook_url": "http://127.0.0.1:9/matrix",
+    }
+
+
+def _target_json() -> dict[str, Any]:
+    return {
+        "unit_code": OURS[2],
+        "kind": "below_by",
+        "value_percent": 0.7,
+        "baseline_year": 2022,
+        "baseline_percent": 0.99,
+        "target_year": 2025,
     }
 
 
@@ -495,10 +553,20 @@ async def _request(
             kwargs["json"] = {
                 "commune_code": "08770"
             }  # Xã Hợp Lý of Phú Thọ, Quang Sơn's successor
+        case ("POST", "/api/v1/targets"):
+            kwargs["json"] = _target_json()
+        case ("DELETE", "/api/v1/targets/{target_id}"):
+            # A target of its own: the world's stays for the other cells.
+            fresh = await admin.post("/api/v1/targets", json=_target_json())
+            url = f"/api/v1/targets/{fresh.json()['id']}"
+        case ("POST", "/api/v1/what-if"):
+            kwargs["json"] = {"round_id": world.round_id, "base_standard_id": "VN-2022-2025"}
         case ("GET", "/api/v1/assessments"):
             kwargs["params"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/recalculations"):
             kwargs["json"] = {"round_id": world.round_id}
+        case ("POST", "/api/v1/reports/jobs"):
+            kwargs["json"] = {"round_id": world.round_id, "unit_code": OURS[2]}
         case ("POST", "/api/v1/admin/indicators/dead-letters/replay") | (
             "POST",
             "/api/v1/admin/notifications/dead-letters/replay",

@@ -7,6 +7,7 @@ e-mail) is searched for them. An aggregate role's notifications do not even name
 """
 
 import asyncio
+import json
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,21 @@ async def test_canaries_appear_in_no_log_line_and_no_message(
             [recorded] = [m for m in published if m.type == "households.assessment.recorded.v1"][:1]
             await publish(recorded)
             await platform.settled()
+            # Who is behind the transitions (docs/transitions.md): households, never people.
+            later = await api.open_round()
+            await platform.settled()
+            behind = await api.ok(
+                admin.get(
+                    f"/api/v1/transitions/{round_['id']}/{later['id']}/08764/households",
+                    params={"table": "poor"},
+                )
+            )
+            drill_down = json.dumps(behind, ensure_ascii=False)
         notified = await _notifications(platform, receiver, tmp_path / "mail")
 
+    assert "CANARY-1" in drill_down  # the search ran over a real answer
+    for field, canary in CANARIES.items():
+        assert canary not in drill_down, f"{field} in the transitions drill-down"
     logs = "".join(capfd.readouterr())
     messages = [message.body.decode() for message in published]
     assert "households.assessment.recorded.v1" in {message.type for message in published}

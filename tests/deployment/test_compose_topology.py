@@ -25,6 +25,8 @@ from support.compose_file import (
 from gateway.auth.router import JWKS_PATH as GATEWAY_JWKS_PATH
 
 RABBITMQ_MANAGEMENT_PORT = 15672
+PROMETHEUS_PORT = 9090
+GRAFANA_PORT = 3000
 INIT_SCRIPTS = "/docker-entrypoint-initdb.d"
 MAILPIT_SMTP_PORT, MAILPIT_UI_PORT = 1025, 8025
 RESTARTING = {"always", "unless-stopped", "on-failure"}
@@ -94,15 +96,25 @@ def test_the_signing_key_is_on_a_volume_the_gateway_and_its_migrations_share(
         assert named[0] in DOCUMENT.get("volumes", {}), f"{named[0]}: not a named volume"
 
 
-def test_only_the_gateway_and_the_management_uis_publish_ports() -> None:
+def test_only_the_gateway_and_the_operators_uis_publish_ports() -> None:
     [gateway] = [process for process in processes().values() if process.module == "gateway.main"]
     broker = server_of("RABBITMQ_URL")
     published = {name: container_ports(service) for name, service in SERVICES.items()}
+    # Not the gateway's metrics port: its public port alone.
     assert {name: ports for name, ports in published.items() if ports} == {
         gateway.name: {gateway.port},
         broker: {RABBITMQ_MANAGEMENT_PORT},
-        "mailpit": {MAILPIT_UI_PORT},  # the e-mail catcher's inbox, for operators
+        "prometheus": {PROMETHEUS_PORT},
+        "grafana": {GRAFANA_PORT},
+        "mailpit": {MAILPIT_UI_PORT},  # the e-mail catcher's inbox
     }
+
+
+def test_the_operators_uis_are_published_on_this_machine_only() -> None:
+    broker = server_of("RABBITMQ_URL")
+    for name in (broker, "prometheus", "grafana", "mailpit"):
+        for entry in SERVICES[name].get("ports", []):
+            assert str(entry).startswith("127.0.0.1:"), f"{name}: {entry} is reachable from afar"
 
 
 def test_notification_emails_go_to_the_mailpit_catcher_of_the_file() -> None:

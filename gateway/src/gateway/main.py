@@ -38,6 +38,9 @@ from kit.db import make_engine, make_sessionmaker
 from kit.errors import document_unreadable_bodies, install_error_handlers
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
+from kit.metrics import PROCESS_SAMPLER, HttpMetricsMiddleware, outbox_sampler
+from kit.openapi import document_callers, operation_id
+from kit.ops import serving, track_bus
 
 
 async def _stopped(work: OutboxRelay | NotBeforeList, task: "asyncio.Task[None]") -> None:
@@ -64,7 +67,9 @@ def _client(
 
 def _bus(settings: Settings) -> MessageBus:
     if settings.MESSAGE_BUS == "rabbitmq":
-        return RabbitMQBus(settings.RABBITMQ_URL, publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS)
+        bus = RabbitMQBus(settings.RABBITMQ_URL, publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS)
+        track_bus(bus)  # part of the operations listener's readiness
+        return bus
     return InProcessBus()
 
 
@@ -120,6 +125,20 @@ def create_app(
             for work in (relay, not_before):
                 # Stopped, not cancelled: a query cut short would outlive the engine.
                 stack.push_async_callback(_stopped, work, asyncio.create_task(work.run()))
+            if settings.METRICS_PORT is not None:
+                # Metrics and health on a port of their own, never the public one.
+                PROCESS_SAMPLER.interval = settings.METRICS_SAMPLE_SECONDS
+                PROCESS_SAMPLER.add(
+                    f"outbox:{settings.SERVICE_NAME}",
+                    outbox_sampler(sessionmaker, outbox, settings.SERVICE_NAME),
+                )
+                await stack.enter_async_context(
+                    serving(
+                        settings.METRICS_PORT,
+                        host=settings.METRICS_HOST,
+                        registries=[metrics.registry],
+                    )
+                )
             per_second = settings.LOGIN_ATTEMPTS_PER_MINUTE / 60
             burst = settings.LOGIN_ATTEMPTS_BURST
             yield {
@@ -161,11 +180,13 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     # Added innermost first: a request meets the trusted proxies' headers, the security headers,
-    # CORS, the body limit, the request id, then the caller's identity and rate limit.
+    # CORS, the body limit, the metrics, the request id, then the caller's identity and rate limit.
     app.add_middleware(CallerMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, service=settings.SERVICE_NAME, root=app)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.MAX_BODY_BYTES,
@@ -184,7 +205,15 @@ def create_app(
                 API_KEY_HEADER,
                 REQUEST_ID_HEADER,
             ],
-            expose_headers=["ETag", "Location", "Retry-After", REQUEST_ID_HEADER],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "Deprecation",
+                "Sunset",
+                "Link",
+                REQUEST_ID_HEADER,
+            ],
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware)
@@ -204,4 +233,5 @@ def create_app(
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     document_unreadable_bodies(app)
+    document_callers(app)
     return app

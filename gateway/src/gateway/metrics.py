@@ -1,20 +1,18 @@
-"""Prometheus metrics of the traffic the gateway forwards."""
+"""Prometheus metrics of the traffic the gateway forwards.
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    ProcessCollector,
-    generate_latest,
-)
+Served with the process's own (kit.metrics) on the gateway's operations listener (METRICS_PORT),
+not on its public port.
+"""
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 
 class Metrics:
     """One registry per app, so that several apps (tests, the embedded runner) never collide."""
 
     def __init__(self) -> None:
+        # The process collector is in the default registry, served beside this one.
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
         self._requests = Counter(
             "gateway_upstream_requests",
             "Requests forwarded, by upstream and response status.",

@@ -12,17 +12,22 @@ elsewhere, or an API key.
 """
 
 import asyncio
+import json
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cache
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, TypeAlias, TypeGuard
 
 import httpx
 import structlog
 
+from gateway import api_info
 from gateway.routes import upstream_for
 from kit.errors import PROBLEM_JSON
+from kit.openapi import PROBLEM_EXAMPLES
 
 JsonObject: TypeAlias = dict[str, Any]
 # (component section, original name) -> name in the merged document
@@ -57,6 +62,10 @@ SECURITY_SCHEMES: JsonObject = {
 # Alternatives: any one of them authenticates.
 SECURITY: list[JsonObject] = [{name: []} for name in SECURITY_SCHEMES]
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+# Request and response examples by operation id, recorded from a real platform
+# (`python -m launcher.api_examples --write`).
+EXAMPLES_FILE = Path(__file__).parent / "api_examples.json"
 
 log = structlog.get_logger()
 
@@ -127,10 +136,21 @@ def merge(
         for tag in document.get("tags", []):
             tags.setdefault(tag.get("name"), tag)
 
-    info: JsonObject = {"title": TITLE, "version": version}
+    info: JsonObject = {
+        "title": TITLE,
+        "version": version,
+        "description": api_info.DESCRIPTION,
+        "contact": api_info.CONTACT,
+        "license": api_info.LICENSE,
+    }
     if missing:
         info["x-missing-upstreams"] = sorted(missing)
-    merged: JsonObject = {"openapi": own.get("openapi", "3.1.0"), "info": info, "paths": paths}
+    merged: JsonObject = {
+        "openapi": own.get("openapi", "3.1.0"),
+        "info": info,
+        "servers": api_info.SERVERS,
+        "paths": paths,
+    }
     if _declare_security(paths):
         # The gateway's schemes first: Swagger UI's "Authorize" dialog lists the log-in form on top.
         components["securitySchemes"] = SECURITY_SCHEMES | {
@@ -138,13 +158,69 @@ def merge(
             for name, scheme in components["securitySchemes"].items()
             if name not in SECURITY_SCHEMES
         }
+    _add_enum_notes(components["schemas"], sources.values())
     if "Problem" in components["schemas"]:
         _declare_gateway_answers(paths)
+    add_examples(paths, recorded_examples())
     if components:
         merged["components"] = dict(components)
-    if tags:
-        merged["tags"] = list(tags.values())
+    # The platform's tags in the order a newcomer meets them, then any a service adds.
+    known = {tag["name"]: tag for tag in api_info.TAGS}
+    merged["tags"] = [*api_info.TAGS, *(tag for name, tag in tags.items() if name not in known)]
     return merged
+
+
+def duplicate_operation_ids(document: JsonObject) -> dict[str, list[str]]:
+    """Operation ids used by more than one operation, with the operations using each."""
+    uses: dict[str, list[str]] = defaultdict(list)
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in _METHODS and isinstance(operation, dict):
+                uses[str(operation.get("operationId"))].append(f"{method.upper()} {path}")
+    return {name: where for name, where in uses.items() if len(where) > 1}
+
+
+def _add_enum_notes(schemas: JsonObject, documents: Iterable[JsonObject]) -> None:
+    """A service may say more about an enum another one defines (`x-enum-notes`: which values the
+    indicators service's standards put where); the notes go into the enum's description."""
+    for document in documents:
+        for name, notes in document.get("x-enum-notes", {}).items():
+            schema = schemas.get(name)
+            if not isinstance(schema, dict) or not notes:
+                continue
+            lines = "\n".join(f"- {note}" for note in notes)
+            schema["description"] = (
+                f"{schema.get('description', '').rstrip()}\n\nWhere each standard puts these "
+                f"values:\n{lines}"
+            ).lstrip()
+
+
+@cache
+def recorded_examples() -> dict[str, JsonObject]:
+    if not EXAMPLES_FILE.exists():
+        return {}
+    examples: dict[str, JsonObject] = json.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    return examples
+
+
+def add_examples(paths: JsonObject, examples: Mapping[str, JsonObject]) -> None:
+    """Put each operation's recorded examples on its request body and success answers, where
+    the operation gives none of its own."""
+    for item in paths.values():
+        for method, operation in item.items():
+            if method not in _METHODS or not isinstance(operation, dict):
+                continue
+            recorded = examples.get(str(operation.get("operationId")))
+            if recorded is None:
+                continue
+            body = operation.get("requestBody", {}).get("content", {})
+            if "request" in recorded and body:
+                media_type = "application/json" if "application/json" in body else next(iter(body))
+                body[media_type].setdefault("example", recorded["request"])
+            for status, answer in recorded.get("responses", {}).items():
+                content = operation.get("responses", {}).get(status, {}).get("content", {})
+                if "application/json" in content:
+                    content["application/json"].setdefault("example", answer)
 
 
 def _declare_gateway_answers(paths: JsonObject) -> None:
@@ -165,10 +241,8 @@ def _declare_gateway_answers(paths: JsonObject) -> None:
 
 def _problem_answer(status: int) -> JsonObject:
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        "description": HTTPStatus(status).phrase,
-        "content": {PROBLEM_JSON: {"schema": schema}},
-    }
+    media = {"schema": schema, "example": PROBLEM_EXAMPLES[str(status)]}
+    return {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: media}}
 
 
 def _declare_security(paths: JsonObject) -> bool:

@@ -1,16 +1,19 @@
-"""Operational endpoints: the platform's health and the gateway's metrics."""
+"""Operational endpoints: the platform's health.
+
+The gateway's metrics are not here: they are on its operations listener (METRICS_PORT, kit.ops),
+which the public port does not expose.
+"""
 
 import asyncio
 import time
 from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field, JsonValue
 
-from gateway.state import MetricsDep, SettingsDep, UpstreamsDep
+from gateway.state import SettingsDep, UpstreamsDep
 
 router = APIRouter(tags=["health"])
 
@@ -23,16 +26,18 @@ class ServiceHealth(BaseModel):
     checks: dict[str, JsonValue] = Field(
         default={}, description="The service's own readiness checks, as it reported them."
     )
-    latency_ms: float
+    latency_ms: float = Field(description="How long its readiness check took, in milliseconds.")
 
 
 class HealthReport(BaseModel):
-    status: Literal["ok", "degraded"]
-    services: dict[str, ServiceHealth]
+    status: Literal["ok", "degraded"] = Field(
+        description="`ok` when every service answers, else `degraded`."
+    )
+    services: dict[str, ServiceHealth] = Field(description="Each service's readiness, by name.")
 
 
 class Liveness(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok"] = Field(default="ok", description="`ok`: the gateway's process is up.")
 
 
 async def _probe(upstream: httpx.AsyncClient, seconds: float) -> ServiceHealth:
@@ -84,9 +89,3 @@ async def get_health(settings: SettingsDep, upstreams: UpstreamsDep) -> JSONResp
 async def get_liveness() -> Liveness:
     """The gateway process is up; says nothing about the services."""
     return Liveness()
-
-
-@router.get("/metrics", include_in_schema=False)
-async def get_metrics(metrics: MetricsDep) -> Response:
-    """Prometheus metrics of the gateway."""
-    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from gateway.users import service as user_service
 from gateway.users.models import User
 from gateway.users.schemas import new_user
-from households.demo.load import NEW_PROVINCE, WALK_THROUGH_COMMUNE
 from kit.auth import Role
+from synthetic.demo import NEW_PROVINCE, WALK_THROUGH_COMMUNE
 
 
 @dataclass(frozen=True)

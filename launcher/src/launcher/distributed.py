@@ -40,6 +40,9 @@ class StackConfig:
     database_prefix: str = ""  # tests give each run its own databases
     gateway_port: int = 8000
     first_service_port: int = 8001
+    # Operations listeners (METRICS_PORT: relays, workers, the importer, the gateway's metrics):
+    # one port each from here; by default 100 above the first service port.
+    first_metrics_port: int | None = None
     log_dir: Path = Path("data/logs")
     # What the containers keep on volumes (the gateway's signing key), and the first admin's
     # generated password.
@@ -55,6 +58,7 @@ class DistributedStack:
         self.config = config
         self.processes = compose.load(variables=_placeholders())
         self.ports = self._assign_ports()
+        self.metrics_ports = self._assign_metrics_ports()
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self._admin_password: str | None = None
 
@@ -103,6 +107,13 @@ class DistributedStack:
 
     def url_of(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def metrics_url_of(self, name: str) -> str:
+        """Where `name` serves /metrics: its operations listener, else its own HTTP port."""
+        port = self.metrics_ports.get(name, self.ports.get(name))
+        if port is None:
+            raise LookupError(f"{name} serves no metrics")
+        return f"http://127.0.0.1:{port}"
 
     def database_url(self, service: str) -> str:
         admin = urlsplit(self.config.postgres_url)
@@ -208,6 +219,11 @@ class DistributedStack:
                 ports[name], next_port = next_port, next_port + 1
         return ports
 
+    def _assign_metrics_ports(self) -> dict[str, int]:
+        first = self.config.first_metrics_port or self.config.first_service_port + 100
+        named = [n for n, p in self.processes.items() if "METRICS_PORT" in p.environment]
+        return {name: first + number for number, name in enumerate(named)}
+
     def _argv(self, process: compose.ComposeProcess) -> list[str]:
         argv = list(process.command)
         if argv[0] == "uvicorn":
@@ -230,6 +246,11 @@ class DistributedStack:
                 environment[key] = self.config.smtp_host
             elif key == "PUBLIC_BASE_URL":
                 environment[key] = self.gateway_url  # where links in e-mails lead
+            elif key == "METRICS_PORT":
+                # Every container has its own 9100; natively each process needs a port of its own.
+                environment[key] = str(self.metrics_ports[process.name])
+            elif key == "METRICS_HOST":
+                environment[key] = "127.0.0.1"
             elif key.endswith("_URL") and value.startswith("http://"):
                 # Another container by name: the same path on that process's local port.
                 parts = urlsplit(value)

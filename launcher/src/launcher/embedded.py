@@ -45,7 +45,6 @@ import notifications.migrate
 import notifications.worker
 from gateway.auth.issuer import load_signing_key
 from gateway.config import Settings as GatewaySettings
-from households.demo.load import load_demo
 from households.review.service import Rules
 from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
@@ -55,6 +54,7 @@ from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
 from launcher.demo_users import ensure_demo_users, login_help
+from synthetic.demo import load_demo
 
 RELAY_POLL_SECONDS = 0.05
 S = TypeVar("S", bound=ServiceSettings)
@@ -297,6 +297,14 @@ async def running_platform(
                 )
             ),
             asyncio.create_task(
+                indicators.worker.run_target_checks(
+                    sessionmakers["indicators"], indicators_settings
+                )
+            ),
+            asyncio.create_task(
+                indicators.worker.run_what_ifs(sessionmakers["indicators"], indicators_settings)
+            ),
+            asyncio.create_task(
                 households.importer.run_imports(sessionmakers["households"], households_settings)
             ),
             asyncio.create_task(
@@ -308,6 +316,9 @@ async def running_platform(
                 notifications.worker.run_schedules(
                     sessionmakers["notifications"], notifications_settings
                 )
+            ),
+            asyncio.create_task(
+                indicators.worker.run_report_jobs(sessionmakers["indicators"], indicators_settings)
             ),
         ]
         platform = Platform(

@@ -312,6 +312,45 @@ class TestBatches:
         assert {row.message_id for row in await processed(database)} == {e.id for e in envelopes}
         assert await written(database) == 5
 
+    async def test_a_handler_of_two_types_gets_both_in_one_call_in_delivery_order(
+        self, database: Database
+    ) -> None:
+        """How a single event and its batch message (the same facts, many at once) keep their
+        relative order: one handler registered for both types."""
+        calls: list[list[str]] = []
+
+        async def either(session: AsyncSession, events: Sequence[tuple[Envelope, Any]]) -> None:
+            calls.append([envelope.type for envelope, _ in events])
+
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            batch_handlers={PopulationRecordedV1: either, HouseholdClassChangedV1: either},
+        )
+        changed = HouseholdClassChangedV1(
+            household_id=uuid4(),
+            household_code="H-1",
+            round_id=uuid4(),
+            standard_id="2022-2025",
+            commune_code="00001",
+            unit_path=["01", "001", "00001"],
+            previous_class=None,
+            new_class="poor",
+            deprivation_count=3,
+        )
+        envelopes = [
+            population_in("00001"),
+            envelope_of(changed),
+            population_in("00002"),
+            envelope_of(changed),
+        ]
+
+        outcomes = await consumer.handle_batch([delivery(e) for e in envelopes])
+
+        assert outcomes == [None] * 4
+        assert calls == [[envelope.type for envelope in envelopes]]
+
     async def test_the_same_message_twice_in_a_batch_or_again_later_is_handled_once(
         self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
     ) -> None:

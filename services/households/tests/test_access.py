@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.db import outbox
 from households.personal import MASK
-from households.synthetic.generator import Commune, generate
 from kit.auth import Role
 from kit.testing import bearer
+from synthetic.generator import Commune, generate
 
 OURS, THEIRS = "08764", "08713"
 OUR_DISTRICT, THEIR_DISTRICT = "246", "243"

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from households.personal import MASK
-from households.synthetic.generator import Commune, generate
 from kit.auth import Role
+from synthetic.generator import Commune, generate
 
 COMMUNE = "08764"
 HEAD, NEW_HEAD = "Nguyễn Văn Canary", "Trần Văn Canary"

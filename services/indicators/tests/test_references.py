@@ -53,16 +53,21 @@ async def learn(
                 )
             )
         for depth, code in enumerate(path):
-            if await session.get(UnitRef, code) is None:
-                level = ("province", "district", "commune")[depth]
+            if await session.get(UnitRef, (round_id, code)) is None:
+                level = "commune" if depth == len(path) - 1 else ("province", "district")[depth]
                 session.add(
                     UnitRef(
-                        unit_code=code, level=level, parent_code=path[depth - 1] if depth else None
+                        round_id=round_id,
+                        unit_code=code,
+                        level=level,
+                        parent_code=path[depth - 1] if depth else None,
                     )
                 )
-            session.add(
-                UnitFigure(round_id=round_id, unit_code=code, metric=SURVEYED_HOUSEHOLDS, value=1)
-            )
+                session.add(
+                    UnitFigure(
+                        round_id=round_id, unit_code=code, metric=SURVEYED_HOUSEHOLDS, value=1
+                    )
+                )
 
 
 class TestReferenceLookups:
@@ -93,10 +98,27 @@ class TestReferenceLookups:
         assert (await admin.get(f"/api/v1/figures/{known}/08764")).status_code == 404
         assert (await admin.get(f"/api/v1/figures/{later}/08707")).status_code == 404
 
-        await learn(sessionmaker, later, ["26", "246", "08764"])
+        await learn(sessionmaker, known, ["26", "246", "08764"])
+        await learn(sessionmaker, later, ["26", "243", "08707"])
 
         assert (await admin.get(f"/api/v1/figures/{known}/08764")).status_code == 200
         assert (await admin.get(f"/api/v1/figures/{later}/08707")).status_code == 200
+
+    async def test_a_commune_on_the_two_level_map_is_remembered(
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        as_role: AsRole,
+    ) -> None:
+        round_id = uuid4()
+        await learn(sessionmaker, round_id, ["25", "08707"])
+        admin = as_role(Role.ADMIN)
+
+        with statements(engine) as sent:
+            answers = [await admin.get(f"/api/v1/figures/{round_id}/08707") for _ in range(3)]
+
+        assert [answer.status_code for answer in answers] == [200, 200, 200]
+        assert reading("unit_ref", sent) == 2  # the commune and its province: once
 
     async def test_a_unit_outside_the_scope_stays_hidden_when_remembered(
         self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole

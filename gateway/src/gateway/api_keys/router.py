@@ -52,7 +52,9 @@ async def create_api_key(
 @router.get("", response_model=ApiKeyList)
 async def list_api_keys(
     session: SessionDep,
-    include_revoked: bool = False,
+    include_revoked: Annotated[
+        bool, Query(description="Also list the keys that were revoked.")
+    ] = False,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ApiKeyList:

@@ -18,20 +18,22 @@ from kit.fields import RequestBody, Text
 
 
 class _NewApiKey(RequestBody):
-    name: Annotated[Text, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])]
+    name: Annotated[Text, Field(min_length=1, max_length=100, examples=["MOLISA statistics"])] = (
+        Field(description="What the key is for, e.g. the integrating system's name.")
+    )
 
 
 class NewCountryWideApiKey(_NewApiKey):
     """A key of a role that may cover the whole country."""
 
-    role: NationalRole
+    role: NationalRole = Field(description="A role that may see the whole country.")
     units: UnitScope
 
 
 class NewScopedApiKey(_NewApiKey):
     """A key of a role that always works in named units."""
 
-    role: ScopedRole
+    role: ScopedRole = Field(description="A role limited to units.")
     units: Units
 
 
@@ -43,14 +45,16 @@ ApiKeyCreate: TypeAlias = Annotated[
 
 
 class ApiKeyRead(BaseModel):
-    id: UUID
-    name: str
+    id: UUID = Field(description="The key's id; the secret is shown only once, when created.")
+    name: str = Field(description="What the key is for, e.g. the integrating system's name.")
     prefix: str = Field(description="The secret's first characters, to tell keys apart.")
-    role: Role
-    units: list[str] | None
-    created_by: str
-    created_at: datetime
-    revoked_at: datetime | None
+    role: Role = Field(description="The role its calls act with.")
+    units: list[str] | None = Field(
+        description="The unit codes whose subtrees it may see; null: the whole country."
+    )
+    created_by: str = Field(description="The admin who created it (`user:<username>`).")
+    created_at: datetime = Field(description="When it was created (UTC).")
+    revoked_at: datetime | None = Field(description="When it was revoked (UTC); null while usable.")
     last_used_at: datetime | None = Field(
         description="Recorded at most about once a minute per key."
     )
@@ -63,5 +67,5 @@ class ApiKeyCreated(ApiKeyRead):
 
 
 class ApiKeyList(BaseModel):
-    items: list[ApiKeyRead]
-    total: int
+    items: list[ApiKeyRead] = Field(description="This page's API keys, in the list's stable order.")
+    total: int = Field(description="How many API keys match, over all pages.")

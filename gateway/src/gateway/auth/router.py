@@ -35,11 +35,27 @@ async def issue_token(
     # Documented as the two it knows; any other is still refused as OAuth2 says (400).
     grant_type: Annotated[
         str,
-        Form(examples=["password"], json_schema_extra={"enum": ["password", "refresh_token"]}),
+        Form(
+            examples=["password"],
+            json_schema_extra={"enum": ["password", "refresh_token"]},
+            description="`password` to log in; `refresh_token` to spend a refresh token for a "
+            "new pair.",
+        ),
     ],
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form(json_schema_extra={"format": "password"})] = None,
-    refresh_token: Annotated[str | None, Form()] = None,
+    username: Annotated[
+        str | None, Form(description="With `grant_type=password`: the user's name.")
+    ] = None,
+    password: Annotated[
+        str | None,
+        Form(
+            json_schema_extra={"format": "password"},
+            description="With `grant_type=password`: the user's password.",
+        ),
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        Form(description="With `grant_type=refresh_token`: the last pair's refresh token."),
+    ] = None,
     scope: Annotated[str, Form(description="Ignored: the role decides what a token allows.")] = "",
 ) -> TokenResponse:
     """Log in with a username and password, or spend a refresh token, for a new token pair."""
@@ -83,7 +99,9 @@ async def revoke_token(
     token: Annotated[
         str, Form(min_length=1, description="The refresh token to revoke, with its family.")
     ],
-    token_type_hint: Annotated[str | None, Form()] = None,
+    token_type_hint: Annotated[
+        str | None, Form(description="`refresh_token`, if given (RFC 7009); optional.")
+    ] = None,
 ) -> Response:
     """Log out: revoke a refresh token and every token refreshed from the same login."""
     async with sessionmaker() as session, session.begin():

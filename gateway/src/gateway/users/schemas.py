@@ -59,14 +59,14 @@ class _NewUser(RequestBody):
 class NewCountryWideUser(_NewUser):
     """A user of a role that may cover the whole country."""
 
-    role: NationalRole
+    role: NationalRole = Field(description="A role that may see the whole country.")
     units: UnitScope
 
 
 class NewScopedUser(_NewUser):
     """A user of a role that always works in named units."""
 
-    role: ScopedRole
+    role: ScopedRole = Field(description="A role limited to units; `units` says which.")
     units: Units
 
 
@@ -81,22 +81,32 @@ new_user = TypeAdapter[NewCountryWideUser | NewScopedUser](UserCreate)
 class UserUpdate(RequestBody):
     """Only what is given changes; `units` may be set to null where the role allows it."""
 
-    role: Role | None = None
+    role: Role | None = Field(default=None, description="A new role; leave out to keep it.")
     units: UnitScope = None
-    active: bool | None = None
-    password: Password | None = None
+    active: bool | None = Field(
+        default=None,
+        description=("false disables the user (its tokens are refused at once); true enables it."),
+    )
+    password: Password | None = Field(
+        default=None,
+        description=("A new password, under the same rules as at creation; leave out to keep it."),
+    )
 
 
 class UserRead(BaseModel):
-    id: UUID
-    username: str
-    role: Role
-    units: list[str] | None
-    active: bool
-    created_at: datetime
-    last_login_at: datetime | None
+    id: UUID = Field(description="The user's id.")
+    username: str = Field(description="The name the user logs in with.")
+    role: Role = Field(description="What the user may do.")
+    units: list[str] | None = Field(
+        description="Unit codes whose subtrees the user may see; null: the whole country."
+    )
+    active: bool = Field(description="False: the user cannot log in and its tokens are refused.")
+    created_at: datetime = Field(description="When the user was created (UTC).")
+    last_login_at: datetime | None = Field(
+        description="The last successful log-in (UTC); null if never."
+    )
 
 
 class UserList(BaseModel):
-    items: list[UserRead]
-    total: int
+    items: list[UserRead] = Field(description="This page's users, in the list's stable order.")
+    total: int = Field(description="How many users match, over all pages.")

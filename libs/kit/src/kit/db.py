@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from kit.cache import SESSION_INFO_KEY, ReferenceCache
+from kit.metrics import track_engine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -107,6 +108,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive one is read as UTC, as every stored time is (SQLite hands times
+    back without their zone)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp stored with its zone and always read back aware, in UTC.
 
@@ -125,9 +132,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else as_utc(value)
 
 
 def new_registry() -> registry:
@@ -161,6 +166,7 @@ def make_engine(
     _ping_after_idle(
         engine, IDLE_PING_SECONDS if ping_after_idle_seconds is None else ping_after_idle_seconds
     )
+    track_engine(engine)  # its pool's use is reported (kit.metrics)
     return engine
 
 

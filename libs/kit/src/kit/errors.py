@@ -29,7 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import RouteContext, iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -41,18 +41,31 @@ log = structlog.get_logger()
 
 
 class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
+    loc: list[str | int] = Field(
+        description=(
+            "Where the problem is: `body`, `query`, `path` or `header`, then the field's path."
+        )
+    )
+    msg: str = Field(description="What is wrong with it, for people.")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, with `errors` listing field-level problems."""
 
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[FieldError] = []
+    type: str = Field(
+        default="about:blank",
+        description=(
+            "A URI naming the kind of problem; `about:blank` when the status says it all."
+        ),
+    )
+    title: str = Field(description="The status's short name.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str | None = Field(
+        default=None, description="What went wrong in this request, for people."
+    )
+    errors: list[FieldError] = Field(
+        default=[], description="One entry per refused field (422); empty otherwise."
+    )
 
 
 class ServiceError(Exception):

@@ -38,7 +38,9 @@ from datetime import date, datetime
 from typing import Annotated, Literal, TypeAlias
 
 from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+
+from kit.db import as_utc
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
@@ -65,6 +67,9 @@ IsoDate: TypeAlias = Annotated[date, BeforeValidator(_date_text)]
 
 Instant: TypeAlias = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 """A moment, sent as an RFC 3339 date-time with its zone (`Z` or `+07:00`)."""
+
+UtcDatetime: TypeAlias = Annotated[datetime, AfterValidator(as_utc)]
+"""A moment answered from the database, always with its zone (UTC)."""
 
 MAX_OFFSET = 2**31 - 1
 Offset: TypeAlias = Annotated[int, Query(ge=0, le=MAX_OFFSET)]

@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.db import make_engine, make_sessionmaker, through_outages
 from kit.logging import configure_logging
 from kit.messaging import EventConsumer, MessageBus, OutboxRelay, QueueSpec
+from kit.metrics import PROCESS_SAMPLER, outbox_sampler, queue_sampler
+from kit.ops import serving
 from kit.service import make_bus
 from kit.settings import ServiceSettings
 
@@ -45,8 +47,13 @@ async def relay_forever(settings: ServiceSettings, outbox: Table) -> None:
     bus = make_bus(settings)
     await bus.start()
     log.info("relay.started", service=settings.SERVICE_NAME)
+    sessionmaker = make_sessionmaker(engine)
+    PROCESS_SAMPLER.add(
+        f"outbox:{settings.SERVICE_NAME}",
+        outbox_sampler(sessionmaker, outbox, settings.SERVICE_NAME),
+    )
     try:
-        await build_relay(settings, make_sessionmaker(engine), outbox, bus).run()
+        await build_relay(settings, sessionmaker, outbox, bus).run()
     finally:
         await bus.close()
         await engine.dispose()
@@ -71,6 +78,7 @@ async def consume_forever(
     bus = make_bus(settings)
     await bus.start()
     await consume(settings, bus, queue, consumer(make_sessionmaker(engine)))
+    PROCESS_SAMPLER.add(f"queue:{queue.name}", queue_sampler(bus, [queue]))
     log.info("worker.started", service=settings.SERVICE_NAME, queue=queue.name)
     try:
         await asyncio.Event().wait()
@@ -99,11 +107,19 @@ async def repeat(
 
 
 def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run `main()` until SIGINT or SIGTERM, then let it clean up."""
+    """Run `main()` until SIGINT or SIGTERM, then let it clean up.
+
+    Meanwhile the process serves its metrics and health on METRICS_PORT (`kit.ops`).
+    """
     configure_logging(settings)
 
+    async def observed() -> None:
+        PROCESS_SAMPLER.interval = settings.METRICS_SAMPLE_SECONDS
+        async with serving(settings.METRICS_PORT, host=settings.METRICS_HOST):
+            await main()
+
     async def supervised() -> None:
-        task = asyncio.create_task(main())
+        task = asyncio.create_task(observed())
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypedDict
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,9 +29,13 @@ from kit.errors import (
     problem_responses,
 )
 from kit.fields import RequestBody
+from kit.idempotency import IdempotencyMiddleware
 from kit.logging import RequestIdMiddleware, configure_logging
 from kit.messaging import DeadLetter, InProcessBus, MessageBus, QueueSpec, RabbitMQBus
 from kit.messaging.topology import identity_queue
+from kit.metrics import HttpMetricsMiddleware
+from kit.openapi import document_callers, operation_id
+from kit.ops import track_bus
 from kit.settings import ServiceSettings
 
 
@@ -44,11 +48,13 @@ class State(TypedDict):
 
 def make_bus(settings: ServiceSettings) -> MessageBus:
     if settings.MESSAGE_BUS == "rabbitmq":
-        return RabbitMQBus(
+        bus = RabbitMQBus(
             settings.RABBITMQ_URL,
             publish_timeout=settings.PUBLISH_TIMEOUT_SECONDS,
             prefetch=settings.CONSUMER_PREFETCH,
         )
+        track_bus(bus)  # the process is ready only while it is connected (kit.ops)
+        return bus
     # One in-process bus must be shared by every app of the process: the embedded runner passes it.
     return InProcessBus()
 
@@ -64,12 +70,14 @@ def create_service_app(
     dead_letter_queue: QueueSpec | None = None,
     token_keys: KeySource | None = None,
     token_not_before: Table,
+    idempotency_keys: Table | None = None,
 ) -> FastAPI:
     """A service app; `bus`, `engine` and `token_keys` are shared when given (embedded, tests).
 
     Without `token_keys` the app verifies tokens against the gateway's published JWKS. The app
     consumes the service's identity queue into `token_not_before` and refuses the tokens it
-    lists (`kit.auth.revocations`).
+    lists (`kit.auth.revocations`). With `idempotency_keys`, its creating POSTs take an
+    `Idempotency-Key` (`kit.idempotency`).
     """
     configure_logging(settings)
     owns_bus, owns_engine = bus is None, engine is None
@@ -115,8 +123,18 @@ def create_service_app(
             if token_keys is None:
                 await keys.aclose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    if idempotency_keys is not None:
+        app.add_middleware(IdempotencyMiddleware, table=idempotency_keys)
     app.add_middleware(RequestIdMiddleware)
+    # Outside the request id: its own failures are counted too.
+    app.add_middleware(HttpMetricsMiddleware, service=settings.SERVICE_NAME, root=app)
     install_error_handlers(app)
     app.include_router(operations_router())
     if dead_letter_queue is not None:
@@ -125,12 +143,15 @@ def create_service_app(
         # Each route names the permission it needs (`kit.auth.requires`), which verifies the token.
         app.include_router(router)
     document_unreadable_bodies(app)
+    document_callers(app, idempotent=idempotency_keys is not None)
     return app
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
+    status: str = Field(description="`ok` when every check passes, else `unavailable`.")
+    checks: dict[str, str] = Field(
+        description="Each dependency (`database`, `broker`) and its state."
+    )
 
 
 def operations_router() -> APIRouter:
@@ -164,20 +185,25 @@ def operations_router() -> APIRouter:
 
 
 class DeadLetterRead(BaseModel):
-    queue: str
-    message_id: str | None
-    type: str | None
-    correlation_id: str | None
-    reason: str
-    body: str
+    queue: str = Field(description="The queue the message was dead-lettered from.")
+    message_id: str | None = Field(description="The message's id (the event's `id`).")
+    type: str | None = Field(description="The event type (routing key).")
+    correlation_id: str | None = Field(
+        description="The correlation id that ties it to the request that caused it."
+    )
+    reason: str = Field(description="Why it was dead-lettered (`rejected`, `delivery_limit`, …).")
+    body: str = Field(description="The message body as received, JSON text.")
 
 
 class ReplayRequest(RequestBody):
-    message_ids: list[str] | None = None  # None replays every dead letter of the queue
+    message_ids: list[str] | None = Field(
+        default=None,
+        description="The dead letters to put back; null or absent: every one of the queue.",
+    )
 
 
 class ReplayResult(BaseModel):
-    replayed: int
+    replayed: int = Field(description="Messages put back into the queue.")
 
 
 def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
@@ -188,7 +214,15 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
         dependencies=[requires(Permission.OPERATIONS_MANAGE)],
     )
 
-    @router.get("/dead-letters", response_model=list[DeadLetterRead])
+    # Every service has these routes: the service's name keeps their ids apart in the merged
+    # document (`listIndicatorsDeadLetters`).
+    noun = service.capitalize()
+
+    @router.get(
+        "/dead-letters",
+        response_model=list[DeadLetterRead],
+        operation_id=f"list{noun}DeadLetters",
+    )
     async def list_dead_letters(
         request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> list[DeadLetter]:
@@ -198,7 +232,11 @@ def dead_letter_router(service: str, queue: QueueSpec) -> APIRouter:
         except Exception as error:
             raise ServiceUnavailable(f"The broker could not be read: {error!r}") from error
 
-    @router.post("/dead-letters/replay", response_model=ReplayResult)
+    @router.post(
+        "/dead-letters/replay",
+        response_model=ReplayResult,
+        operation_id=f"replay{noun}DeadLetters",
+    )
     async def replay_dead_letters(request: Request, replay: ReplayRequest) -> ReplayResult:
         """Put dead letters (all, or the named ones) back into this service's queue."""
         try:

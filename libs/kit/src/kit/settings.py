@@ -27,6 +27,14 @@ class AppSettings(BaseSettings):
     # deactivated user's or revoked key's tokens are refused everywhere within about this long.
     AUTH_NOT_BEFORE_POLL_SECONDS: float = Field(default=2.0, gt=0)
 
+    # The operations listener (`kit.ops`: /metrics, /health/live, /health/ready) of a process that
+    # serves no HTTP of its own (relays, workers, the importer), and the gateway's, whose public
+    # port does not show its metrics. Off when unset (the embedded run, tests).
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    METRICS_HOST: str = "127.0.0.1"
+    # How often the gauges that need a query are sampled (outbox backlog, queue depths, jobs).
+    METRICS_SAMPLE_SECONDS: float = Field(default=5.0, gt=0)
+
 
 class ServiceSettings(AppSettings):
     """A service: its own database and the message bus."""

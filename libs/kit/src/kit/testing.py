@@ -121,3 +121,11 @@ def create_vhost() -> str:
 def delete_vhost(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a listener a test starts)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port: int = listener.getsockname()[1]
+        return port

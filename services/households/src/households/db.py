@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
+from kit.idempotency import define_idempotency_keys
 from kit.messaging import define_outbox
 
 
@@ -30,3 +31,4 @@ def stored_as_value(enum: type[StrEnum], length: int) -> Enum:
 
 
 token_not_before = define_token_not_before(Base.metadata)
+idempotency_keys = define_idempotency_keys(Base.metadata)

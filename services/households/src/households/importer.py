@@ -14,14 +14,28 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households.config import Settings
 from households.imports import service as import_service
 from households.imports.limits import Limits
+from households.imports.models import ImportJob
 from kit import runner
-from kit.db import make_engine, make_sessionmaker
+from kit.cache import ReferenceCache
+from kit.db import make_engine, make_sessionmaker, table_of
+from kit.metrics import PROCESS_SAMPLER, job_sampler
 
 log = structlog.get_logger()
 
 
 async def run_imports(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     """The runner loop; the embedded platform runs it as a task of its event loop."""
+    PROCESS_SAMPLER.add(
+        "jobs:import",
+        job_sampler(
+            sessionmaker,
+            table_of(ImportJob),
+            service=settings.SERVICE_NAME,
+            kind="import",
+            done="rows_done",
+            total="total_rows",
+        ),
+    )
     await import_service.run_forever(
         sessionmaker,
         directory=Path(settings.IMPORT_DIR),
@@ -36,7 +50,8 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     log.info("importer.started", directory=settings.IMPORT_DIR)
     try:
-        await run_imports(make_sessionmaker(engine), settings)
+        # Units met by one batch are remembered for the next ones (`unit_service.communes_on`).
+        await run_imports(make_sessionmaker(engine, references=ReferenceCache()), settings)
     finally:
         await engine.dispose()
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from households.audit.router import router as audit_router
 from households.config import Settings
 from households.conflict.router import router as conflict_router
-from households.db import token_not_before
+from households.db import idempotency_keys, token_not_before
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
@@ -50,4 +50,5 @@ def create_app(
         engine=engine,
         token_keys=token_keys,
         token_not_before=token_not_before,
+        idempotency_keys=idempotency_keys,
     )

@@ -6,8 +6,8 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from households.synthetic.generator import Commune, generate
 from kit.errors import PROBLEM_JSON
+from synthetic.generator import Commune, generate
 
 REFERENCE_DATE = date(2024, 11, 1)
 QUANG_SON = "08764"  # Xã Quang Sơn, Huyện Lập Thạch (246), Tỉnh Vĩnh Phúc (26): rural

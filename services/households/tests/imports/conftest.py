@@ -20,9 +20,9 @@ from households.imports import service as import_service
 from households.imports.layout import COLUMNS, SHEET, spreadsheet_rows
 from households.imports.limits import Limits
 from households.imports.service import BatchHook
-from households.synthetic import REFERENCE_DATE, Commune, generate, province_communes
-from households.synthetic.files import household_line
 from kit.db import make_engine, make_sessionmaker
+from synthetic import REFERENCE_DATE, Commune, generate, province_communes
+from synthetic.files import household_line
 
 BATCH_SIZE = 7
 
@@ -75,7 +75,7 @@ class Files:
         ]
 
     def jsonl(self, households: int, seed: int = 7) -> bytes:
-        """Exactly what `python -m households.synthetic` writes to households.jsonl."""
+        """Exactly what `python -m synthetic` writes to households.jsonl."""
         items = generate(self.communes, households=households, seed=seed)
         return "".join(household_line(item) for item in items).encode()
 

@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households import bulk_import
+from bulk_upload import cli as bulk_import
 from households.config import Settings
 from households.imports import service as import_service
 from households.imports.limits import Limits

@@ -27,7 +27,8 @@ from households.imports.models import ImportJob, ImportStatus
 from households.migrate import migrate
 from kit import testing
 
-HOUSEHOLD_EVENTS = ["households.household.registered.v1", "households.assessment.recorded.v1"]
+REGISTERED, BATCH = "households.household.registered.v1", "households.assessments.recorded.v1"
+HOUSEHOLD_EVENTS = [REGISTERED, BATCH]
 HOUSEHOLDS = 50  # with batches of 7: 8 batches, the last one short
 
 
@@ -61,7 +62,14 @@ async def state(sessionmaker: async_sessionmaker[AsyncSession], job_id: str) -> 
         assessments = (await session.exec(select(func.count()).select_from(Assessment))).one()
         about_households = col(outbox.c.type).in_(HOUSEHOLD_EVENTS)
         envelopes = (await session.exec(select(outbox.c.envelope).where(about_households))).all()
-    subjects = [envelope["subject"] for envelope in envelopes]
+    # A household's registration, and its survey inside its batch's message.
+    subjects = [envelope["subject"] for envelope in envelopes if envelope["type"] == REGISTERED]
+    subjects += [
+        survey["assessment"]["assessment_id"]
+        for envelope in envelopes
+        if envelope["type"] == BATCH
+        for survey in envelope["data"]["assessments"]
+    ]
     return {"job": job, "codes": codes, "assessments": assessments, "events": subjects}
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest_asyncio
 
-from households.synthetic import Commune, province_communes
 from kit.db import make_engine, make_sessionmaker
+from synthetic import Commune, province_communes
 
 VINH_PHUC = "26"
 

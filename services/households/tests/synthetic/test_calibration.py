@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from households.synthetic import Commune, assessment_recorded, generate
 from indicators.classification.engine import classify
 from indicators.classification.schemas import HouseholdClass
 from indicators.standard.service import get_standard
 from kit.contracts.households import Area
+from synthetic import Commune, assessment_recorded, generate
 
 SAMPLE = 20_000
 POOR, NEAR_POOR = HouseholdClass.poor, HouseholdClass.near_poor

@@ -12,13 +12,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.db import outbox
-from households.demo.load import NEW_ROUND, OLD_ROUND, WALK_THROUGH_COMMUNE, load_demo
 from households.household.models import Assessment, Household
 from households.population.models import UnitPopulation
 from households.review.models import CommuneReview, ProvinceApproval
 from households.round.models import ReviewRound
-from households.synthetic import generate, populations, province_communes
 from households.unit import service as unit_service
+from synthetic import generate, populations, province_communes
+from synthetic.demo import NEW_ROUND, OLD_ROUND, WALK_THROUGH_COMMUNE, load_demo
 
 HOUSEHOLDS, SEED, BATCH = 250, 9, 40  # two or three households in each of the 121 communes
 

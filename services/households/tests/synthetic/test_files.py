@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from households.population.service import parse_csv
-from households.synthetic import (
+from synthetic import (
     Commune,
     generate,
     populations,
@@ -17,7 +17,7 @@ from households.synthetic import (
     write_populations,
     write_province,
 )
-from households.synthetic.__main__ import main
+from synthetic.__main__ import main
 
 COMMUNES = [Commune("08707", urban=True), Commune("08764", urban=False), Commune("08767", False)]
 
@@ -118,7 +118,7 @@ def test_the_command_writes_both_files_and_the_same_bytes_every_time(
     arguments += ["--database-url", database_url]
 
     main([*arguments, "--out", str(tmp_path / "first")])
-    command = [sys.executable, "-m", "households.synthetic", *arguments]
+    command = [sys.executable, "-m", "synthetic", *arguments]
     subprocess.run([*command, "--out", str(tmp_path / "again")], check=True, capture_output=True)
 
     for name in ("households.jsonl", "populations.csv"):

@@ -15,7 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households.db import outbox
 from households.household.events import completed_years
 from households.household.schemas import AssessmentInput
-from households.synthetic import (
+from kit.contracts.households import Area, Device, Relation, SchoolLevel
+from synthetic import (
     REFERENCE_DATE,
     Commune,
     PopulationTally,
@@ -24,7 +25,6 @@ from households.synthetic import (
     generate,
     populations,
 )
-from kit.contracts.households import Area, Device, Relation, SchoolLevel
 
 COMMUNES = [
     Commune("08707", urban=True),  # Phường Tích Sơn

@@ -19,3 +19,6 @@ class Settings(ServiceSettings):
     HOUSEHOLDS_URL: str = "http://localhost:8001"
     # Re-publishing a large round is staged in one request: give it time.
     HOUSEHOLDS_TIMEOUT_SECONDS: float = Field(default=120.0, gt=0)
+    # How often a worker checks every target against the figures (docs/targets.md): a target
+    # going off track or reached is announced within this time of the figures changing.
+    TARGETS_CHECK_SECONDS: float = Field(default=60.0, gt=0)

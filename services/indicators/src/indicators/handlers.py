@@ -17,6 +17,7 @@ from indicators.review import service as review_service
 from kit.contracts import Envelope
 from kit.contracts.households import (
     AssessmentRecordedV1,
+    AssessmentsRecordedV1,
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     PopulationRecordedV1,
@@ -31,16 +32,19 @@ from kit.messaging import EventConsumer
 CONSUMER = "indicators"
 
 
-Deliveries = Sequence[tuple[Envelope, AssessmentRecordedV1]]
-
-
 def on_assessments_recorded(
     keys: RecordKeys,
-) -> Callable[[AsyncSession, Deliveries], Awaitable[None]]:
-    async def handle(session: AsyncSession, deliveries: Deliveries) -> None:
-        for round_id in sorted({event.round_id for _, event in deliveries}):
+) -> Callable[[AsyncSession, Sequence[classification_service.Delivery]], Awaitable[None]]:
+    """Single survey events and batch messages alike: registered for both types, the consumer
+    hands it a batch's events of the two together, in delivery order."""
+
+    async def handle(
+        session: AsyncSession, deliveries: Sequence[classification_service.Delivery]
+    ) -> None:
+        surveys = classification_service.received(deliveries)
+        for round_id in sorted({assessment.round_id for assessment, _ in surveys}):
             await lock_round(session, round_id, exclusive=False)
-        await classification_service.record_assessments(session, deliveries, keys)
+        await classification_service.record_assessments(session, surveys, keys)
 
     return handle
 
@@ -57,6 +61,7 @@ def consumer(
 ) -> EventConsumer:
     """The service's consumer; record keys under the secret of `settings` (else the
     environment's, as `Settings()` reads it)."""
+    assessments = on_assessments_recorded(record_keys(settings))
     return EventConsumer(
         name=CONSUMER,
         sessionmaker=sessionmaker,
@@ -70,7 +75,8 @@ def consumer(
             ProvinceApprovedV1: review_service.record_province_approval,
         },
         batch_handlers={
-            AssessmentRecordedV1: on_assessments_recorded(record_keys(settings)),
+            AssessmentRecordedV1: assessments,
+            AssessmentsRecordedV1: assessments,
             HouseholdRegisteredV1: restatement_service.record_households,
             HouseholdUpdatedV1: restatement_service.record_households,
         },

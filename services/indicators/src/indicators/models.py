@@ -2,25 +2,34 @@
 
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.db import Base
+from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
 from indicators.recalculation.models import RecalculationJob, RoundLock
+from indicators.reports.models import ReportJob
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from indicators.review.models import CommuneReviewCopy, ProvinceApprovalCopy
+from indicators.targets.models import Target
+from indicators.what_if.models import WhatIfJob
 
 metadata = Base.metadata
 
 __all__ = [
     "AssessmentCopy",
+    "AssessmentFacts",
     "CommuneReviewCopy",
     "HouseholdClassification",
     "HouseholdUnitCopy",
+    "MemberFact",
     "PopulationCopy",
     "ProvinceApprovalCopy",
     "RecalculationJob",
+    "ReportJob",
     "RoundLock",
     "RoundRef",
+    "Target",
     "UnitFigure",
     "UnitRef",
     "UnitSuccessionCopy",
+    "WhatIfJob",
     "metadata",
 ]

@@ -1,4 +1,4 @@
-"""`python -m indicators.worker`: consume events and run recalculation jobs, forever."""
+"""`python -m indicators.worker`: consume events, run recalculation and report jobs, forever."""
 
 import asyncio
 
@@ -10,9 +10,14 @@ from indicators.config import Settings
 from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
+from indicators.recalculation.models import RecalculationJob
+from indicators.reports import service as report_service
+from indicators.targets import service as targets_service
+from indicators.what_if import service as what_if_service
 from kit import runner
-from kit.db import make_engine, make_sessionmaker
+from kit.db import make_engine, make_sessionmaker, table_of
 from kit.messaging.topology import INDICATORS_QUEUE
+from kit.metrics import PROCESS_SAMPLER, job_sampler
 
 log = structlog.get_logger()
 
@@ -37,6 +42,64 @@ async def run_recalculations(
         )
         return True
 
+    PROCESS_SAMPLER.add(
+        "jobs:recalculation",
+        job_sampler(
+            sessionmaker,
+            table_of(RecalculationJob),
+            service=settings.SERVICE_NAME,
+            kind="recalculation",
+            done="done",
+            total="total",
+        ),
+    )
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
+
+
+async def run_report_jobs(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Take queued report jobs one at a time (a province's workbooks); several workers share
+    them, under the recalculations' lease."""
+
+    async def take_one() -> bool:
+        return await report_service.run_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
+
+    await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
+
+
+async def run_target_checks(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Check every target against the figures every `TARGETS_CHECK_SECONDS`, forever."""
+
+    async def check() -> bool:
+        async with sessionmaker() as session, session.begin():
+            staged = await targets_service.check_targets(session)
+        if staged:
+            log.info("targets.announced", events=staged)
+        return False  # wait the interval, whatever was found
+
+    await runner.repeat(check, idle_seconds=settings.TARGETS_CHECK_SECONDS)
+
+
+async def run_what_ifs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Take queued what-if jobs one at a time (they share the recalculations' settings)."""
+
+    async def take_one() -> bool:
+        job_id = await what_if_service.claim_next(
+            sessionmaker, lease_seconds=settings.RECALCULATION_LEASE_SECONDS
+        )
+        if job_id is None:
+            return False
+        log.info("what_if.started", job_id=str(job_id))
+        await what_if_service.run(
+            sessionmaker, job_id, batch_size=settings.RECALCULATION_BATCH_SIZE
+        )
+        return True
+
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)
 
 
@@ -48,6 +111,9 @@ async def main(settings: Settings) -> None:
                 settings, INDICATORS_QUEUE, lambda sessionmaker: consumer(sessionmaker, settings)
             ),
             run_recalculations(make_sessionmaker(engine), settings),
+            run_report_jobs(make_sessionmaker(engine), settings),
+            run_target_checks(make_sessionmaker(engine), settings),
+            run_what_ifs(make_sessionmaker(engine), settings),
         )
     finally:
         await engine.dispose()

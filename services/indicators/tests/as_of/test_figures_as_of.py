@@ -16,8 +16,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.synthetic.events import assessment_recorded
-from households.synthetic.generator import Commune, generate
 from indicators.classification.engine import classify
 from indicators.classification.service import counts_of
 from indicators.figures.cell_key import MAX_NOISE, perturb, record_keys
@@ -28,6 +26,8 @@ from kit.auth import Role
 from kit.contracts import Envelope, Event
 from kit.contracts.households import AssessmentRecordedV1, RoundOpenedV1
 from kit.messaging import IncomingMessage
+from synthetic.events import assessment_recorded
+from synthetic.generator import Commune, generate
 
 PERIODIC = UUID("00000000-0000-4000-8000-0000000000c1")
 REGULAR = UUID("00000000-0000-4000-8000-0000000000c2")  # 2024-12-15, in the period

@@ -23,8 +23,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.synthetic.events import assessment_recorded
-from households.synthetic.generator import Commune, generate
 from indicators.figures import disclosure, router
 from indicators.handlers import consumer
 from indicators.standard.service import get_standard
@@ -32,6 +30,8 @@ from kit.auth import Role
 from kit.contracts import Envelope, Event
 from kit.contracts.households import Area, PopulationRecordedV1
 from kit.messaging import IncomingMessage
+from synthetic.events import assessment_recorded
+from synthetic.generator import Commune, generate
 
 pytestmark = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 

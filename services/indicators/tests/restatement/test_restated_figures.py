@@ -20,8 +20,6 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from households.synthetic.events import assessment_recorded
-from households.synthetic.generator import generate
 from households.unit.seed import _read_rows, source
 from indicators.classification.engine import classify
 from indicators.classification.service import counts_of
@@ -42,6 +40,8 @@ from kit.contracts.households import (
     UnitSuccessionsRecordedV1,
 )
 from kit.messaging import IncomingMessage
+from synthetic.events import assessment_recorded
+from synthetic.generator import generate
 
 ROUND = UUID("00000000-0000-4000-8000-0000000000b1")
 REFERENCE_DATE = date(2024, 11, 1)

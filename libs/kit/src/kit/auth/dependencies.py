@@ -57,4 +57,6 @@ def requires(permission: Permission) -> Any:
             raise Forbidden(f"The role {caller.role.value} does not allow {permission.value}.")
         return caller
 
+    # Read by `kit.openapi` to say in the document which roles may call the route.
+    setattr(caller_with_permission, "permission", permission)  # noqa: B010
     return Depends(caller_with_permission)

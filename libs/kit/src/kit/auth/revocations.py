@@ -13,7 +13,7 @@ issued before an older one has expired anyway, so older rows are neither loaded 
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.contracts import AccessChangedV1, Envelope, UnknownEventType, decode
-from kit.db import insert_for, utc_now
+from kit.db import as_utc, insert_for, utc_now
 from kit.messaging.bus import IncomingMessage, MessageHandler, PoisonMessage
 
 # The longest an access token lives (ACCESS_TOKEN_MINUTES and API_KEY_TOKEN_SECONDS are capped
@@ -105,7 +105,7 @@ class NotBeforeList:
         )
         async with self._sessionmaker() as session:
             rows = (await session.exec(statement)).all()
-        self._times = {subject: _aware(moment).timestamp() for subject, moment in rows}
+        self._times = {subject: as_utc(moment).timestamp() for subject, moment in rows}
 
     async def run(self) -> None:
         """Reload every `poll_seconds` until `stop()`; a failed reload keeps what was loaded."""
@@ -120,8 +120,3 @@ class NotBeforeList:
     def stop(self) -> None:
         """Make `run()` return after the reload in hand, rather than cancelling it mid-query."""
         self._stopping.set()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite gives back naive times; every time stored here is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     CONFLICTS_RESOLVE = "conflicts:resolve"  # a person recorded in two households of a round
     CLASSIFICATIONS_READ = "classifications:read"  # one household's class and deprivations
     FIGURES_READ = "figures:read"
+    TARGETS_WRITE = "targets:write"  # set and withdraw targets of units of the scope
     SMALL_CELLS_READ = "small_cells:read"  # counts below the disclosure threshold unsuppressed
     STANDARDS_READ = "standards:read"
     RECALCULATIONS_READ = "recalculations:read"
@@ -78,6 +79,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.HOUSEHOLDS_RELOCATE,
             Permission.RECALCULATIONS_RUN,
             Permission.REVIEWS_APPROVE_PROVINCE,
+            Permission.TARGETS_WRITE,
         }
     ),
     Role.COMMUNE_OFFICER: frozenset(

@@ -16,7 +16,7 @@ from kit.contracts.households import (
     UnitSuccessionsRecordedV1,
 )
 from kit.contracts.identity import AccessChange, AccessChangedV1
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.indicators import HouseholdClassChangedV1, TargetProgressChangedV1
 
 PUBLISHED: tuple[type[Event], ...] = (
     RoundOpenedV1,
@@ -30,6 +30,7 @@ PUBLISHED: tuple[type[Event], ...] = (
     ProvinceApprovedV1,
     UnitSuccessionsRecordedV1,
     HouseholdClassChangedV1,
+    TargetProgressChangedV1,
     AccessChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
@@ -79,6 +80,7 @@ __all__ = [
     "ReviewReopenedV1",
     "ReviewStepChangedV1",
     "RoundOpenedV1",
+    "TargetProgressChangedV1",
     "UnitSuccessionsRecordedV1",
     "UnknownEventType",
     "catalogue",

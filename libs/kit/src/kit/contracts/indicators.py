@@ -23,3 +23,27 @@ class HouseholdClassChangedV1(Event):
     previous_class: str | None = Field(description="None when first classified in the round.")
     new_class: str
     deprivation_count: int
+
+
+class TargetProgressChangedV1(Event):
+    """Published by indicators when a unit's target goes off track or is reached (a change of
+    its status, seen by the periodic check of targets against the latest figures)."""
+
+    TYPE: ClassVar[str] = "indicators.target.progress_changed.v1"
+
+    target_id: UUID
+    unit_code: str
+    unit_path: list[str] = Field(description="The unit's codes from its province down.")
+    measure: str = Field(description="poverty_rate or multidimensional_poverty_rate.")
+    kind: str = Field(description="below_by (a rate by a year) or reduction_per_year.")
+    target_year: int
+    target_percent: float = Field(description="The rate the trajectory ends at, in %.")
+    status: str = Field(description="off_track or reached.")
+    previous_status: str = Field(description="unknown, on_track, off_track or reached.")
+    year: int = Field(description="The review year of the figures that decided it.")
+    round_id: UUID
+    figures_status: str = Field(description="approved or provisional.")
+    rate_percent: float = Field(
+        description="The unit's exact rate in that round, in %: not for aggregate-only roles."
+    )
+    expected_percent: float = Field(description="Where the trajectory is that year, in %.")

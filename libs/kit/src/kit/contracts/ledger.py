@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Iterable
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 _MODULUS = 2**63  # the sum fits a signed 64-bit integer, as JSON and databases carry it
 
@@ -28,14 +28,18 @@ def checksum(versions: Iterable[tuple[UUID, int]]) -> int:
 
 
 class CommuneLedger(BaseModel):
-    commune_code: str
-    households: int  # surveyed in the round
-    checksum: int
+    commune_code: str = Field(description="The commune's code.")
+    households: int = Field(description="Households surveyed in the round in this commune.")
+    checksum: int = Field(
+        description="A sum over the surveys' ids and versions: equal ledgers, same surveys."
+    )
 
 
 class RoundLedger(BaseModel):
-    round_id: UUID
-    communes: list[CommuneLedger]
+    round_id: UUID = Field(description="The review round's id.")
+    communes: list[CommuneLedger] = Field(
+        description="Every commune with surveyed households, by code."
+    )
 
 
 def ledger_of(round_id: UUID, rows: Iterable[tuple[str, UUID, int]]) -> RoundLedger:

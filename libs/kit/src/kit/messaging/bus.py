@@ -125,6 +125,9 @@ class MessageBus(Protocol):
 
     async def is_healthy(self) -> bool: ...
 
+    async def queue_depth(self, queue: QueueSpec) -> tuple[int, int] | None:
+        """Messages ready in `queue` and in its dead-letter queue; None when unknown now."""
+
     async def dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]: ...
 
     async def replay_dead_letters(

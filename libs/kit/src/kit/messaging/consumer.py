@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.contracts import Envelope, Event, UnknownEventType, decode
 from kit.db import insert_for, through_outages, utc_now
 from kit.messaging.bus import IncomingMessage, Outcome, PoisonMessage
+from kit.metrics import record_applied
 
 log = structlog.get_logger()
 
@@ -80,7 +81,9 @@ class EventConsumer:
     """A `BatchHandler` (and a `MessageHandler`) that applies typed events exactly once each.
 
     `handlers` take one event at a time; `batch_handlers` take all the batch's events of their
-    type at once. Both run in the batch's one transaction.
+    type at once, and a batch handler registered for several types (a single event and its batch
+    message) takes the events of all of them at once, in delivery order. Both run in the batch's
+    one transaction.
     """
 
     def __init__(
@@ -134,6 +137,7 @@ class EventConsumer:
             await self._through_outages(self._in_one_transaction, decoded)
         except Exception as error:
             if len(decoded) == 1:
+                HANDLED.labels(self.name, "failed").inc()
                 outcomes[decoded[0].position] = error
                 return outcomes
             log.warning("messages.batch_failed", consumer=self.name, size=len(decoded))
@@ -141,6 +145,7 @@ class EventConsumer:
                 try:
                     await self._through_outages(self._in_one_transaction, [item])
                 except Exception as single_error:
+                    HANDLED.labels(self.name, "failed").inc()
                     outcomes[item.position] = single_error
         return outcomes
 
@@ -162,7 +167,8 @@ class EventConsumer:
             fresh = await first_deliveries(
                 session, self._inbox, consumer=self.name, envelopes=[i.envelope for i in items]
             )
-            batches: dict[str, list[tuple[Envelope, Any]]] = {}
+            # By handler: one registered for several types gets their events together.
+            batches: dict[BatchEventHandler, list[tuple[Envelope, Any]]] = {}
             for item in items:
                 envelope = item.envelope
                 if envelope.id not in fresh:
@@ -176,12 +182,14 @@ class EventConsumer:
                     continue
                 handler = self._handlers.get(envelope.type)
                 if handler is None:
-                    batches.setdefault(envelope.type, []).append((envelope, item.event))
+                    batch_handler = self._batch_handlers[envelope.type]
+                    batches.setdefault(batch_handler, []).append((envelope, item.event))
                     continue
                 with structlog.contextvars.bound_contextvars(
                     request_id=envelope.correlation_id, message_id=str(envelope.id)
                 ):
                     await handler(session, envelope, item.event)
-            for event_type, events in batches.items():
-                await self._batch_handlers[event_type](session, events)
+            for batch_handler, events in batches.items():
+                await batch_handler(session, events)
         HANDLED.labels(self.name, "handled").inc(len(fresh))
+        record_applied(self.name, (i.envelope.occurred_at for i in items if i.envelope.id in fresh))

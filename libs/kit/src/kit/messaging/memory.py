@@ -82,6 +82,10 @@ class InProcessBus:
     async def is_healthy(self) -> bool:
         return self.available
 
+    async def queue_depth(self, queue: QueueSpec) -> tuple[int, int] | None:
+        state = self._queues.get(queue.name)
+        return None if state is None else (state.ready.qsize(), len(state.dead))
+
     async def dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
         return list(self._queues[queue.name].dead[:limit])
 

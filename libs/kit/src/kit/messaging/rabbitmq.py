@@ -110,6 +110,22 @@ class RabbitMQBus:
     async def is_healthy(self) -> bool:
         return self._connection is not None and not self._connection.is_closed
 
+    async def queue_depth(self, queue: QueueSpec) -> tuple[int, int] | None:
+        """Messages ready in `queue` and in its dead-letter queue; None while disconnected."""
+        if not self._connected.is_set() or not await self.is_healthy():
+            return None
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            ready = await channel.declare_queue(queue.name, passive=True)
+            dead = await channel.declare_queue(queue.dead_letter_queue, passive=True)
+        finally:
+            await channel.close()
+        return (
+            ready.declaration_result.message_count or 0,
+            dead.declaration_result.message_count or 0,
+        )
+
     async def dead_letters(self, queue: QueueSpec, *, limit: int = 100) -> list[DeadLetter]:
         letters: list[DeadLetter] = []
         async with self._browse(queue) as browser:

@@ -22,7 +22,13 @@ async def list_audit_entries(
     session: SessionDep,
     household_id: UUID | None = None,
     unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
-    actor: Annotated[str | None, Query(max_length=120)] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            max_length=120,
+            description="Only changes by this actor (`user:<username>`, `api-key:<id>`).",
+        ),
+    ] = None,
     since: Annotated[Instant | None, Query(description="From this instant, inclusive.")] = None,
     until: Annotated[Instant | None, Query(description="Before this instant.")] = None,
     offset: Offset = 0,

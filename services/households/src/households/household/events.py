@@ -13,9 +13,11 @@ from households.unit.models import AdminUnit
 from kit.contracts import Envelope
 from kit.contracts.households import (
     AssessmentRecordedV1,
+    AssessmentsRecordedV1,
     HouseholdRegisteredV1,
     HouseholdUpdatedV1,
     MemberFacts,
+    VersionedAssessment,
 )
 from kit.logging import current_actor, current_request_id
 
@@ -95,13 +97,58 @@ def assessment_recorded(
     review_round: ReviewRound,
     commune: AdminUnit,
 ) -> Envelope:
+    """The survey's own event (`sequence`: the assessment's version)."""
+    event = assessment_facts(
+        survey,
+        assessment_id=assessment_id,
+        household=household,
+        review_round=review_round,
+        commune=commune,
+    )
+    return survey_envelope(event, version=version)
+
+
+def survey_envelope(event: AssessmentRecordedV1, *, version: int) -> Envelope:
+    """One survey's event, its subject the assessment, its `sequence` the assessment's version."""
+    return Envelope.wrap(
+        event,
+        producer=PRODUCER,
+        subject=str(event.assessment_id),
+        sequence=version,
+        correlation_id=current_request_id(),
+        actor=current_actor(),
+    )
+
+
+def assessments_recorded(surveys: Sequence[VersionedAssessment], *, subject: str) -> Envelope:
+    """A batch of surveys written together, in one message. Its subject names the batch (an
+    import's job and first row), written once: its `sequence` is 1; each survey carries its own
+    version."""
+    return Envelope.wrap(
+        AssessmentsRecordedV1(assessments=list(surveys)),
+        producer=PRODUCER,
+        subject=subject,
+        sequence=1,
+        correlation_id=current_request_id(),
+        actor=current_actor(),
+    )
+
+
+def assessment_facts(
+    survey: AssessmentInput,
+    *,
+    assessment_id: UUID,
+    household: Household,
+    review_round: ReviewRound,
+    commune: AdminUnit,
+) -> AssessmentRecordedV1:
     """The survey as event-carried state: ages instead of birth dates, no names or IDs.
 
     Built from the validated input (entered through the API or read from an import file), so
     nothing is validated twice."""
     assert commune.area is not None  # every commune has an area
     on = review_round.reference_date
-    event = AssessmentRecordedV1(
+    return AssessmentRecordedV1(
         assessment_id=assessment_id,
         household_id=household.id,
         household_code=household.household_code,
@@ -114,12 +161,4 @@ def assessment_recorded(
         unit_path=unit_service.path_codes(commune),
         area=commune.area,
         **survey_facts(survey, on),
-    )
-    return Envelope.wrap(
-        event,
-        producer=PRODUCER,
-        subject=str(assessment_id),
-        sequence=version,
-        correlation_id=current_request_id(),
-        actor=current_actor(),
     )

@@ -11,11 +11,27 @@ from kit.db import UtcDateTime, utc_now
 
 
 class HouseholdBase(Base):
-    household_code: str = Field(max_length=40, index=True)
-    commune_code: str = Field(max_length=5, index=True)
-    village: str = Field(max_length=120)
-    address: str | None = Field(default=None, max_length=300)
-    head_name: str | None = Field(default=None, max_length=120)
+    household_code: str = Field(
+        max_length=40,
+        index=True,
+        description="The household's code, unique in its commune (as on the commune's lists).",
+    )
+    commune_code: str = Field(
+        max_length=5,
+        index=True,
+        description="The commune it lives in (5 digits), on the map in force.",
+    )
+    village: str = Field(
+        max_length=120, description="Its village or residential group (thôn, xóm, tổ dân phố)."
+    )
+    address: str | None = Field(
+        default=None, max_length=300, description="House number and street, if any. Personal data."
+    )
+    head_name: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The head of household's full name. Personal data.",
+    )
 
 
 class Household(HouseholdBase, table=True):

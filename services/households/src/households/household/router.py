@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households.audit import service as audit
 from households.conflict import service as conflict_service
 from households.household import service as household_service
+from households.household import surveys
 from households.household.dependencies import (
     HouseholdReader,
     HouseholdWriter,
@@ -63,7 +64,14 @@ async def list_households(
     session: SessionDep,
     unit_code: UnitCode = None,
     round_id: UUID | None = None,
-    village: Annotated[Text | None, Query(max_length=120)] = None,
+    village: Annotated[
+        Text | None,
+        Query(
+            max_length=120,
+            description="Only households of this village or residential group (thôn, tổ dân "
+            "phố), as registered.",
+        ),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> HouseholdList:
@@ -139,12 +147,12 @@ async def record_assessment(
     response: Response,
 ) -> AssessmentRead:
     """Record the household's survey in a round (201 when new; If-Match to replace)."""
-    assessment, created = await household_service.record_assessment(
-        session, household, review_round, assessment_in, if_match=if_match
+    recorded = await surveys.record_one(
+        session, household, review_round, assessment_in, caller=caller, if_match=if_match
     )
-    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    response.headers["ETag"] = etag(assessment.version)
-    [read] = await _assessments_for(session, caller, [assessment])
+    response.status_code = status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK
+    response.headers["ETag"] = etag(recorded.assessment.version)
+    [read] = await _assessments_for(session, caller, [recorded.assessment])
     return read
 
 

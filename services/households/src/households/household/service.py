@@ -15,9 +15,7 @@ from households.db import outbox
 from households.household import events
 from households.household.exceptions import HouseholdCodeTaken
 from households.household.models import Assessment, Household
-from households.household.schemas import AssessmentInput, HouseholdCreate, HouseholdUpdate
-from households.review import service as review_service
-from households.round.models import ReviewRound
+from households.household.schemas import HouseholdCreate, HouseholdUpdate
 from households.scope import check_commune_in_scope
 from households.unit import service as unit_service
 from households.unit.models import AdminUnit
@@ -31,8 +29,6 @@ from kit.errors import (
     PreconditionRequired,
 )
 from kit.messaging import stage
-
-MAX_AGE = 130  # the bound of MemberFacts.age_years in the published AssessmentRecordedV1
 
 
 async def get(
@@ -83,7 +79,7 @@ async def update(
     if_match: int | None,
 ) -> Household:
     """Change a household's registry facts; `if_match` must be its current version."""
-    _check_version(household.version, if_match)
+    check_version(household.version, if_match)
     before = _registry_facts(household)
     values = changes.model_dump(exclude_unset=True)
     if "commune_code" in values:
@@ -207,131 +203,7 @@ async def search_assessments(
     return (await session.exec(page.offset(offset).limit(limit))).all(), total
 
 
-async def record_assessment(
-    session: AsyncSession,
-    household: Household,
-    review_round: ReviewRound,
-    assessment_in: AssessmentInput,
-    *,
-    if_match: int | None,
-) -> tuple[Assessment, bool]:
-    """Create or replace the household's assessment in the round; True when created."""
-    _check_birth_dates(assessment_in, review_round.reference_date)
-    assessment = await get_assessment(session, household.id, review_round.id, for_update=True)
-    # A survey stays in the commune it was first recorded in: a household carried onto the new
-    # map since (`relocation`) keeps its past rounds where they were.
-    surveyed_in = household.commune_code if assessment is None else assessment.commune_code
-    await review_service.ensure_writable(session, review_round.id, surveyed_in)
-    commune = await _commune(session, surveyed_in, on=review_round.reference_date)
-    area = commune.area
-    assert area is not None  # `_commune` answers only communes, and every commune has an area
-    created = assessment is None
-    facts = assessment_in.model_dump(mode="json")
-    before = {} if assessment is None else _survey_facts(assessment)
-    if assessment is None:
-        if if_match is not None:
-            raise PreconditionFailed(
-                "There is no assessment to replace: send it without If-Match to create it."
-            )
-        assessment = Assessment(
-            household_id=household.id,
-            round_id=review_round.id,
-            commune_code=commune.code,
-            area=area,
-            **facts,
-        )
-        session.add(assessment)
-    else:
-        if if_match is None:
-            raise PreconditionRequired(
-                "This household already has an assessment in the round: send If-Match with "
-                "its ETag to replace it."
-            )
-        _check_version(assessment.version, if_match)
-        for field, value in facts.items():
-            setattr(assessment, field, value)
-        assessment.commune_code = commune.code
-        assessment.area = area
-        assessment.version += 1
-        assessment.updated_at = utc_now()
-    # A concurrent first survey of the same household and round loses on the unique key.
-    await _flush_or_conflict(
-        session,
-        Conflict(
-            "This household's assessment in the round was recorded concurrently: read it and "
-            "replace it with If-Match."
-        ),
-    )
-    await _claim_national_ids(session, assessment, assessment_in, created=created)
-    envelope = events.assessment_recorded(
-        assessment_in,
-        assessment_id=assessment.id,
-        version=assessment.version,
-        household=household,
-        review_round=review_round,
-        commune=commune,
-    )
-    await stage(session, outbox, envelope)
-    audit.record(
-        session,
-        "assessment.recorded" if created else "assessment.replaced",
-        unit=_unit_of(household),
-        household_id=household.id,
-        changes=audit.changes_between(before, facts) | {"round_id": str(review_round.id)},
-    )
-    return assessment, created
-
-
-async def _claim_national_ids(
-    session: AsyncSession, assessment: Assessment, assessment_in: AssessmentInput, *, created: bool
-) -> None:
-    seen: dict[str, int] = {}
-    for index, member in enumerate(assessment_in.members):
-        if member.national_id is None:
-            continue
-        if member.national_id in seen:
-            raise InvalidInput.field(
-                ["body", "members", index, "national_id"],
-                f"The same national ID is given for members {seen[member.national_id] + 1} "
-                f"and {index + 1}.",
-            )
-        seen[member.national_id] = index
-    if not created:
-        await conflict_service.release(session, assessment)
-    # An ID another household's survey holds does not refuse this one: it opens a conflict
-    # for supervisors, and nothing here tells the caller where the other household is.
-    await conflict_service.claim_national_ids(
-        session,
-        [
-            {
-                "round_id": assessment.round_id,
-                "national_id": national_id,
-                "assessment_id": assessment.id,
-            }
-            for national_id in seen
-        ],
-    )
-
-
-def _check_birth_dates(assessment_in: AssessmentInput, reference_date: date) -> None:
-    for index, member in enumerate(assessment_in.members):
-        loc: list[str | int] = ["body", "members", index, "birth_date"]
-        if member.birth_date > reference_date:
-            raise InvalidInput.field(
-                loc,
-                f"Birth date {member.birth_date} is after the round's reference date "
-                f"{reference_date}.",
-            )
-        if events.completed_years(member.birth_date, reference_date) > MAX_AGE:
-            # The published event caps ages here; past it the event could not even be built.
-            raise InvalidInput.field(
-                loc,
-                f"Birth date {member.birth_date} makes the member older than {MAX_AGE} on the "
-                f"round's reference date {reference_date}.",
-            )
-
-
-def _check_version(current: int, if_match: int | None) -> None:
+def check_version(current: int, if_match: int | None) -> None:
     if if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag you read to change this.")
     if if_match != current:
@@ -355,10 +227,6 @@ def _unit_of(household: Household) -> tuple[str, str, str]:
 
 def _registry_facts(household: Household) -> dict[str, object]:
     return household.model_dump(include=set(HouseholdCreate.model_fields))
-
-
-def _survey_facts(assessment: Assessment) -> dict[str, object]:
-    return AssessmentInput.model_validate(assessment, from_attributes=True).model_dump(mode="json")
 
 
 async def _flush_or_conflict(session: AsyncSession, conflict: Conflict) -> None:

@@ -12,12 +12,27 @@ from kit.db import UtcDateTime, utc_now
 
 
 class ImportFormat(StrEnum):
+    """The uploaded file's format (docs/bulk-import.md).
+
+    - `csv`: the CSV template, one row per member
+    - `xlsx`: the XLSX template, one row per member
+    - `jsonl`: the synthetic generator's JSON lines, one household with its survey a line
+    """
+
     csv = "csv"
     xlsx = "xlsx"
     jsonl = "jsonl"
 
 
 class ImportStatus(StrEnum):
+    """Where an import stands.
+
+    - `queued`: uploaded, waiting for a runner
+    - `running`: being read; `progress_percent` grows
+    - `completed`: every row was read; rows with errors are in the error report
+    - `failed`: the file could not be read to the end; rows committed so far stay
+    """
+
     queued = "queued"  # uploaded, waiting for a runner
     running = "running"  # a runner holds it (or held it, if its heartbeat is old: interrupted)
     completed = "completed"  # every row was read; rows with errors are in the report

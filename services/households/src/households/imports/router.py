@@ -36,13 +36,23 @@ def _attachment(name: str) -> dict[str, str]:
 # The templates come before `/{import_id}`, which would otherwise take their names for an id.
 
 
-@router.get("/template.csv", response_class=Response, responses={200: {"content": {CSV: {}}}})
+@router.get(
+    "/template.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}}},
+    operation_id="getImportTemplateCsv",
+)
 async def csv_template_file(caller: ImportReader) -> Response:
     """The CSV layout: its header and an example household (one row per member)."""
     return Response(csv_template(), media_type=CSV, headers=_attachment(f"{TEMPLATE_NAME}.csv"))
 
 
-@router.get("/template.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@router.get(
+    "/template.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+    operation_id="getImportTemplateXlsx",
+)
 async def xlsx_template_file(caller: ImportReader) -> Response:
     """The XLSX layout: the sheet to fill in, with lists of values, and a sheet of the columns."""
     return Response(xlsx_template(), media_type=XLSX, headers=_attachment(f"{TEMPLATE_NAME}.xlsx"))
@@ -53,6 +63,7 @@ async def xlsx_template_file(caller: ImportReader) -> Response:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ImportRead,
     responses=problem_responses(413),
+    operation_id="startImport",
 )
 async def upload(
     caller: ImportWriter,
@@ -90,7 +101,7 @@ async def list_imports(
     caller: ImportReader,
     session: SessionDep,
     round_id: UUID | None = None,
-    status: ImportStatus | None = None,
+    status: Annotated[ImportStatus | None, Query(description="Only imports in this state.")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ImportList:
@@ -113,6 +124,7 @@ async def get_import(caller: ImportReader, import_id: UUID, session: SessionDep)
     "/{import_id}/errors.csv",
     response_class=StreamingResponse,
     responses={200: {"content": {CSV: {}}}},
+    operation_id="getImportErrorReport",
 )
 async def error_report(
     caller: ImportReader, import_id: UUID, request: Request, session: SessionDep

@@ -3,32 +3,36 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from households.imports.models import ImportFormat, ImportJob, ImportStatus
-from households.round.schemas import UtcDatetime
+from kit.fields import UtcDatetime
 
 
 class ImportRead(BaseModel):
     """An import job: where it stands, what it did, and where its error report is."""
 
-    id: UUID
-    round_id: UUID
-    format: ImportFormat
-    filename: str
-    size_bytes: int
-    status: ImportStatus
+    id: UUID = Field(description="The import's id.")
+    round_id: UUID = Field(description="The round whose surveys it records.")
+    format: ImportFormat = Field(description="The file's format.")
+    filename: str = Field(description="The uploaded file's name.")
+    size_bytes: int = Field(description="The file's size in bytes.")
+    status: ImportStatus = Field(description="Where the import stands.")
     total_rows: int | None = Field(description="Data rows in the file (known once it started).")
     rows_done: int = Field(description="Rows read and settled: imported, skipped or failed.")
     rows_failed: int = Field(description="Rows of households that were not imported.")
-    progress_percent: float
-    households_imported: int
+    progress_percent: float = Field(description="Share of rows settled, 0 to 100.")
+    households_imported: int = Field(
+        description="Households registered or updated with their survey."
+    )
     households_skipped: int = Field(
         description="Already surveyed in the round (a re-upload): left as they were."
     )
-    households_failed: int
+    households_failed: int = Field(
+        description="Households with at least one refused row (see `errors_url`)."
+    )
     error: str | None = Field(description="Why a failed job stopped.")
-    created_by: str
-    created_at: UtcDatetime
-    started_at: UtcDatetime | None
-    finished_at: UtcDatetime | None
+    created_by: str = Field(description="Who uploaded it.")
+    created_at: UtcDatetime = Field(description="When it was uploaded (UTC).")
+    started_at: UtcDatetime | None = Field(description="When a runner started reading it (UTC).")
+    finished_at: UtcDatetime | None = Field(description="When it completed or failed (UTC).")
     errors_url: str = Field(description="The row errors as CSV: row, field, message.")
 
     @classmethod
@@ -46,7 +50,7 @@ class ImportRead(BaseModel):
 
 
 class ImportList(BaseModel):
-    items: list[ImportRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[ImportRead] = Field(description="This page's imports, in the list's stable order.")
+    total: int = Field(description="How many imports match, over all pages.")
+    offset: int = Field(description="Items skipped before this page.")
+    limit: int = Field(description="The most items a page holds, as asked.")

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.household import surveys
 from households.imports import batch, readers, workbook
 from households.imports.layout import LayoutError
 from households.imports.limits import LimitExceeded, Limits, TextGuard, inflated, too_large
@@ -460,7 +461,7 @@ async def _commit_batch(
                 outcome = await batch.write(session, context, chunk, claim.job_id)
                 await _advance(session, claim, last.last_row + 1, chunk, outcome)
             return
-        except DBAPIError as error:
+        except (DBAPIError, surveys.ConcurrentWrite) as error:
             # Another writer registered one of these codes or IDs meanwhile (or PostgreSQL
             # chose this transaction to break a deadlock with it): read them again.
             if attempt == BATCH_RETRIES or not _lost_a_race(error):
@@ -468,9 +469,10 @@ async def _commit_batch(
             log.info("import.batch_retried", attempt=attempt, row=_source(chunk[0]).first_row)
 
 
-def _lost_a_race(error: DBAPIError) -> bool:
-    deadlock_or_serialization = getattr(error.orig, "sqlstate", None) in ("40P01", "40001")
-    return isinstance(error, IntegrityError) or deadlock_or_serialization
+def _lost_a_race(error: DBAPIError | surveys.ConcurrentWrite) -> bool:
+    if isinstance(error, surveys.ConcurrentWrite | IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 async def _advance(

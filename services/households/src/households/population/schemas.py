@@ -3,13 +3,25 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from households.round.schemas import UtcDatetime
-from kit.fields import Code, RequestBody
+from kit.fields import Code, RequestBody, UtcDatetime
 
 
 class PopulationInput(RequestBody):
-    resident_households: int = Field(ge=0, le=10_000_000)
-    resident_persons: int = Field(ge=0, le=100_000_000)
+    resident_households: int = Field(
+        ge=0,
+        le=10_000_000,
+        description=(
+            "All households living in the commune at the review, listed or not: the "
+            "rates' denominator."
+        ),
+    )
+    resident_persons: int = Field(
+        ge=0,
+        le=100_000_000,
+        description=(
+            "All persons living in the commune at the review: the persons' rates' denominator."
+        ),
+    )
 
     @model_validator(mode="after")
     def _persons_cover_households(self) -> Self:
@@ -23,20 +35,24 @@ class PopulationRow(PopulationInput):
 
 
 class PopulationRead(BaseModel):
-    round_id: UUID
-    unit_code: str
-    province_code: str
-    district_code: str
-    resident_households: int
-    resident_persons: int
-    version: int
-    updated_at: UtcDatetime
+    round_id: UUID = Field(description="The review round's id.")
+    unit_code: str = Field(description="The commune's code.")
+    province_code: str = Field(description="Its province.")
+    district_code: str = Field(description="Its district on maps before 1 July 2025; empty after.")
+    resident_households: int = Field(
+        description="All households living in the commune at the review."
+    )
+    resident_persons: int = Field(description="All persons living in the commune at the review.")
+    version: int = Field(description="Raised by every change.")
+    updated_at: UtcDatetime = Field(description="When it last changed (UTC).")
 
 
 class PopulationList(BaseModel):
-    items: list[PopulationRead]
-    total: int
+    items: list[PopulationRead] = Field(
+        description="Resident populations of the communes in the unit, by commune code."
+    )
+    total: int = Field(description="How many communes have a population entered.")
 
 
 class ImportResult(BaseModel):
-    imported: int
+    imported: int = Field(description="Communes whose resident population was recorded.")

@@ -17,7 +17,7 @@ router = APIRouter(
 )
 
 
-@router.get("/ledger", response_model=RoundLedger)
+@router.get("/ledger", response_model=RoundLedger, operation_id="getRoundLedger")
 async def round_ledger(review_round: ValidRound, session: SessionDep) -> RoundLedger:
     """Per commune of the round: surveyed households and a checksum of their assessments'
     versions, for the indicators service to prove its copy against."""

@@ -1,5 +1,7 @@
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class RepublishResult(BaseModel):
-    staged: int  # assessment events staged for publication
+    staged: int = Field(
+        description="Events staged for publication: one per surveyed household of the round."
+    )

@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from households.household.schemas import CommuneCode
 from kit.contracts.households import SuccessionRelation
@@ -14,15 +14,19 @@ HouseholdCode = Annotated[Code, Field(min_length=1, max_length=40)]
 
 
 class WaitingFor(StrEnum):
-    """What a household still registered in a commune of the old map waits for."""
+    """What a household still registered in a commune of the old map waits for.
+
+    - `carry`: its commune went into one successor: the next carry moves it
+    - `assignment`: its commune was split: an officer picks the successor
+    """
 
     carry = "carry"  # one successor commune: the next carry moves it
     assignment = "assignment"  # several (its commune was split): an officer picks one
 
 
 class CommuneRef(BaseModel):
-    code: str
-    name: str
+    code: str = Field(description="A successor commune's code on the map in force.")
+    name: str = Field(description="Its name.")
 
 
 class Candidate(CommuneRef):
@@ -39,19 +43,21 @@ class OldCommune(CommuneRef):
 class RelocationRead(BaseModel):
     """A household still registered in a commune that is no longer in force."""
 
-    household_id: UUID
-    household_code: str
+    household_id: UUID = Field(description="The household's id.")
+    household_code: str = Field(description="Its code in its old commune.")
     village: str = Field(description="A hint for choosing among the candidates.")
-    commune: OldCommune
+    commune: OldCommune = Field(description="The old commune it is still registered in.")
     candidates: list[Candidate] = Field(description="The old commune's successors, by code.")
-    waiting_for: WaitingFor
+    waiting_for: WaitingFor = Field(description="What it waits for.")
 
 
 class RelocationList(BaseModel):
-    items: list[RelocationRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[RelocationRead] = Field(
+        description="This page's households waiting, in the list's stable order."
+    )
+    total: int = Field(description="How many households waiting match, over all pages.")
+    offset: int = Field(description="Items skipped before this page.")
+    limit: int = Field(description="The most items a page holds, as asked.")
 
 
 class CarryInput(RequestBody):
@@ -70,15 +76,15 @@ class CarryInput(RequestBody):
 
 
 class CodeChange(BaseModel):
-    household_id: UUID
-    old_code: str
-    new_code: str
+    household_id: UUID = Field(description="The household's id.")
+    old_code: str = Field(description="The household's code before it was carried.")
+    new_code: str = Field(description="Its code in the new commune: `<old commune code>-<code>`.")
 
 
 class Held(BaseModel):
-    household_id: UUID
-    household_code: str
-    reason: str
+    household_id: UUID = Field(description="The household's id.")
+    household_code: str = Field(description="The household's code in its old commune.")
+    reason: str = Field(description="Why it was not carried, for people.")
 
 
 class CarryResult(BaseModel):
@@ -98,6 +104,12 @@ class CarryResult(BaseModel):
 
 
 class Assignment(RequestBody):
+    """Where a household of a split commune goes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"commune_code": "08707", "household_code": "VY-0420"}]}
+    )
+
     commune_code: CommuneCode = Field(description="One of the household's candidate communes.")
     household_code: HouseholdCode | None = Field(
         default=None,

@@ -82,6 +82,12 @@ class MeetingAgreement(Base, table=True):
 
 
 class ObjectionOutcome(StrEnum):
+    """What the re-check of an objection found.
+
+    - `upheld`: the objection was right: the household's survey is to be corrected
+    - `rejected`: the survey stands
+    """
+
     upheld = "upheld"  # the objection was right: the household's survey is to be corrected
     rejected = "rejected"  # the survey stands
 

@@ -34,7 +34,9 @@ async def open_round(
 async def list_rounds(
     caller: RoundReader,
     session: SessionDep,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Only the rounds of this review year.")
+    ] = None,
 ) -> RoundList:
     """List review rounds, newest first."""
     rounds = await round_service.list_rounds(session, year=year)

@@ -1,35 +1,37 @@
-from datetime import UTC, datetime
-from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from households.round.models import RoundBase, RoundKind
-from kit.fields import Code, IsoDate, RequestBody, Text
-
-
-def _in_utc(value: datetime) -> datetime:
-    # Every stored timestamp is UTC (kit.db.utc_now), but SQLite hands them back without a zone.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]
-"""A timestamp read from the database, always answered with its zone (UTC)."""
+from kit.fields import Code, IsoDate, RequestBody, Text, UtcDatetime
 
 
 class RoundCreate(RequestBody):
-    year: int = Field(ge=2000, le=2100)
-    kind: RoundKind = RoundKind.periodic
-    reference_date: IsoDate
-    standard_id: Code = Field(min_length=1, max_length=40, examples=["VN-2022-2025"])
-    name: Text | None = Field(default=None, max_length=200)
+    year: int = Field(ge=2000, le=2100, description="The review year.")
+    kind: RoundKind = Field(
+        default=RoundKind.periodic, description="Periodic (annual) or regular (monthly) review."
+    )
+    reference_date: IsoDate = Field(
+        description="The day the round describes: units are resolved and ages counted on it."
+    )
+    standard_id: Code = Field(
+        min_length=1,
+        max_length=40,
+        examples=["VN-2022-2025"],
+        description=("The poverty standard the round is assessed under (`GET /api/v1/standards`)."),
+    )
+    name: Text | None = Field(
+        default=None,
+        max_length=200,
+        description="A name for people; by default from the year and kind.",
+    )
 
 
 class RoundRead(RoundBase):
-    id: UUID
-    created_at: UtcDatetime
+    id: UUID = Field(description="The round's id.")
+    created_at: UtcDatetime = Field(description="When it was opened (UTC).")
 
 
 class RoundList(BaseModel):
-    items: list[RoundRead]
-    total: int
+    items: list[RoundRead] = Field(description="Review rounds, newest reference date first.")
+    total: int = Field(description="How many rounds match.")

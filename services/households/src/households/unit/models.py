@@ -16,13 +16,31 @@ from kit.contracts.households import Area, SuccessionRelation
 
 
 class UnitLevel(StrEnum):
+    """The unit's tier in the administrative tree.
+
+    - `province`: province or centrally run city (tỉnh, thành phố trực thuộc trung ương)
+    - `district`: district level, on maps before 1 July 2025 only (huyện, quận, thị xã)
+    - `commune`: commune level (xã, phường, thị trấn, đặc khu)
+    """
+
     province = "province"
     district = "district"
     commune = "commune"
 
 
 class DivisionType(StrEnum):
-    """The unit's legal kind, as the first words of its Vietnamese name say it."""
+    """The unit's legal kind, as the first words of its Vietnamese name say it.
+
+    - `tỉnh`: province
+    - `thành phố`: city: centrally run (province level) or provincial (district level)
+    - `quận`: urban district (before 1 July 2025)
+    - `huyện`: rural district (before 1 July 2025)
+    - `thị xã`: town (district level, before 1 July 2025)
+    - `phường`: ward: an urban commune-level unit
+    - `thị trấn`: township: an urban commune-level unit (before 1 July 2025)
+    - `xã`: commune: a rural commune-level unit
+    - `đặc khu`: special zone: an island commune-level unit (since 1 July 2025)
+    """
 
     province = "tỉnh"
     city = "thành phố"  # centrally run city (province level) or provincial city (district level)

@@ -27,8 +27,10 @@ async def list_units(
         str | None,
         Query(max_length=100, description="Part of the name; case and diacritics are ignored."),
     ] = None,
-    level: UnitLevel | None = None,
-    parent_code: Annotated[str | None, Query(max_length=5)] = None,
+    level: Annotated[UnitLevel | None, Query(description="Only units of this tier.")] = None,
+    parent_code: Annotated[
+        str | None, Query(max_length=5, description="Only the units directly under this one.")
+    ] = None,
     on: OnQuery = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -8,6 +8,7 @@ process that outlives a migration keeps an older answer.
 """
 
 import unicodedata
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, func, or_
@@ -15,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.unit.models import AdminUnit, UnitLevel, UnitSuccession
-from kit.cache import Reference, remembered
+from kit.cache import Reference, references_of, remembered
 from kit.contracts.households import SuccessionRelation
 
 UNITS = Reference[tuple[str, date | None], AdminUnit](
@@ -72,6 +73,36 @@ async def get_commune(
 ) -> AdminUnit | None:
     unit = await get(session, code, on=on)
     return unit if unit is not None and unit.level == UnitLevel.commune else None
+
+
+async def communes_on(
+    session: AsyncSession, codes: Iterable[str], *, on: date
+) -> dict[str, AdminUnit]:
+    """Of `codes`, those naming a commune (with its area) on `on`, each with that commune, as
+    `get_commune` answers them: remembered ones from the app's cache, the others in one query."""
+    cache = references_of(session)
+    store = cache.of(UNITS) if cache is not None else None
+    found: dict[str, AdminUnit] = {}
+    for code in set(codes):
+        unit = store.get((code, on)) if store is not None else None
+        if unit is not None:
+            found[code] = unit
+    missing = set(codes) - found.keys()
+    if missing:
+        statement = select(AdminUnit).where(col(AdminUnit.code).in_(missing), _valid_on(on))
+        # As `_get` chooses: the most recent version in force that day (the last one here).
+        ordered = statement.order_by(col(AdminUnit.valid_from))
+        for unit in await session.exec(ordered):
+            found[unit.code] = unit
+        for code in missing & found.keys():
+            session.expunge(found[code])  # shared with other requests, as `get` shares it
+            if store is not None:
+                store.put((code, on), found[code])
+    return {
+        code: unit
+        for code, unit in found.items()
+        if unit.level == UnitLevel.commune and unit.area is not None
+    }
 
 
 async def last_ended(

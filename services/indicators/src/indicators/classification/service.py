@@ -14,13 +14,13 @@ from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
 from indicators.db import outbox
+from indicators.facts import service as facts_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.counts import (
     CounterKey,
     Counts,
     Tally,
-    difference,
     household_counts,
     on_units,
 )
@@ -30,56 +30,143 @@ from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
-from kit.contracts.households import AssessmentRecordedV1
+from kit.contracts.households import AssessmentRecordedV1, AssessmentsRecordedV1
 from kit.contracts.indicators import HouseholdClassChangedV1
 from kit.db import table_of, utc_now
 from kit.logging import current_request_id
-from kit.messaging import PoisonMessage, stage, stage_many
+from kit.messaging import PoisonMessage, stage_many
 
 log = structlog.get_logger()
 
 
+Delivery = tuple[Envelope, AssessmentRecordedV1 | AssessmentsRecordedV1]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """The event that brought one version of an assessment's facts."""
+
+    sequence: int  # the assessment's version: later facts are larger
+    facts: Mapping[str, Any]  # as received: kept as the service's copy of the assessment
+    message_id: UUID
+    correlation_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """An assessment's facts and their classification, to apply."""
+
+    assessment: AssessmentRecordedV1
+    classification: Classification
+    # None: the stored copy's facts classified again (a recalculation, under the round's lock).
+    version: Version | None = None
+
+
+def received(deliveries: Sequence[Delivery]) -> list[tuple[AssessmentRecordedV1, Version]]:
+    """Each survey of the deliveries with its version, in delivery order: a batch message
+    (`households.assessments.recorded.v1`) gives its surveys as their own events would."""
+    surveys: list[tuple[AssessmentRecordedV1, Version]] = []
+    for envelope, event in deliveries:
+        if isinstance(event, AssessmentRecordedV1):
+            version = Version(
+                envelope.sequence, envelope.data, envelope.id, envelope.correlation_id
+            )
+            surveys.append((event, version))
+            continue
+        for item, facts in zip(event.assessments, envelope.data["assessments"], strict=True):
+            version = Version(
+                item.sequence, facts["assessment"], envelope.id, envelope.correlation_id
+            )
+            surveys.append((item.assessment, version))
+    return surveys
+
+
 async def record_assessments(
     session: AsyncSession,
-    deliveries: Sequence[tuple[Envelope, AssessmentRecordedV1]],
+    surveys: Sequence[tuple[AssessmentRecordedV1, Version]],
     record_keys: RecordKeys,
 ) -> None:
-    """Apply assessment events as handling them one by one in this order would, in a few
-    statements: keep the newest version of each assessment, classify it, save the
-    classifications, add up the counters' changes per unit and metric, announce class changes.
+    """Classify the surveys the consumer received and apply them (`apply`)."""
+    results = []
+    for assessment, version in surveys:
+        try:
+            classification = classify(assessment, get_standard(assessment.standard_id))
+        except (StandardNotFound, ValueError) as unusable:
+            # An unknown or inapplicable standard: retrying cannot help. The message waits in
+            # the dead-letter queue until the standard ships, then is replayed.
+            raise PoisonMessage(str(unusable)) from unusable
+        results.append(Classified(assessment, classification, version))
+    await apply(session, results, record_keys)
+
+
+async def apply(
+    session: AsyncSession,
+    results: Sequence[Classified],
+    record_keys: RecordKeys,
+    *,
+    counters: bool = True,
+) -> int:
+    """Apply classification results as applying them one by one in this order would, in a few
+    statements: save the copies and classifications, move the counters of every unit on each
+    household's path (old classification out, new in), announce class changes through the
+    outbox. The one write path of classifications; the number of class changes announced.
+
+    A result of an event (`version` set) is skipped unless newer than the copy applied so far.
+    One without (a recalculation's) classifies the copy as stored and leaves it as it is.
+    `counters=False` leaves the counters alone, for a caller that replaces them with totals.
     """
+    announced = 0
+    for start in range(0, len(results), APPLIED_AT_ONCE):
+        some = results[start : start + APPLIED_AT_ONCE]
+        announced += await _apply_some(session, some, record_keys, counters=counters)
+    return announced
+
+
+# Assessments read and written by one round of statements: a recalculation's million, or a
+# few batch messages of thousands, stay within a statement's bound parameters.
+APPLIED_AT_ONCE = 5000
+
+
+async def _apply_some(
+    session: AsyncSession,
+    results: Sequence[Classified],
+    record_keys: RecordKeys,
+    *,
+    counters: bool,
+) -> int:
     copies, rows = table_of(AssessmentCopy), table_of(HouseholdClassification)
-    ids = sorted({event.assessment_id for _, event in deliveries})
+    ids = sorted({result.assessment.assessment_id for result in results})
     state = await _applied(session, ids, record_keys)
     copied = {id_ for id_, applied in state.items() if applied.sequence is not None}
     classified = {id_ for id_, applied in state.items() if applied.household_class is not None}
     now = utc_now()
     copy_rows: dict[UUID, dict[str, Any]] = {}
+    newest: dict[UUID, facts_service.Version] = {}  # the copies' facts, as columns and rows
     classification_rows: dict[UUID, dict[str, Any]] = {}
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, figures_service.RoundFacts] = {}
     announced: list[Envelope] = []
-    for envelope, event in deliveries:
+    for result in results:
+        event, version = result.assessment, result.version
         applied = state.setdefault(event.assessment_id, _Applied())
-        if applied.sequence is not None and applied.sequence >= envelope.sequence:
+        if version is None:
+            if applied.sequence is None:  # no copy: nothing was classified from it
+                continue
+        elif applied.sequence is not None and applied.sequence >= version.sequence:
             # An older or repeated fact arriving late: the newer one is already applied.
             log.info(
                 "assessment.stale_skipped",
-                sequence=envelope.sequence,
+                sequence=version.sequence,
                 applied=applied.sequence,
-                message_id=str(envelope.id),
+                message_id=str(version.message_id),
             )
             continue
-        try:
-            result = classify(event, get_standard(event.standard_id))
-        except (StandardNotFound, ValueError) as unusable:
-            # An unknown or inapplicable standard: retrying cannot help. The message waits in
-            # the dead-letter queue until the standard ships, then is replayed.
-            raise PoisonMessage(str(unusable)) from unusable
         path = tuple(event.unit_path)
         new_counts = counts_of(
-            result, persons=len(event.members), record_key=record_keys(event.household_id)
+            result.classification,
+            persons=len(event.members),
+            record_key=record_keys(event.household_id),
         )
         if applied.household_class is not None:  # the household moved commune, or not
             old_key = (applied.round_id, applied.unit_path)
@@ -90,25 +177,30 @@ async def record_assessments(
         rounds.setdefault(
             event.round_id, (event.standard_id, event.round_year, event.reference_date)
         )
-        copy_rows[event.assessment_id] = {
-            "assessment_id": event.assessment_id,
-            "household_id": event.household_id,
-            "round_id": event.round_id,
-            "sequence": envelope.sequence,
-            "facts": envelope.data,
-            "received_at": now,
-        }
-        columns = _columns(event, result)
+        if version is not None:
+            copy_rows[event.assessment_id] = {
+                "assessment_id": event.assessment_id,
+                "household_id": event.household_id,
+                "round_id": event.round_id,
+                "sequence": version.sequence,
+                "facts": version.facts,
+                "received_at": now,
+            }
+            standard = get_standard(result.classification.standard_id)
+            newest[event.assessment_id] = (version.sequence, event, standard)
+        columns = _columns(event, result.classification)
         previous_class = applied.household_class
         revision = applied.revision
-        if previous_class != result.household_class.value:
+        if previous_class != columns["household_class"]:
             revision += 1
             announced.append(
                 _class_changed(
                     {"household_id": event.household_id, "round_id": event.round_id, **columns},
                     previous_class,
                     revision=revision,
-                    correlation_id=envelope.correlation_id,
+                    correlation_id=(
+                        current_request_id() if version is None else version.correlation_id
+                    ),
                 )
             )
         classification_rows[event.assessment_id] = {
@@ -121,24 +213,29 @@ async def record_assessments(
             **columns,
         }
         state[event.assessment_id] = _Applied(
-            sequence=envelope.sequence,
+            sequence=applied.sequence if version is None else version.sequence,
             round_id=event.round_id,
             unit_path=path,
-            household_class=result.household_class.value,
+            household_class=columns["household_class"],
             counts=new_counts,
             revision=revision,
         )
-    if not copy_rows:
-        return
+    if not classification_rows:
+        return 0
     await _insert_or_update(session, copies, copy_rows, copied)
+    await facts_service.store(session, newest.values(), record_keys)
     await _insert_or_update(session, rows, classification_rows, classified)
-    await figures_service.remember_units(session, {path for _, path in communes.items()})
+    await figures_service.remember_units(
+        session, {(round_id, path) for (round_id, _), path in communes.items()}
+    )
     await figures_service.remember_rounds(session, rounds)
-    changes: Tally[CounterKey] = Tally()
-    for (round_id, unit_path), counts in by_path.items():
-        changes.update(on_units(round_id, unit_path, counts))
-    await figures_service.apply_changes(session, changes, communes)
+    if counters:
+        changes: Tally[CounterKey] = Tally()
+        for (round_id, unit_path), counts in by_path.items():
+            on_units(round_id, unit_path, counts, into=changes)
+        await figures_service.apply_changes(session, changes, communes)
     await stage_many(session, outbox, announced)
+    return len(announced)
 
 
 NO_ROUND = UUID(int=0)
@@ -146,7 +243,7 @@ NO_ROUND = UUID(int=0)
 
 @dataclass
 class _Applied:
-    """An assessment as applied so far: stored, or by an earlier event of the batch."""
+    """An assessment as applied so far: stored, or by an earlier result of the batch."""
 
     sequence: int | None = None  # of its copy; None: no copy yet
     round_id: UUID = NO_ROUND
@@ -188,13 +285,15 @@ async def _insert_or_update(
     """Insert the new rows and update the stored ones (by `assessment_id`), a statement each.
 
     A plain INSERT: a row another consumer inserted meanwhile fails the batch, which is retried.
+    Rows go in key order, so that two consumers' batches lock them in one order: no deadlock.
     """
-    new = [row for key, row in rows.items() if key not in stored]
+    ordered = sorted(rows.items())
+    new = [row for key, row in ordered if key not in stored]
     if new:
         await session.exec(table.insert(), params=new)
     changed = [
         {"b_assessment_id": key, **{k: v for k, v in row.items() if k not in KEPT}}
-        for key, row in rows.items()
+        for key, row in ordered
         if key in stored
     ]
     if changed:
@@ -203,68 +302,6 @@ async def _insert_or_update(
 
 
 KEPT = ("assessment_id", "household_id", "round_id")  # never changed by a newer version
-
-
-async def store(
-    session: AsyncSession,
-    assessment: AssessmentRecordedV1,
-    result: Classification,
-    record_keys: RecordKeys,
-) -> bool:
-    """Save the classification, apply its counters' change; True when the class changed."""
-    existing = await session.get(HouseholdClassification, assessment.assessment_id)
-    new_counts = counts_of(
-        result, persons=len(assessment.members), record_key=record_keys(assessment.household_id)
-    )
-    await figures_service.remember_units(session, [assessment.unit_path])
-    await figures_service.remember_rounds(
-        session,
-        {
-            assessment.round_id: (
-                assessment.standard_id,
-                assessment.round_year,
-                assessment.reference_date,
-            )
-        },
-    )
-    if existing is None:
-        await figures_service.apply(session, assessment.round_id, assessment.unit_path, new_counts)
-        existing = HouseholdClassification(
-            assessment_id=assessment.assessment_id,
-            household_id=assessment.household_id,
-            round_id=assessment.round_id,
-            revision=0,
-            record_key=record_keys(assessment.household_id),
-            **_columns(assessment, result),
-        )
-        session.add(existing)
-        previous_class = None
-    else:
-        old_counts = counts_of_row(existing, record_keys)
-        if existing.unit_path == assessment.unit_path:
-            await figures_service.apply(
-                session,
-                assessment.round_id,
-                assessment.unit_path,
-                difference(new_counts, old_counts),
-            )
-        else:  # the household moved commune between two versions of its survey
-            await figures_service.apply(
-                session, existing.round_id, existing.unit_path, difference(Counts(), old_counts)
-            )
-            await figures_service.apply(
-                session, assessment.round_id, assessment.unit_path, new_counts
-            )
-        previous_class = existing.household_class
-        for field, value in _columns(assessment, result).items():
-            setattr(existing, field, value)
-        existing.record_key = record_keys(assessment.household_id)
-        existing.classified_at = utc_now()
-    if previous_class == result.household_class:
-        return False
-    existing.revision += 1
-    await stage(session, outbox, class_changed(existing, previous_class))
-    return True
 
 
 def counts_of(result: Classification, *, persons: int, record_key: int) -> Counts:
@@ -285,26 +322,6 @@ def counts_of_row(row: HouseholdClassification, record_keys: RecordKeys) -> Coun
         deprived=row.result["deprived"],
         record_key=record_keys(row.household_id),
     )
-
-
-def class_changed(row: HouseholdClassification, previous_class: str | None) -> Envelope:
-    values = {name: getattr(row, name) for name in ANNOUNCED}
-    return _class_changed(
-        values, previous_class, revision=row.revision, correlation_id=current_request_id()
-    )
-
-
-ANNOUNCED = (
-    "household_id",
-    "household_code",
-    "round_id",
-    "standard_id",
-    "commune_code",
-    "commune_name",
-    "unit_path",
-    "household_class",
-    "deprivation_count",
-)
 
 
 def _class_changed(

@@ -4,6 +4,7 @@ The defaults describe a household deprived in nothing whose score A passes the r
 so a test overrides only the facts it is about.
 """
 
+import random
 from datetime import date
 from uuid import UUID
 
@@ -69,3 +70,39 @@ def assessment(**overrides: object) -> AssessmentRecordedV1:
         "monthly_income_per_person": None,
     }
     return AssessmentRecordedV1.model_validate(facts | overrides)
+
+
+COMMUNES = (("243", "08707"), ("243", "08710"), ("244", "08773"))
+
+
+def surveys(seed: int, households: int) -> list[tuple[AssessmentRecordedV1, int]]:
+    """Households of three communes with one to three versions each (some moving commune or
+    changing class between them), as `(facts, version)` in a shuffled delivery order: later
+    versions may come first."""
+    rng = random.Random(seed)
+    delivered = []
+    for number in range(households):
+        identity = {
+            "assessment_id": UUID(int=rng.getrandbits(128)),
+            "household_id": UUID(int=rng.getrandbits(128)),
+            "household_code": f"S{seed}-{number}",
+        }
+        for version in range(1, rng.choice([1, 2, 3]) + 1):
+            district, commune = rng.choice(COMMUNES)
+            facts = assessment(
+                **identity,
+                commune_code=commune,
+                unit_path=["26", district, commune],
+                area=rng.choice([Area.rural, Area.urban]),
+                income_score_a=rng.choice([90, 140, 141, 175, 176, 300]),
+                members=[
+                    member(1, has_health_insurance=rng.random() < 0.7),
+                    member(2, age_years=rng.choice([10, 40, 70])),
+                ],
+                internet_use=rng.random() < 0.6,
+                devices=[] if rng.random() < 0.4 else [Device.tv],
+                water_source=rng.choice([WaterSource.piped, WaterSource.surface_water]),
+            )
+            delivered.append((facts, version))
+    rng.shuffle(delivered)
+    return delivered

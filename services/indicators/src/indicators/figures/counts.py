@@ -21,6 +21,9 @@ COMMUNES_WITH_POPULATION = "communes.with_population"
 COMMUNES_MISSING_POPULATION = "communes.missing_population"
 COMMUNES_SPLIT = "communes.split"  # restated: as-reported communes split among successors
 CLASSES_WITH_DEPRIVATION_ANALYSIS = ("poor", "near_poor")
+# The information dimension (telecom use, information devices) is followed for every class, not
+# only the poor and near-poor: its deprivations among all households are the seed's focus.
+INFORMATION = "information"
 
 
 @dataclass
@@ -77,17 +80,38 @@ def household_counts(
     restatement turns a GROUP BY over classifications into counters.
     """
     counts = Counts()
+    deprived = list(deprived)
     for group in ("surveyed", household_class):
         for suffix in ("", f".{area}"):
             counts.add(f"households.{group}{suffix}", households, record_key)
             counts.add(f"persons.{group}{suffix}", persons, record_key)
     if household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS:
-        deprived = list(deprived)
         for indicator in deprived:
             counts.add(f"deprived.{household_class}.{indicator['key']}", households, record_key)
         for dimension in {indicator["dimension"] for indicator in deprived}:
             counts.add(f"deprived_dimension.{household_class}.{dimension}", households, record_key)
         counts.add(f"deprivations.{household_class}", households * len(deprived), record_key)
+    counts.update(_information_counts(household_class, deprived, households, record_key))
+    return counts
+
+
+def _information_counts(
+    household_class: str, deprived: Iterable[Mapping[str, Any]], households: int, record_key: int
+) -> Counts:
+    """The information dimension's counters for every class: per indicator and the dimension
+    (the analysed classes have those already) and `deprived_together`, deprived in two or more
+    of its indicators (both, under the standards' two information indicators)."""
+    counts = Counts()
+    keys = [item["key"] for item in deprived if item["dimension"] == INFORMATION]
+    if household_class not in CLASSES_WITH_DEPRIVATION_ANALYSIS:
+        for key in keys:
+            counts.add(f"deprived.{household_class}.{key}", households, record_key)
+        if keys:
+            counts.add(
+                f"deprived_dimension.{household_class}.{INFORMATION}", households, record_key
+            )
+    if len(keys) >= 2:
+        counts.add(f"deprived_together.{household_class}.{INFORMATION}", households, record_key)
     return counts
 
 
@@ -112,13 +136,31 @@ def difference(new: Counts, old: Counts) -> Counts:
     )
 
 
-def on_units(round_id: UUID, unit_path: Iterable[str], counts: Counts) -> Tally[CounterKey]:
-    """`counts` added to every unit of the path."""
-    changes: Tally[CounterKey] = Tally()
+def on_units(
+    round_id: UUID,
+    unit_path: Iterable[str],
+    counts: Counts,
+    into: Tally[CounterKey] | None = None,
+) -> Tally[CounterKey]:
+    """`counts` added to every unit of the path, in `into` (returned) or in a new tally.
+
+    The one place where what a household or a commune's population adds to its commune is spread
+    over the units above it: incremental updates, a recalculation's totals and the flag of
+    communes without population all go through it.
+    """
+    changes: Tally[CounterKey] = Tally() if into is None else into
+    items = list(counts.items())
     for unit in unit_path:
-        for metric, value, key_sum in counts.items():
+        for metric, value, key_sum in items:
             changes.add((round_id, unit, metric), value, key_sum)
     return changes
+
+
+def flag_change(change: int) -> Counts:
+    """The flag of communes without population moved by `change` (a commune's, or a sum)."""
+    counts = Counts()
+    counts.add(COMMUNES_MISSING_POPULATION, change)
+    return counts
 
 
 def missing_population_flag(commune: Mapping[str, int]) -> int:

@@ -17,11 +17,12 @@ from indicators.figures.counts import CLASSES_WITH_DEPRIVATION_ANALYSIS
 CLASSES = ("poor", "near_poor", "average", "not_poor")
 AREAS = ("urban", "rural")
 UNITS = ("households", "persons")
-DEPRIVATION_HEADS = ("deprived", "deprived_dimension")
+DEPRIVATION_HEADS = ("deprived", "deprived_dimension", "deprived_together")
 
 
 def is_leaf(metric: str) -> bool:
-    """`households|persons.<class>.<area>`, `deprived.<class>.<indicator>`, and dimensions."""
+    """`households|persons.<class>.<area>`, `deprived.<class>.<indicator>`, dimensions, and
+    `deprived_together.<class>.<dimension>`."""
     head, _, rest = metric.partition(".")
     if head in UNITS:
         parts = rest.split(".")

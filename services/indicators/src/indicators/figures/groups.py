@@ -10,17 +10,17 @@ one by one, cell keys included. Restated figures (`restatement/`) and figures as
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, case, cast, func
+from sqlalchemy import ColumnElement, String, cast, func
 from sqlmodel import col
 
-from indicators.figures.counts import CLASSES_WITH_DEPRIVATION_ANALYSIS, Counts, household_counts
+from indicators.figures.counts import Counts, household_counts
 
 
 def deprived(classification: Any) -> ColumnElement[Any]:
-    """The deprived indicators as JSON text, for the classes whose deprivations are analysed
-    (None for the others, so that they group by class and area alone)."""
-    analysed = col(classification.household_class).in_(CLASSES_WITH_DEPRIVATION_ANALYSIS)
-    return case((analysed, cast(col(classification.result)["deprived"], String)), else_=None)
+    """The deprived indicators as JSON text, for every class: the information dimension is
+    counted for every class (`counts.INFORMATION`), so households group by their deprivations
+    whatever their class."""
+    return cast(col(classification.result)["deprived"], String)
 
 
 def record_key(classification: Any) -> ColumnElement[Any]:

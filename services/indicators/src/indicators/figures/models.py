@@ -2,7 +2,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, BigInteger
+from sqlalchemy import JSON, BigInteger, Index
 from sqlmodel import Column, Field
 
 from indicators.db import Base
@@ -29,13 +29,27 @@ class UnitFigure(Base, table=True):
 
 
 class UnitRef(Base, table=True):
-    """What the indicators service has learned of the unit tree from events."""
+    """A unit of a round's tree, as the round's events place it (their `unit_path`).
+
+    Keyed by round, not by code alone: the 1 July 2025 map change reused codes (08707 in 2023 is
+    a commune of district 243 of province 26; 08707 in 2026 a commune of province 25, with no
+    district level), so one code has different parents on the two maps, and a round's figures
+    must be read on its own map. Keyed by round rather than by map because the round's events
+    are what its counters were added along (`on_units` of the same paths): the tree and the
+    counters cannot disagree, every event carries its round, and no map periods or reference
+    dates need be known (a population event may come before any assessment tells the round's
+    reference date). The cost is one copy of the tree per round: a few rows per commune against
+    the round's hundred-odd counters per unit.
+    """
 
     __tablename__ = "unit_ref"
+    # A unit's children in a round: the figures' /children and the subtree walks.
+    __table_args__ = (Index("ix_unit_ref_round_id_parent_code", "round_id", "parent_code"),)
 
+    round_id: UUID = Field(primary_key=True)
     unit_code: str = Field(primary_key=True, max_length=5)
     level: str = Field(max_length=10)
-    parent_code: str | None = Field(default=None, max_length=5, index=True)
+    parent_code: str | None = Field(default=None, max_length=5)
 
 
 class PopulationCopy(Base, table=True):

@@ -28,7 +28,7 @@ async def record(session: AsyncSession, envelope: Envelope, event: PopulationRec
         )
     else:
         copy.sequence, copy.facts = envelope.sequence, envelope.data
-    await figures_service.remember_units(session, [event.unit_path])
+    await figures_service.remember_units(session, [(event.round_id, event.unit_path)])
     await figures_service.apply(
         session, event.round_id, event.unit_path, difference(_counts(event), old)
     )

@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.as_of import service as as_of_service
 from indicators.as_of.service import AsOf
-from indicators.figures import references
+from indicators.classification.labels import figures_in
+from indicators.figures import freshness, references
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import MAX_NOISE, perturb
 from indicators.figures.counts import COMMUNES_WITH_POPULATION, SURVEYED_HOUSEHOLDS
@@ -32,6 +33,7 @@ from indicators.standard.service import get_standard
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
+from kit.language import LanguageDep
 
 router = APIRouter(prefix="/api/v1/figures", tags=["figures"], responses=PROBLEM_RESPONSES)
 
@@ -79,14 +81,29 @@ async def get_unit_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFigures:
     """Counts, poverty rates and deprivations of a unit of the caller's scope in a round, as
     reported, restated onto a later map (`map`) or as of a date (`as_of`), approved or
-    provisional.
+    provisional; indicator and dimension names in the `Accept-Language` asked for.
 
-    For roles that see aggregates only, counts are perturbed (`disclosure` says how)."""
+    For roles that see aggregates only, counts are perturbed (`disclosure` says how);
+    `freshness` says which events they reflect and whether a recalculation is pending."""
+    figures = await _unit_figures(caller, round_id, unit_code, session, map_day, as_of_day)
+    await freshness.mark(session, [figures])
+    return figures_in(figures, language)
+
+
+async def _unit_figures(
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    session: AsyncSession,
+    map_day: date | None,
+    as_of_day: date | None,
+) -> UnitFigures:
     if as_of_day is not None:
         regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
         return regrouped.figures(unit_code, caller)
@@ -112,11 +129,26 @@ async def list_child_figures(
     round_id: UUID,
     unit_code: UnitCode,
     session: SessionDep,
+    language: LanguageDep,
     map_day: MapDay = None,
     as_of_day: AsOfDay = None,
 ) -> UnitFiguresList:
     """The figures of each child unit that has any, in code order (one report row each), as
-    reported, restated onto a later map (`map`) or as of a date (`as_of`)."""
+    reported, restated onto a later map (`map`) or as of a date (`as_of`); names in the
+    `Accept-Language` asked for."""
+    children = await _child_figures(caller, round_id, unit_code, session, map_day, as_of_day)
+    await freshness.mark(session, children.items)
+    return UnitFiguresList(items=[figures_in(item, language) for item in children.items])
+
+
+async def _child_figures(
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    session: AsyncSession,
+    map_day: date | None,
+    as_of_day: date | None,
+) -> UnitFiguresList:
     regrouped = None
     if as_of_day is not None:
         regrouped = await _as_of(session, caller, round_id, unit_code, as_of_day, map_day)
@@ -133,7 +165,7 @@ async def list_child_figures(
     parent = await _unit(session, caller, round_id, unit_code, map_day)
     children = [
         await _unit(session, caller, round_id, code, map_day)
-        for code in await figures_service.children(session, unit_code)
+        for code in await figures_service.children(session, round_id, unit_code)
     ]
     children = [child for child in children if child.has_figures]
     approved = await _approvals(session, round_id, parent, children)
@@ -143,7 +175,8 @@ async def list_child_figures(
         )
     # The parent's subtree, read once; each cell is grouped under the child it lies in.
     by_child: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    by_district = parent.level == "province"
+    # A province's children are districts on the old map, communes on the two-level one.
+    by_district = any(child.level == "district" for child in children)
     for child, metric, value, key in await figures_service.commune_cells(
         session, round_id, unit_code, by_district=by_district
     ):
@@ -214,7 +247,7 @@ async def _unit(
     """The unit's counters, or 404 (also for a unit outside the caller's scope). With a
     `map_day` that no map change precedes, the units as reported are those of that map."""
     facts = await references.round_facts(session, round_id)
-    known = await references.unit_path(session, unit_code)
+    known = await references.unit_path(session, round_id, unit_code)
     if facts is None or known is None or not caller.may_see(known[1]):
         raise NotFound(f"No figures for unit {unit_code} in round {round_id} yet.")
     standard_id, reference_date = facts
@@ -395,3 +428,55 @@ async def _as_of(
     approved = await review_service.approved_communes(session, round_id, reported)
     view = MapView(as_reported=True, date=periodic.reference_date)
     return _Regrouped(round_id, unit.standard, view, found.regrouped, approved, found)
+
+
+async def shown_counters(
+    session: AsyncSession,
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    map_day: date | None = None,
+    *,
+    children: bool = False,
+) -> dict[str, tuple[MapView, Mapping[str, int]]]:
+    """The counters behind the figures this caller gets of the unit (or of each child unit that
+    has figures, `children`), as reported or restated (`map_day`): exact, or for a restricted
+    caller rebuilt from the perturbed leaves exactly as `get_unit_figures` publishes them. For
+    tables that read counters the figures do not show (the information dimension)."""
+    restricted = not caller.can(Permission.SMALL_CELLS_READ)
+    regrouped = None
+    if map_day is not None:
+        regrouped = await _restated(session, caller, round_id, unit_code, map_day)
+    if regrouped is not None:
+        restatement = regrouped.restatement
+        codes = [c for c in restatement.children() if regrouped.has_figures(c)]
+        answer: dict[str, tuple[MapView, Mapping[str, int]]] = {}
+        for code in codes if children else [unit_code]:
+            communes = restatement.under(code)
+            counters = restatement_service.counters(communes)
+            if restricted:
+                leaves = perturbed_leaves(restatement_service.leaf_rows(communes))
+                counters = published(counters, leaves)
+            answer[code] = (regrouped.map_view, counters)
+        return answer
+    parent = await _unit(session, caller, round_id, unit_code, map_day)
+    units = [parent]
+    if children:
+        units = [
+            await _unit(session, caller, round_id, code, map_day)
+            for code in await figures_service.children(session, round_id, unit_code)
+        ]
+        units = [unit for unit in units if unit.has_figures]
+    if not restricted:
+        return {unit.code: (unit.map_view, unit.counters) for unit in units}
+    by_unit: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    by_district = any(unit.level == "district" for unit in units) if children else False
+    cells = await figures_service.commune_cells(
+        session, round_id, unit_code, by_district=by_district
+    )
+    for commune, metric, value, key in cells:
+        by_unit[(commune or "") if children else unit_code].append((metric, value, key))
+    return {
+        unit.code: (unit.map_view, published(unit.counters, perturbed_leaves(by_unit[unit.code])))
+        for unit in units
+    }

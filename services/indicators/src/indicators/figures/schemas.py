@@ -27,34 +27,47 @@ class Rates(BaseModel):
 
 
 class AreaFigures(BaseModel):
-    households: ClassCounts
-    persons: ClassCounts
-    household_rates: Rates
-    person_rates: Rates
+    households: ClassCounts = Field(description="Households by class.")
+    persons: ClassCounts = Field(description="Persons (members of those households) by class.")
+    household_rates: Rates = Field(description="Rates over resident households.")
+    person_rates: Rates = Field(description="Rates over resident persons.")
 
 
 class DenominatorStatus(StrEnum):
+    """Whether the rates' denominators (resident households and persons) are all entered.
+
+    - `complete`: every surveyed commune has its resident population
+    - `incomplete`: some surveyed communes have none: rates leave them out
+    - `unknown`: no resident population entered at all: no rates
+    """
+
     complete = "complete"
     incomplete = "incomplete"  # some surveyed communes have no resident population entered
     unknown = "unknown"  # no resident population entered at all
 
 
 class Denominator(BaseModel):
-    status: DenominatorStatus
-    communes_with_population: int
-    communes_missing_population: int
+    status: DenominatorStatus = Field(
+        description="Whether every surveyed commune's resident population is entered."
+    )
+    communes_with_population: int = Field(
+        description="Surveyed communes with a resident population."
+    )
+    communes_missing_population: int = Field(
+        description="Surveyed communes without one: left out of the rates."
+    )
     communes_split: int = Field(
         default=0,
         description="Restated figures: as-reported communes split among several units of the "
         "map, whose resident population cannot be divided (rates are withheld).",
     )
-    note: str
+    note: str = Field(description="What this means for the rates, for people.")
 
 
 class IndicatorDeprivation(BaseModel):
-    key: str
-    dimension: str
-    name: str
+    key: str = Field(description="The indicator's key.")
+    dimension: str = Field(description="Its dimension's key.")
+    name: str = Field(description="Its name.")
     households: int = Field(description=PERTURBED)
     share_percent: float | None = Field(
         description="Of the class's households, in % (between 0 and 100); None when it has none."
@@ -62,19 +75,25 @@ class IndicatorDeprivation(BaseModel):
 
 
 class DimensionDeprivation(BaseModel):
-    key: str
-    name: str
+    key: str = Field(description="The dimension's key.")
+    name: str = Field(description="Its name.")
     households: int = Field(
         description="Households deprived in at least one of its indicators. " + PERTURBED
     )
-    share_percent: float | None
+    share_percent: float | None = Field(
+        description="Of the class's households, in %; null when it has none."
+    )
 
 
 class ClassDeprivation(BaseModel):
     households: int = Field(description=PERTURBED)
     total_deprivations: int = Field(description="The sum of its indicators' counts. " + PERTURBED)
-    indicators: list[IndicatorDeprivation]
-    dimensions: list[DimensionDeprivation]
+    indicators: list[IndicatorDeprivation] = Field(
+        description="Each indicator: how many of the class's households are deprived in it."
+    )
+    dimensions: list[DimensionDeprivation] = Field(
+        description="Each dimension: how many are deprived in at least one of its indicators."
+    )
 
 
 class Disclosure(BaseModel):
@@ -85,7 +104,7 @@ class Disclosure(BaseModel):
         "that depends on the households in them; every other count is a sum of those."
     )
     max_noise: int = Field(description="No commune cell moves by more than this.")
-    note: str
+    note: str = Field(description="What the perturbation means for reading the figures.")
 
 
 class MapView(BaseModel):
@@ -116,20 +135,47 @@ class RegularReviews(BaseModel):
 
 
 class ReviewStatus(StrEnum):
+    """Whether figures are final.
+
+    - `approved`: every commune of the unit has approved its lists
+    - `provisional`: some communes are still under review: figures may change
+    """
+
     approved = "approved"
     provisional = "provisional"
 
 
+class RecalculationMark(BaseModel):
+    id: UUID
+    status: Literal["queued", "running"]
+    progress_percent: float
+    requested_at: datetime
+
+
+class Freshness(BaseModel):
+    """What the figures reflect, and whether they are about to change (docs/reports.md)."""
+
+    reflects_events_until: datetime | None = Field(
+        description="The time of the latest event applied to these figures: the unit's counters' "
+        "last change (for restated figures and figures as of a date, the round's). Events "
+        "still in the households service's outbox or on the broker are not visible here."
+    )
+    recalculation: RecalculationMark | None = Field(
+        description="A recalculation of the round that is queued or running: when it ends, "
+        "its counters replace these. None: no recalculation pending."
+    )
+
+
 class UnitFigures(BaseModel):
-    round_id: UUID
-    unit_code: str
-    level: str
-    standard_id: str
+    round_id: UUID = Field(description="The review round's id.")
+    unit_code: str = Field(description="The unit's code.")
+    level: str = Field(description="Its tier: `province`, `district` or `commune`.")
+    standard_id: str = Field(description="The round's standard.")
     as_of: datetime | None = Field(
         description="When these figures last changed; None for restated figures and figures "
         "as of a date (`regular_reviews`)."
     )
-    map: MapView
+    map: MapView = Field(description="Which map the unit and figures are on.")
     status: ReviewStatus = Field(
         description="approved: final. A commune when its review is approved; a district when "
         "every commune under it with surveyed households is; a province when it approved the "
@@ -155,10 +201,10 @@ class UnitFigures(BaseModel):
         description="Set for figures asked `as_of` a date: the regular rounds applied. None: "
         "the round's own results.",
     )
-    denominator: Denominator
-    total: AreaFigures
-    urban: AreaFigures
-    rural: AreaFigures
+    denominator: Denominator = Field(description="Whether the rates' denominators are complete.")
+    total: AreaFigures = Field(description="Counts and rates of the whole unit.")
+    urban: AreaFigures = Field(description="Counts and rates of its urban households.")
+    rural: AreaFigures = Field(description="Counts and rates of its rural households.")
     deprivation: dict[str, ClassDeprivation] = Field(
         description="For poor and near-poor households: deprivation per indicator and dimension."
     )
@@ -168,7 +214,12 @@ class UnitFigures(BaseModel):
         "count of households or persons is perturbed, and rates and shares are computed from "
         "the perturbed counts. None: the counts are exact.",
     )
+    freshness: Freshness | None = Field(
+        default=None, description="The latest event the figures reflect; a pending recalculation."
+    )
 
 
 class UnitFiguresList(BaseModel):
-    items: list[UnitFigures]
+    items: list[UnitFigures] = Field(
+        description="Figures of each unit directly under the one asked, by code."
+    )

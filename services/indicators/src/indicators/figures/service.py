@@ -16,6 +16,7 @@ from indicators.figures.counts import (
     CounterKey,
     Counts,
     Tally,
+    flag_change,
     missing_population_flag,
     on_units,
 )
@@ -53,21 +54,27 @@ async def apply_changes(
     await _refresh_missing_population(session, communes)
 
 
-async def remember_units(session: AsyncSession, unit_paths: Iterable[Sequence[str]]) -> None:
-    """Record the paths' units and their parents, learned from events. A path ends at a commune:
-    province, district, commune before July 2025, province and commune after."""
+async def remember_units(
+    session: AsyncSession, unit_paths: Iterable[tuple[UUID, Sequence[str]]]
+) -> None:
+    """Record the units of each `(round, path)` and their parents in that round's tree, learned
+    from events. A path ends at a commune: province, district, commune before July 2025,
+    province and commune after. Per round, since the map change reused commune codes under
+    other parents (`UnitRef`)."""
     units = {
-        code: (
+        (round_id, code): (
             LEVELS[-1] if depth == len(unit_path) - 1 else LEVELS[depth],
             unit_path[depth - 1] if depth else None,
         )
-        for unit_path in unit_paths
+        for round_id, unit_path in unit_paths
         for depth, code in enumerate(unit_path)
     }
     rows = [
-        {"unit_code": code, "level": level, "parent_code": parent}
-        for code, (level, parent) in sorted(units.items())
+        {"round_id": round_id, "unit_code": code, "level": level, "parent_code": parent}
+        for (round_id, code), (level, parent) in sorted(units.items())
     ]
+    if not rows:
+        return
     statement = insert_for(session, table_of(UnitRef)).on_conflict_do_nothing()
     await session.exec(statement, params=rows)
 
@@ -138,8 +145,16 @@ async def commune_cells(
     group = col(commune.parent_code) if by_district else col(commune.unit_code)
     statement = (
         select(group, UnitFigure.metric, UnitFigure.value, UnitFigure.key_sum)
-        .join(commune, col(commune.unit_code) == UnitFigure.unit_code)
-        .outerjoin(district, col(district.unit_code) == col(commune.parent_code))
+        .join(
+            commune,
+            (col(commune.round_id) == UnitFigure.round_id)
+            & (col(commune.unit_code) == UnitFigure.unit_code),
+        )
+        .outerjoin(
+            district,
+            (col(district.round_id) == col(commune.round_id))
+            & (col(district.unit_code) == col(commune.parent_code)),
+        )
         .where(
             UnitFigure.round_id == round_id,
             col(commune.level) == "commune",
@@ -165,8 +180,16 @@ async def surveyed_communes(
     statement = (
         select(col(commune.unit_code), col(commune.parent_code))
         .select_from(UnitFigure)
-        .join(commune, col(commune.unit_code) == UnitFigure.unit_code)
-        .outerjoin(district, col(district.unit_code) == col(commune.parent_code))
+        .join(
+            commune,
+            (col(commune.round_id) == UnitFigure.round_id)
+            & (col(commune.unit_code) == UnitFigure.unit_code),
+        )
+        .outerjoin(
+            district,
+            (col(district.round_id) == col(commune.round_id))
+            & (col(district.unit_code) == col(commune.parent_code)),
+        )
         .where(
             UnitFigure.round_id == round_id,
             col(commune.level) == "commune",
@@ -182,28 +205,53 @@ async def surveyed_communes(
     return (await session.exec(statement)).all()
 
 
-async def children(session: AsyncSession, unit_code: str) -> Sequence[str]:
-    statement = select(UnitRef.unit_code).where(UnitRef.parent_code == unit_code)
+async def children(session: AsyncSession, round_id: UUID, unit_code: str) -> Sequence[str]:
+    """The unit's children in the round's tree (its map), in code order."""
+    statement = select(UnitRef.unit_code).where(
+        UnitRef.round_id == round_id, UnitRef.parent_code == unit_code
+    )
     return (await session.exec(statement.order_by(col(UnitRef.unit_code)))).all()
 
 
-async def unit_path(session: AsyncSession, unit_code: str) -> tuple[str, list[str]] | None:
-    """A known unit's level and its codes from the province down to itself."""
-    unit = await session.get(UnitRef, unit_code)
+async def unit_path(
+    session: AsyncSession, round_id: UUID, unit_code: str
+) -> tuple[str, list[str]] | None:
+    """A unit's level in the round's tree and its codes from the province down to itself; None
+    for a unit no event of the round was in."""
+    unit = await session.get(UnitRef, (round_id, unit_code))
     if unit is None:
         return None
     path = [unit.unit_code]
     parent = unit.parent_code
-    while parent is not None and (ancestor := await session.get(UnitRef, parent)) is not None:
+    while (
+        parent is not None
+        and (ancestor := await session.get(UnitRef, (round_id, parent))) is not None
+    ):
         path.insert(0, ancestor.unit_code)
         parent = ancestor.parent_code
     return unit.level, path
 
 
-async def replace_round(
-    session: AsyncSession, round_id: UUID, totals: Iterable[tuple[str, str, int, int]]
-) -> int:
-    """Replace every counter of the round with `(unit_code, metric, value, key_sum)` totals."""
+async def latest_round_of(session: AsyncSession, unit_code: str) -> UUID | None:
+    """The latest round (by reference date, then year) whose events placed `unit_code`: the map
+    a request naming a unit without a round (a target, a what-if's scope) is read on, since the
+    same code may be another unit on an earlier map."""
+    statement = (
+        select(UnitRef.round_id)
+        .join(RoundRef, col(RoundRef.round_id) == col(UnitRef.round_id))
+        .where(UnitRef.unit_code == unit_code)
+        .order_by(
+            col(RoundRef.reference_date).desc().nulls_last(),
+            col(RoundRef.year).desc(),
+            col(RoundRef.round_id),
+        )
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def replace_round(session: AsyncSession, round_id: UUID, totals: Tally[CounterKey]) -> int:
+    """Replace every counter of the round with `totals` (all of them of this round)."""
     table = table_of(UnitFigure)
     await session.exec(delete(UnitFigure).where(col(UnitFigure.round_id) == round_id))
     now = utc_now()
@@ -216,8 +264,7 @@ async def replace_round(
             "key_sum": key_sum,
             "updated_at": now,
         }
-        for unit, metric, value, key_sum in totals
-        if value or key_sum
+        for (_, unit, metric), value, key_sum in totals.items()
     ]
     for start in range(0, len(rows), 5000):
         await session.exec(table.insert(), params=rows[start : start + 5000])
@@ -232,14 +279,14 @@ async def round_totals(session: AsyncSession, round_id: UUID) -> dict[tuple[str,
     return {(unit_code, metric): value for unit_code, metric, value in rows}
 
 
-async def round_tally(session: AsyncSession, round_id: UUID) -> Tally[tuple[str, str]]:
-    """Every counter of the round with its key sum, by (unit, metric)."""
+async def round_tally(session: AsyncSession, round_id: UUID) -> Tally[CounterKey]:
+    """Every counter of the round with its key sum."""
     statement = select(
         UnitFigure.unit_code, UnitFigure.metric, UnitFigure.value, UnitFigure.key_sum
     ).where(UnitFigure.round_id == round_id)
-    tally: Tally[tuple[str, str]] = Tally()
+    tally: Tally[CounterKey] = Tally()
     for unit_code, metric, value, key_sum in (await session.exec(statement)).all():
-        tally.add((unit_code, metric), value, key_sum)
+        tally.add((round_id, unit_code, metric), value, key_sum)
     return tally
 
 
@@ -295,8 +342,8 @@ async def _refresh_missing_population(
         commune_counters = counters.get((round_id, commune), {})
         flag = missing_population_flag(commune_counters)
         change = flag - commune_counters.get(COMMUNES_MISSING_POPULATION, 0)
-        for unit in unit_path if change else ():
-            changes.add((round_id, unit, COMMUNES_MISSING_POPULATION), change)
+        if change:
+            on_units(round_id, unit_path, flag_change(change), into=changes)
     if changes:
         await _add(session, changes)
 

@@ -10,6 +10,14 @@ from kit.db import UtcDateTime, utc_now
 
 
 class JobStatus(StrEnum):
+    """Where a recalculation job stands.
+
+    - `queued`: waiting for the worker
+    - `running`: being recalculated; `progress_percent` grows
+    - `succeeded`: done; classes and figures are current
+    - `failed`: stopped; `error` says why, nothing half-written stays
+    """
+
     queued = "queued"
     running = "running"
     succeeded = "succeeded"

@@ -22,25 +22,25 @@ RecalculationRunner = Annotated[Caller, requires(Permission.RECALCULATIONS_RUN)]
 
 
 class RecalculationRequest(RequestBody):
-    round_id: UUID
+    round_id: UUID = Field(description="The round to recalculate, within the caller's scope.")
 
 
 class RecalculationRead(BaseModel):
-    id: UUID
-    round_id: UUID
+    id: UUID = Field(description="The job's id.")
+    round_id: UUID = Field(description="The review round's id.")
     unit_scope: list[str] | None = Field(
         description="The units whose subtrees it recalculates (the requester's); null: all."
     )
-    status: JobStatus
-    total: int
-    done: int
-    progress_percent: float
-    changed_classes: int
-    figures_changed: int
-    error: str | None
-    requested_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    status: JobStatus = Field(description="Where the job stands.")
+    total: int = Field(description="Households to classify again.")
+    done: int = Field(description="Households done so far.")
+    progress_percent: float = Field(description="done ÷ total, 0 to 100.")
+    changed_classes: int = Field(description="Households whose class changed.")
+    figures_changed: int = Field(description="Units whose figures changed.")
+    error: str | None = Field(description="Why the job failed; null otherwise.")
+    requested_at: datetime = Field(description="When it was asked for (UTC).")
+    started_at: datetime | None = Field(description="When the worker started it (UTC).")
+    finished_at: datetime | None = Field(description="When it succeeded or failed (UTC).")
 
 
 def _read(job: RecalculationJob) -> RecalculationRead:

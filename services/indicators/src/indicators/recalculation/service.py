@@ -16,23 +16,27 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification import service as classification_service
+from indicators.classification import setwise
 from indicators.classification.engine import classify
-from indicators.classification.models import AssessmentCopy, HouseholdClassification
+from indicators.classification.models import AssessmentCopy
 from indicators.classification.schemas import Classification
+from indicators.facts import service as facts_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.cell_key import record_keys as default_record_keys
 from indicators.figures.counts import (
-    COMMUNES_MISSING_POPULATION,
     CounterKey,
     Counts,
     Tally,
+    flag_change,
     missing_population_flag,
+    on_units,
     population_counts,
 )
 from indicators.figures.models import PopulationCopy
@@ -149,10 +153,11 @@ async def run(
 class _Result:
     """What phase one computed: the round's counters and the classifications that changed."""
 
+    round_id: UUID
     fingerprint: Fingerprint
     record_keys: RecordKeys
     scope: frozenset[str] | None
-    totals: Tally[tuple[str, str]] = field(default_factory=Tally)
+    totals: Tally[CounterKey] = field(default_factory=Tally)
     communes: dict[str, tuple[list[str], Counts]] = field(default_factory=dict)
     changed: list[tuple[AssessmentRecordedV1, Classification]] = field(default_factory=list)
     households: int = 0
@@ -170,7 +175,7 @@ async def _attempt(
         assert job is not None
         round_id = job.round_id
         scope = frozenset(job.unit_scope) if job.unit_scope is not None else None
-        result = _Result(await _fingerprint(session, round_id), record_keys, scope)
+        result = _Result(round_id, await _fingerprint(session, round_id), record_keys, scope)
     await _classify_round(sessionmaker, job_id, round_id, result, batch_size)
     await _add_populations(sessionmaker, round_id, result)
     return await _swap_in(sessionmaker, job_id, round_id, result)
@@ -183,40 +188,84 @@ async def _classify_round(
     result: _Result,
     batch_size: int,
 ) -> None:
-    """Phase one, without locks: classify every assessment copy, batch by batch."""
+    """Phase one, without locks: classify the round set-wise in the database (the counters of
+    each commune, and which stored classifications differ), then re-classify with the Python
+    engine only the households that differ, for their full results and explanations."""
     total = result.fingerprint[0]
     await _progress(sessionmaker, job_id, total=total, done=0)
-    last_key: UUID | None = None
-    while True:
-        async with sessionmaker() as session:
-            statement = select(AssessmentCopy).where(AssessmentCopy.round_id == round_id)
-            if last_key is not None:
-                statement = statement.where(col(AssessmentCopy.assessment_id) > last_key)
-            ordered = statement.order_by(col(AssessmentCopy.assessment_id)).limit(batch_size)
-            batch = (await session.exec(ordered)).all()
-            stored = await _stored_results(session, [copy.assessment_id for copy in batch])
-        if not batch:
-            return
-        for copy in batch:
-            assessment = AssessmentRecordedV1.model_validate(copy.facts)
-            if _within(result.scope, assessment.unit_path) is None:
-                continue
-            classification = classify(assessment, get_standard(assessment.standard_id))
-            record_key = result.record_keys(assessment.household_id)
-            counts = classification_service.counts_of(
-                classification, persons=len(assessment.members), record_key=record_key
+    async with sessionmaker() as session, session.begin():
+        # Facts missing or older than their copy (recorded before the facts tables existed) and
+        # record keys of another secret are brought in line first, in Python, once.
+        await facts_service.refresh(session, round_id, result.record_keys)
+    scope = None if result.scope is None else sorted(result.scope)
+    differing: list[setwise.Outcome] = []
+    async with sessionmaker() as session:
+        standard_ids = await setwise.standards_in_round(session, round_id)
+    for standard_id in standard_ids:
+        await _confirm_unchanged(sessionmaker, round_id, standard_id, scope)
+    async with sessionmaker() as session:
+        for standard_id in standard_ids:
+            standard = get_standard(standard_id)
+            households = setwise.households_of(round_id, standard_id=standard_id, unit_scope=scope)
+            for path, counts in (
+                await setwise.commune_counts(session, standard, households)
+            ).items():
+                _add_to_path(result, path, counts)
+            differing += await setwise.changed(session, standard, households)
+    await _progress(sessionmaker, job_id, total=total, done=total)
+    for start in range(0, len(differing), batch_size):
+        await _reclassify(sessionmaker, differing[start : start + batch_size], result)
+    result.households = total
+
+
+async def _confirm_unchanged(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    round_id: UUID,
+    standard_id: str,
+    scope: list[str] | None,
+) -> None:
+    """Mark the households whose stored result this standard gives again, so that this run and
+    the next compare the stored JSON of the others only. Only a shortcut: a failure (say, a
+    deadlock with a consumer rewriting the same facts) leaves the comparison to `changed`."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            await setwise.confirm_unchanged(
+                session,
+                get_standard(standard_id),
+                setwise.households_of(round_id, standard_id=standard_id, unit_scope=scope),
             )
-            _add_to_path(result, assessment.unit_path, counts)
-            # Only what differs is kept: a round of a million households fits in memory. A
-            # record key differs after the secret changed, or was never stored (older rows).
-            if stored.get(copy.assessment_id) != (
-                classification.model_dump(mode="json"),
-                record_key,
-            ):
-                result.changed.append((assessment, classification))
-        result.households += len(batch)
-        last_key = batch[-1].assessment_id
-        await _progress(sessionmaker, job_id, total=total, done=result.households)
+    except DBAPIError as error:
+        if unavailable(error):
+            raise
+        log.warning("recalculation.confirm_skipped", round_id=str(round_id), error=repr(error))
+
+
+async def _reclassify(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    outcomes: Sequence[setwise.Outcome],
+    result: _Result,
+) -> None:
+    """The engine's full results for households whose stored ones differ; the engine being the
+    reference, a household it classifies otherwise than the statement fails the job (counters
+    from the statement would not match the stored results)."""
+    by_id = {outcome.assessment_id: outcome for outcome in outcomes}
+    async with sessionmaker() as session:
+        statement = select(AssessmentCopy.facts).where(col(AssessmentCopy.assessment_id).in_(by_id))
+        copies = (await session.exec(statement)).all()
+    for facts in copies:
+        assessment = AssessmentRecordedV1.model_validate(facts)
+        classification = classify(assessment, get_standard(assessment.standard_id))
+        outcome = by_id[assessment.assessment_id]
+        engine = (
+            classification.household_class.value,
+            tuple(sorted(indicator.key for indicator in classification.deprived)),
+        )
+        if engine != (outcome.household_class, outcome.deprived):
+            raise RuntimeError(
+                f"set-wise classification of assessment {assessment.assessment_id} gave "
+                f"{(outcome.household_class, outcome.deprived)}, the engine {engine}"
+            )
+        result.changed.append((assessment, classification))
 
 
 async def _add_populations(
@@ -236,32 +285,30 @@ async def _add_populations(
         _add_to_path(result, facts["unit_path"], counts)
     for path, commune_counts in result.communes.values():
         flag = missing_population_flag(commune_counts.values)
-        for unit in path:
-            result.totals.add((unit, COMMUNES_MISSING_POPULATION), flag)
+        on_units(round_id, path, flag_change(flag), into=result.totals)
 
 
 async def _swap_in(
     sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, round_id: UUID, result: _Result
 ) -> bool:
-    """Phase two, under the round's lock: replace classifications and counters at once."""
+    """Phase two, under the round's lock: replace classifications and counters at once.
+
+    The classifications that changed go through the consumer's own write path, counters aside:
+    those are replaced by the totals just after."""
     async with sessionmaker() as session, session.begin():
         await lock_round(session, round_id, exclusive=True)
         if await _fingerprint(session, round_id) != result.fingerprint:
             return False
         before = await figures_service.round_totals(session, round_id)
-        changed = 0
-        for assessment, classification in result.changed:
-            # store() also applies counter deltas; the counters are replaced wholesale below.
-            changed += await classification_service.store(
-                session, assessment, classification, result.record_keys
-            )
+        reclassified = [
+            classification_service.Classified(assessment, classification)
+            for assessment, classification in result.changed
+        ]
+        changed = await classification_service.apply(
+            session, reclassified, result.record_keys, counters=False
+        )
         if result.scope is None:
-            totals = result.totals.items()
-            await figures_service.replace_round(
-                session,
-                round_id,
-                ((unit, metric, value, key) for (unit, metric), value, key in totals),
-            )
+            await figures_service.replace_round(session, round_id, result.totals)
         else:
             await _replace_within(session, round_id, result.scope, result.totals)
         after = await figures_service.round_totals(session, round_id)
@@ -285,14 +332,14 @@ async def _replace_within(
     session: AsyncSession,
     round_id: UUID,
     scope: frozenset[str],
-    new: Tally[tuple[str, str]],
+    new: Tally[CounterKey],
 ) -> None:
     """Set the counters of the scope's subtrees to `new`, and move the units above each scope
     unit by the same differences as the unit itself: the rest of the round is left as it is."""
     current = await figures_service.round_tally(session, round_id)
     above: dict[str, list[str]] = {}
     for unit in sorted(scope):
-        known = await figures_service.unit_path(session, unit)
+        known = await figures_service.unit_path(session, round_id, unit)
         # A unit never seen in an event has no counters; one inside another scope unit is
         # recalculated as part of it.
         if known is not None and not scope.intersection(known[1][:-1]):
@@ -300,50 +347,33 @@ async def _replace_within(
     subtree = set(above)
     pending = list(above)
     while pending:
-        children = await figures_service.children(session, pending.pop())
+        children = await figures_service.children(session, round_id, pending.pop())
         subtree.update(children)
         pending.extend(children)
-    differences: Tally[tuple[str, str]] = Tally()
+    differences: Tally[CounterKey] = Tally()
     differences.update(new)
     differences.subtract(current)
+    by_unit: dict[str, Counts] = {}
+    for (_, unit, metric), value, key_sum in differences.items():
+        if unit in subtree:
+            by_unit.setdefault(unit, Counts()).add(metric, value, key_sum)
     changes: Tally[CounterKey] = Tally()
-    for (unit, metric), value, key_sum in differences.items():
-        if unit not in subtree:
-            continue
-        for changed in (unit, *above.get(unit, ())):
-            changes.add((round_id, changed, metric), value, key_sum)
+    for unit, unit_differences in by_unit.items():
+        on_units(round_id, (*above.get(unit, ()), unit), unit_differences, into=changes)
     await figures_service.apply_changes(session, changes, {})
 
 
-def _within(scope: frozenset[str] | None, path: Sequence[str]) -> Sequence[str] | None:
-    """The part of a unit path from the first unit of the scope down; None if outside it."""
-    if scope is None:
-        return path
-    return next((path[depth:] for depth, unit in enumerate(path) if unit in scope), None)
+_within = setwise.within
 
 
 def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> None:
+    """`counts` in the totals of the path's units within the scope, and in its commune's."""
     path = _within(result.scope, full_path)
     if path is None:
         return
-    for unit in path:
-        for metric, value, key_sum in counts.items():
-            result.totals.add((unit, metric), value, key_sum)
+    on_units(result.round_id, path, counts, into=result.totals)
     commune = result.communes.setdefault(path[-1], (list(path), Counts()))
     commune[1].update(counts)
-
-
-async def _stored_results(session: AsyncSession, ids: list[UUID]) -> dict[UUID, object]:
-    """Each stored classification's result and record key."""
-    statement = select(
-        HouseholdClassification.assessment_id,
-        HouseholdClassification.result,
-        HouseholdClassification.record_key,
-    )
-    rows = (
-        await session.exec(statement.where(col(HouseholdClassification.assessment_id).in_(ids)))
-    ).all()
-    return {assessment_id: (result, record_key) for assessment_id, result, record_key in rows}
 
 
 async def _fingerprint(session: AsyncSession, round_id: UUID) -> Fingerprint:

@@ -19,7 +19,7 @@ router = APIRouter(
 )
 
 
-@router.post("", response_model=ReconciliationResult)
+@router.post("", response_model=ReconciliationResult, operation_id="reconcileRound")
 async def reconcile(
     reconciliation: ReconciliationRequest, session: SessionDep, households: HouseholdsClient
 ) -> ReconciliationResult:

@@ -10,7 +10,13 @@ from kit.contracts.households import Area, Sex
 
 
 class Provenance(StrEnum):
-    """How sure we are of a value: see DOMAIN.md. Only [C] values may ever be taken as settled."""
+    """How sure the platform is of a value of the standard. Only `C` values may ever be taken
+    as settled.
+
+    - `C`: confirmed in a legal text or an official report
+    - `S`: from a secondary source (press, provincial templates)
+    - `R`: recalled, unconfirmed: to be checked by an official
+    """
 
     confirmed = "C"
     secondary = "S"
@@ -24,15 +30,15 @@ class Definition(BaseModel):
 
 
 class LocalizedName(Definition):
-    vi: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+    vi: str = Field(min_length=1, description="The name in Vietnamese.")
+    en: str = Field(min_length=1, description="The name in English.")
 
 
 class ByArea(Definition):
     """One value for rural and one for urban households (VND per person per month, or points)."""
 
-    rural: int = Field(ge=0)
-    urban: int = Field(ge=0)
+    rural: int = Field(ge=0, description="The value for rural households.")
+    urban: int = Field(ge=0, description="The value for urban households.")
 
     def for_area(self, area: Area) -> int:
         return self.urban if area is Area.urban else self.rural
@@ -41,8 +47,10 @@ class ByArea(Definition):
 class AgeRange(Definition):
     """Completed years at the reference date, both ends inclusive: "< 16" is `max_years = 15`."""
 
-    min_years: int = Field(default=0, ge=0)
-    max_years: int = Field(default=130, ge=0)
+    min_years: int = Field(
+        default=0, ge=0, description="Youngest age of the band, completed years."
+    )
+    max_years: int = Field(default=130, ge=0, description="Oldest age of the band, inclusive.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -58,8 +66,8 @@ class AgeRange(Definition):
 
 
 class BySex(Definition):
-    male: AgeRange
-    female: AgeRange
+    male: AgeRange = Field(description="The ages for men.")
+    female: AgeRange = Field(description="The ages for women.")
 
     def for_sex(self, sex: Sex) -> AgeRange:
         return self.female if sex is Sex.female else self.male

@@ -3,7 +3,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
@@ -23,28 +23,34 @@ UnitCode = Annotated[
 
 
 class NotificationRead(BaseModel):
-    id: UUID
-    province_code: str
-    district_code: str
-    commune_code: str
-    kind: str
-    household_id: UUID | None
-    round_id: UUID | None
-    title: str
-    message: str
-    created_at: datetime
-    read_at: datetime | None
+    id: UUID = Field(description="The notification's id.")
+    province_code: str = Field(description="The province it concerns.")
+    district_code: str = Field(description="Its district on maps before 1 July 2025; empty after.")
+    commune_code: str = Field(description="The commune it concerns.")
+    kind: str = Field(
+        description="What happened, as the event type, e.g. `household.class_changed`."
+    )
+    household_id: UUID | None = Field(description="The household concerned, if one is.")
+    round_id: UUID | None = Field(description="The round concerned, if one is.")
+    title: str = Field(description="A short title, for the inbox list.")
+    message: str = Field(description="What happened, for people.")
+    created_at: datetime = Field(description="When it was created (UTC).")
+    read_at: datetime | None = Field(
+        description="When it was marked read (UTC); null while unread."
+    )
 
 
 class NotificationList(BaseModel):
-    items: list[NotificationRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[NotificationRead] = Field(
+        description="This page's notifications, in the list's stable order."
+    )
+    total: int = Field(description="How many notifications match, over all pages.")
+    offset: int = Field(description="Items skipped before this page.")
+    limit: int = Field(description="The most items a page holds, as asked.")
 
 
 class MarkedRead(BaseModel):
-    marked: int
+    marked: int = Field(description="Notifications marked read by this call.")
 
 
 @router.get("", response_model=NotificationList)
@@ -52,7 +58,9 @@ async def list_notifications(
     caller: InboxReader,
     session: SessionDep,
     unit_code: UnitCode = None,
-    unread: bool | None = None,
+    unread: Annotated[
+        bool | None, Query(description="true: only unread; false: only read; absent: all.")
+    ] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationList:

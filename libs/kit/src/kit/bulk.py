@@ -1,0 +1,62 @@
+"""Writing many rows at once: PostgreSQL `COPY`, a multi-row INSERT elsewhere.
+
+`insert_rows(session, table, rows)` writes `rows` (dicts keyed by column name, every row with the
+same keys) in the session's transaction. On PostgreSQL a batch of at least `COPY_MIN_ROWS` goes
+through asyncpg's binary `COPY` on the session's own connection: no SQL to parse, no bound
+parameters, several times faster than INSERT for thousands of rows. A `COPY` costs a round trip
+of its own to learn the table's column types, so fewer rows (a request's one) are INSERTed.
+
+Values are first put through each column's SQLAlchemy bind processing (enums stored by name, JSON
+serialised, `kit.db.UtcDateTime` checked and put in UTC), so that a row written by `COPY` reads
+back exactly as one written by the ORM. Columns a row leaves out take their server defaults (an
+autoincrement key, for instance).
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, insert, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+COPY_MIN_ROWS = 50
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        await _copy(session, table, rows)
+        return
+    # SQLAlchemy's "insertmanyvalues" sends `INSERT ... VALUES (...), (...)` statements of up to
+    # 1,000 rows (fewer where the bound parameters would pass the database's limit), compiled
+    # once. It does so for an INSERT with RETURNING, hence the (unread) key.
+    key = next(iter(table.primary_key.columns))
+    await session.exec(insert(table).returning(key), params=list(rows))
+
+
+async def _copy(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    connection = await session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors: list[Callable[[Any], Any] | None] = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    records = [
+        tuple(
+            value if process is None or value is None else process(value)
+            for process, value in zip(processors, (row[name] for name in names), strict=True)
+        )
+        for row in rows
+    ]
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    if not driver.is_in_transaction():
+        # SQLAlchemy's adapter opens the transaction with its first statement: a COPY before any
+        # would commit on its own, outside the session's transaction.
+        await connection.execute(text("SELECT 1"))
+    await driver.copy_records_to_table(
+        table.name, records=records, columns=names, schema_name=table.schema
+    )

@@ -1,0 +1,369 @@
+"""Classifying a whole round at once in the database, from the facts tables.
+
+`classify_households` gives each household's class and deprived indicators, `commune_counts` the
+counters of each commune (`figures/counts.py`, key sums included), `changed` the households whose
+stored classification differs from what the standard now gives (`confirm_unchanged` marks the
+others, so that the next run compares less), and `what_if` the counters of
+every unit under a draft standard, touching no official table. A few statements each, whatever
+the round's size (see docs/setwise.md).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    update,
+)
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.classification.compiler import Compiled, compile_standard
+from indicators.classification.models import HouseholdClassification
+from indicators.facts import service as facts_service
+from indicators.facts.models import AssessmentFacts
+from indicators.figures.cell_key import RecordKeys
+from indicators.figures.cell_key import record_keys as default_record_keys
+from indicators.figures.counts import CLASSES_WITH_DEPRIVATION_ANALYSIS, INFORMATION, Counts, Tally
+from indicators.standard.schemas import Standard
+from kit.db import table_of
+
+Path = tuple[str, ...]
+UnitMetric = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One household's class and the keys of the indicators it is deprived in, sorted."""
+
+    assessment_id: UUID
+    household_class: str | None  # None: neither score A nor income, the test cannot be applied
+    deprived: tuple[str, ...]
+
+
+class Unclassifiable(ValueError):
+    """Households the income test cannot be applied to (the engine refuses them too)."""
+
+
+def households_of(
+    round_id: UUID, *, standard_id: str | None = None, unit_scope: Iterable[str] | None = None
+) -> list[ColumnElement[bool]]:
+    """Conditions on the facts: the round's households, of one standard, within the units."""
+    facts = table_of(AssessmentFacts).c
+    conditions: list[ColumnElement[bool]] = [facts.round_id == round_id]
+    if standard_id is not None:
+        conditions.append(facts.standard_id == standard_id)
+    if unit_scope is not None:
+        conditions.append(
+            or_(
+                *(facts.unit_path.contains(f"/{unit}/", autoescape=True) for unit in unit_scope),
+                literal_column("1") == 0,  # an empty scope holds nothing
+            )
+        )
+    return conditions
+
+
+async def standards_in_round(session: AsyncSession, round_id: UUID) -> list[str]:
+    """The standards the round's assessments name (one, unless a round changed standard)."""
+    facts = table_of(AssessmentFacts).c
+    statement = select(facts.standard_id).where(facts.round_id == round_id).distinct()
+    return sorted(str(standard_id) for standard_id in (await session.exec(statement)).all())
+
+
+async def classify_households(
+    session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> list[Outcome]:
+    """Every household meeting `conditions` (see `households_of`), classified under `standard`."""
+    compiled = compile_standard(standard, *conditions)
+    rows = compiled.rows
+    statement = select(rows.c.assessment_id, rows.c.household_class, compiled.deprived_keys())
+    return [_outcome(row) for row in (await session.exec(statement)).all()]
+
+
+async def commune_counts(
+    session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> dict[Path, Counts]:
+    """The counters each commune's households add, by the commune's unit path: one GROUP BY."""
+    compiled = compile_standard(standard, *conditions)
+    statement, dimensions = _grouped(compiled)
+    communes: dict[Path, Counts] = {}
+    for row in (await session.exec(statement)).all():
+        values = row._mapping
+        if values["household_class"] is None:
+            raise Unclassifiable(
+                f"{values['households']} household(s) in {values['unit_path']} have neither "
+                "score A nor measured income: the income test cannot be applied"
+            )
+        path = tuple(facts_service.unit_path_of(values["unit_path"]))
+        counts = communes.setdefault(path, Counts())
+        counts.update(
+            _group_counts(values, compiled.indicator_keys, dimensions, _information_keys(standard))
+        )
+    return communes
+
+
+def on_units(
+    communes: Mapping[Path, Counts], unit_scope: Iterable[str] | None = None
+) -> Tally[UnitMetric]:
+    """Commune counters spread over every unit of their path, from the scope's units down."""
+    scope = None if unit_scope is None else frozenset(unit_scope)
+    totals: Tally[UnitMetric] = Tally()
+    for path, counts in communes.items():
+        for unit in within(scope, path) or ():
+            for metric, value, key_sum in counts.items():
+                totals.add((unit, metric), value, key_sum)
+    return totals
+
+
+def within(scope: frozenset[str] | None, path: Sequence[str]) -> Sequence[str] | None:
+    """The part of a unit path from the first unit of the scope down; None if outside it."""
+    if scope is None:
+        return path
+    return next((path[depth:] for depth, unit in enumerate(path) if unit in scope), None)
+
+
+async def changed(
+    session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> list[Outcome]:
+    """The households whose stored classification is not what `standard` gives now: another
+    class, other deprived indicators, another standard, income limits or record key, or none
+    stored. What the statement cannot see is the wording of explanations and which members
+    triggered an indicator the household stays deprived in (the counters do not depend on it).
+    Households whose facts say they were classified under this very standard are compared on
+    columns only; the others' stored JSON is read too."""
+    statement = changed_statement(session.get_bind().dialect.name, standard, conditions)
+    return [_outcome(row) for row in (await session.exec(statement)).all()]
+
+
+def changed_statement(
+    dialect: str, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> Any:
+    """The statement of `changed`, for a dialect (`postgresql` or `sqlite`)."""
+    compiled = compile_standard(standard, *conditions)
+    rows, stored = compiled.rows, table_of(HouseholdClassification)
+    digest = facts_service.standard_digest(standard)
+    # Stored under this very standard from these very facts: the result cannot differ, and its
+    # JSON (slow to read) need not be compared.
+    unsure = or_(rows.c.classified_under.is_(None), rows.c.classified_under != digest)
+    differs = or_(
+        stored.c.assessment_id.is_(None),
+        *_column_differences(compiled, stored, standard),
+        and_(unsure, _result_differs(dialect, compiled, stored, standard)),
+    )
+    return (
+        select(rows.c.assessment_id, rows.c.household_class, compiled.deprived_keys())
+        .select_from(rows.outerjoin(stored, stored.c.assessment_id == rows.c.assessment_id))
+        .where(differs)
+    )
+
+
+async def confirm_unchanged(
+    session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
+) -> int:
+    """Mark the households whose stored classification is exactly what `standard` gives as
+    classified under it (`AssessmentFacts.classified_under`), comparing the stored results' JSON
+    of those not marked yet: later recalculations under the same standard skip that comparison.
+    Safe at any time: it states a fact about the stored result, in one statement."""
+    digest = facts_service.standard_digest(standard)
+    facts = table_of(AssessmentFacts)
+    unmarked = select(facts.c.assessment_id).where(
+        *conditions, or_(facts.c.classified_under.is_(None), facts.c.classified_under != digest)
+    )
+    if (await session.exec(unmarked.limit(1))).first() is None:
+        return 0  # the usual case: every household was classified under this standard
+    dialect = session.get_bind().dialect.name
+    compiled = compile_standard(standard, *conditions)
+    rows, stored = compiled.rows, table_of(HouseholdClassification)
+    same = (
+        select(rows.c.assessment_id)
+        .select_from(rows.join(stored, stored.c.assessment_id == rows.c.assessment_id))
+        .where(
+            or_(rows.c.classified_under.is_(None), rows.c.classified_under != digest),
+            not_(or_(*_column_differences(compiled, stored, standard))),
+            not_(_result_differs(dialect, compiled, stored, standard)),
+        )
+    )
+    marked = update(facts).where(facts.c.assessment_id.in_(same)).values(classified_under=digest)
+    return int((await session.exec(marked)).rowcount)
+
+
+def _column_differences(
+    compiled: Compiled, stored: Table, standard: Standard
+) -> list[ColumnElement[bool]]:
+    rows = compiled.rows
+    return [
+        stored.c.household_class != rows.c.household_class,
+        stored.c.standard_id != standard.id,
+        stored.c.deprivation_count != rows.c.deprivation_count,
+        stored.c.record_key.is_(None),
+        stored.c.record_key != rows.c.record_key,
+    ]
+
+
+def _result_differs(
+    dialect: str, compiled: Compiled, stored: Table, standard: Standard
+) -> ColumnElement[bool]:
+    """The stored result's deprived indicators, income limits or provisional flag differ."""
+    rows, result = compiled.rows, stored.c.result
+    income_test = [
+        (("income_test", "limit_applied"), rows.c.limit_applied),
+        (("income_test", "income_line"), rows.c.income_line),
+        (("income_test", "average_band_upper"), rows.c.average_band_upper),
+    ]
+    return or_(
+        result["provisional"].as_boolean() != standard.is_provisional,
+        *(result[path].as_integer() != value for path, value in income_test),
+        _stored_deprived_keys(dialect) != compiled.deprived_keys(),
+    )
+
+
+async def what_if(
+    session: AsyncSession,
+    draft: Standard,
+    round_id: UUID,
+    *,
+    unit_scope: Iterable[str] | None = None,
+    record_keys: RecordKeys | None = None,
+) -> Tally[UnitMetric]:
+    """The counters every unit of the round would have if its households were classified under
+    `draft` (any Standard object, published or not): (unit, metric) → value and key sum, for the
+    household counters of `figures/counts.py` (surveyed, classes, deprivations; the resident
+    population does not depend on a standard). Within `unit_scope`, from its units down.
+
+    Reads the facts tables and writes nothing official: facts missing or older than their copy
+    are rebuilt first (`facts.service.refresh`), as a recalculation would. A provincial draft
+    counts its province's households only. `record_keys` must be the service's (the default
+    reads the environment's secret), or the key sums would not match the published cells'."""
+    await facts_service.refresh(session, round_id, record_keys or default_record_keys())
+    scope = None if unit_scope is None else list(unit_scope)
+    communes = await commune_counts(session, draft, households_of(round_id, unit_scope=scope))
+    return on_units(communes, scope)
+
+
+def _outcome(row: Any) -> Outcome:
+    assessment_id, household_class, keys = row
+    return Outcome(assessment_id, household_class, tuple(key for key in keys.split(",") if key))
+
+
+def _grouped(compiled: Compiled) -> tuple[Any, list[str]]:
+    rows = compiled.rows
+    key = func.coalesce(rows.c.record_key, 0)
+    dimensions = sorted({i.dimension for i in compiled.standard.indicators if i.rule is not None})
+    sums: list[Any] = [
+        func.count().label("households"),
+        func.sum(rows.c.persons).label("persons"),
+        func.sum(key).label("key_sum"),
+        func.sum(rows.c.deprivation_count).label("deprivations"),
+    ]
+    for indicator in compiled.indicator_keys:
+        flag = compiled.deprived(indicator)
+        sums += [
+            func.sum(flag).label(f"indicator_{indicator}"),
+            func.sum(flag * key).label(f"indicator_keys_{indicator}"),
+        ]
+    for dimension in dimensions:
+        flag = compiled.in_dimension(dimension)
+        sums += [
+            func.sum(flag).label(f"dimension_{dimension}"),
+            func.sum(flag * key).label(f"dimension_keys_{dimension}"),
+        ]
+    # Deprived in two or more of the information dimension's indicators, as
+    # `figures.counts.household_counts` counts `deprived_together` for every class.
+    information = _information_keys(compiled.standard)
+    together: ColumnElement[int] = literal(0)
+    if len(information) >= 2:
+        deprived_in = sum(
+            (compiled.deprived(k) for k in information[1:]), compiled.deprived(information[0])
+        )
+        together = case((deprived_in >= 2, 1), else_=0)
+    sums += [
+        func.sum(together).label("together"),
+        func.sum(together * key).label("together_keys"),
+    ]
+    groups = (rows.c.unit_path, rows.c.household_class, rows.c.area)
+    return select(*groups, *sums).group_by(*groups), dimensions
+
+
+def _information_keys(standard: Standard) -> list[str]:
+    return [i.key for i in standard.indicators if i.rule is not None and i.dimension == INFORMATION]
+
+
+def _group_counts(
+    row: Mapping[str, Any],
+    indicators: Sequence[str],
+    dimensions: Sequence[str],
+    information: Sequence[str],
+) -> Counts:
+    """What `figures.counts.household_counts` gives for each household of the group, summed."""
+    household_class, area = row["household_class"], row["area"]
+    households, persons, key_sum = row["households"], int(row["persons"]), int(row["key_sum"])
+    counts = Counts()
+    for group in ("surveyed", household_class):
+        for suffix in ("", f".{area}"):
+            counts.add(f"households.{group}{suffix}", households, key_sum)
+            counts.add(f"persons.{group}{suffix}", persons, key_sum)
+    if int(row["together"]):
+        counts.add(
+            f"deprived_together.{household_class}.{INFORMATION}",
+            int(row["together"]),
+            int(row["together_keys"]),
+        )
+    analysed = household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS
+    # The analysed classes count every indicator and dimension; every class keeps the
+    # information dimension's (the seed's focus).
+    counted: tuple[tuple[str, str, Sequence[str]], ...] = (
+        ("deprived", "indicator", indicators if analysed else information),
+        (
+            "deprived_dimension",
+            "dimension",
+            dimensions if analysed else [d for d in dimensions if d == INFORMATION],
+        ),
+    )
+    for prefix, label, keys in counted:
+        for name in keys:
+            value, keys_of = int(row[f"{label}_{name}"]), int(row[f"{label}_keys_{name}"])
+            if value:
+                counts.add(f"{prefix}.{household_class}.{name}", value, keys_of)
+    if analysed:
+        counts.add(f"deprivations.{household_class}", int(row["deprivations"]), key_sum)
+    return counts
+
+
+def _stored_deprived_keys(dialect: str) -> ColumnElement[str]:
+    """The keys in a stored result's `deprived` list, sorted, each followed by a comma: in
+    each dialect's own JSON functions, which SQLAlchemy does not abstract."""
+    if dialect == "postgresql":
+        return literal_column(
+            "(SELECT coalesce(string_agg((d ->> 'key') || ',', '' ORDER BY d ->> 'key' "
+            "COLLATE \"C\"), '') FROM json_array_elements(household_classification.result "
+            "-> 'deprived') AS d)"
+        )
+    return literal_column(
+        "(SELECT coalesce(group_concat(k || ',', ''), '') FROM (SELECT json_extract(value, "
+        "'$.key') AS k FROM json_each(household_classification.result, '$.deprived') "
+        "ORDER BY k))"
+    )
+
+
+__all__ = [
+    "Outcome",
+    "Unclassifiable",
+    "changed",
+    "classify_households",
+    "commune_counts",
+    "households_of",
+    "on_units",
+    "standards_in_round",
+    "what_if",
+    "within",
+]

@@ -1,0 +1,360 @@
+"""Builds report files from the figures the caller would get from the figures API, directly for
+a district or commune, as a job for a province (docs/reports.md).
+
+Figures come from the figures endpoints' own functions (`figures/router.py`), called with the
+caller, so perturbation, scope and restatement are theirs; nothing is counted here.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from uuid import UUID
+
+import structlog
+from matplotlib.figure import Figure
+from sqlalchemy import and_, or_
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.figures import router as figures_api
+from indicators.figures.models import RoundRef
+from indicators.figures.schemas import UnitFigures
+from indicators.information import service as information_service
+from indicators.information.schemas import InformationFigures
+from indicators.reports import charts
+from indicators.reports.models import ReportJob, ReportJobStatus
+from indicators.reports.tables import REPORT_KEYS, Lang, Report, reports
+from indicators.reports.workbook import (
+    Chart,
+    Contents,
+    Heading,
+    Row,
+    heading_lines,
+    to_csv,
+    to_xlsx,
+)
+from indicators.standard.service import get_standard
+from kit.auth import Caller, Role
+from kit.db import unavailable, utc_now
+from kit.errors import InvalidInput, NotFound
+
+log = structlog.get_logger()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Request:
+    round_id: UUID
+    unit_code: str
+    map_day: date | None
+    lang: Lang
+    format: str  # "xlsx" or "csv"
+    report: str | None  # one report's key; None: all of them (XLSX only)
+
+    def check(self) -> None:
+        if self.format == "csv" and self.report is None:
+            raise InvalidInput.field(
+                ["query", "report"],
+                "A CSV file holds one report: name it (1, 4, 5, 6, 7, information).",
+            )
+        if self.report is not None and self.report not in REPORT_KEYS:
+            raise InvalidInput.field(
+                ["query", "report"], f"No report {self.report!r}: one of {', '.join(REPORT_KEYS)}."
+            )
+
+    def filename(self, year: int | None) -> str:
+        which = f"bieu-{self.report}" if self.report else "bao-cao"
+        on_map = f"-map-{self.map_day}" if self.map_day else ""
+        return f"{which}-{year}-{self.unit_code}{on_map}.{self.format}"
+
+
+@dataclass
+class Gathered:
+    round: RoundRef
+    unit: UnitFigures
+    children: list[UnitFigures]
+    information: dict[str, InformationFigures]
+
+
+async def gather(
+    session: AsyncSession,
+    caller: Caller,
+    request: Request,
+    *,
+    information: bool,
+    progress: Progress | None = None,
+) -> Gathered:
+    """The unit's and its children's figures exactly as the figures API answers this caller
+    (404 outside its scope, as there)."""
+    unit = await figures_api.get_unit_figures(
+        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
+    )
+    children = (
+        await figures_api.list_child_figures(
+            caller, request.round_id, request.unit_code, session, "en", request.map_day, None
+        )
+    ).items
+    if progress:
+        await progress(1, 3)
+    found: dict[str, InformationFigures] = {}
+    if information:
+        for item in await information_service.for_unit(
+            session, caller, request.round_id, request.unit_code, request.map_day, children=True
+        ) + await information_service.for_unit(
+            session, caller, request.round_id, request.unit_code, request.map_day
+        ):
+            found[item.unit_code] = item
+    if progress:
+        await progress(2, 3)
+    known = await session.get(RoundRef, request.round_id)
+    assert known is not None  # the figures answered
+    return Gathered(known, unit, children, found)
+
+
+def unit_label(code: str, names: Mapping[str, str]) -> str:
+    return f"{code} {names[code]}" if names.get(code) else code
+
+
+def chart_pictures(gathered: Gathered, names: Mapping[str, str], lang: Lang) -> list[Chart]:
+    """The charts a workbook carries: rates by child unit and the deprivation profile."""
+    vi = lang is Lang.vi
+    pictures = []
+    rows = gathered.children or [gathered.unit]
+    year = gathered.round.year
+    title = (
+        f"Tỷ lệ hộ nghèo, hộ cận nghèo theo đơn vị, {year}"
+        if vi
+        else f"Poverty and near-poverty rates by unit, {year}"
+    )
+    figure = rates_figure(rows, names, lang, title)
+    pictures.append(Chart(title, charts.render(figure, charts.ChartFormat.png)))
+    title = (
+        f"Tỷ lệ hộ thiếu hụt theo chỉ số, {unit_label(gathered.unit.unit_code, names)}, {year}"
+        if vi
+        else f"Share deprived by indicator, {unit_label(gathered.unit.unit_code, names)}, {year}"
+    )
+    figure = profile_figure(gathered.unit, lang, title)
+    pictures.append(Chart(title, charts.render(figure, charts.ChartFormat.png)))
+    return pictures
+
+
+def rates_figure(
+    rows: list[UnitFigures], names: Mapping[str, str], lang: Lang, title: str
+) -> Figure:
+    vi = lang is Lang.vi
+    return charts.rates_by_unit(
+        [unit_label(row.unit_code, names) for row in rows],
+        [row.total.household_rates.poverty_rate_percent for row in rows],
+        [row.total.household_rates.near_poverty_rate_percent for row in rows],
+        title=title,
+        legend=("Hộ nghèo", "Hộ cận nghèo") if vi else ("Poor", "Near-poor"),
+    )
+
+
+def profile_figure(figures: UnitFigures, lang: Lang, title: str) -> Figure:
+    vi = lang is Lang.vi
+    standard = get_standard(figures.standard_id)
+    names = [f"{i.number}. {i.name.vi if vi else i.name.en}" for i in standard.indicators]
+    return charts.deprivation_profile(
+        names,
+        [
+            (
+                ("Hộ nghèo", "Hộ cận nghèo")[index] if vi else ("Poor", "Near-poor")[index],
+                [item.share_percent for item in figures.deprivation[group].indicators],
+            )
+            for index, group in enumerate(("poor", "near_poor"))
+        ],
+        title=title,
+    )
+
+
+async def build(
+    session: AsyncSession,
+    caller: Caller,
+    request: Request,
+    names: Mapping[str, str],
+    *,
+    progress: Progress | None = None,
+) -> tuple[str, bytes]:
+    """The report file (its name and bytes) for this caller."""
+    request.check()
+    known = await session.get(RoundRef, request.round_id)
+    if known is None:
+        raise NotFound(f"No figures for unit {request.unit_code} in round {request.round_id} yet.")
+    every = reports(get_standard(known.standard_id))
+    chosen: list[Report] = [every[request.report]] if request.report else list(every.values())
+    gathered = await gather(
+        session,
+        caller,
+        request,
+        information=any(report.needs_information for report in chosen),
+        progress=progress,
+    )
+    unit = gathered.unit
+    heading = Heading(
+        heading_lines(
+            lang=request.lang,
+            year=known.year,
+            standard_id=known.standard_id,
+            unit=unit_label(request.unit_code, names),
+            figures=unit,
+            extracted_at=utc_now(),
+        )
+    )
+
+    def row(figures: UnitFigures) -> Row:
+        return Row(
+            figures.unit_code,
+            names.get(figures.unit_code, ""),
+            figures,
+            gathered.information.get(figures.unit_code),
+        )
+
+    contents = Contents(
+        heading=heading,
+        rows=[row(child) for child in gathered.children],
+        subtotal=row(unit),
+        reports=chosen,
+        lang=request.lang,
+    )
+    filename = request.filename(known.year)
+    if request.format == "csv":
+        return filename, to_csv(contents, chosen[0])
+    if request.report is None:
+        contents.charts = chart_pictures(gathered, names, request.lang)
+    return filename, to_xlsx(contents)
+
+
+# Jobs: the shape of the recalculation jobs (claimed with a lease, restarted if a worker dies).
+
+MAX_CLAIMS = 3
+
+
+async def create(
+    session: AsyncSession, caller: Caller, request: Request, names: Mapping[str, str]
+) -> ReportJob:
+    """Queue a report for the caller, after checking what a direct answer would check first
+    (the request, and that the unit is in its scope: 404 now rather than a failed job)."""
+    request.check()
+    await figures_api.get_unit_figures(
+        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
+    )
+    job = ReportJob(
+        round_id=request.round_id,
+        unit_code=request.unit_code,
+        map_day=request.map_day,
+        lang=request.lang.value,
+        format=request.format,
+        report=request.report,
+        names=dict(names),
+        created_by=caller.subject,
+        created_by_role=caller.role.value,
+        unit_scope=list(caller.unit_scope) if caller.unit_scope is not None else None,
+        total=3,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get(session: AsyncSession, caller: Caller, job_id: UUID) -> ReportJob:
+    """The caller's own job: another caller's is 404, as its file holds what that one may see."""
+    job = await session.get(ReportJob, job_id)
+    if job is None or job.created_by != caller.subject:
+        raise NotFound(f"Report job {job_id} does not exist.")
+    return job
+
+
+async def claim_next(
+    sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
+) -> UUID | None:
+    stale = utc_now() - timedelta(seconds=lease_seconds)
+    while True:
+        async with sessionmaker() as session, session.begin():
+            statement = (
+                select(ReportJob)
+                .where(
+                    or_(
+                        col(ReportJob.status) == ReportJobStatus.queued,
+                        and_(
+                            col(ReportJob.status) == ReportJobStatus.running,
+                            col(ReportJob.heartbeat_at) < stale,
+                        ),
+                    )
+                )
+                .order_by(col(ReportJob.requested_at))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            job = (await session.exec(statement)).first()
+            if job is None:
+                return None
+            now = utc_now()
+            if job.attempts >= MAX_CLAIMS:
+                job.status, job.finished_at = ReportJobStatus.failed, now
+                job.error = f"its worker stopped {job.attempts} times before it finished"
+                continue
+            job.status, job.heartbeat_at, job.attempts = (
+                ReportJobStatus.running,
+                now,
+                job.attempts + 1,
+            )
+            job.started_at = job.started_at or now
+            job.done = 0
+            return job.id
+
+
+async def run(sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID) -> None:
+    """Build a claimed job's file as its requester, recording progress, the file or the error."""
+    async with sessionmaker() as session:
+        job = await session.get(ReportJob, job_id)
+        assert job is not None
+        caller = Caller(
+            job.created_by,
+            Role(job.created_by_role),
+            tuple(job.unit_scope) if job.unit_scope is not None else None,
+        )
+        request = Request(
+            job.round_id, job.unit_code, job.map_day, Lang(job.lang), job.format, job.report
+        )
+        names = dict(job.names)
+
+    try:
+        async with sessionmaker() as session:
+
+            async def progress(done: int, total: int) -> None:
+                # On the reading session (one connection is all SQLite gives): it reads only.
+                running = await session.get(ReportJob, job_id)
+                assert running is not None
+                running.done, running.total, running.heartbeat_at = done, total, utc_now()
+                await session.commit()
+
+            filename, content = await build(session, caller, request, names, progress=progress)
+    except Exception as error:
+        if unavailable(error):
+            raise  # not the job's fault: its lease runs out and it is taken again
+        log.exception("report.failed", job_id=str(job_id))
+        async with sessionmaker() as session, session.begin():
+            failed = await session.get(ReportJob, job_id)
+            assert failed is not None
+            failed.status, failed.finished_at = ReportJobStatus.failed, utc_now()
+            failed.error = getattr(error, "detail", None) or repr(error)
+        return
+    async with sessionmaker() as session, session.begin():
+        done = await session.get(ReportJob, job_id)
+        assert done is not None
+        done.status, done.finished_at = ReportJobStatus.succeeded, utc_now()
+        done.filename, done.content, done.done = filename, content, done.total
+    log.info("report.generated", job_id=str(job_id), bytes=len(content))
+
+
+async def run_next(sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float) -> bool:
+    """Take one queued report job and run it; False when there was none."""
+    job_id = await claim_next(sessionmaker, lease_seconds=lease_seconds)
+    if job_id is None:
+        return False
+    await run(sessionmaker, job_id)
+    return True

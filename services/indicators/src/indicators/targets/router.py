@@ -1,0 +1,247 @@
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Annotated, ClassVar, Self
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.figures import references
+from indicators.figures.router import DISCLOSURE
+from indicators.figures.schemas import Disclosure
+from indicators.targets import service as targets_service
+from indicators.targets.models import Target
+from indicators.targets.service import Kind, Measure, Observation, Status
+from kit.auth import Caller, Permission, requires
+from kit.db import SessionDep
+from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
+from kit.fields import RequestBody
+
+router = APIRouter(prefix="/api/v1/targets", tags=["targets"], responses=PROBLEM_RESPONSES)
+FiguresReader = Annotated[Caller, requires(Permission.FIGURES_READ)]
+TargetWriter = Annotated[Caller, requires(Permission.TARGETS_WRITE)]
+
+
+class TargetCreate(RequestBody):
+    unit_code: str = Field(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")
+    measure: Measure = Measure.poverty_rate
+    kind: Kind = Field(
+        description="below_by: the rate at or below `value_percent` by the end of "
+        "`target_year`; reduction_per_year: down `value_percent` points a year from the "
+        "baseline until `target_year`."
+    )
+    value_percent: float = Field(ge=0, le=100)
+    baseline_year: int = Field(ge=2000, le=2100)
+    baseline_percent: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="The rate at the end of the baseline year, in %. Default: the unit's "
+        "figures of the periodic round of that year.",
+    )
+    target_year: int = Field(ge=2000, le=2100)
+    note: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _target_after_baseline(self) -> Self:
+        if self.target_year <= self.baseline_year:
+            raise ValueError("target_year must come after baseline_year")
+        return self
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "unit_code": "26",
+                    "kind": "below_by",
+                    "value_percent": 0.7,
+                    "baseline_year": 2022,
+                    "baseline_percent": 0.99,
+                    "target_year": 2023,
+                    "note": "Vĩnh Phúc: 0.99 % poor at the end of 2022, 0.7 % for 2023",
+                }
+            ]
+        },
+    )
+
+
+class TrajectoryPointRead(BaseModel):
+    year: int
+    expected_percent: float
+
+
+class ObservationRead(BaseModel):
+    round_id: UUID
+    year: int
+    rate_percent: float | None = Field(description="None: no resident population entered.")
+    figures_status: str = Field(description="approved or provisional.")
+    expected_percent: float = Field(description="The trajectory that year.")
+    on_track: bool | None
+
+
+class TargetRead(BaseModel):
+    id: UUID
+    unit_code: str
+    unit_path: list[str]
+    measure: Measure
+    kind: Kind
+    value_percent: float
+    baseline_year: int
+    baseline_percent: float
+    target_year: int
+    target_percent: float = Field(description="Where the trajectory ends.")
+    note: str | None
+    created_by: str
+    status: Status = Field(
+        description="The latest check's: reached (the latest approved rate meets the target "
+        "and no newer provisional one misses it), off_track (the latest rate is above the "
+        "trajectory), on_track, or unknown (no figures after the baseline yet)."
+    )
+    trajectory: list[TrajectoryPointRead]
+    observations: list[ObservationRead] = Field(
+        description="The unit's rate each review year from the baseline on."
+    )
+    latest_approved: ObservationRead | None
+    latest_provisional: ObservationRead | None = Field(
+        description="Newer than the latest approved one, when there is one."
+    )
+    disclosure: Disclosure | None = Field(
+        default=None,
+        description="Set for aggregate-only roles: rates from perturbed counts. The status is "
+        "decided on the exact figures.",
+    )
+
+
+class TargetList(BaseModel):
+    items: list[TargetRead]
+
+
+@router.post("", response_model=TargetRead, status_code=201)
+async def create_target(
+    caller: TargetWriter, body: TargetCreate, session: SessionDep
+) -> TargetRead:
+    """Set a target for a unit of the caller's scope (province officers for their subtree), on
+    the latest map the unit is known on (the same code may be another unit on an earlier map)."""
+    known = await references.latest_unit_path(session, body.unit_code)
+    if known is None or not caller.may_see(known[1]):
+        raise InvalidInput.field(
+            ["body", "unit_code"], f"No unit {body.unit_code} in your scope has figures."
+        )
+    target = Target(
+        unit_code=body.unit_code,
+        province_code=known[1][0],
+        unit_path=list(known[1]),
+        measure=body.measure.value,
+        kind=body.kind.value,
+        value_percent=body.value_percent,
+        baseline_year=body.baseline_year,
+        baseline_percent=body.baseline_percent if body.baseline_percent is not None else 0.0,
+        target_year=body.target_year,
+        note=body.note,
+        created_by=caller.subject,
+    )
+    if body.baseline_percent is None:
+        found = await targets_service.observations(session, target)
+        baseline = next((o for o in found if o.year == body.baseline_year), None)
+        if baseline is None or baseline.rate_percent is None:
+            raise InvalidInput.field(
+                ["body", "baseline_percent"],
+                f"Unit {body.unit_code} has no rate for {body.baseline_year}: give the baseline.",
+            )
+        target.baseline_percent = float(baseline.rate_percent)
+    # The first status is recorded without an event: announcements are of changes.
+    decision = targets_service.decide(target, await targets_service.observations(session, target))
+    target.status = decision.status.value
+    session.add(target)
+    await session.flush()
+    return await _read(session, caller, target)
+
+
+@router.get("", response_model=TargetList)
+async def list_targets(
+    caller: FiguresReader,
+    session: SessionDep,
+    unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
+) -> TargetList:
+    """Targets of units of the caller's scope, with their progress."""
+    statement = select(Target).order_by(col(Target.unit_code), col(Target.created_at))
+    if unit_code is not None:
+        statement = statement.where(col(Target.unit_code) == unit_code)
+    targets: Sequence[Target] = (await session.exec(statement)).all()
+    return TargetList(
+        items=[
+            await _read(session, caller, target)
+            for target in targets
+            if caller.may_see(target.unit_path)
+        ]
+    )
+
+
+@router.get("/{target_id}", response_model=TargetRead)
+async def get_target(caller: FiguresReader, target_id: UUID, session: SessionDep) -> TargetRead:
+    """A target with its trajectory and the unit's progress along it."""
+    return await _read(session, caller, await _visible(session, caller, target_id))
+
+
+@router.delete("/{target_id}", status_code=204)
+async def delete_target(caller: TargetWriter, target_id: UUID, session: SessionDep) -> Response:
+    """Withdraw a target."""
+    target = await _visible(session, caller, target_id)
+    await session.delete(target)
+    return Response(status_code=204)
+
+
+async def _visible(session: AsyncSession, caller: Caller, target_id: UUID) -> Target:
+    target = await session.get(Target, target_id)
+    if target is None or not caller.may_see(target.unit_path):
+        raise NotFound(f"No target {target_id}.")
+    return target
+
+
+async def _read(session: AsyncSession, caller: Caller, target: Target) -> TargetRead:
+    exact = caller.can(Permission.SMALL_CELLS_READ)
+    found = await targets_service.observations(session, target, exact=exact)
+    shown = [_observation(target, o) for o in found]
+    approved = [o for o in shown if o.figures_status == "approved"]
+    latest_approved = approved[-1] if approved else None
+    newer = [o for o in shown if latest_approved is None or o.year > latest_approved.year]
+    return TargetRead(
+        id=target.id,
+        unit_code=target.unit_code,
+        unit_path=target.unit_path,
+        measure=Measure(target.measure),
+        kind=Kind(target.kind),
+        value_percent=target.value_percent,
+        baseline_year=target.baseline_year,
+        baseline_percent=target.baseline_percent,
+        target_year=target.target_year,
+        target_percent=float(targets_service.target_percent(target)),
+        note=target.note,
+        created_by=target.created_by,
+        status=Status(target.status),
+        trajectory=[
+            TrajectoryPointRead(year=p.year, expected_percent=float(p.expected_percent))
+            for p in targets_service.trajectory(target)
+        ],
+        observations=shown,
+        latest_approved=latest_approved,
+        latest_provisional=newer[-1] if newer else None,
+        disclosure=None if exact else DISCLOSURE,
+    )
+
+
+def _observation(target: Target, found: Observation) -> ObservationRead:
+    expected = targets_service.expected_in(target, found.year)
+    rate: Fraction | None = found.rate_percent
+    return ObservationRead(
+        round_id=found.round_id,
+        year=found.year,
+        rate_percent=None if rate is None else float(rate),
+        figures_status=found.figures_status.value,
+        expected_percent=float(expected),
+        on_track=None if rate is None else rate <= expected,
+    )

@@ -1,0 +1,332 @@
+"""What-if: a round's households classified under a draft standard, nothing official touched.
+
+A draft is a published standard with changes (other income lines, cut-offs, indicator
+thresholds), validated as the shipped standards are. A worker runs the job batch by batch over
+the service's copies of the assessments, as a recalculation does, reporting progress; each
+household's draft class is counted beside its official one (its stored classification) on every
+unit of its path, and the answer is those counts per unit with the resident population, so the
+rates can be set side by side.
+
+The classification step is `classify_batch`, one small function: the set-wise SQL classifier
+can replace the Python engine there without changing anything else.
+"""
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from indicators.classification.engine import classify
+from indicators.classification.models import AssessmentCopy, HouseholdClassification
+from indicators.figures import references
+from indicators.figures import service as figures_service
+from indicators.figures.counts import RESIDENT_HOUSEHOLDS, RESIDENT_PERSONS
+from indicators.figures.disclosure import CLASSES
+from indicators.figures.models import PopulationCopy
+from indicators.recalculation.models import JobStatus
+from indicators.standard.exceptions import StandardNotFound
+from indicators.standard.schemas import Standard
+from indicators.standard.service import get_standard
+from indicators.what_if.models import WhatIfJob
+from kit.auth import Caller
+from kit.contracts.households import AssessmentRecordedV1
+from kit.db import unavailable, utc_now
+from kit.errors import FieldError, InvalidInput, NotFound
+
+log = structlog.get_logger()
+MAX_CLAIMS = 3
+
+
+def draft_standard(base_standard_id: str, changes: Mapping[str, Any]) -> Standard:
+    """The base standard with `changes` merged in, validated; 422 naming each bad field.
+
+    Objects merge key by key; lists are replaced, except `indicators`, which may be given as an
+    object by indicator key whose entries merge into those indicators."""
+    try:
+        base = get_standard(base_standard_id)
+    except StandardNotFound:
+        raise InvalidInput.field(
+            ["body", "base_standard_id"], f"No published standard {base_standard_id}."
+        ) from None
+    merged = base.model_dump(mode="json")
+    changes = dict(changes)
+    indicators = changes.pop("indicators", None)
+    if isinstance(indicators, Mapping):
+        by_key = {item["key"]: item for item in merged["indicators"]}
+        for key, change in indicators.items():
+            if key not in by_key or not isinstance(change, Mapping):
+                raise InvalidInput.field(
+                    ["body", "changes", "indicators", key],
+                    f"{base_standard_id} has no indicator {key} (or the change is not an object).",
+                )
+            by_key[key] = _merge(by_key[key], change)
+        merged["indicators"] = list(by_key.values())
+    elif indicators is not None:
+        merged["indicators"] = indicators
+    merged = _merge(merged, changes)
+    try:
+        return Standard.model_validate(merged)
+    except ValidationError as error:
+        raise InvalidInput(
+            f"The draft standard does not validate ({error.error_count()} problems).",
+            errors=[
+                FieldError(loc=["body", "changes", *map(str, problem["loc"])], msg=problem["msg"])
+                for problem in error.errors()
+            ],
+        ) from None
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def request(
+    session: AsyncSession,
+    caller: Caller,
+    round_id: UUID,
+    base_standard_id: str,
+    changes: Mapping[str, Any],
+) -> WhatIfJob:
+    draft = draft_standard(base_standard_id, changes)
+    if await figures_service.get_round(session, round_id) is None:
+        raise InvalidInput.field(["body", "round_id"], f"Round {round_id} has no surveys here.")
+    scope = list(caller.unit_scope) if caller.unit_scope is not None else None
+    job = WhatIfJob(
+        round_id=round_id,
+        unit_scope=scope,
+        base_standard_id=base_standard_id,
+        draft=draft.model_dump(mode="json"),
+        requested_by=caller.subject,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get(session: AsyncSession, caller: Caller, job_id: UUID) -> WhatIfJob:
+    """A job the caller may see: one whose units all lie within the caller's scope (its answer
+    counts the households of those units)."""
+    job = await session.get(WhatIfJob, job_id)
+    if job is None or not await _visible(session, caller, job):
+        raise NotFound(f"What-if job {job_id} does not exist.")
+    return job
+
+
+async def _visible(session: AsyncSession, caller: Caller, job: WhatIfJob) -> bool:
+    if caller.unit_scope is None:
+        return True
+    if job.unit_scope is None:
+        return False
+    for unit in job.unit_scope:
+        known = await references.unit_path(session, job.round_id, unit)
+        if not caller.may_see(known[1] if known is not None else [unit]):
+            return False
+    return True
+
+
+def classify_batch(
+    assessments: Sequence[AssessmentRecordedV1], standard: Standard
+) -> list[str | None]:
+    """Each household's class under the draft (None when it cannot be classified under it,
+    e.g. a province's own standard for another province's household). The one step the
+    set-wise classifier may take over."""
+    classes: list[str | None] = []
+    for assessment in assessments:
+        try:
+            classes.append(classify(assessment, standard).household_class.value)
+        except ValueError:
+            classes.append(None)
+    return classes
+
+
+def _claimable(lease_seconds: float) -> ColumnElement[bool]:
+    stale = utc_now() - timedelta(seconds=lease_seconds)
+    return or_(
+        col(WhatIfJob.status) == JobStatus.queued,
+        and_(
+            col(WhatIfJob.status) == JobStatus.running,
+            or_(col(WhatIfJob.heartbeat_at).is_(None), col(WhatIfJob.heartbeat_at) < stale),
+        ),
+    )
+
+
+async def claim_next(
+    sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
+) -> UUID | None:
+    """The oldest queued job, or a running one whose worker stopped renewing its lease."""
+    while True:
+        async with sessionmaker() as session, session.begin():
+            statement = (
+                select(WhatIfJob)
+                .where(_claimable(lease_seconds))
+                .order_by(col(WhatIfJob.requested_at))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            job = (await session.exec(statement)).first()
+            if job is None:
+                return None
+            now = utc_now()
+            if job.attempts >= MAX_CLAIMS:
+                job.status, job.finished_at = JobStatus.failed, now
+                job.error = f"its worker stopped {job.attempts} times before it finished"
+                continue
+            job.status, job.heartbeat_at, job.attempts = JobStatus.running, now, job.attempts + 1
+            job.started_at = job.started_at or now
+            return job.id
+
+
+def _within(scope: Sequence[str] | None, unit_path: Sequence[str]) -> bool:
+    return scope is None or any(unit in scope for unit in unit_path)
+
+
+async def run(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, *, batch_size: int = 2000
+) -> None:
+    """Run a claimed job to the end, recording its result or the error."""
+    try:
+        await _run(sessionmaker, job_id, batch_size)
+    except Exception as error:
+        if unavailable(error):
+            raise  # the lease runs out and another worker takes it again
+        log.exception("what_if.failed", job_id=str(job_id))
+        async with sessionmaker() as session, session.begin():
+            job = await session.get(WhatIfJob, job_id)
+            assert job is not None
+            job.status, job.error, job.finished_at = JobStatus.failed, repr(error), utc_now()
+
+
+async def _run(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, batch_size: int
+) -> None:
+    async with sessionmaker() as session:
+        job = await session.get(WhatIfJob, job_id)
+        assert job is not None
+        round_id, scope = job.round_id, job.unit_scope
+        draft = Standard.model_validate(job.draft)
+    counts: dict[str, Counter[str]] = {}
+    total = await _count(sessionmaker, round_id)
+    await _progress(sessionmaker, job_id, total=total, done=0)
+    done = changed = 0
+    last_key: UUID | None = None
+    while True:
+        async with sessionmaker() as session:
+            statement = select(AssessmentCopy).where(AssessmentCopy.round_id == round_id)
+            if last_key is not None:
+                statement = statement.where(col(AssessmentCopy.assessment_id) > last_key)
+            batch = (
+                await session.exec(
+                    statement.order_by(col(AssessmentCopy.assessment_id)).limit(batch_size)
+                )
+            ).all()
+            official = await _official(session, [copy.assessment_id for copy in batch])
+        if not batch:
+            break
+        assessments = [AssessmentRecordedV1.model_validate(copy.facts) for copy in batch]
+        mine = [a for a in assessments if _within(scope, a.unit_path)]
+        for assessment, drafted in zip(mine, classify_batch(mine, draft), strict=True):
+            was = official.get(assessment.assessment_id)
+            if was is None:
+                continue  # not classified officially yet: nothing to set it beside
+            now = drafted or "unclassified"
+            persons = len(assessment.members)
+            for unit in assessment.unit_path:
+                tally = counts.setdefault(unit, Counter())
+                tally[f"official.households.{was}"] += 1
+                tally[f"official.persons.{was}"] += persons
+                tally[f"draft.households.{now}"] += 1
+                tally[f"draft.persons.{now}"] += persons
+                if now != was:
+                    tally["changed"] += 1
+                    tally[f"moves.{was}->{now}"] += 1
+            changed += now != was
+        done += len(batch)
+        last_key = batch[-1].assessment_id
+        await _progress(sessionmaker, job_id, total=total, done=done)
+    await _add_population(sessionmaker, round_id, counts)
+    async with sessionmaker() as session, session.begin():
+        job = await session.get(WhatIfJob, job_id)
+        assert job is not None
+        job.result = [_unit(code, tally) for code, tally in sorted(counts.items())]
+        job.changed_classes = changed
+        job.status, job.finished_at = JobStatus.succeeded, utc_now()
+
+
+def _unit(code: str, tally: Mapping[str, int]) -> dict[str, Any]:
+    def side(name: str, counted: str) -> dict[str, int]:
+        return {c: tally.get(f"{name}.{counted}.{c}", 0) for c in (*CLASSES, "unclassified")}
+
+    return {
+        "unit_code": code,
+        "resident_households": tally.get(RESIDENT_HOUSEHOLDS),
+        "resident_persons": tally.get(RESIDENT_PERSONS),
+        "official": {
+            "households": side("official", "households"),
+            "persons": side("official", "persons"),
+        },
+        "draft": {"households": side("draft", "households"), "persons": side("draft", "persons")},
+        "changed_households": tally.get("changed", 0),
+        "moves": {
+            key.removeprefix("moves."): value
+            for key, value in sorted(tally.items())
+            if key.startswith("moves.")
+        },
+    }
+
+
+async def _official(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, str]:
+    if not ids:
+        return {}
+    c = HouseholdClassification
+    statement = select(c.assessment_id, c.household_class).where(col(c.assessment_id).in_(ids))
+    return dict((await session.exec(statement)).all())
+
+
+async def _count(sessionmaker: async_sessionmaker[AsyncSession], round_id: UUID) -> int:
+    async with sessionmaker() as session:
+        statement = (
+            select(func.count())
+            .select_from(AssessmentCopy)
+            .where(AssessmentCopy.round_id == round_id)
+        )
+        return int((await session.exec(statement)).one())
+
+
+async def _add_population(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    round_id: UUID,
+    counts: dict[str, Counter[str]],
+) -> None:
+    """Resident households and persons of the units with households, for the rates."""
+    async with sessionmaker() as session:
+        statement = select(PopulationCopy).where(PopulationCopy.round_id == round_id)
+        populations = (await session.exec(statement)).all()
+    for population in populations:
+        facts = population.facts
+        for unit in facts["unit_path"]:
+            if unit in counts:
+                counts[unit][RESIDENT_HOUSEHOLDS] += facts["resident_households"]
+                counts[unit][RESIDENT_PERSONS] += facts["resident_persons"]
+
+
+async def _progress(
+    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, *, total: int, done: int
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        job = await session.get(WhatIfJob, job_id)
+        assert job is not None
+        job.total, job.done, job.heartbeat_at = total, done, utc_now()

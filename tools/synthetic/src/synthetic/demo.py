@@ -1,0 +1,356 @@
+"""Loads the demo of `make run`: one province's synthetic households before and after the 2025 map.
+
+The households live in Vĩnh Phúc (province 26 until 30 June 2025), which was merged whole into Phú
+Thọ (25) on 1 July 2025, its 121 communes into 36. Two periodic rounds cover them:
+
+- **2024** on the old map: every household surveyed, every commune's review taken through its
+  village meetings and public posting to `approved`, and the province's approval given;
+- **2026** on today's map: the households carried across to their new communes by the relocation
+  service (each old commune has exactly one successor), two communes in three re-surveyed, one of
+  them `posted` and another `surveyed`; the walk-through's commune (`WALK_THROUGH_COMMUNE`) is
+  left `open` and unsurveyed for the README's commune officer.
+
+Every stage is resumable: each transaction leaves a state that the next start recognises (a round
+opened with its populations, a batch of households with their surveys, a commune's review, a
+batch of households moved), and each stage does only what is missing. A load stopped at any point
+(a newcomer's Ctrl-C during the first minute) is completed by the next start.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import islice
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from households.household import surveys
+from households.household.models import Assessment, Household
+from households.household.schemas import AssessmentInput
+from households.population import service as population_service
+from households.population.schemas import PopulationRow
+from households.relocation import service as relocation_service
+from households.review import service as review_service
+from households.review.schemas import AgreementInput, MeetingInput, StepInput
+from households.round import service as round_service
+from households.round.models import ReviewRound, RoundKind
+from households.round.schemas import RoundCreate
+from households.unit import service as unit_service
+from households.unit.models import AdminUnit
+from kit.auth import Caller, Role
+from kit.contracts.households import ReviewState
+from synthetic import SyntheticHousehold, generate, populations, province_communes
+
+log = structlog.get_logger()
+
+# The demo loader acts on its own: audit entries and events name it as their actor.
+LOADER = Caller(subject="system:demo-loader", role=Role.ADMIN, unit_scope=None)
+
+OLD_PROVINCE = "26"  # Tỉnh Vĩnh Phúc, until 30 June 2025
+NEW_PROVINCE = "25"  # Tỉnh Phú Thọ, which took it over whole
+WALK_THROUGH_COMMUNE = "08707"  # Phường Vĩnh Yên (2025): four old communes merged whole
+
+OLD_ROUND = RoundCreate(
+    year=2024,
+    kind=RoundKind.periodic,
+    reference_date=date(2024, 11, 1),
+    standard_id="VN-2022-2025",
+    name="Periodic review 2024 (demo)",
+)
+NEW_ROUND = RoundCreate(
+    year=2026,
+    kind=RoundKind.periodic,
+    reference_date=date(2026, 11, 1),
+    standard_id="VN-2022-2025",
+    name="Periodic review 2026 (demo)",
+)
+
+ORDER = [ReviewState.open, ReviewState.surveyed, ReviewState.posted, ReviewState.approved]
+VILLAGERS_PER_HOUSEHOLD = 2  # a village meeting's attendance, per household it discusses
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """When a commune's village meetings were held and its lists were posted."""
+
+    meetings: date
+    posting_from: date
+    posting_until: date
+
+
+OLD_CALENDAR = Calendar(date(2024, 11, 20), date(2024, 11, 25), date(2024, 12, 4))
+
+
+def current_calendar() -> Calendar:
+    """The 2026 round is in progress: its meetings held last week, its posting running now."""
+    today = review_service.today()
+    return Calendar(today - timedelta(days=7), today - timedelta(days=3), today + timedelta(days=7))
+
+
+@dataclass(frozen=True)
+class Demo:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rules: review_service.Rules
+    batch: int
+
+
+async def load_demo(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    households: int = 3000,
+    seed: int = 2024,
+    batch: int = 100,
+    rules: review_service.Rules | None = None,
+) -> int:
+    """Load what is missing of the demo; the number of households registered by this call."""
+    structlog.contextvars.bind_contextvars(actor=LOADER.subject)
+    # The demo's meetings agree unanimously: any threshold passes them.
+    demo = Demo(sessionmaker, rules or review_service.Rules(min_agreement_percent=100), batch)
+    async with sessionmaker() as session:
+        communes = await province_communes(session, OLD_PROVINCE, on=OLD_ROUND.reference_date)
+        successors = await _successors(session, [commune.code for commune in communes])
+    rows = populations(
+        communes, households=households, seed=seed, reference_date=OLD_ROUND.reference_date
+    )
+    old_round = await _round(demo, OLD_ROUND, rows)
+    registered = await _survey_generated(
+        demo,
+        old_round,
+        generate(
+            communes, households=households, seed=seed, reference_date=OLD_ROUND.reference_date
+        ),
+    )
+    for commune in communes:
+        await _advance(demo, old_round, commune.code, ReviewState.approved, OLD_CALENDAR)
+    await _approve_province(demo, old_round, OLD_PROVINCE)
+    await _carry_across(demo)
+
+    new_communes = sorted(set(successors.values()))
+    new_round = await _round(demo, NEW_ROUND, _merged(rows, successors))
+    resurveyed = [
+        code
+        for index, code in enumerate(new_communes)
+        if index % 3 != 2 and code != WALK_THROUGH_COMMUNE
+    ]
+    await _resurvey(demo, old_round, new_round, resurveyed)
+    calendar = current_calendar()
+    for code, state in zip(resurveyed, [ReviewState.posted, ReviewState.surveyed], strict=False):
+        await _advance(demo, new_round, code, state, calendar)
+    log.info("demo.loaded", households=households, communes=len(communes), new=len(new_communes))
+    return registered
+
+
+async def _successors(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    """Each old commune's one successor on today's map (Vĩnh Phúc's were all merged whole)."""
+    successors = {}
+    for code in codes:
+        unit = await unit_service.get_commune(session, code, on=OLD_ROUND.reference_date)
+        assert unit is not None  # listed by `province_communes` on that day
+        lineage = await unit_service.successors(session, unit)
+        if len(lineage) != 1:
+            raise ValueError(f"commune {code} went into {len(lineage)} communes, not one")
+        successors[code] = lineage[0][1].code
+    return successors
+
+
+def _merged(rows: Sequence[PopulationRow], successors: dict[str, str]) -> list[PopulationRow]:
+    """The old communes' populations added up into their successors'."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in rows:
+        total = totals[successors[row.unit_code]]
+        total[0] += row.resident_households
+        total[1] += row.resident_persons
+    return [
+        PopulationRow(unit_code=code, resident_households=count, resident_persons=persons)
+        for code, (count, persons) in sorted(totals.items())
+    ]
+
+
+async def _round(demo: Demo, round_in: RoundCreate, rows: Sequence[PopulationRow]) -> ReviewRound:
+    """The round, opened with its communes' populations (first, so that rates show from the first
+    classified household on) in one transaction unless it exists."""
+    async with demo.sessionmaker() as session, session.begin():
+        existing = await session.exec(
+            select(ReviewRound).where(
+                ReviewRound.year == round_in.year,
+                ReviewRound.kind == round_in.kind,
+                ReviewRound.reference_date == round_in.reference_date,
+            )
+        )
+        review_round = existing.one_or_none()
+        if review_round is None:
+            review_round = await round_service.open_round(
+                session, round_in, known_standards=[round_in.standard_id]
+            )
+            await population_service.import_rows(
+                session, review_round, dict(enumerate(rows)), LOADER
+            )
+        session.expunge(review_round)
+    return review_round
+
+
+async def _survey_generated(
+    demo: Demo, review_round: ReviewRound, synthetic: Iterator[SyntheticHousehold]
+) -> int:
+    """Register each generated household not registered yet, with its survey in the round, a
+    batch to a transaction."""
+    registered = 0
+    while chunk := list(islice(synthetic, demo.batch)):
+        codes = [item.household.household_code for item in chunk]
+        async with demo.sessionmaker() as session, session.begin():
+            known = select(Household.household_code).where(col(Household.household_code).in_(codes))
+            existing = set((await session.exec(known)).all())
+            new = [
+                surveys.Survey(item.assessment, registration=item.household)
+                for item in chunk
+                if item.household.household_code not in existing
+            ]
+            await _recorded(session, new, review_round)
+            registered += len(new)
+        if registered:
+            log.info("demo.loading", round=review_round.year, households=registered)
+    return registered
+
+
+async def _recorded(
+    session: AsyncSession, batch: Sequence[surveys.Survey], review_round: ReviewRound
+) -> None:
+    """Record the surveys as the API records them (one event each), all of them or none."""
+    for outcome in await surveys.record(session, batch, review_round=review_round, caller=LOADER):
+        if isinstance(outcome, surveys.Refused):
+            raise outcome.refusals[0].error
+
+
+async def _advance(
+    demo: Demo, review_round: ReviewRound, code: str, target: ReviewState, calendar: Calendar
+) -> None:
+    """Take the commune's review to `target` as its officers would, in one transaction: village
+    meetings on every household not discussed yet, the posting, the recognition. A commune
+    already there (or past it) is left alone; one without any survey stays `open`."""
+    async with demo.sessionmaker() as session, session.begin():
+        commune = await unit_service.get_commune(session, code, on=review_round.reference_date)
+        assert commune is not None  # a commune of the round's map
+        state = (await review_service.read(session, review_round, commune)).state
+        if state is ReviewState.open and not await _has_surveys(session, review_round, code):
+            return
+        while ORDER.index(state) < ORDER.index(target):
+            step = StepInput(to=ORDER[ORDER.index(state) + 1])
+            if step.to is ReviewState.posted:
+                await _hold_meetings(demo, session, review_round, commune, calendar)
+                step = step.model_copy(
+                    update={
+                        "posting_from": calendar.posting_from,
+                        "posting_until": calendar.posting_until,
+                    }
+                )
+            moved = await review_service.move(
+                session, review_round, commune, step, LOADER, demo.rules
+            )
+            state = moved.state
+
+
+async def _has_surveys(session: AsyncSession, review_round: ReviewRound, code: str) -> bool:
+    surveys = select(Assessment.id).where(
+        Assessment.round_id == review_round.id, Assessment.commune_code == code
+    )
+    return (await session.exec(surveys.limit(1))).first() is not None
+
+
+async def _hold_meetings(
+    demo: Demo,
+    session: AsyncSession,
+    review_round: ReviewRound,
+    commune: AdminUnit,
+    calendar: Calendar,
+) -> None:
+    """One meeting per village on its surveyed households not discussed yet, all agreeing."""
+    meetings = await review_service.list_meetings(session, review_round, commune, demo.rules)
+    undiscussed = [ref.household_id for ref in meetings.not_discussed]
+    villages: dict[str, list[UUID]] = defaultdict(list)
+    statement = select(Household.id, Household.village).where(col(Household.id).in_(undiscussed))
+    for household_id, village in (await session.exec(statement.order_by(col(Household.id)))).all():
+        villages[village].append(household_id)
+    for village, household_ids in sorted(villages.items()):
+        attendance = VILLAGERS_PER_HOUSEHOLD * len(household_ids)
+        meeting = MeetingInput(
+            village=village,
+            held_on=calendar.meetings,
+            attendance=attendance,
+            agreements=[
+                AgreementInput(household_id=household_id, agreeing=attendance)
+                for household_id in household_ids
+            ],
+        )
+        await review_service.record_meeting(
+            session, review_round, commune, meeting, LOADER, demo.rules
+        )
+
+
+async def _approve_province(demo: Demo, review_round: ReviewRound, code: str) -> None:
+    """The province's approval, once every commune it covers is approved."""
+    async with demo.sessionmaker() as session, session.begin():
+        province = await unit_service.get(session, code, on=review_round.reference_date)
+        assert province is not None
+        status = await review_service.province_status(session, review_round, province)
+        if status.approved:
+            return
+        pending = [c.commune_code for c in status.communes if c.state is not ReviewState.approved]
+        if pending:  # fewer households than communes: some communes were never surveyed
+            log.info("demo.province_not_approved", province=code, pending=len(pending))
+            return
+        await review_service.approve_province(session, review_round, province, LOADER)
+
+
+async def _carry_across(demo: Demo) -> None:
+    """Carry every household of the old map across, as a province officer does through
+    `POST /api/v1/households/relocations`, a batch to a transaction: Vĩnh Phúc's communes merged
+    whole, so each household goes to its old commune's one successor."""
+    on = NEW_ROUND.reference_date
+    moved = 0
+    while True:
+        async with demo.sessionmaker() as session, session.begin():
+            batch = await relocation_service.carry(
+                session, LOADER, into=None, limit=demo.batch, on=on
+            )
+        if not batch.carried:
+            return
+        moved += batch.carried
+        log.info("demo.carrying_across", households=moved)
+
+
+async def _resurvey(
+    demo: Demo, old_round: ReviewRound, new_round: ReviewRound, communes: Sequence[str]
+) -> None:
+    """Survey the households of `communes` in the new round with their answers of the old one
+    (the same people, two years on), those not surveyed yet, a batch to a transaction."""
+    surveyed = 0
+    while True:
+        async with demo.sessionmaker() as session, session.begin():
+            done = select(Assessment.household_id).where(Assessment.round_id == new_round.id)
+            statement = (
+                select(Household, Assessment)
+                .join(Assessment, col(Assessment.household_id) == col(Household.id))
+                .where(
+                    Assessment.round_id == old_round.id,
+                    col(Household.commune_code).in_(communes),
+                    col(Household.id).not_in(done),
+                )
+                .order_by(col(Household.commune_code), col(Household.household_code))
+            )
+            rows = (await session.exec(statement.limit(demo.batch))).all()
+            again = [
+                surveys.Survey(
+                    AssessmentInput.model_validate(before, from_attributes=True),
+                    household=household,
+                )
+                for household, before in rows
+            ]
+            await _recorded(session, again, new_round)
+        if not rows:
+            return
+        surveyed += len(rows)
+        log.info("demo.loading", round=new_round.year, households=surveyed)

@@ -1,0 +1,1 @@
+"""`python -m bulk_upload`: the command-line client of the bulk import (`bulk_upload.cli`)."""
