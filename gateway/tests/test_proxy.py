@@ -453,3 +453,24 @@ def _recording(seen: list[httpx.Request]) -> Callable[[httpx.Request], httpx.Res
         return httpx.Response(200, json={"ok": True})
 
     return handler
+
+
+class TestPublicPaths:
+    async def test_an_unsubscribe_link_is_forwarded_without_a_token_and_nothing_else_is(
+        self, serve
+    ) -> None:
+        seen: list[httpx.Request] = []
+
+        def notifications(request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return httpx.Response(200, json={"unsubscribed": True})
+
+        async with serve(notifications=notifications, headers={}) as anonymous:
+            unsubscribed = await anonymous.post("/api/v1/unsubscribe", params={"token": "t"})
+            page = await anonymous.get("/api/v1/unsubscribe", params={"token": "t"})
+            subscriptions = await anonymous.get("/api/v1/subscriptions")
+            below = await anonymous.get("/api/v1/unsubscribe/anything")
+
+        assert (unsubscribed.status_code, page.status_code) == (200, 200)
+        assert [request.url.path for request in seen] == ["/api/v1/unsubscribe"] * 2
+        assert (subscriptions.status_code, below.status_code) == (401, 401)

@@ -62,6 +62,13 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/objections": [RULE],
+    # Event types of the catalogue, a unit within the scope, a URL that may be called, the address
+    # a channel needs; an unsubscribe link this platform signed.
+    "POST /api/v1/subscriptions": [RULE],
+    "PATCH /api/v1/subscriptions/{subscription_id}": [RULE],
+    "POST /api/v1/subscriptions/{subscription_id}/secret": [RULE],
+    "GET /api/v1/unsubscribe": [RULE],
+    "POST /api/v1/unsubscribe": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by
