@@ -87,7 +87,7 @@ class IdempotencyMiddleware:
         if key is None or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+        if not (0 < len(key) <= 255 and all("!" <= character <= "~" for character in key)):
             answer = _problem(
                 422, "Unprocessable Content", "An Idempotency-Key is 1 to 255 visible characters."
             )

@@ -85,7 +85,8 @@ IDEMPOTENCY_PARAMETER: JsonObject = {
     "and the same request gets the first answer again (`Idempotent-Replayed: true`) instead of "
     "creating twice, for 24 hours; the same key with another request is refused (422), and "
     "while the first still runs a retry answers 409.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    # Visible ASCII only, as the middleware checks (`kit.idempotency`).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     "example": "5f0c7d7e-2b1a-4c39-9a52-6b2f0f3f8e11",
 }
 

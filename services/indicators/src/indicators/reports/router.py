@@ -15,7 +15,7 @@ from indicators.reports import charts
 from indicators.reports import service as report_service
 from indicators.reports.models import ReportJob, ReportJobStatus
 from indicators.reports.service import CSV, XLSX
-from indicators.reports.tables import Lang
+from indicators.reports.tables import Lang, ReportName
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, Conflict, InvalidInput, NotFound
 from kit.fields import RequestBody
@@ -32,9 +32,8 @@ LangQuery = Annotated[
 ]
 FileFormat = Literal["xlsx", "csv"]
 ReportKey = Annotated[
-    str | None,
+    ReportName | None,
     Query(
-        max_length=20,
         description="One report: 1 (results), 4/5 (poor households deprived: count/share), "
         "6/7 (near-poor: count/share), information. Without it, every report (XLSX only).",
     ),
@@ -99,7 +98,7 @@ class ReportJobRequest(RequestBody):
     map: date | None = Field(default=None, description="Restated onto the map of this day.")
     lang: Lang = Lang.vi
     format: FileFormat = "xlsx"
-    report: str | None = Field(default=None, max_length=20, description="One report (else all).")
+    report: ReportName | None = Field(default=None, description="One report (else all).")
 
 
 class ReportJobRead(BaseModel):

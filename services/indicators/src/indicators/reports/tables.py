@@ -10,6 +10,7 @@ with the transitions between rounds; they are not built here.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal, get_args
 
 from indicators.figures.schemas import AreaFigures, DenominatorStatus, UnitFigures
 from indicators.information.schemas import InformationFigures
@@ -206,7 +207,8 @@ def _information_columns(standard: Standard) -> list[Column]:
     return columns
 
 
-REPORT_KEYS = ("1", "4", "5", "6", "7", "information")
+ReportName = Literal["1", "4", "5", "6", "7", "information"]
+REPORT_KEYS: tuple[str, ...] = get_args(ReportName)
 
 
 def reports(standard: Standard) -> dict[str, Report]:
