@@ -62,6 +62,13 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/objections": [RULE],
+    # Only for units of the caller's scope that have figures (no schema says which); a CSV is one
+    # report (`report` then required), and the report names are the workbook's sheets.
+    "GET /api/v1/reports/{round_id}/{unit_code}": [RULE],
+    "POST /api/v1/reports/jobs": [RULE],
+    "POST /api/v1/targets": [RULE],
+    # The draft (changes merged into the base standard) is validated as a shipped standard is.
+    "POST /api/v1/what-if": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by

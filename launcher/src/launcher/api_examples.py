@@ -374,6 +374,7 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
     ).json()
     await _until_done(admin, f"/api/v1/recalculations/{job['id']}", "succeeded")
     await r.call("getRecalculation", "GET", f"/api/v1/recalculations/{job['id']}")
+    await _analyses(r, old_round_id, round_id)
 
     # Operations
     await r.call("getRoundLedger", "GET", f"/api/v1/admin/households/rounds/{round_id}/ledger")
@@ -405,6 +406,109 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
     for client in (anonymous, admin, commune):
         await client.aclose()
     return r.examples
+
+
+async def _analyses(r: Recorder, old_round_id: str, round_id: str) -> None:
+    """What a province reads beyond the figures: the information dimension, reports and
+    charts, the transitions from 2024 to 2026, Alkire–Foster, a target and a what-if, all of
+    Phú Thọ (25) on today's map, whose 2024 households were Vĩnh Phúc's (26)."""
+    figures = f"{round_id}/{PROVINCE}"
+    await r.call("getInformation", "GET", f"/api/v1/information/{figures}")
+    await r.call("listChildInformation", "GET", f"/api/v1/information/{figures}/children")
+    await r.call("informationTrend", "GET", f"/api/v1/information/trend/{PROVINCE}")
+
+    # Files and charts: bytes, checked to answer, not recorded (examples are JSON).
+    children = (await r.client.get(f"/api/v1/figures/{figures}/children")).json()["items"]
+    commune = children[0]["unit_code"]
+    await r.call("getReport", "GET", f"/api/v1/reports/{round_id}/{commune}")
+    await r.call(
+        "getReport",
+        "GET",
+        f"/api/v1/reports/{round_id}/{commune}",
+        params={"format": "csv", "report": "1"},
+    )
+    await r.call("getChart", "GET", f"/api/v1/reports/{figures}/charts/rates")
+    await r.call(
+        "getChart", "GET", f"/api/v1/reports/{figures}/charts/deprivation", params={"format": "png"}
+    )
+    await r.call("trendChart", "GET", f"/api/v1/reports/charts/trend/{PROVINCE}")
+    report = (
+        await r.call(
+            "requestReport",
+            "POST",
+            "/api/v1/reports/jobs",
+            body={"round_id": round_id, "unit_code": PROVINCE, "lang": "vi", "format": "xlsx"},
+        )
+    ).json()
+    await _until_done(r.client, f"/api/v1/reports/jobs/{report['id']}", "succeeded")
+    await r.call("getReportJob", "GET", f"/api/v1/reports/jobs/{report['id']}")
+    await r.call("downloadReport", "GET", f"/api/v1/reports/jobs/{report['id']}/file")
+
+    # Transitions (diễn biến) 2024 → 2026, on the 2026 map, and who is behind a row
+    between = f"/api/v1/transitions/{old_round_id}/{round_id}/{PROVINCE}"
+    await r.call("getTransitions", "GET", between)
+    await r.call(
+        "listTransitionHouseholds",
+        "GET",
+        f"{between}/households",
+        params={"table": "poor", "row": "other_gone", "limit": ITEMS_KEPT},
+    )
+    await r.call("getAlkireFoster", "GET", f"/api/v1/alkire-foster/{figures}")
+
+    # A target: 0.7 % poor by the end of 2026, from the 2024 rate of the households now in it
+    baseline = (await r.client.get(f"/api/v1/figures/{old_round_id}/26")).json()
+    target = (
+        await r.call(
+            "createTarget",
+            "POST",
+            "/api/v1/targets",
+            body={
+                "unit_code": PROVINCE,
+                "measure": "poverty_rate",
+                "kind": "below_by",
+                "value_percent": 0.7,
+                "baseline_year": 2024,
+                "baseline_percent": baseline["total"]["household_rates"]["poverty_rate_percent"],
+                "target_year": 2026,
+                "note": "Nghị quyết HĐND tỉnh: tỷ lệ hộ nghèo dưới 0,7 % cuối năm 2026",
+            },
+        )
+    ).json()
+    await r.call("listTargets", "GET", "/api/v1/targets", params={"unit_code": PROVINCE})
+    await r.call("getTarget", "GET", f"/api/v1/targets/{target['id']}")
+    withdrawn = (
+        await r.client.post(
+            "/api/v1/targets",
+            json={
+                "unit_code": PROVINCE,
+                "kind": "reduction_per_year",
+                "value_percent": 1.5,
+                "baseline_year": 2024,
+                "baseline_percent": 9.0,
+                "target_year": 2028,
+            },
+        )
+    ).json()
+    await r.call("deleteTarget", "DELETE", f"/api/v1/targets/{withdrawn['id']}")
+
+    # What-if: the 2026 round's households under the 2027–2030 income lines (Decree 351/2025)
+    what_if = (
+        await r.call(
+            "requestWhatIf",
+            "POST",
+            "/api/v1/what-if",
+            body={
+                "round_id": round_id,
+                "base_standard_id": "VN-2022-2025",
+                "changes": {
+                    "id": "VN-2022-2025-lines-2027",
+                    "income_test": {"poverty_line": {"rural": 2_200_000, "urban": 2_800_000}},
+                },
+            },
+        )
+    ).json()
+    await _until_done(r.client, f"/api/v1/what-if/{what_if['id']}", "succeeded")
+    await r.call("getWhatIf", "GET", f"/api/v1/what-if/{what_if['id']}")
 
 
 async def _conflict(r: Recorder, round_id: str, survey: Json) -> str:
