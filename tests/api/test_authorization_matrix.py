@@ -15,6 +15,7 @@ stays in 26. In scope: an admin and an analyst over the whole country, a provinc
 
 import io
 import itertools
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,6 +28,8 @@ from support import platform_api
 
 from kit.auth import Caller, Role
 from launcher.embedded import Platform, embedded_gateway_settings, running_platform
+from notifications.config import Settings as NotificationSettings
+from notifications.email import unsubscribe
 from synthetic.files import household_line
 from synthetic.generator import Commune, generate
 
@@ -224,6 +227,28 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
         SCOPED, SCOPED, SCOPED, NONE, NONE
     ),
     ("POST", "/api/v1/notifications/read"): roles(ALL, ALL, ALL, NONE, NONE),
+    # Subscriptions: every role, over units within its scope; each caller sees its own only (the
+    # operations on one are asked of a subscription the caller has just made, see `_request`).
+    ("POST", "/api/v1/subscriptions"): each(*SCOPED),
+    ("GET", "/api/v1/subscriptions"): each(OK),
+    ("GET", "/api/v1/subscriptions/{subscription_id}"): each(*SCOPED),
+    ("PATCH", "/api/v1/subscriptions/{subscription_id}"): each(*SCOPED),
+    ("DELETE", "/api/v1/subscriptions/{subscription_id}"): each(*SCOPED),
+    ("POST", "/api/v1/subscriptions/{subscription_id}/resume"): each(*SCOPED),
+    ("POST", "/api/v1/subscriptions/{subscription_id}/secret"): each(*SCOPED),
+    ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries"): each(*SCOPED),
+    # No delivery exists for a subscription just made.
+    ("GET", "/api/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}"): each(*GONE),
+    ("POST", "/api/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver"): each(
+        *GONE
+    ),
+    # One's own inbox; the admin's items are nobody else's.
+    ("GET", "/api/v1/inbox"): each(OK),
+    ("POST", "/api/v1/inbox/{item_id}/read"): each(*GONE),
+    ("POST", "/api/v1/inbox/read"): each(OK),
+    # E-mails' unsubscribe links: the signed token is the authority.
+    ("GET", "/api/v1/unsubscribe"): PUBLIC,
+    ("POST", "/api/v1/unsubscribe"): PUBLIC,
     # Operations: admins only.
     ("GET", "/api/v1/admin/indicators/dead-letters"): roles(ALL, NONE, NONE, NONE, NONE),
     ("POST", "/api/v1/admin/indicators/dead-letters/replay"): roles(ALL, NONE, NONE, NONE, NONE),
@@ -257,6 +282,7 @@ class World:
     later_round_id: str = ""
     target_id: str = ""
     what_if_id: str = ""
+    subscription_id: str = ""
     markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     def path_params(self, path: str) -> dict[str, str]:
@@ -276,6 +302,9 @@ class World:
             "user_id": self.user_id,
             "key_id": self.key_id,
             "conflict_id": self.conflict_id,
+            "subscription_id": self.subscription_id,
+            "delivery_id": "00000000-0000-4000-8000-000000000001",
+            "item_id": "00000000-0000-4000-8000-000000000002",
             "chart": "rates",
         }
 
@@ -324,6 +353,9 @@ async def _seed(platform: Platform) -> World:
         )
         user = await api.ok(admin.post("/api/v1/admin/users", json=_user_json()), 201)
         key = await api.ok(admin.post("/api/v1/admin/api-keys", json=_key_json()), 201)
+        subscription = await api.ok(
+            admin.post("/api/v1/subscriptions", json=_subscription_json()), 201
+        )
     world = World(
         round_id=round_["id"],
         household=households[OURS],
@@ -334,6 +366,7 @@ async def _seed(platform: Platform) -> World:
         user_id=user["id"],
         key_id=key["id"],
         conflict_id=conflict["id"],
+        subscription_id=subscription["id"],
         later_round_id=later["id"],
         target_id=target["id"],
         what_if_id=what_if["id"],
@@ -386,6 +419,16 @@ def _user_json() -> dict[str, Any]:
     }
 
 
+def _subscription_json() -> dict[str, Any]:
+    # A reminder (no event of the bus fans out to it) by webhook to a closed local port.
+    return {
+        "event_types": ["reminder.periodic_review_ends"],
+        "unit_code": OURS[2],
+        "channels": ["inbox", "webhook"],
+        "webhook_url": "http://127.0.0.1:9/matrix",
+    }
+
+
 def _target_json() -> dict[str, Any]:
     return {
         "unit_code": OURS[2],
@@ -408,7 +451,19 @@ async def _request(
     url = path.format(**world.path_params(path))
     household_url = f"/api/v1/households/{world.household['id']}"
     kwargs: dict[str, Any] = {}
+    if path.startswith("/api/v1/subscriptions/{subscription_id}"):
+        # The caller's own subscription when it may make one; else the admin's (not theirs).
+        made = await client.post("/api/v1/subscriptions", json=_subscription_json())
+        if made.is_success:
+            url = path.format(**(world.path_params(path) | {"subscription_id": made.json()["id"]}))
     match (method, path):
+        case ("POST", "/api/v1/subscriptions"):
+            kwargs["json"] = _subscription_json()
+        case ("PATCH", "/api/v1/subscriptions/{subscription_id}"):
+            kwargs["json"] = {"language": "en"}
+        case ("GET", "/api/v1/unsubscribe") | ("POST", "/api/v1/unsubscribe"):
+            secret = NotificationSettings().UNSUBSCRIBE_SECRET.get_secret_value()
+            kwargs["params"] = {"token": unsubscribe.token(secret, uuid.uuid4())}
         case ("POST", "/api/v1/admin/indicators/reconciliations"):
             kwargs["json"] = {"round_id": world.round_id}
         case ("POST", "/api/v1/auth/token"):
@@ -531,7 +586,11 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
     settings = embedded_gateway_settings(data_dir).model_copy(
         update={"LOGIN_ATTEMPTS_BURST": 1000, "RATE_LIMIT_BURST": 10_000}
     )
-    async with running_platform(data_dir, gateway_settings=settings) as running:
+    async with running_platform(
+        data_dir,
+        gateway_settings=settings,
+        notifications_overrides={"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]},
+    ) as running:
         yield running
 
 

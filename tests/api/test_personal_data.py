@@ -1,19 +1,25 @@
-"""No personal data leaves the households service in logs or messages.
+"""No personal data leaves the households service in logs, messages or notifications.
 
 Canary values (a name, an address, a national ID number, a birth date) go in through the public
-API, on paths that succeed and paths that fail; then every log line the platform wrote and every
-message it published is searched for them.
+API, on paths that succeed and paths that fail; then every log line the platform wrote, every
+message it published and everything a subscriber to every event type received (inbox, webhook,
+e-mail) is searched for them. An aggregate role's notifications do not even name the household.
 """
 
+import asyncio
 import json
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support import platform_api
 
+from bench.webhook_receiver import Receiver, running_receiver
+from kit.auth import Role
 from kit.messaging import OutgoingMessage
-from launcher.embedded import running_platform
+from launcher.embedded import Platform, running_platform
+from notifications.subscription.event_types import known
 
 CANARIES = {
     "head_name": "Canaryhead Zqxv",
@@ -39,7 +45,13 @@ async def test_canaries_appear_in_no_log_line_and_no_message(
 ) -> None:
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")  # the most any operator could turn on
     published: list[OutgoingMessage] = []
-    async with running_platform(tmp_path) as platform:
+    async with (
+        running_receiver() as receiver,
+        running_platform(
+            tmp_path, notifications_overrides={"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
+        ) as platform,
+    ):
+        await _subscribe_to_everything(platform, receiver)
         publish = platform.bus.publish
 
         async def recording(message: OutgoingMessage) -> None:
@@ -96,6 +108,7 @@ async def test_canaries_appear_in_no_log_line_and_no_message(
                 )
             )
             drill_down = json.dumps(behind, ensure_ascii=False)
+        notified = await _notifications(platform, receiver, tmp_path / "mail")
 
     assert "CANARY-1" in drill_down  # the search ran over a real answer
     for field, canary in CANARIES.items():
@@ -110,3 +123,68 @@ async def test_canaries_appear_in_no_log_line_and_no_message(
         assert canary not in logs, f"{field} in the logs"
         for body in messages:
             assert canary not in body, f"{field} in a message"
+
+    # Every channel of a subscriber to every event type, an admin's and an aggregate role's.
+    for (role, channel), texts in notified.items():
+        assert texts, f"{role} received nothing by {channel}: the search would prove nothing"
+        for text in texts:
+            for field, canary in CANARIES.items():
+                assert canary not in text, f"{field} in a {channel} notification of {role}"
+            if role == Role.MINISTRY_ANALYST:
+                assert "CANARY-1" not in text, f"the household in the analyst's {channel}"
+    assert any("CANARY-1" in text for text in notified[(Role.ADMIN, "webhook")])
+
+
+SUBSCRIBERS = {Role.ADMIN: "user:canary-admin", Role.MINISTRY_ANALYST: "api-key:canary-analyst"}
+
+
+async def _subscribe_to_everything(platform: Platform, receiver: Receiver) -> None:
+    for role, subject in SUBSCRIBERS.items():
+        async with platform.client(role, subject=subject) as client:
+            types = [t for t in known() if role == Role.ADMIN or not t.startswith("identity.")]
+            response = await client.post(
+                "/api/v1/subscriptions",
+                json={
+                    "event_types": types,
+                    "channels": ["inbox", "webhook", "email"],
+                    "email": f"{role.value}@canary.example.org",
+                    "webhook_url": receiver.url(f"/{role.value}"),
+                },
+            )
+            assert response.status_code == 201, response.text
+
+
+async def _notifications(
+    platform: Platform, receiver: Receiver, mail: Path
+) -> dict[tuple[Role, str], list[str]]:
+    """What each subscriber received on each channel, once the deliveries are done."""
+
+    def emails() -> list[str]:
+        # Decoded: the parts travel as base64 or quoted-printable, where a canary would hide.
+        texts = []
+        for path in sorted(mail.glob("*.eml")):
+            message = message_from_bytes(path.read_bytes(), policy=policy.default)
+            parts = [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+            texts.append(str(message["To"]) + "\n" + "\n".join(parts))
+        return texts
+
+    for _ in range(400):  # the delivery worker polls every 0.2 s
+        received = {request.path for request in receiver.received}
+        if (
+            received == {f"/{role.value}" for role in SUBSCRIBERS}
+            and len(await asyncio.to_thread(emails)) >= 2
+        ):
+            await asyncio.sleep(0.5)  # the rest of the batch
+            break
+        await asyncio.sleep(0.05)
+    notified: dict[tuple[Role, str], list[str]] = {}
+    every_mail = await asyncio.to_thread(emails)
+    for role, subject in SUBSCRIBERS.items():
+        async with platform.client(role, subject=subject) as client:
+            inbox = await client.get("/api/v1/inbox", params={"limit": 500})
+        notified[(role, "inbox")] = [inbox.text]
+        notified[(role, "webhook")] = [
+            r.body.decode() for r in receiver.received if r.path == f"/{role.value}"
+        ]
+        notified[(role, "email")] = [m for m in every_mail if f"{role.value}@canary" in m]
+    return notified

@@ -69,6 +69,13 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/targets": [RULE],
     # The draft (changes merged into the base standard) is validated as a shipped standard is.
     "POST /api/v1/what-if": [RULE],
+    # Event types of the catalogue, a unit within the scope, a URL that may be called, the address
+    # a channel needs; an unsubscribe link this platform signed.
+    "POST /api/v1/subscriptions": [RULE],
+    "PATCH /api/v1/subscriptions/{subscription_id}": [RULE],
+    "POST /api/v1/subscriptions/{subscription_id}/secret": [RULE],
+    "GET /api/v1/unsubscribe": [RULE],
+    "POST /api/v1/unsubscribe": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by

@@ -28,6 +28,7 @@ RABBITMQ_MANAGEMENT_PORT = 15672
 PROMETHEUS_PORT = 9090
 GRAFANA_PORT = 3000
 INIT_SCRIPTS = "/docker-entrypoint-initdb.d"
+MAILPIT_SMTP_PORT, MAILPIT_UI_PORT = 1025, 8025
 RESTARTING = {"always", "unless-stopped", "on-failure"}
 # URLs a process reads when a request needs them, not to start: the gateway's public keys.
 READ_ON_REQUEST = {"AUTH_JWKS_URL"}
@@ -105,14 +106,32 @@ def test_only_the_gateway_and_the_operators_uis_publish_ports() -> None:
         broker: {RABBITMQ_MANAGEMENT_PORT},
         "prometheus": {PROMETHEUS_PORT},
         "grafana": {GRAFANA_PORT},
+        "mailpit": {MAILPIT_UI_PORT},  # the e-mail catcher's inbox
     }
 
 
 def test_the_operators_uis_are_published_on_this_machine_only() -> None:
     broker = server_of("RABBITMQ_URL")
-    for name in (broker, "prometheus", "grafana"):
+    for name in (broker, "prometheus", "grafana", "mailpit"):
         for entry in SERVICES[name].get("ports", []):
             assert str(entry).startswith("127.0.0.1:"), f"{name}: {entry} is reachable from afar"
+
+
+def test_notification_emails_go_to_the_mailpit_catcher_of_the_file() -> None:
+    """The notifications processes send over SMTP to Mailpit's SMTP port, a pinned release; its
+    health is checked with its own command."""
+    for process in processes().values():
+        if process.package != "notifications" or process.one_shot:
+            continue
+        assert process.environment["EMAIL_BACKEND"] == "smtp", process.name
+        assert process.environment["SMTP_HOST"] == "mailpit", process.name
+        assert process.environment["SMTP_PORT"] == str(MAILPIT_SMTP_PORT), process.name
+        assert process.environment["SMTP_SECURITY"] == "none", process.name  # inside the network
+    mailpit = SERVICES["mailpit"]
+    name, _, tag = str(mailpit["image"]).partition(":")
+    assert name == "axllent/mailpit"
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", tag), "pin a release, never latest"
+    assert mailpit["healthcheck"]["test"] == ["CMD", "/mailpit", "readyz"]
 
 
 def test_the_broker_is_a_current_rabbitmq_with_its_management_ui() -> None:

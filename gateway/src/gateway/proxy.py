@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.identity import API_KEY_HEADER
-from gateway.routes import upstream_for
+from gateway.routes import PUBLIC_PATHS, upstream_for
 from gateway.state import MetricsDep, UpstreamsDep
 from kit.auth import current_caller
 from kit.errors import (
@@ -201,6 +201,32 @@ async def owner(request: Request) -> str:
     raise NotFound(f"No service serves {request.url.path}.")
 
 
+async def _forward_measured(
+    request: Request, name: str, upstreams: UpstreamsDep, metrics: MetricsDep
+) -> Response:
+    started = time.perf_counter()
+    try:
+        response = await forward(request, upstreams[name], name)
+    except ServiceError as exc:
+        metrics.observe(name, exc.status_code, time.perf_counter() - started)
+        raise
+    metrics.observe(name, response.status_code, time.perf_counter() - started)
+    return response
+
+
+for _public_path in PUBLIC_PATHS:  # before the catch-all route below, which needs a token
+
+    @router.api_route(_public_path, methods=["GET", "POST"], include_in_schema=False)
+    async def public_proxy(
+        request: Request,
+        name: Annotated[str, Depends(owner)],
+        upstreams: UpstreamsDep,
+        metrics: MetricsDep,
+    ) -> Response:
+        """Forward a request of a path that needs no access token (`PUBLIC_PATHS`)."""
+        return await _forward_measured(request, name, upstreams, metrics)
+
+
 @router.api_route(
     "/api/v1/{path:path}",
     methods=METHODS,
@@ -218,11 +244,4 @@ async def proxy(
     A request without a valid token is refused here (401), never forwarded; the service verifies
     the token again and decides what the caller may do.
     """
-    started = time.perf_counter()
-    try:
-        response = await forward(request, upstreams[name], name)
-    except ServiceError as exc:
-        metrics.observe(name, exc.status_code, time.perf_counter() - started)
-        raise
-    metrics.observe(name, response.status_code, time.perf_counter() - started)
-    return response
+    return await _forward_measured(request, name, upstreams, metrics)

@@ -30,8 +30,15 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/alkire-foster": "indicators",
     "/api/v1/what-if": "indicators",
     "/api/v1/notifications": "notifications",
+    "/api/v1/subscriptions": "notifications",
+    "/api/v1/inbox": "notifications",
+    "/api/v1/unsubscribe": "notifications",
     "/api/v1/admin/notifications": "notifications",
 }
+
+# Paths forwarded without an access token: the service itself decides who may (the unsubscribe
+# links of e-mails carry a signed token of their own).
+PUBLIC_PATHS = ("/api/v1/unsubscribe",)
 
 # Longest first, so that a nested prefix would win over its parent if one is ever added.
 _BY_LENGTH = sorted(ROUTES.items(), key=lambda route: len(route[0]), reverse=True)

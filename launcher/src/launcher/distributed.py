@@ -34,6 +34,9 @@ ADMIN_PASSWORD_FILE = "first-admin-password"
 class StackConfig:
     postgres_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # The compose file's SMTP catcher (Mailpit, SMTP on 1025, inbox on 8025) where it runs here,
+    # e.g. `mailpit` started natively; e-mails wait and are retried while none answers.
+    smtp_host: str = "127.0.0.1"
     database_prefix: str = ""  # tests give each run its own databases
     gateway_port: int = 8000
     first_service_port: int = 8001
@@ -239,6 +242,10 @@ class DistributedStack:
                 environment[key] = self.database_url(service)
             elif key == "RABBITMQ_URL":
                 environment[key] = self.config.rabbitmq_url
+            elif key == "SMTP_HOST":
+                environment[key] = self.config.smtp_host
+            elif key == "PUBLIC_BASE_URL":
+                environment[key] = self.gateway_url  # where links in e-mails lead
             elif key == "METRICS_PORT":
                 # Every container has its own 9100; natively each process needs a port of its own.
                 environment[key] = str(self.metrics_ports[process.name])
@@ -308,12 +315,18 @@ def main() -> None:
         "--rabbitmq-url", default=os.environ.get("RABBITMQ_URL", StackConfig.rabbitmq_url)
     )
     parser.add_argument("--port", type=int, default=8000, help="the gateway's port")
+    parser.add_argument(
+        "--smtp-host",
+        default=StackConfig.smtp_host,
+        help="where the SMTP catcher of the compose file (Mailpit, port 1025) runs",
+    )
     arguments = parser.parse_args()
     asyncio.run(
         _main(
             StackConfig(
                 postgres_url=arguments.postgres_url,
                 rabbitmq_url=arguments.rabbitmq_url,
+                smtp_host=arguments.smtp_host,
                 gateway_port=arguments.port,
                 first_service_port=arguments.port + 1,
             )

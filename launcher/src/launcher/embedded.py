@@ -9,7 +9,7 @@ distributed ones; only the transports differ.
 import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,13 +42,14 @@ import notifications.config
 import notifications.handlers
 import notifications.main
 import notifications.migrate
+import notifications.worker
 from gateway.auth.issuer import load_signing_key
 from gateway.config import Settings as GatewaySettings
 from households.review.service import Rules
 from kit.auth import Role, SigningKey, StaticKeys
 from kit.db import make_engine, make_sessionmaker
 from kit.logging import configure_logging
-from kit.messaging import InProcessBus, pending_count
+from kit.messaging import InProcessBus, pending_count, unpublish
 from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
@@ -100,6 +101,7 @@ class Platform:
     households_sessionmaker: async_sessionmaker[AsyncSession]
     indicators_sessionmaker: async_sessionmaker[AsyncSession]
     gateway_sessionmaker: async_sessionmaker[AsyncSession]
+    notifications_sessionmaker: async_sessionmaker[AsyncSession]
     outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
     signing_key: SigningKey
     gateway_settings: GatewaySettings
@@ -195,7 +197,10 @@ def keep_private(data_dir: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def running_platform(
-    data_dir: Path, *, gateway_settings: GatewaySettings | None = None
+    data_dir: Path,
+    *,
+    gateway_settings: GatewaySettings | None = None,
+    notifications_overrides: Mapping[str, object] | None = None,
 ) -> AsyncIterator[Platform]:
     """Migrate, start every app and background task, yield, then stop them all."""
     await asyncio.to_thread(keep_private, data_dir)
@@ -203,7 +208,11 @@ async def running_platform(
         update={"IMPORT_DIR": str(data_dir / "imports")}
     )
     indicators_settings = embedded_settings(indicators.config.Settings, data_dir)
-    notifications_settings = embedded_settings(notifications.config.Settings, data_dir)
+    # E-mails are written as .eml files into the data folder (docs/notifications.md).
+    notifications_settings = embedded_settings(notifications.config.Settings, data_dir).model_copy(
+        update={"EMAIL_FOLDER": str(data_dir / "mail"), "DELIVERY_POLL_SECONDS": 0.2}
+        | dict(notifications_overrides or {})
+    )
     gateway_settings = gateway_settings or embedded_gateway_settings(data_dir)
     # The migrations log before any app has configured logging (each app does when built).
     configure_logging(households_settings)
@@ -299,6 +308,16 @@ async def running_platform(
                 households.importer.run_imports(sessionmakers["households"], households_settings)
             ),
             asyncio.create_task(
+                notifications.worker.run_deliveries(
+                    sessionmakers["notifications"], notifications_settings
+                )
+            ),
+            asyncio.create_task(
+                notifications.worker.run_schedules(
+                    sessionmakers["notifications"], notifications_settings
+                )
+            ),
+            asyncio.create_task(
                 indicators.worker.run_report_jobs(sessionmakers["indicators"], indicators_settings)
             ),
         ]
@@ -309,6 +328,7 @@ async def running_platform(
             households_sessionmaker=sessionmakers["households"],
             indicators_sessionmaker=sessionmakers["indicators"],
             gateway_sessionmaker=sessionmakers["gateway"],
+            notifications_sessionmaker=sessionmakers["notifications"],
             outboxes=[
                 (sessionmakers["households"], households.db.outbox),
                 (sessionmakers["indicators"], indicators.db.outbox),
@@ -327,8 +347,22 @@ async def running_platform(
             # the gateway's relay) while their engines can still close what they opened.
             await stack.aclose()
             await bus.close()
+            await _return_undelivered(platform, bus.unsettled())
             for engine in engines.values():
                 await engine.dispose()
+
+
+async def _return_undelivered(platform: "Platform", message_ids: set[str]) -> None:
+    """Hand the messages the in-process bus still held (queued, being handled, or waiting for a
+    redelivery) back to their outboxes: the bus keeps nothing across a stop, so without this a
+    Ctrl-C between publishing and handling would lose them. Each outbox marks only its own."""
+    if not message_ids:
+        return
+    returned = 0
+    for sessionmaker, outbox in platform.outboxes:
+        async with sessionmaker() as session, session.begin():
+            returned += await unpublish(session, outbox, message_ids)
+    log.info("platform.undelivered_returned", messages=returned)
 
 
 def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:

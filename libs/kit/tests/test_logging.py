@@ -81,6 +81,18 @@ def test_chatty_libraries_keep_their_info_lines_to_themselves_unless_debug_is_as
     assert json_lines(capsys.readouterr().err)[0]["event"] == "frame received"
 
 
+def test_not_even_debug_logs_the_data_of_statements_and_rows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(AppSettings(SERVICE_NAME="test", LOG_JSON=True, LOG_LEVEL="DEBUG"))
+    logging.getLogger("aiosqlite").debug("execute INSERT ... ('Nguyễn Văn An',)")
+    logging.getLogger("sqlalchemy.engine.Engine").debug("Row ('Nguyễn Văn An',)")
+    logging.getLogger("sqlalchemy.engine.Engine").info("INSERT INTO household ...")
+
+    [line] = json_lines(capsys.readouterr().err)
+    assert line["event"] == "INSERT INTO household ..."
+
+
 def test_configuring_again_keeps_one_handler_of_ours_and_leaves_the_others() -> None:
     foreign = logging.NullHandler()
     logging.getLogger().addHandler(foreign)

@@ -146,7 +146,11 @@ def new_registry() -> registry:
 def make_engine(
     url: str, *, ping_after_idle_seconds: float | None = None, **options: Any
 ) -> AsyncEngine:
-    """An engine for `url`; PostgreSQL pools ping a connection only after it was idle a while."""
+    """An engine for `url`; PostgreSQL pools ping a connection only after it was idle a while.
+
+    Statement parameters are never logged nor put into error messages (`hide_parameters`): they
+    hold households' personal data, and SQLAlchemy logs them at LOG_LEVEL=DEBUG."""
+    options = {"hide_parameters": True} | options
     if url.startswith("sqlite"):
         keep_sqlite_private(url)
         # One connection per engine: SQLite has one writer, and competing connections would wait

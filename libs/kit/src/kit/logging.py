@@ -17,6 +17,9 @@ REQUEST_ID_HEADER = "x-request-id"
 # Libraries whose loggers go through the same handler; their INFO is noise at the platform's
 # INFO (every pooled connection, every AMQP frame), so they log from WARNING unless DEBUG is asked.
 CHATTY_LIBRARIES = ("sqlalchemy", "asyncpg", "aio_pika", "aiormq", "httpx", "httpcore")
+# Libraries whose DEBUG lines carry the data itself (aiosqlite logs every statement with its
+# parameters: households' names and ID numbers): never below WARNING, whatever LOG_LEVEL says.
+DATA_LOGGING_LIBRARIES = ("aiosqlite",)
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 _HANDLER_MARK = "kit_logging"
 
@@ -81,6 +84,13 @@ def _route_standard_logging(renderer: structlog.typing.Processor, level: int) ->
         logging.getLogger(name).setLevel(
             logging.DEBUG if level <= logging.DEBUG else logging.WARNING
         )
+    for name in DATA_LOGGING_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # SQLAlchemy's DEBUG is every fetched row; at INFO its statements, without their parameters
+    # (`kit.db.make_engine` hides them).
+    logging.getLogger("sqlalchemy.engine").setLevel(
+        logging.INFO if level <= logging.DEBUG else logging.WARNING
+    )
     logging.captureWarnings(True)
 
 

@@ -246,7 +246,5 @@ def test_the_crosswalk_is_in_the_openapi_document(settings: Settings) -> None:
         operation = document["paths"][f"/api/v1/units/{{code}}/{lineage}"]["get"]
         assert {parameter["name"] for parameter in operation["parameters"]} >= {"code", "on"}
     schema = document["components"]["schemas"]["UnitSuccessionRead"]
-    # The document leaves out the example's nulls (district_code, valid_to).
-    present = {field: value for field, value in VINH_YEN_NEW.items() if value is not None}
-    assert schema["examples"][0]["unit"] == present
+    # Its examples are recorded from the demo onto the merged document (docs/api.md).
     assert set(schema["properties"]) == {"relation", "effective", "unit"}

@@ -1,4 +1,5 @@
-"""The notifications service: an in-app inbox per unit, fed by classification changes.
+"""The notifications service: subscriptions to any event over a unit subtree, delivered to
+personal inboxes, signed webhooks and e-mail; review-calendar reminders; the unit inbox.
 
 Run with `uvicorn notifications.main:create_app --factory`.
 """
@@ -12,7 +13,10 @@ from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.service import create_service_app
 from notifications.config import Settings
 from notifications.db import token_not_before
+from notifications.email.router import router as unsubscribe_router
+from notifications.inbox.router import router as inbox_router
 from notifications.notification.router import router as notification_router
+from notifications.subscription.router import router as subscription_router
 
 
 def create_app(
@@ -24,9 +28,10 @@ def create_app(
 ) -> FastAPI:
     return create_service_app(
         title="Notifications",
-        description="In-app inbox per administrative unit.",
+        description="Subscriptions (events × unit subtree × channels), personal inboxes, signed "
+        "webhooks, e-mail and review-calendar reminders; the unit inbox for officers.",
         settings=settings or Settings(),
-        routers=[notification_router],
+        routers=[notification_router, subscription_router, inbox_router, unsubscribe_router],
         bus=bus,
         engine=engine,
         token_keys=token_keys,

@@ -45,11 +45,14 @@ class Permission(StrEnum):
     RECALCULATIONS_READ = "recalculations:read"
     RECALCULATIONS_RUN = "recalculations:run"
     NOTIFICATIONS_READ = "notifications:read"
+    # One's own subscriptions (events over units within one's scope) and personal inbox.
+    SUBSCRIPTIONS_MANAGE = "subscriptions:manage"
     OPERATIONS_MANAGE = "operations:manage"  # dead letters
     IDENTITY_MANAGE = "identity:manage"  # users and API keys
 
 
 _EVERYONE = {
+    Permission.SUBSCRIPTIONS_MANAGE,
     Permission.UNITS_READ,
     Permission.ROUNDS_READ,
     Permission.STANDARDS_READ,

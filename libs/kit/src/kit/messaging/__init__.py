@@ -15,7 +15,14 @@ from kit.messaging.bus import (
 )
 from kit.messaging.consumer import BatchEventHandler, EventConsumer, EventHandler, define_inbox
 from kit.messaging.memory import InProcessBus
-from kit.messaging.outbox import OutboxRelay, define_outbox, pending_count, stage, stage_many
+from kit.messaging.outbox import (
+    OutboxRelay,
+    define_outbox,
+    pending_count,
+    stage,
+    stage_many,
+    unpublish,
+)
 from kit.messaging.rabbitmq import RabbitMQBus
 
 __all__ = [
@@ -41,4 +48,5 @@ __all__ = [
     "pending_count",
     "stage",
     "stage_many",
+    "unpublish",
 ]

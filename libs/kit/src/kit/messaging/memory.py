@@ -6,6 +6,7 @@ redelivery and dead-lettering run through exactly the code paths they take in de
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,10 +42,15 @@ class _Queue:
 
 
 class InProcessBus:
-    """A `MessageBus` inside one event loop. Not durable across restarts: the outbox is."""
+    """A `MessageBus` inside one event loop. Not durable across restarts: the outbox is, and
+    `unsettled()` says which published messages a queue still holds, for the platform to hand
+    back to its outboxes when it stops (a Ctrl-C must not lose what was published but not yet
+    handled)."""
 
     def __init__(self, queues: Sequence[QueueSpec] = ALL_QUEUES) -> None:
         self._queues = {spec.name: _Queue(spec) for spec in queues}
+        # Per message id, the queues where it waits, is being handled or awaits redelivery.
+        self._outstanding: Counter[str] = Counter()
         self._consumers: list[asyncio.Task[None]] = []
         self._progress = asyncio.Event()  # set whenever a delivery finishes
         self.available = True  # tests switch it off to play a broker outage
@@ -68,6 +74,11 @@ class InProcessBus:
             raise PublishFailed(f"no queue is bound for {message.type!r} (message returned)")
         for queue in targets:
             queue.ready.put_nowait((message, 0))
+            self._outstanding[message.message_id] += 1
+
+    def unsettled(self) -> set[str]:
+        """Ids of the published messages some queue has not acknowledged or dead-lettered."""
+        return {message_id for message_id, queues in self._outstanding.items() if queues > 0}
 
     async def consume(self, queue: QueueSpec, handler: MessageHandler) -> None:
         await self.consume_batches(queue, one_at_a_time(handler), size=1, max_wait=0.0)
@@ -97,6 +108,7 @@ class InProcessBus:
         for letter in chosen:
             state.dead.remove(letter)
             state.ready.put_nowait((_revive(letter), 0))
+            self._outstanding[letter.message_id or ""] += 1
         return len(chosen)
 
     async def drained(self) -> None:
@@ -128,14 +140,18 @@ class InProcessBus:
     def _settle(
         self, queue: _Queue, message: OutgoingMessage, deliveries: int, outcome: Outcome
     ) -> None:
-        if outcome is None:
-            return  # acknowledged
+        if outcome is not None and not isinstance(outcome, PoisonMessage):
+            if deliveries + 1 <= queue.spec.delivery_limit:
+                self._requeue_later(queue, message, deliveries + 1)
+                return  # still outstanding
+        # Acknowledged, or dead-lettered: settled either way.
+        self._outstanding[message.message_id] -= 1
+        if self._outstanding[message.message_id] <= 0:
+            del self._outstanding[message.message_id]
         if isinstance(outcome, PoisonMessage):
             self._dead_letter(queue, message, f"rejected: {outcome}")
-        elif deliveries + 1 > queue.spec.delivery_limit:
+        elif outcome is not None:
             self._dead_letter(queue, message, f"delivery limit reached: {outcome!r}")
-        else:
-            self._requeue_later(queue, message, deliveries + 1)
 
     def _requeue_later(self, queue: _Queue, message: OutgoingMessage, deliveries: int) -> None:
         # A short, growing pause, as a transient failure (a locked database) needs time to clear.

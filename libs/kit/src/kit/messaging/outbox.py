@@ -8,8 +8,9 @@ is at-least-once and consumers are idempotent. Several relays may run: rows are 
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 import structlog
 from prometheus_client import Counter
@@ -111,6 +112,22 @@ _NOTIFIED = "kit.outbox.notified"
 async def pending_count(session: AsyncSession, outbox: Table) -> int:
     statement = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
     return int((await session.exec(statement)).one())
+
+
+async def unpublish(session: AsyncSession, outbox: Table, message_ids: Iterable[str]) -> int:
+    """Mark these messages unpublished, for the relay to publish them again: what a bus that
+    keeps nothing across a stop (the in-process one) had not delivered yet. Consumers skip the
+    ones they did handle (inbox)."""
+    ids = [UUID(message_id) for message_id in message_ids]
+    if not ids:
+        return 0
+    statement = (
+        update(outbox)
+        .where(outbox.c.id.in_(ids), outbox.c.published_at.is_not(None))
+        .values(published_at=None)
+    )
+    result = await session.exec(statement)
+    return int(result.rowcount)
 
 
 class OutboxRelay:

@@ -10,9 +10,8 @@ EVENTS_EXCHANGE = "events"  # topic, durable; routing key = envelope type
 DEAD_LETTER_EXCHANGE = "events.dlx"  # direct; routing key = the failing queue's name
 
 INDICATORS_QUEUE = QueueSpec(name="indicators.events", binding_keys=("households.#",))
-NOTIFICATIONS_QUEUE = QueueSpec(
-    name="notifications.events", binding_keys=("indicators.household.class_changed.*",)
-)
+# Every event: subscriptions may name any type of the catalogue, including types added later.
+NOTIFICATIONS_QUEUE = QueueSpec(name="notifications.events", binding_keys=("#",))
 
 
 def identity_queue(service: str) -> QueueSpec:

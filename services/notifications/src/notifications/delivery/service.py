@@ -1,0 +1,542 @@
+"""Fan-out of events to subscriptions, and the deliveries' lifecycle: claim, send, retry, log.
+
+Fan-out runs in the consumer's transaction: inbox items are written at once; webhook and e-mail
+deliveries are written as rows (`Delivery`) that the delivery worker sends. Both are keyed by
+(event, subscription[, channel]) with a unique constraint, so a redelivered event or a second
+worker adds nothing. The worker claims due rows with a lease (`sending` until `lease_until`), so
+a worker that dies mid-delivery leaves rows another worker takes over when the lease has run out;
+such a row is sent again with the same `webhook-id`, which receivers use to drop the repeat.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import and_, or_, true, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from tenacity import RetryCallState, wait_exponential_jitter
+
+from kit.contracts import Envelope
+from kit.db import insert_for, table_of, utc_now
+from notifications.delivery import content
+from notifications.delivery.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryChannel,
+    DeliveryStatus,
+)
+from notifications.inbox.models import InboxItem
+from notifications.subscription.models import (
+    Channel,
+    Digest,
+    Status,
+    Subscription,
+    SubscriptionEventType,
+)
+
+log = structlog.get_logger()
+LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+NOTICE_TYPE = "notice.subscription"
+_NOTICES = uuid5(NAMESPACE_URL, "urn:poverty-review:notifications:notice")
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TIME).date()
+
+
+# --- fan-out -------------------------------------------------------------------------------------
+
+
+def _matches_threshold(subscription: Subscription, data: dict[str, Any]) -> bool:
+    if subscription.threshold_field is None:
+        return True
+    value = data.get(subscription.threshold_field)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False  # an event without the figure says nothing about the threshold
+    low, high = subscription.threshold_at_least, subscription.threshold_at_most
+    return (low is not None and value >= low) or (high is not None and value <= high)
+
+
+def _within_owner_scope(subscription: Subscription, path: Sequence[str]) -> bool:
+    units = subscription.owner_units
+    return units is None or not path or any(code in units for code in path)
+
+
+async def matching_subscriptions(
+    session: AsyncSession, event_type: str, path: Sequence[str]
+) -> Sequence[Subscription]:
+    unit = (
+        or_(col(Subscription.unit_code).is_(None), col(Subscription.unit_code).in_(list(path)))
+        if path
+        else true()
+    )
+    statement = (
+        select(Subscription)
+        .join(
+            SubscriptionEventType,
+            col(SubscriptionEventType.subscription_id) == col(Subscription.id),
+        )
+        .where(
+            col(SubscriptionEventType.event_type) == event_type,
+            col(Subscription.status) == Status.active,
+            unit,
+        )
+    )
+    return (await session.exec(statement)).all()
+
+
+async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
+    """Deliver one event to every subscription that wants it; how many matched."""
+    path = content.unit_path(envelope.data)
+    subscriptions = [
+        s
+        for s in await matching_subscriptions(session, envelope.type, path)
+        if _within_owner_scope(s, path) and _matches_threshold(s, envelope.data)
+    ]
+    if not subscriptions:
+        return 0
+    now = utc_now()
+    inbox_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    occurred_at = envelope.occurred_at.isoformat()
+    unit_code = path[-1] if path else None
+    # What a subscriber sees depends on its role, scope and language only: computed once for all
+    # the subscribers who share them (thousands, for a province's officers).
+    views: dict[tuple[str, tuple[str, ...] | None, str], tuple[Any, str, list[str]] | None] = {}
+    for subscription in subscriptions:
+        units = tuple(subscription.owner_units) if subscription.owner_units is not None else None
+        key = (subscription.owner_role, units, subscription.language)
+        if key not in views:
+            views[key] = _view(envelope, subscription.owner_role, units, subscription.language)
+        view = views[key]
+        if view is None:
+            continue
+        data, title, lines = view
+        if Channel.inbox in subscription.channels:
+            inbox_rows.append(
+                {
+                    "id": uuid5(subscription.id, str(envelope.id)),
+                    "owner_subject": subscription.owner_subject,
+                    "subscription_id": subscription.id,
+                    "event_id": envelope.id,
+                    "event_type": envelope.type,
+                    "unit_code": unit_code,
+                    "title": title,
+                    "body": "\n".join(lines),
+                    "data": data,
+                    "created_at": now,
+                    "read_at": None,
+                }
+            )
+        if (
+            Channel.webhook in subscription.channels
+            and subscription.webhook_url
+            and subscription.webhook_disabled_at is None
+        ):
+            body = json.dumps(content.webhook_body(envelope, data), ensure_ascii=False)
+            delivery_rows.append(
+                _delivery(subscription, envelope, DeliveryChannel.webhook, body, now)
+            )
+        if Channel.email in subscription.channels and subscription.email_address:
+            letter = {
+                "title": title,
+                "lines": lines,
+                "event_type": envelope.type,
+                "occurred_at": occurred_at,
+            }
+            row = _delivery(subscription, envelope, DeliveryChannel.email, json.dumps(letter), now)
+            if subscription.digest == Digest.daily:
+                row |= {"status": DeliveryStatus.held, "digest_day": local_day(now)}
+            delivery_rows.append(row)
+    if inbox_rows:
+        statement = insert_for(session, table_of(InboxItem)).on_conflict_do_nothing()
+        await session.exec(statement, params=inbox_rows)
+    if delivery_rows:
+        statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
+        await session.exec(statement, params=delivery_rows)
+    return len(subscriptions)
+
+
+def _view(
+    envelope: Envelope, role: str, units: tuple[str, ...] | None, language: str
+) -> tuple[Any, str, list[str]] | None:
+    """The event's data as one kind of subscriber may see it, its title and its text lines; None
+    when nothing of it concerns the subscriber's units."""
+    data = content.visible_data(envelope.data, role)
+    if units is not None:
+        data, concerned = content.within_scope(data, units)
+        if not concerned:
+            return None
+    return data, content.title(envelope.type, language), content.summary_lines(data)
+
+
+def _delivery(
+    subscription: Subscription,
+    envelope: Envelope,
+    channel: DeliveryChannel,
+    payload: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": uuid5(subscription.id, f"{envelope.id}:{channel.value}"),
+        "subscription_id": subscription.id,
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "channel": channel.value,
+        "status": DeliveryStatus.pending,
+        "payload": payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "digest_day": None,
+        "last_error": None,
+        "created_at": now,
+        "delivered_at": None,
+    }
+
+
+async def notice(session: AsyncSession, subscription: Subscription, key: str, text: str) -> None:
+    """A message to the subscription's owner in their own inbox, once per `key`."""
+    event_id = uuid5(_NOTICES, f"{subscription.id}:{key}")
+    statement = (
+        insert_for(session, table_of(InboxItem))
+        .values(
+            id=uuid5(subscription.id, str(event_id)),
+            owner_subject=subscription.owner_subject,
+            subscription_id=subscription.id,
+            event_id=event_id,
+            event_type=NOTICE_TYPE,
+            unit_code=subscription.unit_code,
+            title=content.title(NOTICE_TYPE, subscription.language),
+            body=text,
+            data={"subscription_id": str(subscription.id), "notice": key},
+            created_at=utc_now(),
+        )
+        .on_conflict_do_nothing()
+    )
+    await session.exec(statement)
+
+
+# --- claiming and retrying -----------------------------------------------------------------------
+
+
+def retry_delay(attempt: int, *, initial: float, maximum: float) -> float:
+    """Seconds before the attempt after `attempt` (1-based): exponential with jitter, tenacity's
+    `wait_exponential_jitter`, computed here and persisted as `next_attempt_at` so that the
+    schedule survives the worker's restarts."""
+    wait = wait_exponential_jitter(multiplier=initial, max=maximum, exp_base=2, jitter=initial)
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = attempt
+    return float(wait(state))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    retry_initial: float
+    retry_max: float
+    disable_after: int  # failed deliveries in a row that disable a webhook
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    delivery: Delivery
+    subscription: Subscription
+    lease_until: datetime
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(
+            col(Delivery.status) == DeliveryStatus.pending,
+            col(Delivery.next_attempt_at) <= now,
+        ),
+        # Claimed by a worker that stopped (killed, cut off) before finishing.
+        and_(col(Delivery.status) == DeliveryStatus.sending, col(Delivery.lease_until) < now),
+    )
+
+
+async def claim_due(
+    sessionmaker: async_sessionmaker[AsyncSession], *, limit: int, lease_seconds: float
+) -> list[Claim]:
+    """Take up to `limit` due deliveries for this worker until their lease runs out; several
+    workers share the rows (`SKIP LOCKED` on PostgreSQL; SQLite has one writer at a time)."""
+    now = utc_now()
+    # Also the claim's mark: a worker whose lease was taken over cannot finish the row.
+    lease_until = now + timedelta(seconds=lease_seconds)
+    async with sessionmaker() as session, session.begin():
+        due = (
+            select(Delivery.id)
+            .where(_due(now))
+            .order_by(col(Delivery.next_attempt_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids = list((await session.exec(due)).all())
+        if not ids:
+            return []
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids))
+            .values(
+                status=DeliveryStatus.sending,
+                lease_until=lease_until,
+                attempts=col(Delivery.attempts) + 1,
+            )
+        )
+        rows = (
+            await session.exec(
+                select(Delivery, Subscription)
+                .join(Subscription, col(Subscription.id) == col(Delivery.subscription_id))
+                .where(col(Delivery.id).in_(ids))
+                .execution_options(populate_existing=True)
+            )
+        ).all()
+    return [Claim(delivery, subscription, lease_until) for delivery, subscription in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What one attempt came to, to be recorded."""
+
+    claim: Claim
+    succeeded: bool
+    started_at: datetime
+    latency_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    response_excerpt: str | None = None
+    cancelled: bool = False
+
+
+async def finish(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    claim: Claim,
+    *,
+    succeeded: bool,
+    started_at: datetime,
+    latency_ms: float,
+    status_code: int | None = None,
+    error: str | None = None,
+    response_excerpt: str | None = None,
+    policy: RetryPolicy,
+    cancelled: bool = False,
+) -> str:
+    """Record the attempt and what follows from it; the delivery's new status."""
+    item = Finished(
+        claim, succeeded, started_at, latency_ms, status_code, error, response_excerpt, cancelled
+    )
+    [status] = await finish_many(sessionmaker, [item], policy=policy)
+    return status
+
+
+async def finish_many(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    items: Sequence[Finished],
+    *,
+    policy: RetryPolicy,
+) -> list[str]:
+    """Record several attempts in one transaction (the worker batches them); each delivery's new
+    status, or `sending` where the claim's lease was lost to another worker meanwhile."""
+    statuses: list[str] = []
+    async with sessionmaker() as session, session.begin():
+        attempts = []
+        for item in items:
+            status = await _record(session, item, policy)
+            statuses.append(status)
+            if status == DeliveryStatus.sending or item.cancelled:
+                continue
+            delivery = item.claim.delivery
+            attempts.append(
+                {
+                    "id": uuid4(),
+                    "delivery_id": delivery.id,
+                    "number": delivery.attempts,
+                    "started_at": item.started_at,
+                    "latency_ms": item.latency_ms,
+                    "succeeded": item.succeeded,
+                    "status_code": item.status_code,
+                    "error": item.error[:500] if item.error else None,
+                    "response_excerpt": item.response_excerpt[:1000]
+                    if item.response_excerpt
+                    else None,
+                }
+            )
+        if attempts:
+            await session.exec(insert_for(session, table_of(DeliveryAttempt)), params=attempts)
+    return statuses
+
+
+async def _record(session: AsyncSession, item: Finished, policy: RetryPolicy) -> str:
+    delivery, subscription = item.claim.delivery, item.claim.subscription
+    now = utc_now()
+    if item.cancelled:
+        status, next_at = DeliveryStatus.cancelled, now
+    elif item.succeeded:
+        status, next_at = DeliveryStatus.delivered, now
+    elif delivery.attempts >= policy.max_attempts:
+        status, next_at = DeliveryStatus.failed, now
+    else:
+        delay = retry_delay(
+            delivery.attempts, initial=policy.retry_initial, maximum=policy.retry_max
+        )
+        status, next_at = DeliveryStatus.pending, now + timedelta(seconds=delay)
+    result = await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.id) == delivery.id,
+            col(Delivery.status) == DeliveryStatus.sending,
+            col(Delivery.lease_until) == item.claim.lease_until,
+        )
+        .values(
+            status=status,
+            next_attempt_at=next_at,
+            lease_until=None,
+            last_error=item.error[:500] if item.error else None,
+            delivered_at=now if item.succeeded else None,
+        )
+    )
+    if result.rowcount == 0:
+        log.warning("delivery.lease_lost", delivery_id=str(delivery.id))
+        return DeliveryStatus.sending
+    # A success after a clean record changes nothing: no need to lock the subscription.
+    clean = status == DeliveryStatus.delivered and subscription.webhook_failed_deliveries == 0
+    if delivery.channel == DeliveryChannel.webhook and not item.cancelled and not clean:
+        await _count_webhook_outcome(session, subscription.id, status, policy.disable_after)
+    return status
+
+
+async def _count_webhook_outcome(
+    session: AsyncSession, subscription_id: UUID, status: str, disable_after: int
+) -> None:
+    if status not in (DeliveryStatus.delivered, DeliveryStatus.failed):
+        return
+    subscription = await session.get(Subscription, subscription_id, with_for_update=True)
+    if subscription is None:
+        return
+    if status == DeliveryStatus.delivered:
+        subscription.webhook_failed_deliveries = 0
+        return
+    subscription.webhook_failed_deliveries += 1
+    if subscription.webhook_failed_deliveries < disable_after or subscription.webhook_disabled_at:
+        return
+    subscription.webhook_disabled_at = utc_now()
+    await session.exec(
+        update(Delivery)
+        .where(
+            col(Delivery.subscription_id) == subscription_id,
+            col(Delivery.channel) == DeliveryChannel.webhook,
+            col(Delivery.status) == DeliveryStatus.pending,
+        )
+        .values(status=DeliveryStatus.cancelled)
+    )
+    log.warning("webhook.disabled", subscription_id=str(subscription_id))
+    await notice(
+        session,
+        subscription,
+        f"webhook-disabled:{subscription.webhook_disabled_at.isoformat()}",
+        f"The webhook to {subscription.webhook_url} was disabled after "
+        f"{subscription.webhook_failed_deliveries} failed deliveries in a row. Fix the receiver, "
+        "then enable it again (PATCH the subscription with webhook_enabled=true) and redeliver "
+        "what it missed. / Webhook đã bị tắt sau nhiều lần gửi thất bại liên tiếp.",
+    )
+
+
+async def redeliver(session: AsyncSession, delivery: Delivery) -> Delivery:
+    """Send a delivery again now, whatever became of it (one more attempt)."""
+    delivery.status = DeliveryStatus.pending
+    delivery.next_attempt_at = utc_now()
+    delivery.lease_until = None
+    await session.flush()
+    return delivery
+
+
+# --- daily digests -------------------------------------------------------------------------------
+
+_DIGESTS = uuid5(NAMESPACE_URL, "urn:poverty-review:notifications:digest")
+
+
+async def schedule_digests(
+    sessionmaker: async_sessionmaker[AsyncSession], *, digest_hour: int, now: datetime | None = None
+) -> int:
+    """One digest delivery per subscription and past day with held e-mails (once: unique key)."""
+    now = now or utc_now()
+    local = now.astimezone(LOCAL_TIME)
+    # Days before today, once the hour has come; the day before yesterday in any case.
+    last_day = local.date() - timedelta(days=1 if local.hour >= digest_hour else 2)
+    async with sessionmaker() as session, session.begin():
+        pairs = (
+            await session.exec(
+                select(col(Delivery.subscription_id), col(Delivery.digest_day))
+                .where(
+                    col(Delivery.status) == DeliveryStatus.held,
+                    col(Delivery.digest_day) <= last_day,
+                )
+                .distinct()
+            )
+        ).all()
+        rows = []
+        for subscription_id, day in pairs:
+            assert day is not None
+            event_id = uuid5(_DIGESTS, f"{subscription_id}:{day.isoformat()}")
+            rows.append(
+                {
+                    "id": uuid5(subscription_id, f"{event_id}:{DeliveryChannel.email_digest}"),
+                    "subscription_id": subscription_id,
+                    "event_id": event_id,
+                    "event_type": "digest.daily",
+                    "channel": DeliveryChannel.email_digest.value,
+                    "status": DeliveryStatus.pending,
+                    "payload": json.dumps({"day": day.isoformat()}),
+                    "attempts": 0,
+                    "next_attempt_at": utc_now(),
+                    "lease_until": None,
+                    "digest_day": day,
+                    "last_error": None,
+                    "created_at": now,
+                    "delivered_at": None,
+                }
+            )
+        if rows:
+            statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
+            await session.exec(statement, params=rows)
+    return len(rows)
+
+
+async def held_for_digest(
+    sessionmaker: async_sessionmaker[AsyncSession], subscription_id: UUID, day: date
+) -> list[Delivery]:
+    async with sessionmaker() as session:
+        statement = (
+            select(Delivery)
+            .where(
+                col(Delivery.subscription_id) == subscription_id,
+                col(Delivery.channel) == DeliveryChannel.email,
+                col(Delivery.status) == DeliveryStatus.held,
+                col(Delivery.digest_day) == day,
+            )
+            .order_by(col(Delivery.created_at))
+        )
+        return list((await session.exec(statement)).all())
+
+
+async def mark_digested(
+    sessionmaker: async_sessionmaker[AsyncSession], ids: Sequence[UUID]
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.exec(
+            update(Delivery)
+            .where(col(Delivery.id).in_(list(ids)), col(Delivery.status) == DeliveryStatus.held)
+            .values(status=DeliveryStatus.delivered, delivered_at=utc_now())
+        )
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
