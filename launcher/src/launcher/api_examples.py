@@ -24,12 +24,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 
 from gateway.openapi import EXAMPLES_FILE
 from launcher.demo_users import ensure_demo_users
 from launcher.embedded import Platform, running_platform
+from notifications.email import unsubscribe
 from synthetic.demo import load_demo
 
 SURVEY = Path(__file__).resolve().parents[3] / "docs" / "examples" / "survey.json"
@@ -70,7 +72,8 @@ class Recorder:
             recorded["request"] = body if body is not None else form
         if files is not None:
             recorded["request"] = {**(form or {}), **{name: f[0] for name, f in files.items()}}
-        if response.headers.get("content-type", "").startswith("application/json"):
+        json_answer = response.headers.get("content-type", "").startswith("application/json")
+        if json_answer and response.content:  # a 204 has no body, whatever its headers say
             recorded["responses"][str(response.status_code)] = _trimmed(response.json())
         return response
 
@@ -87,7 +90,9 @@ def _trimmed(value: Json) -> Json:
 @contextlib.asynccontextmanager
 async def platform_with_demo() -> AsyncIterator[Platform]:
     with tempfile.TemporaryDirectory() as folder:
-        async with running_platform(Path(folder)) as platform:
+        # The subscriptions' webhook goes to a receiver on this machine (`_webhook_receiver`).
+        allowed = {"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
+        async with running_platform(Path(folder), notifications_overrides=allowed) as platform:
             await ensure_demo_users(platform.gateway_sessionmaker)
             await load_demo(platform.households_sessionmaker, households=DEMO_HOUSEHOLDS)
             await platform.settled()
@@ -102,7 +107,7 @@ def logged_in(platform: Platform, token: str) -> httpx.AsyncClient:
     )
 
 
-async def record(platform: Platform) -> dict[str, dict[str, Any]]:
+async def record(platform: Platform, receiver_url: str) -> dict[str, dict[str, Any]]:
     anonymous = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=platform.gateway), base_url="http://gateway"
     )
@@ -176,6 +181,8 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
             f"/api/v1/units/{old['code']}/successors",
             params={"on": "2024-01-01"},
         )
+
+    subscription = await _subscribe(r, receiver_url)
 
     # Rounds
     rounds = (await r.call("listRounds", "GET", "/api/v1/rounds", params={"year": 2026})).json()
@@ -403,6 +410,7 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
             "markNotificationRead", "POST", f"/api/v1/notifications/{inbox['items'][0]['id']}/read"
         )
     await r.call("markAllRead", "POST", "/api/v1/notifications/read")
+    await _subscriptions(r, platform, subscription)
     for client in (anonymous, admin, commune):
         await client.aclose()
     return r.examples
@@ -511,6 +519,84 @@ async def _analyses(r: Recorder, old_round_id: str, round_id: str) -> None:
     await r.call("getWhatIf", "GET", f"/api/v1/what-if/{what_if['id']}")
 
 
+@contextlib.asynccontextmanager
+async def _webhook_receiver() -> AsyncIterator[str]:
+    """A ministry's webhook endpoint on 127.0.0.1 that accepts whatever arrives (204)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+             if line.startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}/so-ldtbxh-phu-tho/poverty-review"
+
+
+async def _subscribe(r: Recorder, receiver_url: str) -> str:
+    """A province's data office subscribes to its reviews and targets, before they happen."""
+    created = await r.call(
+        "createSubscription",
+        "POST",
+        "/api/v1/subscriptions",
+        body={
+            "event_types": [
+                "households.review.step_changed.v1",
+                "households.review.reopened.v1",
+                "indicators.target.progress_changed.v1",
+            ],
+            "unit_code": PROVINCE,
+            "channels": ["inbox", "email", "webhook"],
+            "digest": "immediate",
+            "email": "lan.nguyen@phutho.gov.vn",
+            "language": "vi",
+            "webhook_url": receiver_url,
+            "description": "Cổng dữ liệu Sở LĐ-TB&XH Phú Thọ: rà soát và chỉ tiêu",
+        },
+    )
+    return str(created.json()["id"])
+
+
+async def _subscriptions(r: Recorder, platform: Platform, subscription_id: str) -> None:
+    """The subscription after the review's steps reached it: its deliveries, inbox, changes."""
+    await platform.settled()
+    url = f"/api/v1/subscriptions/{subscription_id}"
+    await r.call("listSubscriptions", "GET", "/api/v1/subscriptions")
+    await r.call("getSubscription", "GET", url)
+    deliveries = (
+        await r.call("listDeliveries", "GET", f"{url}/deliveries", params={"limit": ITEMS_KEPT})
+    ).json()
+    if deliveries.get("items"):
+        delivery = f"{url}/deliveries/{deliveries['items'][0]['id']}"
+        await r.call("getDelivery", "GET", delivery)
+        await r.call("redeliver", "POST", f"{delivery}/redeliver")
+    await r.call("rotateWebhookSecret", "POST", f"{url}/secret")
+    await r.call(
+        "updateSubscription",
+        "PATCH",
+        url,
+        body={"digest": "daily", "description": "Rà soát và chỉ tiêu: thư tổng hợp hằng ngày"},
+    )
+    await r.call("resumeSubscription", "POST", f"{url}/resume")
+    inbox = (await r.call("listInbox", "GET", "/api/v1/inbox", params={"limit": ITEMS_KEPT})).json()
+    if inbox.get("items"):
+        await r.call("markInboxItemRead", "POST", f"/api/v1/inbox/{inbox['items'][0]['id']}/read")
+    await r.call("markInboxRead", "POST", "/api/v1/inbox/read")
+    secret = platform.notifications_settings.UNSUBSCRIBE_SECRET.get_secret_value()
+    link = {"token": unsubscribe.token(secret, UUID(subscription_id))}
+    await r.call("confirmUnsubscribe", "GET", "/api/v1/unsubscribe", params=link)
+    await r.call("unsubscribeEmail", "POST", "/api/v1/unsubscribe", params=link)
+    await r.call("deleteSubscription", "DELETE", url)
+
+
 async def _conflict(r: Recorder, round_id: str, survey: Json) -> str:
     """The same person (by national id) recorded in a second household of the round."""
     other = (
@@ -605,8 +691,8 @@ def fill_from_same_schema(examples: dict[str, dict[str, Any]], document: dict[st
 
 
 async def record_all() -> dict[str, dict[str, Any]]:
-    async with platform_with_demo() as platform:
-        examples = await record(platform)
+    async with platform_with_demo() as platform, _webhook_receiver() as receiver_url:
+        examples = await record(platform, receiver_url)
     return examples
 
 
