@@ -108,12 +108,15 @@ async def reconcile(api: Api, round_: dict[str, Any], **body: Any) -> dict[str, 
 
 
 async def figures_of(api: Api, round_: dict[str, Any]) -> dict[str, Any]:
-    """Each commune's figures, without the moment they were computed (`as_of`)."""
+    """Each commune's figures, without when they were computed (`as_of`) and what they reflect
+    (`freshness`: a recalculation rewrites the counters, so their time moves on)."""
     found = {}
     for commune in COMMUNES:
         figures = await api.figures(round_, commune)
         found[commune] = (
-            None if figures is None else {k: v for k, v in figures.items() if k != "as_of"}
+            None
+            if figures is None
+            else {k: v for k, v in figures.items() if k not in ("as_of", "freshness")}
         )
     return found
 
