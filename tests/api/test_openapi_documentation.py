@@ -90,3 +90,47 @@ def test_enums_bound_to_a_standard_say_where_it_puts_them(document: Json) -> Non
     assert "safe_sources: `piped`" in water
     assert "`VN-2022-2025`, indicator 10" in latrine
     assert "hygienic: `septic`" in latrine
+
+
+def _operation(content: Json) -> Json:
+    return {
+        "paths": {
+            "/api/v1/things": {
+                "get": {
+                    "summary": "List Things",
+                    "description": "Things.",
+                    "responses": {"200": {"description": "OK", "content": content}},
+                }
+            }
+        }
+    }
+
+
+def test_a_json_answer_without_an_example_is_a_gap() -> None:
+    coverage = measure(_operation({"application/json": {"schema": {"type": "object"}}}))
+    assert coverage.operations_exemplified == 0
+    assert coverage.gaps == [
+        "GET /api/v1/things: no example of its 200 answer (model_config "
+        "json_schema_extra={'examples': [...]} on the model)"
+    ]
+
+
+def test_a_file_answer_needs_a_schema_but_no_example() -> None:
+    # Bytes have no place in a JSON document; saying they are bytes is what clients need.
+    png = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
+    assert measure(_operation(png)).gaps == []
+    assert measure(_operation({"image/png": {}})).gaps == [
+        'GET /api/v1/things: 200 answer image/png has no schema (responses={200: {"content": '
+        '{media: {"schema": {"type": "string", "format": "binary"}}}}})'
+    ]
+    # A file beside JSON does not excuse the JSON its example.
+    both = {**png, "application/json": {"schema": {"type": "object"}}}
+    assert measure(_operation(both)).operations_exemplified == 0
+
+
+def test_two_models_of_one_name_are_a_gap() -> None:
+    document = {"components": {"schemas": {"indicators__what_if__router__ClassCounts": {}}}}
+    assert measure(document).gaps == [
+        "schema indicators__what_if__router__ClassCounts: two models share a name; rename one "
+        "(a breaking change for generated clients if the other was published)"
+    ]

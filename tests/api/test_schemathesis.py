@@ -62,12 +62,14 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/rounds/{round_id}/communes/{code}/review/steps": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/meetings": [RULE],
     "POST /api/v1/rounds/{round_id}/communes/{code}/objections": [RULE],
-    # A CSV file holds one named report; a province's reports are generated as a job.
+    # Only for units of the caller's scope that have figures (no schema says which); a CSV is one
+    # report (`report` then required); a province's reports are generated as a job.
     "GET /api/v1/reports/{round_id}/{unit_code}": [RULE],
     "POST /api/v1/reports/jobs": [RULE],
-    # A unit of the scope that has figures, a baseline from them; a draft standard that validates
-    # as a published one. (Every creating POST: an Idempotency-Key used with another body.)
+    # A unit of the scope that has figures, a baseline from them. (Every creating POST: an
+    # Idempotency-Key used with another request.)
     "POST /api/v1/targets": [RULE],
+    # The draft (changes merged into the base standard) is validated as a shipped standard is.
     "POST /api/v1/what-if": [RULE],
     # Event types of the catalogue, a unit within the scope, a URL that may be called, the address
     # a channel needs; an unsubscribe link this platform signed.

@@ -64,6 +64,20 @@ def _has_example(document: JsonObject, media: JsonObject) -> bool:
     return False
 
 
+def _binary_without_schema(holder: Any) -> list[str]:
+    """Media types of a file answer (XLSX, CSV, SVG, PNG) that do not say what they hold.
+
+    Files need no example (bytes do not fit in a JSON document), but their schema must say they
+    are a string (`format: binary` for bytes), so that generated clients hand back the file."""
+    if not isinstance(holder, dict):
+        return []
+    return [
+        media_type
+        for media_type, media in holder.get("content", {}).items()
+        if media_type != JSON and not (isinstance(media, dict) and media.get("schema"))
+    ]
+
+
 def _media(holder: Any) -> JsonObject | None:
     if not isinstance(holder, dict):
         return None
@@ -87,6 +101,13 @@ def measure(document: JsonObject) -> Coverage:
             media = _media(response)
             if status.startswith("2") and media is not None and not _has_example(document, media):
                 missing.append(f"{status} answer")
+            if status.startswith("2"):
+                found.gaps.extend(
+                    f"{where}: {status} answer {media_type} has no schema "
+                    '(responses={200: {"content": {media: {"schema": {"type": "string", '
+                    '"format": "binary"}}}}})'
+                    for media_type in _binary_without_schema(response)
+                )
         if missing:
             found.gaps.append(
                 f"{where}: no example of its {' or '.join(missing)} (model_config "
@@ -104,6 +125,13 @@ def measure(document: JsonObject) -> Coverage:
                     "(Query/Path/Header(description=...))"
                 )
     for name, schema in document.get("components", {}).get("schemas", {}).items():
+        if "__" in name:
+            # FastAPI names two models of one name by their modules: both names change, and
+            # generated clients' classes with them.
+            found.gaps.append(
+                f"schema {name}: two models share a name; rename one (a breaking change for "
+                "generated clients if the other was published)"
+            )
         if "enum" in schema:
             found.enums += 1
             description = str(schema.get("description", ""))

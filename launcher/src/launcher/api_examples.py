@@ -24,12 +24,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 
 from gateway.openapi import EXAMPLES_FILE
 from launcher.demo_users import ensure_demo_users
 from launcher.embedded import Platform, running_platform
+from notifications.email import unsubscribe
 from synthetic.demo import load_demo
 
 SURVEY = Path(__file__).resolve().parents[3] / "docs" / "examples" / "survey.json"
@@ -70,7 +72,8 @@ class Recorder:
             recorded["request"] = body if body is not None else form
         if files is not None:
             recorded["request"] = {**(form or {}), **{name: f[0] for name, f in files.items()}}
-        if response.headers.get("content-type", "").startswith("application/json"):
+        json_answer = response.headers.get("content-type", "").startswith("application/json")
+        if json_answer and response.content:  # a 204 has no body, whatever its headers say
             recorded["responses"][str(response.status_code)] = _trimmed(response.json())
         return response
 
@@ -87,7 +90,9 @@ def _trimmed(value: Json) -> Json:
 @contextlib.asynccontextmanager
 async def platform_with_demo() -> AsyncIterator[Platform]:
     with tempfile.TemporaryDirectory() as folder:
-        async with running_platform(Path(folder)) as platform:
+        # The subscriptions' webhook goes to a receiver on this machine (`_webhook_receiver`).
+        allowed = {"WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.1/32"]}
+        async with running_platform(Path(folder), notifications_overrides=allowed) as platform:
             await ensure_demo_users(platform.gateway_sessionmaker)
             await load_demo(platform.households_sessionmaker, households=DEMO_HOUSEHOLDS)
             await platform.settled()
@@ -102,7 +107,7 @@ def logged_in(platform: Platform, token: str) -> httpx.AsyncClient:
     )
 
 
-async def record(platform: Platform) -> dict[str, dict[str, Any]]:
+async def record(platform: Platform, receiver_url: str) -> dict[str, dict[str, Any]]:
     anonymous = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=platform.gateway), base_url="http://gateway"
     )
@@ -176,6 +181,8 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
             f"/api/v1/units/{old['code']}/successors",
             params={"on": "2024-01-01"},
         )
+
+    subscription = await _subscribe(r, receiver_url)
 
     # Rounds
     rounds = (await r.call("listRounds", "GET", "/api/v1/rounds", params={"year": 2026})).json()
@@ -374,6 +381,7 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
     ).json()
     await _until_done(admin, f"/api/v1/recalculations/{job['id']}", "succeeded")
     await r.call("getRecalculation", "GET", f"/api/v1/recalculations/{job['id']}")
+    await _analyses(r, old_round_id, round_id)
 
     # Operations
     await r.call("getRoundLedger", "GET", f"/api/v1/admin/households/rounds/{round_id}/ledger")
@@ -402,9 +410,191 @@ async def record(platform: Platform) -> dict[str, dict[str, Any]]:
             "markNotificationRead", "POST", f"/api/v1/notifications/{inbox['items'][0]['id']}/read"
         )
     await r.call("markAllRead", "POST", "/api/v1/notifications/read")
+    await _subscriptions(r, platform, subscription)
     for client in (anonymous, admin, commune):
         await client.aclose()
     return r.examples
+
+
+async def _analyses(r: Recorder, old_round_id: str, round_id: str) -> None:
+    """What a province reads beyond the figures: the information dimension, reports and
+    charts, the transitions from 2024 to 2026, Alkire–Foster, a target and a what-if, all of
+    Phú Thọ (25) on today's map, whose 2024 households were Vĩnh Phúc's (26)."""
+    figures = f"{round_id}/{PROVINCE}"
+    await r.call("getInformation", "GET", f"/api/v1/information/{figures}")
+    await r.call("listChildInformation", "GET", f"/api/v1/information/{figures}/children")
+    await r.call("informationTrend", "GET", f"/api/v1/information/trend/{PROVINCE}")
+
+    # Files and charts: bytes, checked to answer, not recorded (examples are JSON).
+    children = (await r.client.get(f"/api/v1/figures/{figures}/children")).json()["items"]
+    commune = children[0]["unit_code"]
+    await r.call("getReport", "GET", f"/api/v1/reports/{round_id}/{commune}")
+    await r.call(
+        "getReport",
+        "GET",
+        f"/api/v1/reports/{round_id}/{commune}",
+        params={"format": "csv", "report": "1"},
+    )
+    await r.call("getChart", "GET", f"/api/v1/reports/{figures}/charts/rates")
+    await r.call(
+        "getChart", "GET", f"/api/v1/reports/{figures}/charts/deprivation", params={"format": "png"}
+    )
+    await r.call("trendChart", "GET", f"/api/v1/reports/charts/trend/{PROVINCE}")
+    report = (
+        await r.call(
+            "requestReport",
+            "POST",
+            "/api/v1/reports/jobs",
+            body={"round_id": round_id, "unit_code": PROVINCE, "lang": "vi", "format": "xlsx"},
+        )
+    ).json()
+    await _until_done(r.client, f"/api/v1/reports/jobs/{report['id']}", "succeeded")
+    await r.call("getReportJob", "GET", f"/api/v1/reports/jobs/{report['id']}")
+    await r.call("downloadReport", "GET", f"/api/v1/reports/jobs/{report['id']}/file")
+
+    # Transitions (diễn biến) 2024 → 2026, on the 2026 map, and who is behind a row
+    between = f"/api/v1/transitions/{old_round_id}/{round_id}/{PROVINCE}"
+    await r.call("getTransitions", "GET", between)
+    await r.call(
+        "listTransitionHouseholds",
+        "GET",
+        f"{between}/households",
+        params={"table": "poor", "row": "other_gone", "limit": ITEMS_KEPT},
+    )
+    await r.call("getAlkireFoster", "GET", f"/api/v1/alkire-foster/{figures}")
+
+    # A target: 0.7 % poor by the end of 2026, from the 2024 rate of the households now in it
+    baseline = (await r.client.get(f"/api/v1/figures/{old_round_id}/26")).json()
+    target = (
+        await r.call(
+            "createTarget",
+            "POST",
+            "/api/v1/targets",
+            body={
+                "unit_code": PROVINCE,
+                "measure": "poverty_rate",
+                "kind": "below_by",
+                "value_percent": 0.7,
+                "baseline_year": 2024,
+                "baseline_percent": baseline["total"]["household_rates"]["poverty_rate_percent"],
+                "target_year": 2026,
+                "note": "Nghị quyết HĐND tỉnh: tỷ lệ hộ nghèo dưới 0,7 % cuối năm 2026",
+            },
+        )
+    ).json()
+    await r.call("listTargets", "GET", "/api/v1/targets", params={"unit_code": PROVINCE})
+    await r.call("getTarget", "GET", f"/api/v1/targets/{target['id']}")
+    withdrawn = (
+        await r.client.post(
+            "/api/v1/targets",
+            json={
+                "unit_code": PROVINCE,
+                "kind": "reduction_per_year",
+                "value_percent": 1.5,
+                "baseline_year": 2024,
+                "baseline_percent": 9.0,
+                "target_year": 2028,
+            },
+        )
+    ).json()
+    await r.call("deleteTarget", "DELETE", f"/api/v1/targets/{withdrawn['id']}")
+
+    # What-if: the 2026 round's households under the 2027–2030 income lines (Decree 351/2025)
+    what_if = (
+        await r.call(
+            "requestWhatIf",
+            "POST",
+            "/api/v1/what-if",
+            body={
+                "round_id": round_id,
+                "base_standard_id": "VN-2022-2025",
+                "changes": {
+                    "id": "VN-2022-2025-lines-2027",
+                    "income_test": {"poverty_line": {"rural": 2_200_000, "urban": 2_800_000}},
+                },
+            },
+        )
+    ).json()
+    await _until_done(r.client, f"/api/v1/what-if/{what_if['id']}", "succeeded")
+    await r.call("getWhatIf", "GET", f"/api/v1/what-if/{what_if['id']}")
+
+
+@contextlib.asynccontextmanager
+async def _webhook_receiver() -> AsyncIterator[str]:
+    """A ministry's webhook endpoint on 127.0.0.1 that accepts whatever arrives (204)."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.lower().split(b"\r\n")
+             if line.startswith(b"content-length:")),
+            0,
+        )  # fmt: skip
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}/so-ldtbxh-phu-tho/poverty-review"
+
+
+async def _subscribe(r: Recorder, receiver_url: str) -> str:
+    """A province's data office subscribes to its reviews and targets, before they happen."""
+    created = await r.call(
+        "createSubscription",
+        "POST",
+        "/api/v1/subscriptions",
+        body={
+            "event_types": [
+                "households.review.step_changed.v1",
+                "households.review.reopened.v1",
+                "indicators.target.progress_changed.v1",
+            ],
+            "unit_code": PROVINCE,
+            "channels": ["inbox", "email", "webhook"],
+            "digest": "immediate",
+            "email": "lan.nguyen@phutho.gov.vn",
+            "language": "vi",
+            "webhook_url": receiver_url,
+            "description": "Cổng dữ liệu Sở LĐ-TB&XH Phú Thọ: rà soát và chỉ tiêu",
+        },
+    )
+    return str(created.json()["id"])
+
+
+async def _subscriptions(r: Recorder, platform: Platform, subscription_id: str) -> None:
+    """The subscription after the review's steps reached it: its deliveries, inbox, changes."""
+    await platform.settled()
+    url = f"/api/v1/subscriptions/{subscription_id}"
+    await r.call("listSubscriptions", "GET", "/api/v1/subscriptions")
+    await r.call("getSubscription", "GET", url)
+    deliveries = (
+        await r.call("listDeliveries", "GET", f"{url}/deliveries", params={"limit": ITEMS_KEPT})
+    ).json()
+    if deliveries.get("items"):
+        delivery = f"{url}/deliveries/{deliveries['items'][0]['id']}"
+        await r.call("getDelivery", "GET", delivery)
+        await r.call("redeliver", "POST", f"{delivery}/redeliver")
+    await r.call("rotateWebhookSecret", "POST", f"{url}/secret")
+    await r.call(
+        "updateSubscription",
+        "PATCH",
+        url,
+        body={"digest": "daily", "description": "Rà soát và chỉ tiêu: thư tổng hợp hằng ngày"},
+    )
+    await r.call("resumeSubscription", "POST", f"{url}/resume")
+    inbox = (await r.call("listInbox", "GET", "/api/v1/inbox", params={"limit": ITEMS_KEPT})).json()
+    if inbox.get("items"):
+        await r.call("markInboxItemRead", "POST", f"/api/v1/inbox/{inbox['items'][0]['id']}/read")
+    await r.call("markInboxRead", "POST", "/api/v1/inbox/read")
+    secret = platform.notifications_settings.UNSUBSCRIBE_SECRET.get_secret_value()
+    link = {"token": unsubscribe.token(secret, UUID(subscription_id))}
+    await r.call("confirmUnsubscribe", "GET", "/api/v1/unsubscribe", params=link)
+    await r.call("unsubscribeEmail", "POST", "/api/v1/unsubscribe", params=link)
+    await r.call("deleteSubscription", "DELETE", url)
 
 
 async def _conflict(r: Recorder, round_id: str, survey: Json) -> str:
@@ -501,8 +691,8 @@ def fill_from_same_schema(examples: dict[str, dict[str, Any]], document: dict[st
 
 
 async def record_all() -> dict[str, dict[str, Any]]:
-    async with platform_with_demo() as platform:
-        examples = await record(platform)
+    async with platform_with_demo() as platform, _webhook_receiver() as receiver_url:
+        examples = await record(platform, receiver_url)
     return examples
 
 

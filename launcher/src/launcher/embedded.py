@@ -105,6 +105,7 @@ class Platform:
     outboxes: list[tuple[async_sessionmaker[AsyncSession], Table]]
     signing_key: SigningKey
     gateway_settings: GatewaySettings
+    notifications_settings: notifications.config.Settings
 
     def client(
         self,
@@ -336,6 +337,7 @@ async def running_platform(
             ],
             signing_key=signing_key,
             gateway_settings=gateway_settings,
+            notifications_settings=notifications_settings,
         )
         try:
             yield platform

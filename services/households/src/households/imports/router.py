@@ -39,7 +39,7 @@ def _attachment(name: str) -> dict[str, str]:
 @router.get(
     "/template.csv",
     response_class=Response,
-    responses={200: {"content": {CSV: {}}}},
+    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
     operation_id="getImportTemplateCsv",
 )
 async def csv_template_file(caller: ImportReader) -> Response:
@@ -50,7 +50,7 @@ async def csv_template_file(caller: ImportReader) -> Response:
 @router.get(
     "/template.xlsx",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
     operation_id="getImportTemplateXlsx",
 )
 async def xlsx_template_file(caller: ImportReader) -> Response:
@@ -123,7 +123,7 @@ async def get_import(caller: ImportReader, import_id: UUID, session: SessionDep)
 @router.get(
     "/{import_id}/errors.csv",
     response_class=StreamingResponse,
-    responses={200: {"content": {CSV: {}}}},
+    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
     operation_id="getImportErrorReport",
 )
 async def error_report(

@@ -29,7 +29,7 @@ NOT_OFFICIAL = (
 
 
 class IndicatorMeasures(BaseModel):
-    key: str
+    key: str = Field(description="The indicator's key in the round's standard.")
     weight: str = Field(description="w_j, as a fraction.")
     censored_headcount: float | None = Field(
         description="h_j(k): share of households poor and deprived in it; None with none."
@@ -40,19 +40,29 @@ class IndicatorMeasures(BaseModel):
 
 
 class AlkireFoster(BaseModel):
-    round_id: UUID
-    unit_code: str
-    standard_id: str
+    round_id: UUID = Field(description="The review round's id.")
+    unit_code: str = Field(description="The unit's code, on the round's map.")
+    standard_id: str = Field(description="The round's standard, whose indicators are weighed.")
     official_statistic: bool = Field(default=False, description="Always false.")
-    note: str = NOT_OFFICIAL
+    note: str = Field(default=NOT_OFFICIAL, description="What these measures are, for people.")
     k: str = Field(description="The cut-off, as a fraction; poor when the score c_i >= k.")
-    households: int
+    households: int = Field(
+        description="n: the unit's surveyed households. Perturbed for callers who see aggregates "
+        "only (see `disclosure`)."
+    )
     poor: int = Field(description="q: households with a score of at least k.")
     H: float | None = Field(description="Headcount ratio q / n; None without households.")
     A: float | None = Field(description="Intensity: mean score of the poor; None with none.")
     M0: float | None = Field(description="Adjusted headcount ratio H · A.")
-    indicators: list[IndicatorMeasures]
-    disclosure: Disclosure | None = None
+    indicators: list[IndicatorMeasures] = Field(
+        description="Each indicator of the standard, in its order: weight, censored headcount, "
+        "contribution."
+    )
+    disclosure: Disclosure | None = Field(
+        default=None,
+        description="Set for callers who see aggregates only: the counts behind the measures "
+        "perturbed per commune, the measures computed from them. None: exact.",
+    )
 
 
 def parse_fraction(text: str, loc: list[str]) -> Fraction:

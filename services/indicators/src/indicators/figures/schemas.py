@@ -146,10 +146,12 @@ class ReviewStatus(StrEnum):
 
 
 class RecalculationMark(BaseModel):
-    id: UUID
-    status: Literal["queued", "running"]
-    progress_percent: float
-    requested_at: datetime
+    id: UUID = Field(description="The recalculation job's id (`GET /api/v1/recalculations/{id}`).")
+    status: Literal["queued", "running"] = Field(
+        description="`queued`: not started yet; `running`: under way."
+    )
+    progress_percent: float = Field(description="How far it has gone (0–100 %).")
+    requested_at: datetime = Field(description="When it was requested.")
 
 
 class Freshness(BaseModel):

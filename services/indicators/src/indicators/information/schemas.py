@@ -6,9 +6,9 @@ from indicators.figures.schemas import PERTURBED, Disclosure, Freshness, MapView
 
 
 class IndicatorShare(BaseModel):
-    key: str
-    number: int
-    name: str
+    key: str = Field(description="The indicator's key in the round's standard.")
+    number: int = Field(description="Its number in the standard (11: telecom use, 12: devices).")
+    name: str = Field(description="Its name, in English.")
     households: int = Field(description="Households deprived in it. " + PERTURBED)
     share_percent: float | None = Field(description="Of the group's households (0–100 %).")
 
@@ -34,17 +34,26 @@ class InformationFigures(BaseModel):
     """The information dimension (DOMAIN §1, §4: #11 telecom use, #12 information devices) of a
     unit in a round, among all surveyed households and among the poor and near-poor."""
 
-    round_id: UUID
-    year: int | None
-    unit_code: str
-    standard_id: str
-    map: MapView
+    round_id: UUID = Field(description="The review round's id.")
+    year: int | None = Field(description="The round's review year; None when it has none.")
+    unit_code: str = Field(description="The unit's code.")
+    standard_id: str = Field(description="The round's standard (which indicators count).")
+    map: MapView = Field(description="Which map the unit and figures are on.")
     groups: dict[str, InformationGroup] = Field(
         description="`all` surveyed households, `poor`, `near_poor`, and `poor_or_near_poor`."
     )
-    disclosure: Disclosure | None = None
-    freshness: Freshness | None = None
+    disclosure: Disclosure | None = Field(
+        default=None,
+        description="Set for callers who see aggregates only: every count is perturbed and the "
+        "shares are computed from the perturbed counts. None: the counts are exact.",
+    )
+    freshness: Freshness | None = Field(
+        default=None, description="The latest event the figures reflect; a pending recalculation."
+    )
 
 
 class InformationList(BaseModel):
-    items: list[InformationFigures]
+    items: list[InformationFigures] = Field(
+        description="The dimension in each unit directly under the one asked (or each round of "
+        "the trend, oldest first)."
+    )

@@ -10,11 +10,11 @@ from kit.db import UtcDateTime, utc_now
 
 
 class JobStatus(StrEnum):
-    """Where a recalculation job stands.
+    """Where a recalculation (or what-if) job stands.
 
     - `queued`: waiting for the worker
     - `running`: being recalculated; `progress_percent` grows
-    - `succeeded`: done; classes and figures are current
+    - `succeeded`: done; classes and figures are current (a what-if: its comparison is ready)
     - `failed`: stopped; `error` says why, nothing half-written stays
     """
 

@@ -21,6 +21,12 @@ POOR, NEAR_POOR, OTHER, TARGET = "#c0392b", "#e67e22", "#2c7fb8", "#27ae60"
 
 
 class ChartFormat(StrEnum):
+    """How a chart is drawn.
+
+    - `svg`: `image/svg+xml`, vector, text selectable
+    - `png`: `image/png`, a bitmap
+    """
+
     svg = "svg"
     png = "png"
 

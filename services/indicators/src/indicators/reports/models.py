@@ -10,6 +10,14 @@ from kit.db import UtcDateTime, utc_now
 
 
 class ReportJobStatus(StrEnum):
+    """Where a report job stands.
+
+    - `queued`: waiting for the worker
+    - `running`: being generated; `progress_percent` grows
+    - `succeeded`: done; the file is at `download`
+    - `failed`: stopped; `error` says why, no file
+    """
+
     queued = "queued"
     running = "running"
     succeeded = "succeeded"

@@ -31,6 +31,24 @@ LangQuery = Annotated[
     ),
 ]
 FileFormat = Literal["xlsx", "csv"]
+FORMAT_DESCRIPTION = (
+    "`xlsx`: a workbook, every report (a sheet each) or the one asked; `csv`: one report "
+    "(`report` required), UTF-8."
+)
+FileFormatQuery = Annotated[FileFormat, Query(description=FORMAT_DESCRIPTION)]
+ChartFormatQuery = Annotated[
+    charts.ChartFormat | None,
+    Query(description="SVG or PNG; without it, PNG when `Accept` names image/png, else SVG."),
+]
+AcceptHeader = Annotated[
+    str | None,
+    Header(description="`image/png` for PNG when `format` is not given; anything else: SVG."),
+]
+AcceptLanguageHeader = Annotated[
+    str | None,
+    Header(description="The language when `lang` is not given: `en…` English, else Vietnamese."),
+]
+JobId = Annotated[UUID, Path(description="The report job's id, from `POST /api/v1/reports/jobs`.")]
 ReportKey = Annotated[
     ReportName | None,
     Query(
@@ -93,27 +111,31 @@ async def _names(
 
 
 class ReportJobRequest(RequestBody):
-    round_id: UUID
-    unit_code: str = Field(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")
+    round_id: UUID = Field(description="The review round's id (`GET /api/v1/rounds`).")
+    unit_code: str = Field(
+        pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$",
+        description="A province, district or commune of the caller's scope, on the round's map "
+        "(or on `map`'s).",
+    )
     map: date | None = Field(default=None, description="Restated onto the map of this day.")
-    lang: Lang = Lang.vi
-    format: FileFormat = "xlsx"
+    lang: Lang = Field(default=Lang.vi, description="The language of headers and headings.")
+    format: FileFormat = Field(default="xlsx", description=FORMAT_DESCRIPTION)
     report: ReportName | None = Field(default=None, description="One report (else all).")
 
 
 class ReportJobRead(BaseModel):
-    id: UUID
-    round_id: UUID
-    unit_code: str
-    map: date | None
-    lang: Lang
-    format: FileFormat
-    report: str | None
-    status: ReportJobStatus
-    progress_percent: float
-    error: str | None
-    requested_at: datetime
-    finished_at: datetime | None
+    id: UUID = Field(description="The report job's id.")
+    round_id: UUID = Field(description="The review round's id.")
+    unit_code: str = Field(description="The unit the reports are of.")
+    map: date | None = Field(description="The day of the map restated onto; None: as reported.")
+    lang: Lang = Field(description="The language of headers and headings.")
+    format: FileFormat = Field(description="The file's format.")
+    report: str | None = Field(description="The one report asked for; None: every report.")
+    status: ReportJobStatus = Field(description="Where the job stands.")
+    progress_percent: float = Field(description="How far it has gone (0–100 %).")
+    error: str | None = Field(description="Why it failed; None unless `failed`.")
+    requested_at: datetime = Field(description="When it was requested.")
+    finished_at: datetime | None = Field(description="When it succeeded or failed.")
     download: str | None = Field(description="Where the file is, once the job has succeeded.")
 
     @classmethod
@@ -137,11 +159,17 @@ class ReportJobRead(BaseModel):
         )
 
 
+# Files, not JSON: their schema says so, so that generated clients hand back bytes or text.
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+TEXT = {"schema": {"type": "string"}}
 FILE_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {XLSX: {}, CSV: {}}, "description": "The report file."}
+    200: {
+        "content": {XLSX: BINARY, CSV: TEXT},
+        "description": "The report file (`Content-Disposition: attachment` names it).",
+    }
 }
 CHART_RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"content": {"image/svg+xml": {}, "image/png": {}}, "description": "The chart."}
+    200: {"content": {"image/svg+xml": TEXT, "image/png": BINARY}, "description": "The chart."}
 }
 
 # Fixed paths come before `/{round_id}/{unit_code}`, which would otherwise take them.
@@ -156,7 +184,11 @@ async def request_report(
     response: Response,
 ) -> ReportJobRead:
     """Generate a report file as a job (any unit; a province's reports are always made so):
-    poll it, then download the file. It holds what the caller may see, for the caller alone."""
+    poll it, then download the file. It holds what the caller may see, for the caller alone.
+
+    Records a queued job (`Location` names it; poll `GET /api/v1/reports/jobs/{job_id}`); the
+    figures are not changed. The unit's names are read from the households service when the
+    job is requested."""
     wanted = report_service.Request(
         body.round_id, body.unit_code, body.map, body.lang, body.format, body.report
     )
@@ -167,13 +199,15 @@ async def request_report(
 
 
 @router.get("/jobs/{job_id}", response_model=ReportJobRead)
-async def get_report_job(caller: FiguresReader, job_id: UUID, session: SessionDep) -> ReportJobRead:
+async def get_report_job(
+    caller: FiguresReader, job_id: JobId, session: SessionDep
+) -> ReportJobRead:
     """A report job's status and progress; `download` once it is done (the requester's only)."""
     return ReportJobRead.of(await report_service.get(session, caller, job_id))
 
 
 @router.get("/jobs/{job_id}/file", response_class=Response, responses=FILE_RESPONSES)
-async def download_report(caller: FiguresReader, job_id: UUID, session: SessionDep) -> Response:
+async def download_report(caller: FiguresReader, job_id: JobId, session: SessionDep) -> Response:
     """The file of a report job that succeeded (409 while it is not ready, or if it failed)."""
     job = await report_service.get(session, caller, job_id)
     if job.status != ReportJobStatus.succeeded or job.content is None:
@@ -189,9 +223,9 @@ async def trend_chart(
     session: SessionDep,
     map_day: MapDay = None,
     lang: LangQuery = None,
-    format: charts.ChartFormat | None = None,
-    accept: Annotated[str | None, Header()] = None,
-    accept_language: Annotated[str | None, Header()] = None,
+    format: ChartFormatQuery = None,
+    accept: AcceptHeader = None,
+    accept_language: AcceptLanguageHeader = None,
 ) -> Response:
     """The unit's poverty and near-poverty rates across the periodic rounds, on one map (`map`,
     else the latest round's; earlier rounds restated onto it), as SVG or PNG."""
@@ -243,9 +277,9 @@ async def get_report(
     session: SessionDep,
     map_day: MapDay = None,
     lang: LangQuery = None,
-    format: FileFormat = "xlsx",
+    format: FileFormatQuery = "xlsx",
     report: ReportKey = None,
-    accept_language: Annotated[str | None, Header()] = None,
+    accept_language: AcceptLanguageHeader = None,
 ) -> Response:
     """The reports of a district or commune as a file, at once: XLSX (every report, or one)
     or CSV (one report). A province's reports are made by a job (`POST /api/v1/reports/jobs`)."""
@@ -281,9 +315,9 @@ async def get_chart(
     session: SessionDep,
     map_day: MapDay = None,
     lang: LangQuery = None,
-    format: charts.ChartFormat | None = None,
-    accept: Annotated[str | None, Header()] = None,
-    accept_language: Annotated[str | None, Header()] = None,
+    format: ChartFormatQuery = None,
+    accept: AcceptHeader = None,
+    accept_language: AcceptLanguageHeader = None,
 ) -> Response:
     """A chart of the unit's figures in the round (SVG or PNG, by `format` or Accept): the
     rates of its child units (`rates`), or its poor and near-poor households' deprivation

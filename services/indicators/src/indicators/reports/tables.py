@@ -25,6 +25,12 @@ class Kind(StrEnum):
 
 
 class Lang(StrEnum):
+    """The language of a report's headers and headings.
+
+    - `vi`: Vietnamese, the provincial layout
+    - `en`: English
+    """
+
     vi = "vi"
     en = "en"
 

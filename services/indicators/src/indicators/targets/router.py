@@ -3,7 +3,7 @@ from fractions import Fraction
 from typing import Annotated, ClassVar, Self
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +13,7 @@ from indicators.figures.router import DISCLOSURE
 from indicators.figures.schemas import Disclosure
 from indicators.targets import service as targets_service
 from indicators.targets.models import Target
-from indicators.targets.service import Kind, Measure, Observation, Status
+from indicators.targets.service import Observation, TargetKind, TargetMeasure, TargetStatus
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, InvalidInput, NotFound
@@ -22,18 +22,34 @@ from kit.fields import RequestBody
 router = APIRouter(prefix="/api/v1/targets", tags=["targets"], responses=PROBLEM_RESPONSES)
 FiguresReader = Annotated[Caller, requires(Permission.FIGURES_READ)]
 TargetWriter = Annotated[Caller, requires(Permission.TARGETS_WRITE)]
+TargetId = Annotated[
+    UUID, Path(description="The target's id (`POST /api/v1/targets`, `GET /api/v1/targets`).")
+]
 
 
 class TargetCreate(RequestBody):
-    unit_code: str = Field(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")
-    measure: Measure = Measure.poverty_rate
-    kind: Kind = Field(
+    unit_code: str = Field(
+        pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$",
+        description="The unit's code (province, district or commune) on the latest map it is "
+        "known on; a unit of the caller's scope.",
+    )
+    measure: TargetMeasure = Field(
+        default=TargetMeasure.poverty_rate, description="Which rate the target is about."
+    )
+    kind: TargetKind = Field(
         description="below_by: the rate at or below `value_percent` by the end of "
         "`target_year`; reduction_per_year: down `value_percent` points a year from the "
         "baseline until `target_year`."
     )
-    value_percent: float = Field(ge=0, le=100)
-    baseline_year: int = Field(ge=2000, le=2100)
+    value_percent: float = Field(
+        ge=0,
+        le=100,
+        description="`below_by`: the rate to reach, in % (0.7 = 0.7 %); `reduction_per_year`: "
+        "percentage points a year.",
+    )
+    baseline_year: int = Field(
+        ge=2000, le=2100, description="The review year the target starts from."
+    )
     baseline_percent: float | None = Field(
         default=None,
         ge=0,
@@ -41,8 +57,14 @@ class TargetCreate(RequestBody):
         description="The rate at the end of the baseline year, in %. Default: the unit's "
         "figures of the periodic round of that year.",
     )
-    target_year: int = Field(ge=2000, le=2100)
-    note: str | None = Field(default=None, max_length=500)
+    target_year: int = Field(
+        ge=2000,
+        le=2100,
+        description="The review year by whose end the target is to be met (after the baseline).",
+    )
+    note: str | None = Field(
+        default=None, max_length=500, description="Free text: the plan or decision it comes from."
+    )
 
     @model_validator(mode="after")
     def _target_after_baseline(self) -> Self:
@@ -70,42 +92,58 @@ class TargetCreate(RequestBody):
 
 
 class TrajectoryPointRead(BaseModel):
-    year: int
-    expected_percent: float
+    year: int = Field(description="A review year, from the baseline to the target year.")
+    expected_percent: float = Field(
+        description="The rate needed at the end of that year, in % (a straight line from the "
+        "baseline to the target)."
+    )
 
 
 class ObservationRead(BaseModel):
-    round_id: UUID
-    year: int
+    round_id: UUID = Field(description="The periodic round of that year whose figures count.")
+    year: int = Field(description="The review year.")
     rate_percent: float | None = Field(description="None: no resident population entered.")
     figures_status: str = Field(description="approved or provisional.")
     expected_percent: float = Field(description="The trajectory that year.")
-    on_track: bool | None
+    on_track: bool | None = Field(
+        description="Whether the rate is at or below the trajectory that year; None: no rate."
+    )
 
 
 class TargetRead(BaseModel):
-    id: UUID
-    unit_code: str
-    unit_path: list[str]
-    measure: Measure
-    kind: Kind
-    value_percent: float
-    baseline_year: int
-    baseline_percent: float
-    target_year: int
+    id: UUID = Field(description="The target's id.")
+    unit_code: str = Field(description="The unit's code, on the latest map it is known on.")
+    unit_path: list[str] = Field(
+        description="The unit's ancestors' codes from its province down, then its own."
+    )
+    measure: TargetMeasure = Field(description="Which rate the target is about.")
+    kind: TargetKind = Field(description="How `value_percent` reads.")
+    value_percent: float = Field(
+        description="`below_by`: the rate to reach, in %; `reduction_per_year`: points a year."
+    )
+    baseline_year: int = Field(description="The review year the target starts from.")
+    baseline_percent: float = Field(
+        description="The rate at the end of the baseline year, in % (given, or the unit's "
+        "figures of that year's periodic round)."
+    )
+    target_year: int = Field(description="The review year by whose end it is to be met.")
     target_percent: float = Field(description="Where the trajectory ends.")
-    note: str | None
-    created_by: str
-    status: Status = Field(
+    note: str | None = Field(description="Free text given when it was set.")
+    created_by: str = Field(description="Who set it (the token's subject).")
+    status: TargetStatus = Field(
         description="The latest check's: reached (the latest approved rate meets the target "
         "and no newer provisional one misses it), off_track (the latest rate is above the "
         "trajectory), on_track, or unknown (no figures after the baseline yet)."
     )
-    trajectory: list[TrajectoryPointRead]
+    trajectory: list[TrajectoryPointRead] = Field(
+        description="The rate needed each review year from the baseline to the target year."
+    )
     observations: list[ObservationRead] = Field(
         description="The unit's rate each review year from the baseline on."
     )
-    latest_approved: ObservationRead | None
+    latest_approved: ObservationRead | None = Field(
+        description="The latest observation whose figures are approved; None: none yet."
+    )
     latest_provisional: ObservationRead | None = Field(
         description="Newer than the latest approved one, when there is one."
     )
@@ -117,7 +155,9 @@ class TargetRead(BaseModel):
 
 
 class TargetList(BaseModel):
-    items: list[TargetRead]
+    items: list[TargetRead] = Field(
+        description="The targets of units of the caller's scope, by unit code, oldest first."
+    )
 
 
 @router.post("", response_model=TargetRead, status_code=201)
@@ -125,7 +165,12 @@ async def create_target(
     caller: TargetWriter, body: TargetCreate, session: SessionDep
 ) -> TargetRead:
     """Set a target for a unit of the caller's scope (province officers for their subtree), on
-    the latest map the unit is known on (the same code may be another unit on an earlier map)."""
+    the latest map the unit is known on (the same code may be another unit on an earlier map).
+
+    Records the target with its first status, checked at once against the figures (without an
+    event: `indicators.target.progress_changed.v1` announces later changes to `off_track` or
+    `reached`). Without `baseline_percent`, the unit's rate in the periodic round of
+    `baseline_year` is taken (422 when there is none)."""
     known = await references.latest_unit_path(session, body.unit_code)
     if known is None or not caller.may_see(known[1]):
         raise InvalidInput.field(
@@ -165,7 +210,13 @@ async def create_target(
 async def list_targets(
     caller: FiguresReader,
     session: SessionDep,
-    unit_code: Annotated[str | None, Query(pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$")] = None,
+    unit_code: Annotated[
+        str | None,
+        Query(
+            pattern=r"^([0-9]{2}|[0-9]{3}|[0-9]{5})$",
+            description="Only the targets of this unit (its code; not the units under it).",
+        ),
+    ] = None,
 ) -> TargetList:
     """Targets of units of the caller's scope, with their progress."""
     statement = select(Target).order_by(col(Target.unit_code), col(Target.created_at))
@@ -182,14 +233,16 @@ async def list_targets(
 
 
 @router.get("/{target_id}", response_model=TargetRead)
-async def get_target(caller: FiguresReader, target_id: UUID, session: SessionDep) -> TargetRead:
+async def get_target(caller: FiguresReader, target_id: TargetId, session: SessionDep) -> TargetRead:
     """A target with its trajectory and the unit's progress along it."""
     return await _read(session, caller, await _visible(session, caller, target_id))
 
 
 @router.delete("/{target_id}", status_code=204)
-async def delete_target(caller: TargetWriter, target_id: UUID, session: SessionDep) -> Response:
-    """Withdraw a target."""
+async def delete_target(caller: TargetWriter, target_id: TargetId, session: SessionDep) -> Response:
+    """Withdraw a target: it is deleted and no longer checked, so no further
+    `indicators.target.progress_changed.v1` events come for it. Targets are not edited:
+    withdraw one and set a new one."""
     target = await _visible(session, caller, target_id)
     await session.delete(target)
     return Response(status_code=204)
@@ -213,8 +266,8 @@ async def _read(session: AsyncSession, caller: Caller, target: Target) -> Target
         id=target.id,
         unit_code=target.unit_code,
         unit_path=target.unit_path,
-        measure=Measure(target.measure),
-        kind=Kind(target.kind),
+        measure=TargetMeasure(target.measure),
+        kind=TargetKind(target.kind),
         value_percent=target.value_percent,
         baseline_year=target.baseline_year,
         baseline_percent=target.baseline_percent,
@@ -222,7 +275,7 @@ async def _read(session: AsyncSession, caller: Caller, target: Target) -> Target
         target_percent=float(targets_service.target_percent(target)),
         note=target.note,
         created_by=target.created_by,
-        status=Status(target.status),
+        status=TargetStatus(target.status),
         trajectory=[
             TrajectoryPointRead(year=p.year, expected_percent=float(p.expected_percent))
             for p in targets_service.trajectory(target)

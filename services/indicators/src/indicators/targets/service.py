@@ -39,24 +39,46 @@ from kit.db import utc_now
 from kit.messaging import stage
 
 
-class Measure(StrEnum):
-    poverty_rate = "poverty_rate"  # poor ÷ resident households
-    multidimensional_poverty_rate = "multidimensional_poverty_rate"  # (poor + near-poor) ÷ …
+class TargetMeasure(StrEnum):
+    """Which rate a target is about.
+
+    - `poverty_rate`: poor ÷ resident households, in %
+    - `multidimensional_poverty_rate`: (poor + near-poor) ÷ resident households, in %, as the
+      ministry publishes it
+    """
+
+    poverty_rate = "poverty_rate"
+    multidimensional_poverty_rate = "multidimensional_poverty_rate"
 
 
-class Kind(StrEnum):
-    below_by = "below_by"  # the rate at or below `value_percent` by the end of `target_year`
-    reduction_per_year = "reduction_per_year"  # down `value_percent` points a year
+class TargetKind(StrEnum):
+    """How a target reads its value.
+
+    - `below_by`: the rate at or below `value_percent` by the end of `target_year`
+    - `reduction_per_year`: the rate down `value_percent` points a year from the baseline until
+      `target_year` (not below 0)
+    """
+
+    below_by = "below_by"
+    reduction_per_year = "reduction_per_year"
 
 
-class Status(StrEnum):
-    unknown = "unknown"  # no figures after the baseline year yet (or no resident population)
+class TargetStatus(StrEnum):
+    """Where a unit stands against its target (the latest check's).
+
+    - `unknown`: no figures after the baseline year yet (or no resident population)
+    - `on_track`: the latest rate (approved or provisional) at or below the trajectory that year
+    - `off_track`: the latest rate above the trajectory that year
+    - `reached`: the latest approved rate meets the target and no newer provisional one misses it
+    """
+
+    unknown = "unknown"
     on_track = "on_track"
     off_track = "off_track"
     reached = "reached"
 
 
-ANNOUNCED = (Status.off_track, Status.reached)
+ANNOUNCED = (TargetStatus.off_track, TargetStatus.reached)
 
 
 @dataclass(frozen=True)
@@ -82,7 +104,7 @@ def percent(value: float) -> Fraction:
 
 def target_percent(target: Target) -> Fraction:
     """Where the trajectory ends."""
-    if target.kind == Kind.below_by:
+    if target.kind == TargetKind.below_by:
         return percent(target.value_percent)
     years = target.target_year - target.baseline_year
     return max(
@@ -113,7 +135,7 @@ def rate(counters: Mapping[str, int], measure: str) -> Fraction | None:
     if not resident:
         return None
     counted = counters.get("households.poor", 0)
-    if measure == Measure.multidimensional_poverty_rate:
+    if measure == TargetMeasure.multidimensional_poverty_rate:
         counted += counters.get("households.near_poor", 0)
     return Fraction(100 * counted, resident)
 
@@ -165,7 +187,7 @@ async def _approval(session: AsyncSession, round_id: UUID, target: Target) -> Re
 
 @dataclass(frozen=True)
 class Decision:
-    status: Status
+    status: TargetStatus
     by: Observation | None  # the figures that decided it
     expected_percent: Fraction | None
 
@@ -177,7 +199,7 @@ def decide(target: Target, found: Sequence[Observation]) -> Decision:
     baseline year."""
     after = [o for o in found if o.year > target.baseline_year and o.rate_percent is not None]
     if not after:
-        return Decision(Status.unknown, None, None)
+        return Decision(TargetStatus.unknown, None, None)
     latest = after[-1]
     assert latest.rate_percent is not None
     goal = target_percent(target)
@@ -187,9 +209,9 @@ def decide(target: Target, found: Sequence[Observation]) -> Decision:
         newer = [o for o in after if o.year > last_approved.year]
         if last_approved.rate_percent is not None and last_approved.rate_percent <= goal:
             if all(o.rate_percent is not None and o.rate_percent <= goal for o in newer):
-                return Decision(Status.reached, last_approved, goal)
+                return Decision(TargetStatus.reached, last_approved, goal)
     expected = expected_in(target, latest.year)
-    status = Status.off_track if latest.rate_percent > expected else Status.on_track
+    status = TargetStatus.off_track if latest.rate_percent > expected else TargetStatus.on_track
     return Decision(status, latest, expected)
 
 

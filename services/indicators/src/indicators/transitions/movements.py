@@ -64,14 +64,23 @@ PERSONS_ONLY = ("other_smaller", "other_larger")
 
 class AfterOtherClass(StrEnum):
     """In the table's class two or more rounds ago, in the other poverty class at start, in the
-    table's class again now (poor → near-poor → poor)."""
+    table's class again now (poor → near-poor → poor).
+
+    - `from_other_class`: counted as coming from the other class (the last step decides)
+    - `fell_back`: counted as falling back, *tái nghèo* (the longer history decides)
+    """
 
     from_other_class = "from_other_class"  # near-poor → poor (the last step decides)
     fell_back = "fell_back"  # tái nghèo (the longer history decides)
 
 
 class FirstSeen(StrEnum):
-    """A household seen for the first time in the end round, already in the class."""
+    """A household seen for the first time in the end round, already in the class.
+
+    - `newly`: counted as newly in the class, *phát sinh mới*
+    - `other`: counted in `other_appeared`: new to the records (split off, moved in from
+      outside the data)
+    """
 
     newly = "newly"  # phát sinh mới
     other = "other"  # other_appeared: a household new to the records (split off, moved in
@@ -79,14 +88,22 @@ class FirstSeen(StrEnum):
 
 
 class Returned(StrEnum):
-    """A household absent from the start round but seen in an earlier one, in the class now."""
+    """A household absent from the start round but seen in an earlier one, in the class now.
+
+    - `by_history`: fell back if it was in the class before, else newly
+    - `other`: counted in `other_returned`
+    """
 
     by_history = "by_history"  # fell back if it was in the class before, else newly
     other = "other"  # other_returned
 
 
 class MovedAndChanged(StrEnum):
-    """A household whose commune and class both changed between the two rounds."""
+    """A household whose commune and class both changed between the two rounds.
+
+    - `moved`: moved away from the start commune, moved into the end commune
+    - `class_change`: the class change decides, in each of the two communes
+    """
 
     moved = "moved"  # moved away from the start commune, moved into the end commune
     class_change = "class_change"  # the class change decides, in each of the two communes

@@ -40,6 +40,17 @@ UnitCode = Annotated[
         description="A unit of the end round's map: province, district or commune code.",
     ),
 ]
+FromRoundId = Annotated[
+    UUID,
+    Path(description="The start round's id (`GET /api/v1/rounds`), e.g. the 2024 periodic round."),
+]
+ToRoundId = Annotated[
+    UUID,
+    Path(
+        description="The end round's id: a later round of the same kind (periodic or regular), "
+        "e.g. the 2026 periodic round."
+    ),
+]
 FiguresReader = Annotated[Caller, requires(Permission.FIGURES_READ)]
 HouseholdsReader = Annotated[Caller, requires(Permission.CLASSIFICATIONS_READ)]
 
@@ -60,8 +71,8 @@ MovedAndChangedQuery = Annotated[
 @router.get("/{from_round_id}/{to_round_id}/{unit_code}", response_model=TransitionsAnswer)
 async def get_transitions(
     caller: FiguresReader,
-    from_round_id: UUID,
-    to_round_id: UUID,
+    from_round_id: FromRoundId,
+    to_round_id: ToRoundId,
     unit_code: UnitCode,
     session: SessionDep,
     after_other_class: AfterOtherClassQuery = AfterOtherClass.from_other_class,
@@ -109,8 +120,8 @@ async def get_transitions(
 )
 async def list_transition_households(
     caller: HouseholdsReader,
-    from_round_id: UUID,
-    to_round_id: UUID,
+    from_round_id: FromRoundId,
+    to_round_id: ToRoundId,
     unit_code: UnitCode,
     session: SessionDep,
     table_: Annotated[

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from indicators.recalculation.models import JobStatus
@@ -17,6 +17,9 @@ router = APIRouter(prefix="/api/v1/what-if", tags=["what-if"], responses=PROBLEM
 # As heavy as a recalculation, and its answer holds exact counts: the same roles.
 WhatIfRunner = Annotated[Caller, requires(Permission.RECALCULATIONS_RUN)]
 WhatIfReader = Annotated[Caller, requires(Permission.RECALCULATIONS_READ)]
+WhatIfJobId = Annotated[
+    UUID, Path(description="The what-if job's id, from `POST /api/v1/what-if`.")
+]
 
 # DOMAIN §2: Decree 351/2025 confirms the 2027-2030 income lines; its indicators are not final.
 VN_2027_2030_LINES: dict[str, Any] = {
@@ -30,7 +33,9 @@ VN_2027_2030_LINES: dict[str, Any] = {
 
 
 class WhatIfRequest(RequestBody):
-    round_id: UUID
+    round_id: UUID = Field(
+        description="The round whose households are classified (its surveys as recorded)."
+    )
     base_standard_id: str = Field(
         max_length=40, description="The published standard the draft starts from."
     )
@@ -67,17 +72,20 @@ class WhatIfRequest(RequestBody):
     )
 
 
-class ClassCounts(BaseModel):
-    households: dict[str, int]
-    persons: dict[str, int]
+class WhatIfClassCounts(BaseModel):
+    households: dict[str, int] = Field(
+        description="Households by class (`poor`, `near_poor`, `average`, `not_poor`, "
+        "`unclassified`). Exact: only roles that see exact counts may run a what-if."
+    )
+    persons: dict[str, int] = Field(description="Their members, by the households' class.")
 
 
 class UnitComparison(BaseModel):
-    unit_code: str
+    unit_code: str = Field(description="A unit's code, on the round's map.")
     resident_households: int | None = Field(description="The rates' denominator, if entered.")
-    resident_persons: int | None
-    official: ClassCounts = Field(description="Counts by the households' official classes.")
-    draft: ClassCounts = Field(
+    resident_persons: int | None = Field(description="The persons' denominator, if entered.")
+    official: WhatIfClassCounts = Field(description="Counts by the households' official classes.")
+    draft: WhatIfClassCounts = Field(
         description="Counts by their classes under the draft (`unclassified`: the draft does "
         "not apply to the household)."
     )
@@ -86,24 +94,30 @@ class UnitComparison(BaseModel):
 
 
 class WhatIfRead(BaseModel):
-    id: UUID
-    round_id: UUID
-    unit_scope: list[str] | None
-    base_standard_id: str
-    draft_standard_id: str
+    id: UUID = Field(description="The what-if job's id (`GET /api/v1/what-if/{job_id}`).")
+    round_id: UUID = Field(description="The round whose households are classified.")
+    unit_scope: list[str] | None = Field(
+        description="The requester's units whose subtrees are classified; None: the whole round."
+    )
+    base_standard_id: str = Field(description="The published standard the draft starts from.")
+    draft_standard_id: str = Field(
+        description="The draft's id: `changes.id` if given, else the base standard's."
+    )
     official_figures_changed: bool = Field(default=False, description="Never: a what-if.")
-    status: JobStatus
-    total: int
-    done: int
-    progress_percent: float
-    changed_classes: int
+    status: JobStatus = Field(description="Where the job stands.")
+    total: int = Field(description="Households to classify.")
+    done: int = Field(description="Households classified so far.")
+    progress_percent: float = Field(description="done ÷ total, in % (100 once succeeded).")
+    changed_classes: int = Field(
+        description="Households whose class under the draft differs from their official one."
+    )
     units: list[UnitComparison] | None = Field(
         description="Per unit of the households' paths, in code order, once succeeded."
     )
-    error: str | None
-    requested_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    error: str | None = Field(description="Why it failed; None unless `failed`.")
+    requested_at: datetime = Field(description="When it was requested.")
+    started_at: datetime | None = Field(description="When a worker started it; None: queued.")
+    finished_at: datetime | None = Field(description="When it succeeded or failed.")
 
 
 def _read(job: WhatIfJob) -> WhatIfRead:
@@ -136,7 +150,11 @@ async def request_what_if(
     caller: WhatIfRunner, body: WhatIfRequest, session: SessionDep, response: Response
 ) -> WhatIfRead:
     """Classify a round's households (within the caller's units) under a draft standard, as a
-    job, without touching the official figures; the answer sets the counts side by side."""
+    job, without touching the official figures; the answer sets the counts side by side.
+
+    Records a queued job (`Location` names it; poll `GET /api/v1/what-if/{job_id}`); no class,
+    figure or event of the round changes. The draft is `changes` merged into the base standard
+    and validated as a shipped standard is (422 names each problem by its field)."""
     job = await what_if_service.request(
         session, caller, body.round_id, body.base_standard_id, body.changes
     )
@@ -145,6 +163,6 @@ async def request_what_if(
 
 
 @router.get("/{job_id}", response_model=WhatIfRead)
-async def get_what_if(caller: WhatIfReader, job_id: UUID, session: SessionDep) -> WhatIfRead:
+async def get_what_if(caller: WhatIfReader, job_id: WhatIfJobId, session: SessionDep) -> WhatIfRead:
     """A what-if job's progress and, once it succeeded, its comparison per unit."""
     return _read(await what_if_service.get(session, caller, job_id))

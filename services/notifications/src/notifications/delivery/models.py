@@ -16,6 +16,16 @@ class DeliveryChannel(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
+    """Where a delivery (one event, one subscription, one channel) stands.
+
+    - `pending`: due at `next_attempt_at` (the first attempt, or a retry)
+    - `sending`: a worker is sending it now
+    - `delivered`: the receiver accepted it (a 2xx answer; the e-mail server took it)
+    - `failed`: every attempt failed; `redeliver` sends it again
+    - `held`: waits for its daily digest
+    - `cancelled`: the subscription was suspended, its webhook disabled or its channel removed
+    """
+
     pending = "pending"  # due at next_attempt_at
     sending = "sending"  # claimed by a worker until lease_until
     delivered = "delivered"

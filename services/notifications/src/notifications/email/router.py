@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kit.db import SessionDep, utc_now
 from kit.errors import PROBLEM_RESPONSES, InvalidInput
@@ -22,8 +22,10 @@ Token = Annotated[
 
 
 class Unsubscribed(BaseModel):
-    unsubscribed: bool
-    detail: str
+    unsubscribed: bool = Field(
+        description="True: the link's subscription sends no more e-mails (its other channels stay)."
+    )
+    detail: str = Field(description="What happened, for people.")
 
 
 def _subscription_id(request: Request, token: str) -> object:

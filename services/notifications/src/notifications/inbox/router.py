@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
@@ -18,38 +18,44 @@ from notifications.inbox.models import InboxItem
 
 router = APIRouter(prefix="/api/v1/inbox", tags=["inbox"], responses=PROBLEM_RESPONSES)
 Owner = Annotated[Caller, requires(Permission.SUBSCRIPTIONS_MANAGE)]
+ItemId = Annotated[UUID, Path(description="The inbox item's id (`GET /api/v1/inbox`).")]
 
 
 class InboxItemRead(BaseModel):
-    id: UUID
-    subscription_id: UUID
-    event_id: UUID
-    event_type: str
-    unit_code: str | None
-    title: str
-    body: str
-    data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
+    id: UUID = Field(description="The inbox item's id.")
+    subscription_id: UUID = Field(description="The subscription that brought it.")
+    event_id: UUID = Field(description="The event's message id.")
+    event_type: str = Field(
+        description="The event's type (`docs/events.md`), or a reminder's (`reminder.*`)."
+    )
+    unit_code: str | None = Field(description="The unit the event is about, when it has one.")
+    title: str = Field(description="A one-line title, in the subscription's language.")
+    body: str = Field(description="What happened, for people, in the subscription's language.")
+    data: dict[str, Any] = Field(description="The event's data, as the catalogue defines it.")
+    created_at: datetime = Field(description="When it arrived.")
+    read_at: datetime | None = Field(description="When it was marked read; None: unread.")
 
 
 class InboxPage(BaseModel):
-    items: list[InboxItemRead]
-    total: int
-    unread: int
-    offset: int
-    limit: int
+    items: list[InboxItemRead] = Field(description="This page's items, newest first.")
+    total: int = Field(description="Items matching `unread` (all of them without it), all pages.")
+    unread: int = Field(description="Unread items of the whole inbox.")
+    offset: int = Field(description="How many were skipped.")
+    limit: int = Field(description="The most a page holds, as asked.")
 
 
 class Marked(BaseModel):
-    marked: int
+    marked: int = Field(description="Items marked read by this call.")
 
 
 @router.get("", response_model=InboxPage)
 async def list_inbox(
     caller: Owner,
     session: SessionDep,
-    unread: bool | None = None,
+    unread: Annotated[
+        bool | None,
+        Query(description="true: only unread items; false: only read ones; omitted: all."),
+    ] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> InboxPage:
@@ -81,7 +87,7 @@ async def list_inbox(
 
 
 @router.post("/{item_id}/read", response_model=InboxItemRead)
-async def mark_inbox_item_read(caller: Owner, item_id: UUID, session: SessionDep) -> InboxItem:
+async def mark_inbox_item_read(caller: Owner, item_id: ItemId, session: SessionDep) -> InboxItem:
     """Mark one item of your inbox read (no one else's read state changes)."""
     item = await session.get(InboxItem, item_id)
     if item is None or item.owner_subject != caller.subject:

@@ -12,17 +12,36 @@ from notifications.db import Base
 
 
 class Channel(StrEnum):
+    """Where a subscription's events go.
+
+    - `inbox`: the subscriber's own inbox (`GET /api/v1/inbox`)
+    - `webhook`: signed POSTs to `webhook_url` (Standard Webhooks), retried until delivered
+    - `email`: e-mails to `email`, at once or as a daily digest (`digest`)
+    """
+
     inbox = "inbox"
     webhook = "webhook"
     email = "email"
 
 
 class Digest(StrEnum):
+    """When e-mails go.
+
+    - `immediate`: one e-mail per event, at once
+    - `daily`: one e-mail a day with the day's events
+    """
+
     immediate = "immediate"
     daily = "daily"
 
 
 class Language(StrEnum):
+    """The language of e-mails and inbox titles.
+
+    - `vi`: Vietnamese
+    - `en`: English
+    """
+
     vi = "vi"
     en = "en"
 

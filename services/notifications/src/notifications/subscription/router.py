@@ -1,7 +1,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
@@ -29,6 +29,12 @@ router = APIRouter(
     prefix="/api/v1/subscriptions", tags=["subscriptions"], responses=PROBLEM_RESPONSES
 )
 Subscriber = Annotated[Caller, requires(Permission.SUBSCRIPTIONS_MANAGE)]
+SubscriptionId = Annotated[
+    UUID, Path(description="One of your subscriptions' ids (`GET /api/v1/subscriptions`).")
+]
+DeliveryId = Annotated[
+    UUID, Path(description="The delivery's id (`GET …/{subscription_id}/deliveries`).")
+]
 
 
 def _settings(request: Request) -> Settings:
@@ -67,7 +73,7 @@ async def list_subscriptions(caller: Subscriber, session: SessionDep) -> Subscri
 
 @router.get("/{subscription_id}", response_model=SubscriptionRead)
 async def get_subscription(
-    caller: Subscriber, subscription_id: UUID, session: SessionDep
+    caller: Subscriber, subscription_id: SubscriptionId, session: SessionDep
 ) -> SubscriptionRead:
     """One of your subscriptions (never its webhook secret)."""
     subscription = await subscription_service.own(session, caller, subscription_id)
@@ -78,7 +84,7 @@ async def get_subscription(
 @router.patch("/{subscription_id}", response_model=SubscriptionRead)
 async def update_subscription(
     caller: Subscriber,
-    subscription_id: UUID,
+    subscription_id: SubscriptionId,
     body: SubscriptionUpdate,
     session: SessionDep,
     request: Request,
@@ -94,7 +100,7 @@ async def update_subscription(
 
 @router.delete("/{subscription_id}", status_code=204)
 async def delete_subscription(
-    caller: Subscriber, subscription_id: UUID, session: SessionDep
+    caller: Subscriber, subscription_id: SubscriptionId, session: SessionDep
 ) -> None:
     """Unsubscribe: the subscription, its pending deliveries and their log go."""
     subscription = await subscription_service.own(session, caller, subscription_id)
@@ -104,7 +110,7 @@ async def delete_subscription(
 
 @router.post("/{subscription_id}/resume", response_model=SubscriptionRead)
 async def resume_subscription(
-    caller: Subscriber, subscription_id: UUID, session: SessionDep
+    caller: Subscriber, subscription_id: SubscriptionId, session: SessionDep
 ) -> SubscriptionRead:
     """Deliver again after a change of your access suspended the subscription: it takes your
     role and scope as they are now (422 or 404 when its unit lies outside them)."""
@@ -116,7 +122,7 @@ async def resume_subscription(
 
 @router.post("/{subscription_id}/secret", response_model=SecretRotated)
 async def rotate_webhook_secret(
-    caller: Subscriber, subscription_id: UUID, session: SessionDep, request: Request
+    caller: Subscriber, subscription_id: SubscriptionId, session: SessionDep, request: Request
 ) -> SecretRotated:
     """A new webhook signing secret, shown once. The old one keeps signing too (a second
     signature in `webhook-signature`) for WEBHOOK_SECRET_OVERLAP_HOURS, so receivers can switch
@@ -136,9 +142,11 @@ async def rotate_webhook_secret(
 @router.get("/{subscription_id}/deliveries", response_model=DeliveryList)
 async def list_deliveries(
     caller: Subscriber,
-    subscription_id: UUID,
+    subscription_id: SubscriptionId,
     session: SessionDep,
-    status: DeliveryStatus | None = None,
+    status: Annotated[
+        DeliveryStatus | None, Query(description="Only the deliveries in this state.")
+    ] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryList:
@@ -157,7 +165,10 @@ async def list_deliveries(
 
 @router.get("/{subscription_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
 async def get_delivery(
-    caller: Subscriber, subscription_id: UUID, delivery_id: UUID, session: SessionDep
+    caller: Subscriber,
+    subscription_id: SubscriptionId,
+    delivery_id: DeliveryId,
+    session: SessionDep,
 ) -> DeliveryDetail:
     """One delivery with its log: each attempt's status code, latency and the start of the
     receiver's answer (secrets removed)."""
@@ -173,7 +184,10 @@ async def get_delivery(
     status_code=202,
 )
 async def redeliver(
-    caller: Subscriber, subscription_id: UUID, delivery_id: UUID, session: SessionDep
+    caller: Subscriber,
+    subscription_id: SubscriptionId,
+    delivery_id: DeliveryId,
+    session: SessionDep,
 ) -> DeliveryDetail:
     """Send a delivery again now (once more, with the same `webhook-id`)."""
     await subscription_service.own(session, caller, subscription_id)

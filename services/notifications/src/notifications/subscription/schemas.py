@@ -44,12 +44,19 @@ class SubscriptionCreate(RequestBody):
         "whose scope is the whole country.",
         examples=["25"],
     )
-    channels: list[Channel] = Field(min_length=1, examples=[["inbox", "email", "webhook"]])
+    channels: list[Channel] = Field(
+        min_length=1,
+        description="Where the events go: one or more of `inbox`, `email`, `webhook`.",
+        examples=[["inbox", "email", "webhook"]],
+    )
     digest: Digest = Field(
         default=Digest.immediate,
         description="E-mail at once, or one e-mail a day with the day's events.",
     )
-    threshold: Threshold | None = None
+    threshold: Threshold | None = Field(
+        default=None,
+        description="Deliver rate events only when a figure passes a bound; None: every event.",
+    )
     email: EmailStr | None = Field(
         default=None, description="Where e-mails go; required with the email channel.",
         examples=["lan.nguyen@phutho.gov.vn"],
@@ -61,41 +68,73 @@ class SubscriptionCreate(RequestBody):
         "Its host must resolve to public addresses only.",
         examples=["https://hooks.example.gov.vn/poverty-review"],
     )
-    description: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(
+        default=None, max_length=200, description="Free text, for the subscriber's own use."
+    )
 
 
 class SubscriptionUpdate(RequestBody):
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=100)
-    channels: list[Channel] | None = Field(default=None, min_length=1)
-    digest: Digest | None = None
-    threshold: Threshold | None = None
-    email: EmailStr | None = None
-    language: Language | None = None
-    webhook_url: str | None = None
+    """Only the fields sent change; the others stay as they are."""
+
+    event_types: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The new event types (replacing the old ones), as on creation.",
+    )
+    channels: list[Channel] | None = Field(
+        default=None, min_length=1, description="The new channels (replacing the old ones)."
+    )
+    digest: Digest | None = Field(default=None, description="E-mail at once, or daily.")
+    threshold: Threshold | None = Field(default=None, description="A new bound for rate events.")
+    email: EmailStr | None = Field(default=None, description="A new e-mail address.")
+    language: Language | None = Field(
+        default=None, description="The language of e-mails and inbox titles."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="A new http(s) URL for the webhook; its host must resolve to public "
+        "addresses only.",
+    )
     webhook_enabled: bool | None = Field(
         default=None, description="true enables a webhook disabled after repeated failures."
     )
-    description: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(
+        default=None, max_length=200, description="Free text, for the subscriber's own use."
+    )
 
 
 class SubscriptionRead(BaseModel):
-    id: UUID
-    event_types: list[str]
-    unit_code: str | None
-    channels: list[str]
-    digest: str
-    threshold: Threshold | None
-    email: str | None
-    language: str
-    webhook_url: str | None
-    webhook_enabled: bool
-    webhook_failed_deliveries: int
-    webhook_disabled_at: datetime | None
+    id: UUID = Field(description="The subscription's id.")
+    event_types: list[str] = Field(description="The event types it receives.")
+    unit_code: str | None = Field(
+        description="The unit whose subtree it covers; None: the whole country."
+    )
+    channels: list[str] = Field(description="Where the events go: `inbox`, `email`, `webhook`.")
+    digest: str = Field(description="`immediate`: an e-mail per event; `daily`: a digest.")
+    threshold: Threshold | None = Field(
+        description="The bound rate events must pass; None: every event."
+    )
+    email: str | None = Field(description="Where e-mails go.")
+    language: str = Field(description="`vi` or `en`: the language of e-mails and inbox titles.")
+    webhook_url: str | None = Field(description="Where webhook POSTs go.")
+    webhook_enabled: bool = Field(
+        description="False after repeated failed deliveries disabled the webhook (enable it "
+        "with `PATCH` and `webhook_enabled: true`)."
+    )
+    webhook_failed_deliveries: int = Field(
+        description="Webhook deliveries failed in a row; a delivered one resets it."
+    )
+    webhook_disabled_at: datetime | None = Field(
+        description="When the webhook was disabled; None: enabled."
+    )
     status: str = Field(description="`active`, or `suspended` after the owner's access changed.")
-    suspended_reason: str | None
-    description: str | None
-    created_at: datetime
-    updated_at: datetime
+    suspended_reason: str | None = Field(
+        description="Why it is suspended (the owner's access changed); None when active."
+    )
+    description: str | None = Field(description="Free text, for the subscriber's own use.")
+    created_at: datetime = Field(description="When it was created.")
+    updated_at: datetime = Field(description="When it last changed.")
 
 
 class SubscriptionCreated(SubscriptionRead):
@@ -105,7 +144,7 @@ class SubscriptionCreated(SubscriptionRead):
 
 
 class SubscriptionList(BaseModel):
-    items: list[SubscriptionRead]
+    items: list[SubscriptionRead] = Field(description="The caller's subscriptions, oldest first.")
 
 
 class SecretRotated(BaseModel):
@@ -116,34 +155,43 @@ class SecretRotated(BaseModel):
 
 
 class DeliveryRead(BaseModel):
-    id: UUID
-    event_id: UUID
-    event_type: str
-    channel: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    created_at: datetime
-    delivered_at: datetime | None
+    id: UUID = Field(description="The delivery's id.")
+    event_id: UUID = Field(
+        description="The event's message id (the `webhook-id` header of its webhook POSTs)."
+    )
+    event_type: str = Field(description="The event's type, e.g. `indicators.figures.updated.v1`.")
+    channel: str = Field(description="`webhook` or `email`.")
+    status: str = Field(
+        description="`pending`, `sending`, `delivered`, `failed`, `held` (for the daily "
+        "digest) or `cancelled`."
+    )
+    attempts: int = Field(description="Attempts made so far.")
+    next_attempt_at: datetime = Field(description="When it is (or was) due next.")
+    last_error: str | None = Field(description="What the last failed attempt met; None: none.")
+    created_at: datetime = Field(description="When the event was fanned out to it.")
+    delivered_at: datetime | None = Field(description="When the receiver accepted it.")
 
 
 class DeliveryList(BaseModel):
-    items: list[DeliveryRead]
-    total: int
-    offset: int
-    limit: int
+    items: list[DeliveryRead] = Field(description="This page's deliveries, newest first.")
+    total: int = Field(description="How many deliveries match, all pages.")
+    offset: int = Field(description="How many were skipped.")
+    limit: int = Field(description="The most a page holds, as asked.")
 
 
 class AttemptRead(BaseModel):
-    number: int
-    started_at: datetime
-    latency_ms: float
-    succeeded: bool
-    status_code: int | None
-    error: str | None
-    response_excerpt: str | None
+    number: int = Field(description="1 for the first attempt, then 2, 3, …")
+    started_at: datetime = Field(description="When it started.")
+    latency_ms: float = Field(description="How long the receiver took to answer, in ms.")
+    succeeded: bool = Field(description="Whether the receiver accepted it.")
+    status_code: int | None = Field(
+        description="The receiver's HTTP status; None: no answer (timeout, refused connection)."
+    )
+    error: str | None = Field(description="Why it failed, when it did.")
+    response_excerpt: str | None = Field(
+        description="The start of the receiver's answer, secrets removed."
+    )
 
 
 class DeliveryDetail(DeliveryRead):
-    attempts_log: list[AttemptRead]
+    attempts_log: list[AttemptRead] = Field(description="Each attempt, oldest first.")
