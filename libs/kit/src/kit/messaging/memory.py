@@ -39,6 +39,7 @@ class _Queue:
     ready: "asyncio.Queue[tuple[OutgoingMessage, int]]" = field(default_factory=asyncio.Queue)
     dead: list[DeadLetter] = field(default_factory=list)
     unacked: int = 0
+    consumed: bool = False  # a consumer takes from it (only those can drain)
 
 
 class InProcessBus:
@@ -87,6 +88,7 @@ class InProcessBus:
         self, queue: QueueSpec, handler: BatchHandler, *, size: int, max_wait: float
     ) -> None:
         state = self._queues.setdefault(queue.name, _Queue(queue))
+        state.consumed = True
         task = asyncio.create_task(self._deliver(state, handler, size=size, max_wait=max_wait))
         self._consumers.append(task)
 
@@ -112,8 +114,10 @@ class InProcessBus:
         return len(chosen)
 
     async def drained(self) -> None:
-        """Wait until every queue is empty and no handler is running (for tests and demos)."""
-        while any(q.ready.qsize() or q.unacked for q in self._queues.values()):
+        """Wait until every queue a consumer takes from is empty and no handler is running (for
+        tests and demos); a queue nobody consumes here (another service's, in a test) would never
+        empty."""
+        while any(q.consumed and (q.ready.qsize() or q.unacked) for q in self._queues.values()):
             # Only a finished delivery can leave the bus idle (a redelivery due later counts as
             # unacknowledged until it is back in its queue).
             self._progress.clear()
