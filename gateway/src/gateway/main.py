@@ -19,7 +19,7 @@ from gateway.api_keys.service import UseRecorder
 from gateway.auth.issuer import TokenIssuer, load_signing_key
 from gateway.auth.router import router as auth_router
 from gateway.config import Settings
-from gateway.db import outbox, token_not_before
+from gateway.db import idempotency_keys, outbox, token_not_before
 from gateway.identity import API_KEY_HEADER, CallerMiddleware
 from gateway.metrics import Metrics
 from gateway.openapi import TITLE, CachedDocument
@@ -28,7 +28,7 @@ from gateway.protection.body_limit import BodyLimitMiddleware
 from gateway.protection.headers import SecurityHeadersMiddleware
 from gateway.protection.login import LoginThrottle
 from gateway.protection.ratelimit import TokenBuckets
-from gateway.routes import IMPORTS_PREFIX, UPSTREAMS
+from gateway.routes import IMPORTS_PREFIX, UPSTREAMS, upstream_for
 from gateway.state import LoginLimits, State
 from gateway.units import UnitDirectory
 from gateway.users.router import router as users_router
@@ -36,6 +36,7 @@ from kit.auth import SigningKey, StaticKeys, TokenVerifier
 from kit.auth.revocations import NotBeforeList
 from kit.db import make_engine, make_sessionmaker
 from kit.errors import document_unreadable_bodies, install_error_handlers
+from kit.idempotency import IdempotencyMiddleware
 from kit.logging import REQUEST_ID_HEADER, RequestIdMiddleware, configure_logging
 from kit.messaging import InProcessBus, MessageBus, OutboxRelay, RabbitMQBus
 from kit.metrics import PROCESS_SAMPLER, HttpMetricsMiddleware, outbox_sampler
@@ -185,6 +186,10 @@ def create_app(
     # Added innermost first: a request meets the trusted proxies' headers, the security headers,
     # CORS, the body limit, the metrics, the request id, then the caller's identity and rate limit.
     app.add_middleware(CallerMiddleware)
+    # Its own creating POSTs (users, API keys); the services keep the keys of what it forwards.
+    app.add_middleware(
+        IdempotencyMiddleware, table=idempotency_keys, owns=lambda path: upstream_for(path) is None
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(HttpMetricsMiddleware, service=settings.SERVICE_NAME, root=app)
     app.add_middleware(
@@ -233,5 +238,5 @@ def create_app(
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     document_unreadable_bodies(app)
-    document_callers(app)
+    document_callers(app, idempotent=True)
     return app

@@ -77,14 +77,24 @@ def _problem(status: int, title: str, detail: str, **headers: str) -> JSONRespon
 class IdempotencyMiddleware:
     """Pure ASGI: replays the first answer of a POST retried with the same `Idempotency-Key`."""
 
-    def __init__(self, app: ASGIApp, *, table: Table, keep_for: timedelta = KEEP_FOR) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        table: Table,
+        keep_for: timedelta = KEEP_FOR,
+        owns: Callable[[str], bool] = lambda path: True,
+    ) -> None:
         self.app = app
         self.table = table
         self.keep_for = keep_for
+        # Which paths' POSTs this app answers itself: the gateway forwards the others, with the
+        # header, to the service that keeps their keys.
+        self.owns = owns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, IDEMPOTENCY_HEADER.lower()) if scope["type"] == "http" else None
-        if key is None or scope["method"] != "POST":
+        if key is None or scope["method"] != "POST" or not self.owns(scope["path"]):
             await self.app(scope, receive, send)
             return
         if not (0 < len(key) <= 255 and all("!" <= character <= "~" for character in key)):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import jobs
 from indicators.classification import service as classification_service
 from indicators.classification.testing import assessment, member
 from indicators.figures.models import UnitFigure
@@ -395,7 +396,7 @@ class TestLease:
         self, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
         job_id = await self._requested(sessionmaker)
-        for _ in range(recalculation_service.MAX_CLAIMS):
+        for _ in range(jobs.MAX_CLAIMS):
             assert await recalculation_service.claim_next(sessionmaker, lease_seconds=0) is not None
             await asyncio.sleep(0.01)
 

@@ -11,16 +11,16 @@ and every other counter of the round stays as it is.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from uuid import UUID
 
 import structlog
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import func
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import jobs
 from indicators.classification import service as classification_service
 from indicators.classification import setwise
 from indicators.classification.engine import classify
@@ -51,7 +51,6 @@ from kit.errors import InvalidInput, NotFound
 log = structlog.get_logger()
 Fingerprint = tuple[int, int, int, int]
 MAX_ATTEMPTS = 5  # tries of one run while events keep arriving
-MAX_CLAIMS = 3  # workers that may take a job before it fails
 
 
 class JobNotFound(NotFound):
@@ -74,51 +73,12 @@ async def request(session: AsyncSession, round_id: UUID, caller: Caller) -> Reca
     return job
 
 
-def _claimable(lease_seconds: float) -> ColumnElement[bool]:
-    stale = utc_now() - timedelta(seconds=lease_seconds)
-    return or_(
-        col(RecalculationJob.status) == JobStatus.queued,
-        and_(
-            col(RecalculationJob.status) == JobStatus.running,
-            # No heartbeat at all: running since before jobs had leases, and never to finish.
-            or_(
-                col(RecalculationJob.heartbeat_at).is_(None),
-                col(RecalculationJob.heartbeat_at) < stale,
-            ),
-        ),
-    )
-
-
 async def claim_next(
     sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
 ) -> RecalculationJob | None:
-    """Take the oldest queued job, or a running one whose worker stopped renewing its lease
-    (killed, or cut off from the database): a recalculation starts from the service's own copy,
-    so the new worker simply runs it again. A job taken `MAX_CLAIMS` times without finishing
-    fails instead, so that one that kills its worker cannot do so forever."""
-    while True:
-        async with sessionmaker() as session, session.begin():
-            statement = (
-                select(RecalculationJob)
-                .where(_claimable(lease_seconds))
-                .order_by(col(RecalculationJob.requested_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            job = (await session.exec(statement)).first()
-            if job is None:
-                return None
-            now = utc_now()
-            if job.attempts >= MAX_CLAIMS:
-                job.status, job.finished_at = JobStatus.failed, now
-                job.error = f"its worker stopped {job.attempts} times before it finished"
-                log.warning("recalculation.abandoned", job_id=str(job.id), attempts=job.attempts)
-                continue
-            if job.status == JobStatus.running:
-                log.warning("recalculation.taken_over", job_id=str(job.id), attempts=job.attempts)
-            job.status, job.heartbeat_at, job.attempts = JobStatus.running, now, job.attempts + 1
-            job.started_at = job.started_at or now
-            return job
+    """The next recalculation to run (`indicators.jobs`): a recalculation starts from the
+    service's own copy, so a worker that takes over simply runs it again."""
+    return await jobs.claim_next(sessionmaker, RecalculationJob, lease_seconds=lease_seconds)
 
 
 async def run(

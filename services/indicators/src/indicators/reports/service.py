@@ -7,16 +7,17 @@ caller, so perturbation, scope and restatement are theirs; nothing is counted he
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from uuid import UUID
 
 import structlog
 from matplotlib.figure import Figure
-from sqlalchemy import and_, or_
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import jobs
 from indicators.figures import router as figures_api
 from indicators.figures.models import RoundRef
 from indicators.figures.schemas import UnitFigures
@@ -228,8 +229,6 @@ async def build(
 
 # Jobs: the shape of the recalculation jobs (claimed with a lease, restarted if a worker dies).
 
-MAX_CLAIMS = 3
-
 
 async def create(
     session: AsyncSession, caller: Caller, request: Request, names: Mapping[str, str]
@@ -269,40 +268,13 @@ async def get(session: AsyncSession, caller: Caller, job_id: UUID) -> ReportJob:
 async def claim_next(
     sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
 ) -> UUID | None:
-    stale = utc_now() - timedelta(seconds=lease_seconds)
-    while True:
-        async with sessionmaker() as session, session.begin():
-            statement = (
-                select(ReportJob)
-                .where(
-                    or_(
-                        col(ReportJob.status) == ReportJobStatus.queued,
-                        and_(
-                            col(ReportJob.status) == ReportJobStatus.running,
-                            col(ReportJob.heartbeat_at) < stale,
-                        ),
-                    )
-                )
-                .order_by(col(ReportJob.requested_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            job = (await session.exec(statement)).first()
-            if job is None:
-                return None
-            now = utc_now()
-            if job.attempts >= MAX_CLAIMS:
-                job.status, job.finished_at = ReportJobStatus.failed, now
-                job.error = f"its worker stopped {job.attempts} times before it finished"
-                continue
-            job.status, job.heartbeat_at, job.attempts = (
-                ReportJobStatus.running,
-                now,
-                job.attempts + 1,
-            )
-            job.started_at = job.started_at or now
-            job.done = 0
-            return job.id
+    """The next report job to run (`indicators.jobs`); a job taken over starts its file anew."""
+    job = await jobs.claim_next(sessionmaker, ReportJob, lease_seconds=lease_seconds)
+    if job is None:
+        return None
+    async with sessionmaker() as session, session.begin():
+        await session.exec(update(ReportJob).where(col(ReportJob.id) == job.id).values(done=0))
+    return job.id
 
 
 async def run(sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID) -> None:

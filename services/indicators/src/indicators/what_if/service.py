@@ -13,17 +13,17 @@ can replace the Python engine there without changing anything else.
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import jobs
 from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.figures import references
@@ -42,7 +42,6 @@ from kit.db import unavailable, utc_now
 from kit.errors import FieldError, InvalidInput, NotFound
 
 log = structlog.get_logger()
-MAX_CLAIMS = 3
 
 
 def draft_standard(base_standard_id: str, changes: Mapping[str, Any]) -> Standard:
@@ -153,41 +152,12 @@ def classify_batch(
     return classes
 
 
-def _claimable(lease_seconds: float) -> ColumnElement[bool]:
-    stale = utc_now() - timedelta(seconds=lease_seconds)
-    return or_(
-        col(WhatIfJob.status) == JobStatus.queued,
-        and_(
-            col(WhatIfJob.status) == JobStatus.running,
-            or_(col(WhatIfJob.heartbeat_at).is_(None), col(WhatIfJob.heartbeat_at) < stale),
-        ),
-    )
-
-
 async def claim_next(
     sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
 ) -> UUID | None:
-    """The oldest queued job, or a running one whose worker stopped renewing its lease."""
-    while True:
-        async with sessionmaker() as session, session.begin():
-            statement = (
-                select(WhatIfJob)
-                .where(_claimable(lease_seconds))
-                .order_by(col(WhatIfJob.requested_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            job = (await session.exec(statement)).first()
-            if job is None:
-                return None
-            now = utc_now()
-            if job.attempts >= MAX_CLAIMS:
-                job.status, job.finished_at = JobStatus.failed, now
-                job.error = f"its worker stopped {job.attempts} times before it finished"
-                continue
-            job.status, job.heartbeat_at, job.attempts = JobStatus.running, now, job.attempts + 1
-            job.started_at = job.started_at or now
-            return job.id
+    """The next what-if to run (`indicators.jobs`)."""
+    job = await jobs.claim_next(sessionmaker, WhatIfJob, lease_seconds=lease_seconds)
+    return None if job is None else job.id
 
 
 def _within(scope: Sequence[str] | None, unit_path: Sequence[str]) -> bool:
