@@ -466,3 +466,58 @@ async def _count(letters: Awaitable[Sequence[object]], expected: int) -> bool:
 
 def _by_id(letter: object) -> str:
     return str(getattr(letter, "message_id", ""))
+
+
+class TestInProcessBusAcrossAStop:
+    """The in-process bus keeps nothing across a stop: it says which published messages a queue
+    still holds, for the embedded platform to hand back to its outboxes."""
+
+    async def test_a_message_no_consumer_has_taken_is_unsettled(self, queue: QueueSpec) -> None:
+        bus = InProcessBus(queues=(queue,))
+        waiting = message_for(queue)
+        await bus.publish(waiting)
+
+        assert bus.unsettled() == {waiting.message_id}
+
+    async def test_acknowledged_and_dead_lettered_messages_are_settled(
+        self, queue: QueueSpec
+    ) -> None:
+        bus = InProcessBus(queues=(queue,))
+        handled, poison = message_for(queue, 1), message_for(queue, 2)
+
+        async def handle(message: IncomingMessage) -> None:
+            if message.message_id == poison.message_id:
+                raise PoisonMessage("never valid")
+
+        await bus.consume(queue, handle)
+        try:
+            await bus.publish(handled)
+            await bus.publish(poison)
+            await bus.drained()
+        finally:
+            await bus.close()
+
+        assert bus.unsettled() == set()
+        assert [letter.message_id for letter in await bus.dead_letters(queue)] == [
+            poison.message_id
+        ]
+
+    async def test_a_message_waiting_for_its_redelivery_is_unsettled(
+        self, queue: QueueSpec
+    ) -> None:
+        bus = InProcessBus(queues=(queue,))
+        failing = message_for(queue)
+        delivered = asyncio.Event()
+
+        async def fail(message: IncomingMessage) -> None:
+            delivered.set()
+            raise RuntimeError("the database is away")
+
+        await bus.consume(queue, fail)
+        try:
+            await bus.publish(failing)
+            await delivered.wait()  # failing once; its redelivery is due 50 ms later
+            await asyncio.sleep(0)
+            assert bus.unsettled() == {failing.message_id}
+        finally:
+            await bus.close()
