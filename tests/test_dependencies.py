@@ -17,6 +17,8 @@ MEMBERS = {
     "notifications": ROOT / "services/notifications",
     "gateway": ROOT / "gateway",
     "launcher": ROOT / "launcher",
+    "synthetic": ROOT / "tools/synthetic",
+    "bulk-upload": ROOT / "tools/upload",
 }
 # Used without being imported by name, and where: the reason each needs no import.
 USED_WITHOUT_IMPORT = {
@@ -24,6 +26,7 @@ USED_WITHOUT_IMPORT = {
     "python-multipart": "FastAPI's form and upload parsing (OAuth2 password form, bulk imports)",
     "fastapi-offline": "read for its Swagger UI assets (importlib.resources.files)",
     "vietnamadminunits": "read for its unit trees and crosswalk (importlib.resources)",
+    "email-validator": "what pydantic's EmailStr validates e-mail addresses with",
 }
 
 

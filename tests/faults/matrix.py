@@ -89,7 +89,14 @@ class Platform:
                 log_dir=folder / "logs",
                 state_dir=folder / "state",
                 admin_password="faults-first-admin",
-                extra_environment={"LOG_LEVEL": "WARNING", "RELAY_POLL_SECONDS": "0.05"},
+                extra_environment={
+                    "LOG_LEVEL": "WARNING",
+                    "RELAY_POLL_SECONDS": "0.05",
+                    # One caller sends the whole load: the gateway's per-caller limit (20/s)
+                    # would refuse most of it and the ledger would measure nothing.
+                    "RATE_LIMIT_PER_SECOND": "10000",
+                    "RATE_LIMIT_BURST": "10000",
+                },
             )
         )
 

@@ -417,6 +417,7 @@ class TestPublicNames:
             "pending_count",
             "stage",
             "stage_many",
+            "unpublish",
         ]
 
     @pytest.mark.parametrize("module", [kit.contracts, kit.messaging], ids=lambda m: m.__name__)

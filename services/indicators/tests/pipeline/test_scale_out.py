@@ -31,7 +31,7 @@ from indicators.figures.models import UnitFigure
 from indicators.handlers import consumer
 from indicators.models import metadata
 from kit import testing
-from kit.contracts import Envelope
+from kit.contracts import Envelope, HouseholdClassChangedV1
 from kit.contracts.households import (
     AssessmentRecordedV1,
     AssessmentsRecordedV1,
@@ -226,7 +226,11 @@ async def _drain(vhost: str, queue_name: str, target: AsyncEngine) -> list[dict[
 
         async def all_received() -> bool:
             while (message := await queue.get(no_ack=True, fail=False)) is not None:
-                received.append(json.loads(message.body))
+                envelope = json.loads(message.body)
+                # The queue takes every event (subscriptions may name any type): the class
+                # changes are the indicators' part.
+                if envelope["type"] == HouseholdClassChangedV1.TYPE:
+                    received.append(envelope)
             return len(received) >= staged
 
         await _until(all_received, f"{staged} class changes on {queue_name}")
