@@ -287,15 +287,17 @@ async def run_fault(
     result.lost += max(0, len(load.households) - surveyed)
     job = await api.recalculate(round_)
     after = {commune: await api.figures(round_, commune) for commune in COMMUNES}
-    result.recalculation_unchanged = job["status"] == "succeeded" and _without_as_of(
+    result.recalculation_unchanged = job["status"] == "succeeded" and _without_times(
         before
-    ) == _without_as_of(after)
+    ) == _without_times(after)
     return result
 
 
-def _without_as_of(figures: dict[str, Any]) -> dict[str, Any]:
+def _without_times(figures: dict[str, Any]) -> dict[str, Any]:
+    """The figures without when they were computed and what they reflect, which a
+    recalculation moves on."""
     return {
-        unit: None if f is None else {k: v for k, v in f.items() if k != "as_of"}
+        unit: None if f is None else {k: v for k, v in f.items() if k not in ("as_of", "freshness")}
         for unit, f in figures.items()
     }
 
