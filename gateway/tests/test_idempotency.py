@@ -66,3 +66,16 @@ async def test_a_forwarded_post_keeps_its_key_in_the_service_not_the_gateway(
     # Both reach the service, with the header, which replays the first itself.
     assert [r.headers["Idempotency-Key"] for r in forwarded] == [KEY["Idempotency-Key"]] * 2
     assert await kept_keys(settings.DATABASE_URL) == 0
+
+
+async def test_a_new_api_key_is_never_kept_for_a_replay(serve, settings) -> None:
+    """Its answer holds the secret, which the gateway keeps only hashed."""
+    body = {"name": "MOLISA statistics", "role": "ministry_analyst", "units": None}
+    async with serve() as client:
+        first = await client.post("/api/v1/admin/api-keys", json=body, headers=KEY)
+        second = await client.post("/api/v1/admin/api-keys", json=body, headers=KEY)
+
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.json()["id"] != second.json()["id"]
+    assert await kept_keys(settings.DATABASE_URL) == 0

@@ -43,6 +43,8 @@ from kit.metrics import PROCESS_SAMPLER, HttpMetricsMiddleware, outbox_sampler
 from kit.openapi import document_callers, operation_id
 from kit.ops import serving, track_bus
 
+API_KEYS_PATH = "/api/v1/admin/api-keys"
+
 
 async def _stopped(work: OutboxRelay | NotBeforeList, task: "asyncio.Task[None]") -> None:
     work.stop()
@@ -186,9 +188,13 @@ def create_app(
     # Added innermost first: a request meets the trusted proxies' headers, the security headers,
     # CORS, the body limit, the metrics, the request id, then the caller's identity and rate limit.
     app.add_middleware(CallerMiddleware)
-    # Its own creating POSTs (users, API keys); the services keep the keys of what it forwards.
+    # Its own creating POSTs (users); the services keep the keys of what it forwards. Not a new
+    # API key: its answer holds the secret, which the gateway keeps only hashed, and a replay
+    # would have to keep it.
     app.add_middleware(
-        IdempotencyMiddleware, table=idempotency_keys, owns=lambda path: upstream_for(path) is None
+        IdempotencyMiddleware,
+        table=idempotency_keys,
+        owns=lambda path: upstream_for(path) is None and path != API_KEYS_PATH,
     )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(HttpMetricsMiddleware, service=settings.SERVICE_NAME, root=app)
@@ -238,5 +244,5 @@ def create_app(
     # Last: its catch-all path must not shadow the gateway's own routes.
     app.include_router(proxy.router)
     document_unreadable_bodies(app)
-    document_callers(app, idempotent=True)
+    document_callers(app, idempotent=True, not_idempotent={API_KEYS_PATH})
     return app

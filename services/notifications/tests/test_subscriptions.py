@@ -227,6 +227,21 @@ async def test_a_subscription_never_covers_more_than_the_callers_scope(service: 
     assert commune.status_code == 201
 
 
+async def test_a_retried_subscription_with_its_idempotency_key_is_created_once(
+    service: Service,
+) -> None:
+    body = {"event_types": [approved().TYPE], "channels": ["inbox"], "unit_code": "25"}
+    key = {"Idempotency-Key": "a3c1f0e2-5b7d-4e69-8c24-9f1d6b0e7a53"}
+    first = await service.client.post("/api/v1/subscriptions", json=body, headers=PROVINCE | key)
+    retried = await service.client.post("/api/v1/subscriptions", json=body, headers=PROVINCE | key)
+    listed = await service.client.get("/api/v1/subscriptions", headers=PROVINCE)
+
+    assert first.status_code == retried.status_code == 201
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json()["id"] == first.json()["id"]
+    assert [item["id"] for item in listed.json()["items"]] == [first.json()["id"]]
+
+
 # --- inbox ---------------------------------------------------------------------------------------
 
 

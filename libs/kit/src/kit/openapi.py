@@ -10,7 +10,7 @@ Who may call an operation is not restated in every docstring: each route names t
 needs (`kit.auth.requires`), and the roles holding it are read from `kit.auth.PERMISSIONS`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,7 +31,9 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def document_callers(app: FastAPI, *, idempotent: bool = False) -> None:
+def document_callers(
+    app: FastAPI, *, idempotent: bool = False, not_idempotent: Collection[str] = ()
+) -> None:
     """Add to each operation's description who may call it, from the permission its route
     requires; to each problem answer an example; to the contracts' enums their meanings."""
     generate = app.openapi
@@ -45,7 +47,7 @@ def document_callers(app: FastAPI, *, idempotent: bool = False) -> None:
             describe_shared_enums(document)
             describe_common_parameters(document)
             if idempotent:
-                document_idempotency(document)
+                document_idempotency(document, skip=not_idempotent)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to extend the document
@@ -91,9 +93,12 @@ IDEMPOTENCY_PARAMETER: JsonObject = {
 }
 
 
-def document_idempotency(document: JsonObject) -> None:
-    """The `Idempotency-Key` header on each creating POST (one answering 201 or 202)."""
-    for item in document.get("paths", {}).values():
+def document_idempotency(document: JsonObject, *, skip: Collection[str] = ()) -> None:
+    """The `Idempotency-Key` header on each creating POST (one answering 201 or 202), but
+    those of the paths in `skip`."""
+    for path, item in document.get("paths", {}).items():
+        if path in skip:
+            continue
         operation = item.get("post")
         if not isinstance(operation, dict):
             continue

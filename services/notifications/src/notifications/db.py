@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from kit.auth.revocations import define_token_not_before
 from kit.db import new_registry
+from kit.idempotency import define_idempotency_keys
 from kit.messaging import define_inbox
 
 
@@ -13,3 +14,4 @@ class Base(SQLModel, registry=new_registry()):
 
 inbox = define_inbox(Base.metadata)
 token_not_before = define_token_not_before(Base.metadata)
+idempotency_keys = define_idempotency_keys(Base.metadata)

@@ -12,7 +12,7 @@ from kit.messaging import MessageBus
 from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.service import create_service_app
 from notifications.config import Settings
-from notifications.db import token_not_before
+from notifications.db import idempotency_keys, token_not_before
 from notifications.email.router import router as unsubscribe_router
 from notifications.inbox.router import router as inbox_router
 from notifications.notification.router import router as notification_router
@@ -36,5 +36,6 @@ def create_app(
         engine=engine,
         token_keys=token_keys,
         token_not_before=token_not_before,
+        idempotency_keys=idempotency_keys,
         dead_letter_queue=NOTIFICATIONS_QUEUE,
     )
