@@ -76,6 +76,8 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/subscriptions": [RULE],
     "PATCH /api/v1/subscriptions/{subscription_id}": [RULE],
     "POST /api/v1/subscriptions/{subscription_id}/secret": [RULE],
+    # An Idempotency-Key the run already used with another request (another path).
+    "POST /api/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver": [RULE],
     "GET /api/v1/unsubscribe": [RULE],
     "POST /api/v1/unsubscribe": [RULE],
 }
