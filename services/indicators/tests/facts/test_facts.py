@@ -160,10 +160,13 @@ async def test_a_what_if_under_the_standard_gives_the_official_counts_and_a_draf
         same = await setwise.what_if(session, standard, round_id, record_keys=KEYS)
         changed = await setwise.what_if(session, draft, round_id, record_keys=KEYS)
 
-    assert {key: (value, key_sum) for key, value, key_sum in same.items()} == official
+    assert {
+        (unit, metric): (value, key_sum) for (_, unit, metric), value, key_sum in same.items()
+    } == official
+    assert {key[0] for key, _, _ in same.items()} == {round_id}
     assert (
-        changed.values[("26", "households.poor.urban")]
-        + changed.values[("26", "households.near_poor.urban")]
+        changed.values[(round_id, "26", "households.poor.urban")]
+        + changed.values[(round_id, "26", "households.near_poor.urban")]
         > official[("26", "households.near_poor.urban")][0]
         + official.get(("26", "households.poor.urban"), (0, 0))[0]
     )

@@ -8,7 +8,7 @@ every unit under a draft standard, touching no official table. A few statements 
 the round's size (see docs/setwise.md).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -17,9 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    case,
     func,
-    literal,
     literal_column,
     not_,
     or_,
@@ -34,12 +32,11 @@ from indicators.facts import service as facts_service
 from indicators.facts.models import AssessmentFacts
 from indicators.figures.cell_key import RecordKeys
 from indicators.figures.cell_key import record_keys as default_record_keys
-from indicators.figures.counts import CLASSES_WITH_DEPRIVATION_ANALYSIS, INFORMATION, Counts, Tally
+from indicators.figures.counts import CounterKey, Counts, Tally, household_counts, on_units
 from indicators.standard.schemas import Standard
 from kit.db import table_of
 
 Path = tuple[str, ...]
-UnitMetric = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -93,36 +90,42 @@ async def classify_households(
 async def commune_counts(
     session: AsyncSession, standard: Standard, conditions: Sequence[ColumnElement[bool]]
 ) -> dict[Path, Counts]:
-    """The counters each commune's households add, by the commune's unit path: one GROUP BY."""
+    """The counters each commune's households add, by the commune's unit path: one GROUP BY
+    over alike households (same commune, class, area and deprived indicators), each group
+    counted by `figures.counts.household_counts` as its households one by one would be, so the
+    counters have one definition whichever way a household is classified."""
     compiled = compile_standard(standard, *conditions)
-    statement, dimensions = _grouped(compiled)
+    rows = compiled.rows
+    alike = [rows.c.unit_path, rows.c.household_class, rows.c.area, compiled.deprived_keys()]
+    sums: list[Any] = [
+        func.count(),
+        func.sum(rows.c.persons),
+        func.sum(func.coalesce(rows.c.record_key, 0)),
+    ]
+    statement = select(*alike, *sums).group_by(*alike)
+    dimension_of = {indicator.key: indicator.dimension for indicator in standard.indicators}
     communes: dict[Path, Counts] = {}
-    for row in (await session.exec(statement)).all():
-        values = row._mapping
-        if values["household_class"] is None:
+    for unit_path, household_class, area, keys, households, persons, key_sum in (
+        await session.exec(statement)
+    ).all():
+        if household_class is None:
             raise Unclassifiable(
-                f"{values['households']} household(s) in {values['unit_path']} have neither "
-                "score A nor measured income: the income test cannot be applied"
+                f"{households} household(s) in {unit_path} have neither score A nor measured "
+                "income: the income test cannot be applied"
             )
-        path = tuple(facts_service.unit_path_of(values["unit_path"]))
-        counts = communes.setdefault(path, Counts())
-        counts.update(
-            _group_counts(values, compiled.indicator_keys, dimensions, _information_keys(standard))
+        path = tuple(facts_service.unit_path_of(unit_path))
+        deprived = [{"key": key, "dimension": dimension_of[key]} for key in keys.split(",") if key]
+        communes.setdefault(path, Counts()).update(
+            household_counts(
+                household_class=household_class,
+                area=area,
+                persons=int(persons),
+                deprived=deprived,
+                record_key=int(key_sum),
+                households=int(households),
+            )
         )
     return communes
-
-
-def on_units(
-    communes: Mapping[Path, Counts], unit_scope: Iterable[str] | None = None
-) -> Tally[UnitMetric]:
-    """Commune counters spread over every unit of their path, from the scope's units down."""
-    scope = None if unit_scope is None else frozenset(unit_scope)
-    totals: Tally[UnitMetric] = Tally()
-    for path, counts in communes.items():
-        for unit in within(scope, path) or ():
-            for metric, value, key_sum in counts.items():
-                totals.add((unit, metric), value, key_sum)
-    return totals
 
 
 def within(scope: frozenset[str] | None, path: Sequence[str]) -> Sequence[str] | None:
@@ -234,11 +237,11 @@ async def what_if(
     *,
     unit_scope: Iterable[str] | None = None,
     record_keys: RecordKeys | None = None,
-) -> Tally[UnitMetric]:
+) -> Tally[CounterKey]:
     """The counters every unit of the round would have if its households were classified under
-    `draft` (any Standard object, published or not): (unit, metric) → value and key sum, for the
-    household counters of `figures/counts.py` (surveyed, classes, deprivations; the resident
-    population does not depend on a standard). Within `unit_scope`, from its units down.
+    `draft` (any Standard object, published or not): (round, unit, metric) → value and key sum,
+    for the household counters of `figures/counts.py` (surveyed, classes, deprivations; the
+    resident population does not depend on a standard). Within `unit_scope`, from its units down.
 
     Reads the facts tables and writes nothing official: facts missing or older than their copy
     are rebuilt first (`facts.service.refresh`), as a recalculation would. A provincial draft
@@ -247,96 +250,16 @@ async def what_if(
     await facts_service.refresh(session, round_id, record_keys or default_record_keys())
     scope = None if unit_scope is None else list(unit_scope)
     communes = await commune_counts(session, draft, households_of(round_id, unit_scope=scope))
-    return on_units(communes, scope)
+    within_scope = None if scope is None else frozenset(scope)
+    totals: Tally[CounterKey] = Tally()
+    for path, counts in communes.items():
+        on_units(round_id, within(within_scope, path) or (), counts, into=totals)
+    return totals
 
 
 def _outcome(row: Any) -> Outcome:
     assessment_id, household_class, keys = row
     return Outcome(assessment_id, household_class, tuple(key for key in keys.split(",") if key))
-
-
-def _grouped(compiled: Compiled) -> tuple[Any, list[str]]:
-    rows = compiled.rows
-    key = func.coalesce(rows.c.record_key, 0)
-    dimensions = sorted({i.dimension for i in compiled.standard.indicators if i.rule is not None})
-    sums: list[Any] = [
-        func.count().label("households"),
-        func.sum(rows.c.persons).label("persons"),
-        func.sum(key).label("key_sum"),
-        func.sum(rows.c.deprivation_count).label("deprivations"),
-    ]
-    for indicator in compiled.indicator_keys:
-        flag = compiled.deprived(indicator)
-        sums += [
-            func.sum(flag).label(f"indicator_{indicator}"),
-            func.sum(flag * key).label(f"indicator_keys_{indicator}"),
-        ]
-    for dimension in dimensions:
-        flag = compiled.in_dimension(dimension)
-        sums += [
-            func.sum(flag).label(f"dimension_{dimension}"),
-            func.sum(flag * key).label(f"dimension_keys_{dimension}"),
-        ]
-    # Deprived in two or more of the information dimension's indicators, as
-    # `figures.counts.household_counts` counts `deprived_together` for every class.
-    information = _information_keys(compiled.standard)
-    together: ColumnElement[int] = literal(0)
-    if len(information) >= 2:
-        deprived_in = sum(
-            (compiled.deprived(k) for k in information[1:]), compiled.deprived(information[0])
-        )
-        together = case((deprived_in >= 2, 1), else_=0)
-    sums += [
-        func.sum(together).label("together"),
-        func.sum(together * key).label("together_keys"),
-    ]
-    groups = (rows.c.unit_path, rows.c.household_class, rows.c.area)
-    return select(*groups, *sums).group_by(*groups), dimensions
-
-
-def _information_keys(standard: Standard) -> list[str]:
-    return [i.key for i in standard.indicators if i.rule is not None and i.dimension == INFORMATION]
-
-
-def _group_counts(
-    row: Mapping[str, Any],
-    indicators: Sequence[str],
-    dimensions: Sequence[str],
-    information: Sequence[str],
-) -> Counts:
-    """What `figures.counts.household_counts` gives for each household of the group, summed."""
-    household_class, area = row["household_class"], row["area"]
-    households, persons, key_sum = row["households"], int(row["persons"]), int(row["key_sum"])
-    counts = Counts()
-    for group in ("surveyed", household_class):
-        for suffix in ("", f".{area}"):
-            counts.add(f"households.{group}{suffix}", households, key_sum)
-            counts.add(f"persons.{group}{suffix}", persons, key_sum)
-    if int(row["together"]):
-        counts.add(
-            f"deprived_together.{household_class}.{INFORMATION}",
-            int(row["together"]),
-            int(row["together_keys"]),
-        )
-    analysed = household_class in CLASSES_WITH_DEPRIVATION_ANALYSIS
-    # The analysed classes count every indicator and dimension; every class keeps the
-    # information dimension's (the seed's focus).
-    counted: tuple[tuple[str, str, Sequence[str]], ...] = (
-        ("deprived", "indicator", indicators if analysed else information),
-        (
-            "deprived_dimension",
-            "dimension",
-            dimensions if analysed else [d for d in dimensions if d == INFORMATION],
-        ),
-    )
-    for prefix, label, keys in counted:
-        for name in keys:
-            value, keys_of = int(row[f"{label}_{name}"]), int(row[f"{label}_keys_{name}"])
-            if value:
-                counts.add(f"{prefix}.{household_class}.{name}", value, keys_of)
-    if analysed:
-        counts.add(f"deprivations.{household_class}", int(row["deprivations"]), key_sum)
-    return counts
 
 
 def _stored_deprived_keys(dialect: str) -> ColumnElement[str]:

@@ -323,12 +323,9 @@ async def _replace_within(
     await figures_service.apply_changes(session, changes, {})
 
 
-_within = setwise.within
-
-
 def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> None:
     """`counts` in the totals of the path's units within the scope, and in its commune's."""
-    path = _within(result.scope, full_path)
+    path = setwise.within(result.scope, full_path)
     if path is None:
         return
     on_units(result.round_id, path, counts, into=result.totals)
