@@ -7,7 +7,6 @@ import structlog
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from indicators.figures import router as figures_api
 from indicators.figures.models import RoundRef
 from indicators.figures.router import FiguresReader, MapDay, UnitCode
 from indicators.information import service as information_service
@@ -240,8 +239,8 @@ async def trend_chart(
             continue
         restate = day if known.reference_date < day else None
         try:
-            figures = await figures_api.get_unit_figures(
-                caller, known.round_id, unit_code, session, "en", restate, None
+            [figures] = await report_service.figures_of(
+                session, caller, known.round_id, unit_code, restate
             )
         except NotFound:
             continue
@@ -289,9 +288,7 @@ async def get_report(
     wanted.check()
     if len(unit_code) == 2:
         # In scope or not, as the figures would answer; then the job, for a province.
-        await figures_api.get_unit_figures(
-            caller, round_id, unit_code, session, "en", map_day, None
-        )
+        await report_service.figures_of(session, caller, round_id, unit_code, map_day)
         raise InvalidInput.field(
             ["path", "unit_code"],
             f"A province's reports are generated as a job: POST /api/v1/reports/jobs with "
@@ -325,19 +322,15 @@ async def get_chart(
     restricted roles)."""
     language, chart_format = _lang(lang, accept_language), _chart_format(format, accept)
     vi = language is Lang.vi
-    unit = await figures_api.get_unit_figures(
-        caller, round_id, unit_code, session, "en", map_day, None
-    )
+    [unit] = await report_service.figures_of(session, caller, round_id, unit_code, map_day)
     names = await _names(request, session, round_id, unit_code, map_day)
     label = report_service.unit_label(unit_code, names)
     known = await session.get(RoundRef, round_id)
     year = known.year if known else ""
     if chart == "rates":
-        children = (
-            await figures_api.list_child_figures(
-                caller, round_id, unit_code, session, "en", map_day, None
-            )
-        ).items
+        children = await report_service.figures_of(
+            session, caller, round_id, unit_code, map_day, children=True
+        )
         title = (
             f"{label}: tỷ lệ hộ nghèo, cận nghèo theo đơn vị, {year}"
             if vi

@@ -78,6 +78,29 @@ class Gathered:
     information: dict[str, InformationFigures]
 
 
+async def figures_of(
+    session: AsyncSession,
+    caller: Caller,
+    round_id: UUID,
+    unit_code: str,
+    map_day: date | None,
+    *,
+    children: bool = False,
+) -> list[UnitFigures]:
+    """A unit's figures (or its children's) exactly as the figures API answers this caller: 404
+    outside its scope, perturbed for aggregate roles, restated onto `map_day`'s map. Names in
+    English: the reports set their own headings in the language asked for."""
+    if children:
+        found = await figures_api.list_child_figures(
+            caller, round_id, unit_code, session, language="en", map_day=map_day, as_of_day=None
+        )
+        return found.items
+    unit = await figures_api.get_unit_figures(
+        caller, round_id, unit_code, session, language="en", map_day=map_day, as_of_day=None
+    )
+    return [unit]
+
+
 async def gather(
     session: AsyncSession,
     caller: Caller,
@@ -88,14 +111,10 @@ async def gather(
 ) -> Gathered:
     """The unit's and its children's figures exactly as the figures API answers this caller
     (404 outside its scope, as there)."""
-    unit = await figures_api.get_unit_figures(
-        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
+    [unit] = await figures_of(session, caller, request.round_id, request.unit_code, request.map_day)
+    children = await figures_of(
+        session, caller, request.round_id, request.unit_code, request.map_day, children=True
     )
-    children = (
-        await figures_api.list_child_figures(
-            caller, request.round_id, request.unit_code, session, "en", request.map_day, None
-        )
-    ).items
     if progress:
         await progress(1, 3)
     found: dict[str, InformationFigures] = {}
@@ -236,9 +255,7 @@ async def create(
     """Queue a report for the caller, after checking what a direct answer would check first
     (the request, and that the unit is in its scope: 404 now rather than a failed job)."""
     request.check("body")
-    await figures_api.get_unit_figures(
-        caller, request.round_id, request.unit_code, session, "en", request.map_day, None
-    )
+    await figures_of(session, caller, request.round_id, request.unit_code, request.map_day)
     job = ReportJob(
         round_id=request.round_id,
         unit_code=request.unit_code,
