@@ -104,6 +104,16 @@ def test_a_narrowed_request_type_breaks(document: Json) -> None:
     )
 
 
+def test_a_request_field_limited_to_a_list_or_a_pattern_breaks(document: Json) -> None:
+    new = copy.deepcopy(document)
+    village = _schema(new, "HouseholdCreate")["properties"]["village"]
+    village["enum"] = ["Thôn 1", "Thôn 2"]
+    village["pattern"] = "^Thôn"
+    breaking = compare(document, new).breaking
+    assert any("village: now accepts only ['Thôn 1', 'Thôn 2']" in line for line in breaking)
+    assert any("village: must now match ^Thôn" in line for line in breaking)
+
+
 def test_a_removed_response_field_breaks(document: Json) -> None:
     new = copy.deepcopy(document)
     del _schema(new, "RoundRead")["properties"]["reference_date"]

@@ -164,10 +164,15 @@ def _request_schema(
         lost = ", ".join(sorted(old_types - new_types))
         changes.breaking.append(f"{where}: no longer accepts {lost}")
     old_s, new_s = _single(old, before), _single(new, after)
-    if "enum" in old_s and "enum" in new_s:
-        removed = set(map(str, old_s["enum"])) - set(map(str, new_s["enum"]))
-        if removed:
-            changes.breaking.append(f"{where}: no longer accepts {sorted(removed)}")
+    if "enum" in new_s:
+        if "enum" not in old_s:  # any value before, a list of them now
+            changes.breaking.append(f"{where}: now accepts only {sorted(map(str, new_s['enum']))}")
+        else:
+            removed = set(map(str, old_s["enum"])) - set(map(str, new_s["enum"]))
+            if removed:
+                changes.breaking.append(f"{where}: no longer accepts {sorted(removed)}")
+    if "pattern" in new_s and new_s["pattern"] != old_s.get("pattern"):
+        changes.breaking.append(f"{where}: must now match {new_s['pattern']}")
     for bound, narrower in (("maxLength", min), ("maximum", min), ("maxItems", min)):
         _bound(where, bound, old_s, new_s, narrower, changes)
     for bound, narrower in (("minLength", max), ("minimum", max), ("minItems", max)):
