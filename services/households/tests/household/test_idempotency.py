@@ -54,11 +54,18 @@ async def test_a_retry_with_the_same_key_gets_the_first_answer_and_creates_nothi
     assert await households_with(sessionmaker, household["household_code"]) == 1
 
 
-async def test_without_a_key_a_retry_is_a_second_request(client: httpx.AsyncClient) -> None:
+async def test_without_a_key_a_retry_is_a_second_request(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     household = household_json()
     assert (await client.post("/api/v1/households", json=household)).status_code == 201
     again = await client.post("/api/v1/households", json=household)
-    assert again.status_code in {409, 422}  # the code is taken: it ran again
+
+    # It ran again, and met the household the first one registered: its code is taken.
+    assert again.status_code == 409
+    assert "idempotent-replayed" not in again.headers
+    assert household["household_code"] in again.json()["detail"]
+    assert await households_with(sessionmaker, household["household_code"]) == 1
 
 
 async def test_the_same_key_with_another_body_is_refused(client: httpx.AsyncClient) -> None:
@@ -98,9 +105,15 @@ async def test_a_refused_request_is_answered_the_same_again(client: httpx.AsyncC
 
 
 @pytest.mark.parametrize("key", [b"", b"x" * 256, "clé".encode()])
-async def test_a_malformed_key_is_refused(client: httpx.AsyncClient, key: bytes) -> None:
-    answer = await client.post("/api/v1/households", json=household_json(), headers={KEY: key})
+async def test_a_malformed_key_is_refused(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], key: bytes
+) -> None:
+    household = household_json()
+    answer = await client.post("/api/v1/households", json=household, headers={KEY: key})
+
     assert answer.status_code == 422
+    assert answer.json()["errors"][0]["loc"] == ["header", KEY]
+    assert await households_with(sessionmaker, household["household_code"]) == 0
 
 
 async def test_the_document_offers_the_key_on_creating_posts(client: httpx.AsyncClient) -> None:

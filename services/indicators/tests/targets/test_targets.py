@@ -268,4 +268,9 @@ async def test_who_may_set_and_see_targets(
 async def test_a_target_year_before_the_baseline_is_refused(as_role: AsRole) -> None:
     body = SEED | {"target_year": 2021}
     response = await as_role(Role.ADMIN).post("/api/v1/targets", json=body)
+    listed = await as_role(Role.ADMIN).get("/api/v1/targets")
+
     assert response.status_code == 422
+    # A rule over two fields names them in its message (its place is the body).
+    assert "target_year must come after baseline_year" in response.json()["errors"][0]["msg"]
+    assert listed.json()["items"] == []
