@@ -18,11 +18,11 @@ import httpx
 from bench import data
 from bench.context import Context
 from bench.profile import profiled
-from bench.report import Figure
+from bench.report import Figure, at_size
 from synthetic.generator import Commune
 from synthetic.province import write_province
 
-TARGET_SECONDS, TARGET_RATIO, AT = 120.0, 3.0, 1_000_000
+TARGET_SECONDS, TARGET_RATIO = 120.0, 3.0  # for 1,000,000 households; within 3× of COPY
 
 
 async def run(context: Context) -> tuple[list[Figure], data.Round]:
@@ -123,8 +123,6 @@ def figures(
     job: dict[str, object], imported_at: float, consistent_at: float, copy_seconds: float
 ) -> list[Figure]:
     n = int(job["households_imported"])  # type: ignore[call-overload]
-    rate = n / consistent_at
-    at_target = consistent_at * AT / n
     ratio = consistent_at / copy_seconds
     return [
         Figure(
@@ -146,17 +144,13 @@ def figures(
                 "households_skipped": job["households_skipped"],
             },
         ),
-        Figure(
+        *at_size(
             "P6",
-            "the same pace for 1,000,000 households (by proportion)",
-            at_target,
-            "s",
             n,
-            reference="bare COPY, by proportion",
-            reference_value=copy_seconds * AT / n,
-            ratio=ratio,
-            target=f"≤ {TARGET_SECONDS:.0f} s",
-            met=at_target <= TARGET_SECONDS,
-            note=f"{rate:,.0f} households/s end to end",
+            consistent_at,
+            f"≤ {TARGET_SECONDS:.0f} s",
+            TARGET_SECONDS,
+            reference="bare COPY of the same rows",
+            reference_value=copy_seconds,
         ),
     ]

@@ -27,9 +27,9 @@ import httpx
 from bench import data
 from bench.context import Context
 from bench.profile import profiled
-from bench.report import Figure
+from bench.report import Figure, at_size
 
-TARGET_SECONDS, TARGET_RATIO, AT = 5.0, 2.0, 1_000_000
+TARGET_SECONDS, TARGET_RATIO = 5.0, 2.0  # for 1,000,000 households; within 2× of SQL
 
 # Every counter `indicators.figures.counts` defines, for every unit on each household's path.
 FIGURES_SQL = """
@@ -338,7 +338,6 @@ def figures(
 ) -> list[Figure]:
     n = int(job["done"])
     ratio = seconds / reference
-    at_target = seconds * AT / n if n else float("nan")
     agreement = "gives" if consistent else "does NOT give"
     return [
         Figure(
@@ -356,16 +355,13 @@ def figures(
             f"changed classes {job['changed_classes']}, figures changed {job['figures_changed']}",
             details={"consistent_with_service": consistent},
         ),
-        Figure(
+        *at_size(
             "P7",
-            "the same pace for 1,000,000 households (by proportion)",
-            at_target,
-            "s",
             n,
-            reference="the query, by proportion",
-            reference_value=reference * AT / n if n else None,
-            ratio=ratio,
-            target=f"≤ {TARGET_SECONDS:.0f} s",
-            met=at_target <= TARGET_SECONDS,
+            seconds,
+            f"≤ {TARGET_SECONDS:.0f} s",
+            TARGET_SECONDS,
+            reference="one hand-written SQL query",
+            reference_value=reference,
         ),
     ]

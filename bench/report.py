@@ -30,6 +30,38 @@ class Figure:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def at_size(
+    p: str,
+    n: int,
+    seconds: float,
+    target: str,
+    target_seconds: float,
+    *,
+    size: int = 1_000_000,
+    what: str = "households",
+    reference: str = "",
+    reference_value: float | None = None,
+) -> list[Figure]:
+    """The figure a size target is judged on, only when measured at that size (`make
+    bench-scale`): a smaller run gives none, never a figure by proportion."""
+    if n < size:
+        return []
+    return [
+        Figure(
+            p,
+            f"{n:,} {what}, end to end",
+            seconds,
+            "s",
+            n,
+            reference=reference,
+            reference_value=reference_value,
+            ratio=seconds / reference_value if reference_value else None,
+            target=target,
+            met=seconds <= target_seconds,
+        )
+    ]
+
+
 def _number(value: float | None, unit: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
