@@ -348,8 +348,10 @@ async def running_platform(
             # Leaving the stack ends the apps' lifespans and the work they run (token reloads,
             # the gateway's relay) while their engines can still close what they opened.
             await stack.aclose()
-            await bus.close()
+            # Before the consumers stop: one cancelled mid-transaction could hold its database.
+            # What they still handle after this is delivered again next time (and skipped).
             await _return_undelivered(platform, bus.unsettled())
+            await bus.close()
             for engine in engines.values():
                 await engine.dispose()
 
