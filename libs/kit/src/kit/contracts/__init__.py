@@ -13,10 +13,16 @@ from kit.contracts.households import (
     ReviewReopenedV1,
     ReviewStepChangedV1,
     RoundOpenedV1,
+    SupportRecordedV1,
+    SupportWithdrawnV1,
     UnitSuccessionsRecordedV1,
 )
 from kit.contracts.identity import AccessChange, AccessChangedV1
-from kit.contracts.indicators import HouseholdClassChangedV1, TargetProgressChangedV1
+from kit.contracts.indicators import (
+    HouseholdClassChangedV1,
+    HouseholdLeftBehindV1,
+    TargetProgressChangedV1,
+)
 
 PUBLISHED: tuple[type[Event], ...] = (
     RoundOpenedV1,
@@ -29,8 +35,11 @@ PUBLISHED: tuple[type[Event], ...] = (
     ReviewReopenedV1,
     ProvinceApprovedV1,
     UnitSuccessionsRecordedV1,
+    SupportRecordedV1,
+    SupportWithdrawnV1,
     HouseholdClassChangedV1,
     TargetProgressChangedV1,
+    HouseholdLeftBehindV1,
     AccessChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
@@ -73,6 +82,7 @@ __all__ = [
     "Envelope",
     "Event",
     "HouseholdClassChangedV1",
+    "HouseholdLeftBehindV1",
     "HouseholdRegisteredV1",
     "HouseholdUpdatedV1",
     "PopulationRecordedV1",
@@ -80,6 +90,8 @@ __all__ = [
     "ReviewReopenedV1",
     "ReviewStepChangedV1",
     "RoundOpenedV1",
+    "SupportRecordedV1",
+    "SupportWithdrawnV1",
     "TargetProgressChangedV1",
     "UnitSuccessionsRecordedV1",
     "UnknownEventType",

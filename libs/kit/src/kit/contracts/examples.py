@@ -172,6 +172,41 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "rate_percent": 0.99,
         "expected_percent": 0.7,
     },
+    "households.support.recorded.v1": {
+        "records": [
+            {
+                "support_id": "2f7c9a1e-5b3d-4c8e-a6f0-1d2e3b4c5a69",
+                "household_id": HOUSEHOLD,
+                "household_code": "VY-0420",
+                "commune_code": "08707",
+                "unit_path": PATH,
+                "kind": "device_given",
+                "device": "smartphone",
+                "given_on": "2026-11-20",
+                "team_id": "7d1e3f5a-9b2c-4e6d-8f0a-1b3c5d7e9f24",
+                "member_id": "4a6c8e0f-2b4d-4f6a-8c0e-2d4f6a8c0e13",
+            }
+        ]
+    },
+    "households.support.withdrawn.v1": {
+        "support_id": "2f7c9a1e-5b3d-4c8e-a6f0-1d2e3b4c5a69",
+        "household_id": HOUSEHOLD,
+        "commune_code": "08707",
+        "unit_path": PATH,
+        "reason": "Entered for the neighbouring household by mistake.",
+    },
+    "indicators.household.left_behind.v1": {
+        "household_id": HOUSEHOLD,
+        "household_code": "VY-0420",
+        "round_id": ROUND,
+        "standard_id": "VN-2022-2025",
+        "commune_code": "08707",
+        "commune_name": "Phường Vĩnh Yên",
+        "unit_path": PATH,
+        "deprived_indicators": ["telecom_use", "information_devices"],
+        "waiting_since": "2026-11-05",
+        "reason": "no_support_since_survey",
+    },
     "identity.access.changed.v1": {
         "token_subject": "user:lan.nguyen",
         "reason": "deactivated",
@@ -193,5 +228,8 @@ SUBJECTS: dict[str, str] = {
     "households.units.successions_recorded.v1": "successions:vietnamadminunits 1.0.4:26",
     "indicators.household.class_changed.v1": f"{HOUSEHOLD}:{ROUND}",
     "indicators.target.progress_changed.v1": "target:8a6e4c2b-3d1f-4b7a-9e05-c4d2f1a0b396",
+    "households.support.recorded.v1": "support:9e2b4d6f-8a1c-4e3b-b5d7-f9a1c3e5b7d2",
+    "households.support.withdrawn.v1": "2f7c9a1e-5b3d-4c8e-a6f0-1d2e3b4c5a69",
+    "indicators.household.left_behind.v1": f"left_behind:{HOUSEHOLD}:{ROUND}",
     "identity.access.changed.v1": "user:lan.nguyen",
 }

@@ -330,3 +330,60 @@ class UnitSuccessionsRecordedV1(Event):
     effective: date = Field(description="The first day of the new map.")
     predecessor_province_code: str
     successions: list[UnitSuccession]
+
+
+class SupportKind(StrEnum):
+    """What a community digital technology team gave or did for a household."""
+
+    device_given = "device_given"
+    internet_subscription = "internet_subscription"
+    digital_skills_training = "digital_skills_training"
+    electronic_identity = "electronic_identity"
+    online_public_service = "online_public_service"
+    other = "other"
+
+
+class SupportGiven(BaseModel):
+    """One support record, as the indicators service needs it (no names, no notes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    support_id: UUID
+    household_id: UUID
+    household_code: str
+    commune_code: str
+    unit_path: list[str] = Field(description="Unit codes from the province down to the commune.")
+    kind: SupportKind
+    device: Device | None = Field(
+        default=None, description="The device given; only for kind device_given."
+    )
+    subscription_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Months of subscription supported; only for kind internet_subscription.",
+    )
+    given_on: date
+    team_id: UUID
+    member_id: UUID
+
+
+class SupportRecordedV1(Event):
+    """Published by households for a batch of support records written together (one record
+    from the API, thousands from an import), in the order they were written."""
+
+    TYPE: ClassVar[str] = "households.support.recorded.v1"
+
+    records: list[SupportGiven] = Field(min_length=1, max_length=10_000)
+
+
+class SupportWithdrawnV1(Event):
+    """Published by households when a support record is withdrawn (entered in error): it no
+    longer counts as help given."""
+
+    TYPE: ClassVar[str] = "households.support.withdrawn.v1"
+
+    support_id: UUID
+    household_id: UUID
+    commune_code: str
+    unit_path: list[str]
+    reason: str

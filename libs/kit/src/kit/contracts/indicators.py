@@ -1,5 +1,6 @@
 """Events published by the indicators service."""
 
+from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
@@ -47,3 +48,25 @@ class TargetProgressChangedV1(Event):
         description="The unit's exact rate in that round, in %: not for aggregate-only roles."
     )
     expected_percent: float = Field(description="Where the trajectory is that year, in %.")
+
+
+class HouseholdLeftBehindV1(Event):
+    """Published by indicators when a household enters a round's left-behind list: deprived in
+    an information indicator of its standard and no support recorded since its survey (or,
+    past the configured number of days, none within them), so that the commune's digital team
+    can be told."""
+
+    TYPE: ClassVar[str] = "indicators.household.left_behind.v1"
+
+    household_id: UUID
+    household_code: str
+    round_id: UUID
+    standard_id: str
+    commune_code: str
+    commune_name: str | None = None
+    unit_path: list[str]
+    deprived_indicators: list[str] = Field(
+        description="The information indicators it is deprived in (keys of its standard)."
+    )
+    waiting_since: date = Field(description="Its survey date, or its last support if later.")
+    reason: str = Field(description="no_support_since_survey or no_support_within_days.")
