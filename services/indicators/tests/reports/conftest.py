@@ -1,7 +1,8 @@
 """A synthetic province for the report tests, fed through the indicators consumer."""
 
 import random
-from uuid import UUID
+from datetime import date
+from uuid import UUID, uuid5
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -14,7 +15,8 @@ from kit.messaging import IncomingMessage
 from synthetic.events import assessment_recorded
 from synthetic.generator import Commune, generate
 
-ROUND = UUID("00000000-0000-4000-8000-0000000000c1")
+ROUND = UUID("00000000-0000-4000-8000-0000000000c1")  # reference date 1 Nov 2024
+EARLIER = UUID("00000000-0000-4000-8000-0000000000c0")  # 1 Nov 2023: the previous round
 
 
 def _message(event: Event, subject: str) -> IncomingMessage:
@@ -95,3 +97,32 @@ async def new_map_province(sessionmaker: async_sessionmaker[AsyncSession]) -> li
         messages.append(_message(population, f"population:{commune}"))
     await consumer(sessionmaker).handle_batch(messages)
     return communes
+
+
+@pytest.fixture
+async def earlier_round(
+    sessionmaker: async_sessionmaker[AsyncSession], province: dict[str, list[str]]
+) -> UUID:
+    """The province's previous periodic round (2023): the same household codes, so the same
+    households, as far as a commune's count of each round reaches (the rest were gone by 2024 or
+    first seen in it), surveyed with other facts, so that they change class."""
+    rng = random.Random(23)
+    day = date(2023, 11, 1)
+    messages = []
+    for commune, path in paths_in_order(province):
+        size = rng.choice([4, 20, 40])
+        communes = [Commune(commune, commune.endswith("00"))]
+        for item in generate(communes, households=size, seed=7, reference_date=day):
+            event = assessment_recorded(item, round_id=EARLIER, unit_path=path, reference_date=day)
+            event = event.model_copy(
+                update={"assessment_id": uuid5(EARLIER, item.household.household_code)}
+            )
+            messages.append(_message(event, str(event.assessment_id)))
+    handle = consumer(sessionmaker)
+    for start in range(0, len(messages), 200):
+        await handle.handle_batch(messages[start : start + 200])
+    return EARLIER
+
+
+def paths_in_order(paths: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    return sorted(paths.items())

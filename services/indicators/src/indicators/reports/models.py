@@ -37,6 +37,7 @@ class ReportJob(Base, table=True):
     lang: str = Field(max_length=2)
     format: str = Field(max_length=4)
     report: str | None = Field(default=None, max_length=20)  # None: every report (XLSX)
+    from_round_id: UUID | None = None  # reports 2 and 3 start here; None: without them
     names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(max_length=200, index=True)
     created_by_role: str = Field(max_length=40)

@@ -51,10 +51,17 @@ JobId = Annotated[UUID, Path(description="The report job's id, from `POST /api/v
 ReportKey = Annotated[
     ReportName | None,
     Query(
-        description="One report: 1 (results), 4/5 (poor households deprived: count/share), "
-        "6/7 (near-poor: count/share), information. Without it, every report (XLSX only).",
+        description="One report: 1 (results), 2/3 (transitions of poor/near-poor households "
+        "since `from_round_id`), 4/5 (poor households deprived: count/share), 6/7 (near-poor: "
+        "count/share), information. Without it, every report (XLSX only).",
     ),
 ]
+FROM_ROUND_DESCRIPTION = (
+    "Reports 2 and 3: the round the transitions start from (earlier, of the same kind). "
+    "Default: the previous round of the same kind; without one, the whole workbook leaves "
+    "reports 2 and 3 out."
+)
+FromRoundQuery = Annotated[UUID | None, Query(description=FROM_ROUND_DESCRIPTION)]
 ChartName = Literal["rates", "deprivation"]
 
 
@@ -120,6 +127,7 @@ class ReportJobRequest(RequestBody):
     lang: Lang = Field(default=Lang.vi, description="The language of headers and headings.")
     format: FileFormat = Field(default="xlsx", description=FORMAT_DESCRIPTION)
     report: ReportName | None = Field(default=None, description="One report (else all).")
+    from_round_id: UUID | None = Field(default=None, description=FROM_ROUND_DESCRIPTION)
 
 
 class ReportJobRead(BaseModel):
@@ -130,6 +138,10 @@ class ReportJobRead(BaseModel):
     lang: Lang = Field(description="The language of headers and headings.")
     format: FileFormat = Field(description="The file's format.")
     report: str | None = Field(description="The one report asked for; None: every report.")
+    from_round_id: UUID | None = Field(
+        description="Where the transitions of reports 2 and 3 start (fixed when the job was "
+        "requested); None: the file has no transitions."
+    )
     status: ReportJobStatus = Field(description="Where the job stands.")
     progress_percent: float = Field(description="How far it has gone (0–100 %).")
     error: str | None = Field(description="Why it failed; None unless `failed`.")
@@ -149,6 +161,7 @@ class ReportJobRead(BaseModel):
             lang=Lang(job.lang),
             format="csv" if job.format == "csv" else "xlsx",
             report=job.report,
+            from_round_id=job.from_round_id,
             status=job.status,
             progress_percent=progress,
             error=job.error,
@@ -189,7 +202,13 @@ async def request_report(
     figures are not changed. The unit's names are read from the households service when the
     job is requested."""
     wanted = report_service.Request(
-        body.round_id, body.unit_code, body.map, body.lang, body.format, body.report
+        body.round_id,
+        body.unit_code,
+        body.map,
+        body.lang,
+        body.format,
+        body.report,
+        body.from_round_id,
     )
     names = await _names(request, session, body.round_id, body.unit_code, body.map)
     job = await report_service.create(session, caller, wanted, names)
@@ -278,12 +297,17 @@ async def get_report(
     lang: LangQuery = None,
     format: FileFormatQuery = "xlsx",
     report: ReportKey = None,
+    from_round_id: FromRoundQuery = None,
     accept_language: AcceptLanguageHeader = None,
 ) -> Response:
     """The reports of a district or commune as a file, at once: XLSX (every report, or one)
-    or CSV (one report). A province's reports are made by a job (`POST /api/v1/reports/jobs`)."""
+    or CSV (one report). A province's reports are made by a job (`POST /api/v1/reports/jobs`).
+
+    Reports 2 and 3 are the transitions API's tables (`GET /api/v1/transitions/...`) from
+    `from_round_id` (default: the previous round of the kind) to this round, with its default
+    precedence; rounds it cannot compare are 422 naming `from_round_id` and `round_id`."""
     wanted = report_service.Request(
-        round_id, unit_code, map_day, _lang(lang, accept_language), format, report
+        round_id, unit_code, map_day, _lang(lang, accept_language), format, report, from_round_id
     )
     wanted.check()
     if len(unit_code) == 2:

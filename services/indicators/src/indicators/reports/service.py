@@ -1,12 +1,14 @@
 """Builds report files from the figures the caller would get from the figures API, directly for
 a district or commune, as a job for a province (docs/reports.md).
 
-Figures come from the figures endpoints' own functions (`figures/router.py`), called with the
-caller, so perturbation, scope and restatement are theirs; nothing is counted here.
+Figures come from the figures endpoints' own functions (`figures/router.py`), and the
+transitions of reports 2 and 3 from the transitions endpoint's (`transitions/router.py`),
+called with the caller, so perturbation, scope and restatement are theirs; nothing is counted
+here.
 """
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
@@ -25,20 +27,29 @@ from indicators.information import service as information_service
 from indicators.information.schemas import InformationFigures
 from indicators.reports import charts
 from indicators.reports.models import ReportJob, ReportJobStatus
-from indicators.reports.tables import REPORT_KEYS, Lang, Report, reports
+from indicators.reports.tables import (
+    REPORT_KEYS,
+    TRANSITION_REPORTS,
+    Lang,
+    Report,
+    Row,
+    reports,
+)
 from indicators.reports.workbook import (
     Chart,
     Contents,
     Heading,
-    Row,
     heading_lines,
     to_csv,
     to_xlsx,
 )
 from indicators.standard.service import get_standard
+from indicators.transitions import router as transitions_api
+from indicators.transitions import service as transitions_service
+from indicators.transitions.schemas import TransitionsAnswer
 from kit.auth import Caller, Role
 from kit.db import unavailable, utc_now
-from kit.errors import InvalidInput, NotFound
+from kit.errors import FieldError, InvalidInput, NotFound
 
 log = structlog.get_logger()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,14 +65,22 @@ class Request:
     lang: Lang
     format: str  # "xlsx" or "csv"
     report: str | None  # one report's key; None: all of them (XLSX only)
+    # Reports 2 and 3: the round the transitions start from; None: the previous round of the
+    # same kind (`transitions_service.previous_round`).
+    from_round_id: UUID | None = None
 
     def check(self, where: str = "query") -> None:
-        """The rule the schema cannot say; `where` the request's part naming `report` (a job
+        """The rules the schema cannot say; `where` the request's part naming `report` (a job
         names it in its body)."""
         if self.format == "csv" and self.report is None:
             raise InvalidInput.field(
                 [where, "report"],
                 f"A CSV file holds one report: name it ({', '.join(REPORT_KEYS)}).",
+            )
+        if self.map_day is not None and self.report in TRANSITION_REPORTS:
+            raise InvalidInput.field(
+                [where, "map"],
+                "Reports 2 and 3 (transitions) are on the end round's own map: leave out `map`.",
             )
 
     def filename(self, year: int | None) -> str:
@@ -76,6 +95,7 @@ class Gathered:
     unit: UnitFigures
     children: list[UnitFigures]
     information: dict[str, InformationFigures]
+    transitions: TransitionsAnswer | None = None
 
 
 async def figures_of(
@@ -101,16 +121,70 @@ async def figures_of(
     return [unit]
 
 
+def check_rounds(start: RoundRef, end: RoundRef, where: str = "query") -> None:
+    """Refuse rounds the transitions cannot compare, naming both of the report's fields (`where`:
+    the query and path of a direct answer, or a job's body)."""
+    problem = transitions_service.check_order(start, end)
+    if problem is not None:
+        raise InvalidInput(
+            problem,
+            errors=[
+                FieldError(loc=[where, "from_round_id"], msg=problem),
+                FieldError(loc=["path" if where == "query" else where, "round_id"], msg=problem),
+            ],
+        )
+
+
+async def transitions_of(
+    session: AsyncSession, caller: Caller, start: RoundRef, end: RoundRef, unit_code: str
+) -> TransitionsAnswer:
+    """A unit's transitions (and its children's) exactly as the transitions API answers this
+    caller, with the templates' default precedence: 404 outside its scope, perturbed for
+    aggregate roles."""
+    check_rounds(start, end)
+    return await transitions_api.get_transitions(
+        caller, start.round_id, end.round_id, unit_code, session
+    )
+
+
+async def start_round(
+    session: AsyncSession, request: Request, end: RoundRef, where: str = "query"
+) -> RoundRef | None:
+    """Where the transitions of reports 2 and 3 start: the round named, else the previous one of
+    the end round's kind; None when the reports asked for need none or there is none (the
+    whole workbook then leaves them out; one of them asked alone is refused)."""
+    wanted = request.report in TRANSITION_REPORTS or (
+        request.report is None and request.map_day is None
+    )
+    if not wanted:
+        return None
+    if request.from_round_id is not None:
+        start = await session.get(RoundRef, request.from_round_id)
+        if start is None:
+            raise NotFound(f"No figures for round {request.from_round_id} yet.")
+        check_rounds(start, end, where)
+        return start
+    start = await transitions_service.previous_round(session, end)
+    if start is None and request.report in TRANSITION_REPORTS:
+        raise InvalidInput.field(
+            [where, "from_round_id"],
+            f"No round of this kind before round {end.round_id}: reports 2 and 3 compare two.",
+        )
+    return start
+
+
 async def gather(
     session: AsyncSession,
     caller: Caller,
     request: Request,
     *,
     information: bool,
+    start: RoundRef | None = None,
     progress: Progress | None = None,
 ) -> Gathered:
     """The unit's and its children's figures exactly as the figures API answers this caller
-    (404 outside its scope, as there)."""
+    (404 outside its scope, as there), and their transitions from `start` as the transitions
+    API answers."""
     [unit] = await figures_of(session, caller, request.round_id, request.unit_code, request.map_day)
     children = await figures_of(
         session, caller, request.round_id, request.unit_code, request.map_day, children=True
@@ -125,11 +199,14 @@ async def gather(
             session, caller, request.round_id, request.unit_code, request.map_day
         ):
             found[item.unit_code] = item
-    if progress:
-        await progress(2, 3)
     known = await session.get(RoundRef, request.round_id)
     assert known is not None  # the figures answered
-    return Gathered(known, unit, children, found)
+    transitions = None
+    if start is not None:
+        transitions = await transitions_of(session, caller, start, known, request.unit_code)
+    if progress:
+        await progress(2, 3)
+    return Gathered(known, unit, children, found, transitions)
 
 
 def unit_label(code: str, names: Mapping[str, str]) -> str:
@@ -202,15 +279,26 @@ async def build(
     known = await session.get(RoundRef, request.round_id)
     if known is None:
         raise NotFound(f"No figures for unit {request.unit_code} in round {request.round_id} yet.")
+    start = await start_round(session, request, known)
     every = reports(get_standard(known.standard_id))
     chosen: list[Report] = [every[request.report]] if request.report else list(every.values())
+    if start is None:
+        chosen = [report for report in chosen if not report.needs_transitions]
     gathered = await gather(
         session,
         caller,
         request,
         information=any(report.needs_information for report in chosen),
+        start=start,
         progress=progress,
     )
+    if start is not None and gathered.transitions is not None:
+        chosen = [
+            _with_period(report, start, known, gathered.transitions, request.lang)
+            if report.needs_transitions
+            else report
+            for report in chosen
+        ]
     unit = gathered.unit
     heading = Heading(
         heading_lines(
@@ -223,18 +311,16 @@ async def build(
         )
     )
 
-    def row(figures: UnitFigures) -> Row:
-        return Row(
-            figures.unit_code,
-            names.get(figures.unit_code, ""),
-            figures,
-            gathered.information.get(figures.unit_code),
-        )
-
     contents = Contents(
         heading=heading,
-        rows=[row(child) for child in gathered.children],
-        subtotal=row(unit),
+        rows=_child_rows(gathered, names),
+        subtotal=Row(
+            unit.unit_code,
+            names.get(unit.unit_code, ""),
+            unit,
+            gathered.information.get(unit.unit_code),
+            gathered.transitions.unit if gathered.transitions else None,
+        ),
         reports=chosen,
         lang=request.lang,
     )
@@ -244,6 +330,67 @@ async def build(
     if request.report is None:
         contents.charts = chart_pictures(gathered, names, request.lang)
     return filename, to_xlsx(contents)
+
+
+def _child_rows(gathered: Gathered, names: Mapping[str, str]) -> list[Row]:
+    """One row per child unit in either answer, in code order: a report shows those its own
+    answer has (the figures' children, or the transitions' ones)."""
+    rows: dict[str, Row] = {}
+    for figures in gathered.children:
+        rows[figures.unit_code] = Row(
+            figures.unit_code,
+            names.get(figures.unit_code, ""),
+            figures,
+            gathered.information.get(figures.unit_code),
+        )
+    for child in gathered.transitions.children if gathered.transitions else []:
+        row = rows.setdefault(child.unit_code, Row(child.unit_code, names.get(child.unit_code, "")))
+        row.transitions = child
+    return [rows[code] for code in sorted(rows)]
+
+
+def _with_period(
+    report: Report, start: RoundRef, end: RoundRef, found: TransitionsAnswer, lang: Lang
+) -> Report:
+    """A transitions report titled with its two rounds, its notes saying how the histories the
+    templates leave open were counted and what the crosswalk could not place."""
+    vi = lang is Lang.vi
+    precedence = ", ".join(f"{name}={value.value}" for name, value in found.precedence)
+    notes = [
+        f"Từ kỳ rà soát {start.year} (ngày {_day(start)}) đến kỳ {end.year} (ngày {_day(end)}), "
+        f"trên bản đồ hành chính ngày {found.map_date}. Cuối kỳ = đầu kỳ − giảm + tăng."
+        if vi
+        else f"From the {start.year} round ({_day(start)}) to the {end.year} round "
+        f"({_day(end)}), on the map of {found.map_date}. End = start − decreases + increases.",
+        f"Cách tính các trường hợp mẫu biểu để ngỏ (docs/transitions.md): {precedence}."
+        if vi
+        else f"Histories the templates leave open counted as (docs/transitions.md): {precedence}.",
+    ]
+    if found.unassigned_households:
+        notes.append(
+            f"{found.unassigned_households} hộ của xã bị chia tách không xác định được xã mới: "
+            "không tính vào đơn vị nào."
+            if vi
+            else f"{found.unassigned_households} households of split communes could not be "
+            "placed in a successor: counted nowhere."
+        )
+    if found.disclosure is not None:
+        notes.append(
+            "Số liệu đã được làm nhiễu để bảo vệ ô nhỏ; các dòng vẫn cộng đúng."
+            if vi
+            else "Counts perturbed to protect small cells; rows still add up."
+        )
+    period = f"{start.year} – {end.year}"
+    return replace(
+        report,
+        vi=f"{report.vi}, kỳ {period}",
+        en=f"{report.en}, {period}",
+        notes=notes,
+    )
+
+
+def _day(round_: RoundRef) -> str:
+    return f"{round_.reference_date:%d/%m/%Y}" if round_.reference_date else str(round_.year)
 
 
 # Jobs: the shape of the recalculation jobs (claimed with a lease, restarted if a worker dies).
@@ -256,6 +403,10 @@ async def create(
     (the request, and that the unit is in its scope: 404 now rather than a failed job)."""
     request.check("body")
     await figures_of(session, caller, request.round_id, request.unit_code, request.map_day)
+    end = await session.get(RoundRef, request.round_id)
+    assert end is not None  # the figures answered
+    # The start round is fixed now (when there is one): the file compares what was asked.
+    start = await start_round(session, request, end, "body")
     job = ReportJob(
         round_id=request.round_id,
         unit_code=request.unit_code,
@@ -263,6 +414,7 @@ async def create(
         lang=request.lang.value,
         format=request.format,
         report=request.report,
+        from_round_id=start.round_id if start is not None else None,
         names=dict(names),
         created_by=caller.subject,
         created_by_role=caller.role.value,
@@ -305,7 +457,13 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID) -> N
             tuple(job.unit_scope) if job.unit_scope is not None else None,
         )
         request = Request(
-            job.round_id, job.unit_code, job.map_day, Lang(job.lang), job.format, job.report
+            job.round_id,
+            job.unit_code,
+            job.map_day,
+            Lang(job.lang),
+            job.format,
+            job.report,
+            job.from_round_id,
         )
         names = dict(job.names)
 

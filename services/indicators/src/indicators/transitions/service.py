@@ -568,6 +568,18 @@ async def _rounds_before(session: AsyncSession, start: RoundRef) -> list[UUID]:
     ]
 
 
+async def previous_round(session: AsyncSession, end: RoundRef) -> RoundRef | None:
+    """The latest round of the end round's kind before it: where a report's transitions start
+    when it names no start round (the previous period)."""
+    statement = select(RoundRef).where(col(RoundRef.round_id) != end.round_id)
+    earlier = [
+        round_
+        for round_ in (await session.exec(statement)).all()
+        if _day(round_) < _day(end) and is_regular(round_) == is_regular(end)
+    ]
+    return max(earlier, key=_day, default=None)
+
+
 async def _earlier(
     session: AsyncSession, start: RoundRef, ids: Iterable[UUID]
 ) -> dict[UUID, set[str]]:
@@ -604,4 +616,4 @@ async def _registered(session: AsyncSession, ids: set[UUID]) -> dict[UUID, str]:
     return dict((await session.exec(statement)).all())
 
 
-__all__ = ["TABLES", "Transitions", "check_order", "table", "transitions"]
+__all__ = ["TABLES", "Transitions", "check_order", "previous_round", "table", "transitions"]
