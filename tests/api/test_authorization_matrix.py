@@ -212,6 +212,9 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("POST", "/api/v1/targets"): roles(REFUSED_BODY, REFUSED_BODY, NONE, NONE, NONE),
     ("GET", "/api/v1/targets"): each(OK),
     ("GET", "/api/v1/targets/{target_id}"): each(*SCOPED),
+    # A target's chart and its numbers: the target's own answer, drawn (the same scope).
+    ("GET", "/api/v1/targets/{target_id}/series"): each(*SCOPED),
+    ("GET", "/api/v1/targets/{target_id}/chart"): each(*SCOPED),
     ("DELETE", "/api/v1/targets/{target_id}"): roles(SCOPED, SCOPED, NONE, NONE, NONE),
     # What-if: run as a recalculation is; the world's job is a nationwide admin's.
     ("POST", "/api/v1/what-if"): roles(ALL, ALL, NONE, NONE, NONE),

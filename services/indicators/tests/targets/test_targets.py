@@ -274,3 +274,93 @@ async def test_a_target_year_before_the_baseline_is_refused(as_role: AsRole) -> 
     # A rule over two fields names them in its message (its place is the body).
     assert "target_year must come after baseline_year" in response.json()["errors"][0]["msg"]
     assert listed.json()["items"] == []
+
+
+class TestTargetChart:
+    async def test_the_series_sets_each_years_rate_beside_the_trajectory(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        await _round_with_poor(sessionmaker, poor=10, resident=1000)  # 1.0 % in 2023
+        officer = as_role(Role.PROVINCE_OFFICER, "26")
+        target = (await officer.post("/api/v1/targets", json=SEED)).json()
+        series = await officer.get(f"/api/v1/targets/{target['id']}/series")
+        assert series.status_code == 200, series.text
+        answer = series.json()
+        assert (answer["target_percent"], answer["status"]) == (0.7, "off_track")
+        assert answer["points"] == [
+            {
+                "year": 2022,
+                "expected_percent": 0.99,
+                "rate_percent": None,  # no 2022 round: the baseline was given
+                "figures_status": None,
+                "on_track": None,
+            },
+            {
+                "year": 2023,
+                "expected_percent": 0.7,
+                "rate_percent": 1.0,
+                "figures_status": "provisional",
+                "on_track": False,
+            },
+        ]
+        assert answer["disclosure"] is None
+
+    async def test_years_with_figures_after_the_target_year_keep_the_target_as_trajectory(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        await _round_with_poor(sessionmaker, poor=5, resident=1000)  # 0.5 % in 2023
+        body = SEED | {"baseline_year": 2020, "baseline_percent": 1.5, "target_year": 2022}
+        target = (await as_role(Role.ADMIN).post("/api/v1/targets", json=body)).json()
+        answer = (await as_role(Role.ADMIN).get(f"/api/v1/targets/{target['id']}/series")).json()
+        assert [p["year"] for p in answer["points"]] == [2020, 2021, 2022, 2023]
+        assert [p["expected_percent"] for p in answer["points"]] == pytest.approx(
+            [1.5, 1.1, 0.7, 0.7]
+        )
+        assert [p["rate_percent"] for p in answer["points"]] == [None, None, None, 0.5]
+        assert answer["points"][-1]["on_track"] is True
+
+    async def test_the_chart_is_svg_or_png_by_format_or_accept(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        await _round_with_poor(sessionmaker, poor=10, resident=1000)
+        officer = as_role(Role.PROVINCE_OFFICER, "26")
+        target = (await officer.post("/api/v1/targets", json=SEED)).json()
+        url = f"/api/v1/targets/{target['id']}/chart"
+        svg = await officer.get(url)
+        assert svg.status_code == 200, svg.text
+        assert svg.headers["content-type"] == "image/svg+xml"
+        assert b"<svg" in svg.content
+        for png in (
+            await officer.get(url, params={"format": "png", "lang": "en"}),
+            await officer.get(url, headers={"Accept": "image/png"}),
+        ):
+            assert png.headers["content-type"] == "image/png"
+            assert png.content.startswith(b"\x89PNG")
+        # A different picture in English (the texts are drawn), the same for the same asking.
+        english = await officer.get(url, params={"lang": "en"})
+        assert english.content != svg.content
+        assert (await officer.get(url)).content == svg.content
+
+    async def test_the_chart_and_series_follow_the_targets_scope_and_disclosure(
+        self, sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+    ) -> None:
+        await _round_with_poor(sessionmaker, poor=10, resident=1000)
+        target = (
+            await as_role(Role.PROVINCE_OFFICER, "26").post("/api/v1/targets", json=SEED)
+        ).json()
+        for path in ("chart", "series"):
+            url = f"/api/v1/targets/{target['id']}/{path}"
+            assert (await as_role(Role.PROVINCE_OFFICER, "01").get(url)).status_code == 404
+            assert (await as_role(Role.COMMUNE_OFFICER, "08707").get(url)).status_code == 200
+            unknown = f"/api/v1/targets/{uuid5(NS, 'none')}/{path}"
+            assert (await as_role(Role.ADMIN).get(unknown)).status_code == 404
+        analyst = as_role(Role.MINISTRY_ANALYST)
+        series = (await analyst.get(f"/api/v1/targets/{target['id']}/series")).json()
+        read = (await analyst.get(f"/api/v1/targets/{target['id']}")).json()
+        assert series["disclosure"]["method"] == "cell_key"
+        # The analyst's rates are the target's answer's own (perturbed counts), year by year.
+        assert [p["rate_percent"] for p in series["points"] if p["rate_percent"] is not None] == [
+            o["rate_percent"] for o in read["observations"]
+        ]
+        chart = await analyst.get(f"/api/v1/targets/{target['id']}/chart")
+        assert chart.status_code == 200

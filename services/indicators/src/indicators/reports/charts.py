@@ -2,8 +2,9 @@
 
 Each function takes plain numbers and labels and returns a `Figure`; `render` turns one into
 bytes. They never read the database, so any concept can draw with them (targets against their
-trajectory: `target_trajectory`). Texts are Vietnamese or English as the caller chose; DejaVu
-Sans, which ships with matplotlib, has every Vietnamese glyph.
+trajectory: `target_trajectory`, drawn by the targets' chart endpoint). Texts are Vietnamese or
+English as the caller chose; DejaVu Sans, which ships with matplotlib, has every Vietnamese
+glyph.
 """
 
 import io
@@ -158,20 +159,16 @@ def target_trajectory(
     target: float,
     title: str,
     labels: tuple[str, str, str] = ("Actual", "Trajectory needed", "Target"),
+    provisional: Sequence[bool] = (),
+    provisional_label: str = "Provisional figures",
 ) -> Figure:
     """A rate (in %) against the trajectory that reaches `target` by the last period: for
-    targets (the transitions branch calls it with its own numbers)."""
+    targets (`GET /api/v1/targets/{id}/chart`). Each actual rate is labelled; those of
+    `provisional` figures are drawn hollow."""
     with matplotlib.rc_context(FONT):
         figure = _figure(7, 3.6)
         axes = figure.add_subplot()
         nan = float("nan")
-        axes.plot(
-            periods,
-            [nan if v is None else v for v in actual],
-            marker="o",
-            color=POOR,
-            label=labels[0],
-        )
         axes.plot(
             periods,
             [nan if v is None else v for v in trajectory],
@@ -180,11 +177,47 @@ def target_trajectory(
             label=labels[1],
         )
         axes.axhline(target, color=TARGET, linewidth=1, label=labels[2])
+        axes.plot(
+            periods,
+            [nan if v is None else v for v in actual],
+            marker="o",
+            color=POOR,
+            label=labels[0],
+        )
+        hollow = [
+            (x, y)
+            for x, y, flag in zip(periods, actual, provisional, strict=False)
+            if flag and y is not None
+        ]
+        if hollow:
+            axes.plot(
+                [x for x, _ in hollow],
+                [y for _, y in hollow],
+                linestyle="none",
+                marker="o",
+                markerfacecolor="white",
+                color=POOR,
+                label=provisional_label,
+            )
+        for x, y, needed in zip(periods, actual, trajectory, strict=True):
+            if y is not None:
+                # Under the point when it is under the trajectory: clear of the dashed line.
+                below = needed is not None and y <= needed
+                axes.annotate(
+                    f"{y:.2f}%",
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(0, -13 if below else 7),
+                    ha="center",
+                    fontsize=8,
+                    color=POOR,
+                )
         axes.set_title(title, loc="left", fontweight="bold")
-        _percent_axis(axes, "y")
-        axes.set_ylim(bottom=0)
+        _percent_axis(axes, "y", decimals=2)
+        values = [v for v in (*actual, *trajectory, target) if v is not None]
+        axes.set_ylim(0, (max(values, default=1.0) * 1.25) or 1.0)
         axes.grid(axis="y", alpha=0.3)
-        figure.legend(loc="outside lower center", ncols=3, frameon=False)
+        figure.legend(loc="outside lower center", ncols=4, frameon=False)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
         return figure

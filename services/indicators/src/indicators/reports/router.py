@@ -65,14 +65,16 @@ FromRoundQuery = Annotated[UUID | None, Query(description=FROM_ROUND_DESCRIPTION
 ChartName = Literal["rates", "deprivation"]
 
 
-def _lang(asked: Lang | None, accept_language: str | None) -> Lang:
+def language_of(asked: Lang | None, accept_language: str | None) -> Lang:
+    """The language asked for by `lang`, else by Accept-Language (`en…`), else Vietnamese."""
     if asked is not None:
         return asked
     first = (accept_language or "").split(",")[0].strip().lower()
     return Lang.en if first.startswith("en") else Lang.vi
 
 
-def _chart_format(asked: charts.ChartFormat | None, accept: str | None) -> charts.ChartFormat:
+def chart_format_of(asked: charts.ChartFormat | None, accept: str | None) -> charts.ChartFormat:
+    """The format asked for by `format`, else PNG when Accept names image/png, else SVG."""
     if asked is not None:
         return asked
     return charts.ChartFormat.png if "image/png" in (accept or "") else charts.ChartFormat.svg
@@ -139,8 +141,9 @@ class ReportJobRead(BaseModel):
     format: FileFormat = Field(description="The file's format.")
     report: str | None = Field(description="The one report asked for; None: every report.")
     from_round_id: UUID | None = Field(
+        default=None,
         description="Where the transitions of reports 2 and 3 start (fixed when the job was "
-        "requested); None: the file has no transitions."
+        "requested); None: the file has no transitions.",
     )
     status: ReportJobStatus = Field(description="Where the job stands.")
     progress_percent: float = Field(description="How far it has gone (0–100 %).")
@@ -247,7 +250,7 @@ async def trend_chart(
 ) -> Response:
     """The unit's poverty and near-poverty rates across the periodic rounds, on one map (`map`,
     else the latest round's; earlier rounds restated onto it), as SVG or PNG."""
-    language, chart_format = _lang(lang, accept_language), _chart_format(format, accept)
+    language, chart_format = language_of(lang, accept_language), chart_format_of(format, accept)
     periods, poor, near = [], [], []
     rounds = await information_service.periodic_rounds(session)
     day = map_day or (rounds[-1].reference_date if rounds else None)
@@ -307,7 +310,13 @@ async def get_report(
     `from_round_id` (default: the previous round of the kind) to this round, with its default
     precedence; rounds it cannot compare are 422 naming `from_round_id` and `round_id`."""
     wanted = report_service.Request(
-        round_id, unit_code, map_day, _lang(lang, accept_language), format, report, from_round_id
+        round_id,
+        unit_code,
+        map_day,
+        language_of(lang, accept_language),
+        format,
+        report,
+        from_round_id,
     )
     wanted.check()
     if len(unit_code) == 2:
@@ -344,7 +353,7 @@ async def get_chart(
     rates of its child units (`rates`), or its poor and near-poor households' deprivation
     profile (`deprivation`). Drawn from the figures the caller gets (perturbed for
     restricted roles)."""
-    language, chart_format = _lang(lang, accept_language), _chart_format(format, accept)
+    language, chart_format = language_of(lang, accept_language), chart_format_of(format, accept)
     vi = language is Lang.vi
     [unit] = await report_service.figures_of(session, caller, round_id, unit_code, map_day)
     names = await _names(request, session, round_id, unit_code, map_day)

@@ -11,6 +11,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from indicators.figures import references
 from indicators.figures.router import DISCLOSURE
 from indicators.figures.schemas import Disclosure
+from indicators.reports import charts
+from indicators.reports.router import (
+    CHART_RESPONSES,
+    AcceptHeader,
+    AcceptLanguageHeader,
+    ChartFormatQuery,
+    LangQuery,
+    chart_format_of,
+    language_of,
+)
+from indicators.reports.tables import Lang
 from indicators.targets import service as targets_service
 from indicators.targets.models import Target
 from indicators.targets.service import Observation, TargetKind, TargetMeasure, TargetStatus
@@ -154,6 +165,74 @@ class TargetRead(BaseModel):
     )
 
 
+class TargetSeriesPoint(BaseModel):
+    year: int = Field(description="A review year, from the baseline on.")
+    expected_percent: float = Field(
+        description="The trajectory that year, in % (flat at the target after the target year)."
+    )
+    rate_percent: float | None = Field(
+        description="The unit's rate that year, in %: its periodic round's figures, as "
+        "`observations` give it. None: no figures (or no resident population) that year."
+    )
+    figures_status: str | None = Field(
+        description="approved or provisional; None without figures that year."
+    )
+    on_track: bool | None = Field(
+        description="Whether the rate is at or below the trajectory; None without a rate."
+    )
+
+
+class TargetSeries(BaseModel):
+    """The target's chart as numbers: one point a year, trajectory and actual side by side."""
+
+    target_id: UUID = Field(description="The target's id.")
+    unit_code: str = Field(description="The unit's code, on the latest map it is known on.")
+    measure: TargetMeasure = Field(description="Which rate the target is about.")
+    target_year: int = Field(description="The review year by whose end it is to be met.")
+    target_percent: float = Field(description="Where the trajectory ends, in %.")
+    status: TargetStatus = Field(description="The latest check's status, as on the target.")
+    points: list[TargetSeriesPoint] = Field(
+        description="From the baseline year to the target year or the latest year with figures, "
+        "whichever is later."
+    )
+    disclosure: Disclosure | None = Field(
+        default=None,
+        description="Set for aggregate-only roles: rates from perturbed counts, as the target's.",
+    )
+
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "target_id": "6f1c2b1e-3d4a-4e5f-8a9b-0c1d2e3f4a5b",
+                    "unit_code": "26",
+                    "measure": "poverty_rate",
+                    "target_year": 2023,
+                    "target_percent": 0.7,
+                    "status": "off_track",
+                    "points": [
+                        {
+                            "year": 2022,
+                            "expected_percent": 0.99,
+                            "rate_percent": 0.99,
+                            "figures_status": "approved",
+                            "on_track": True,
+                        },
+                        {
+                            "year": 2023,
+                            "expected_percent": 0.7,
+                            "rate_percent": 0.81,
+                            "figures_status": "provisional",
+                            "on_track": False,
+                        },
+                    ],
+                    "disclosure": None,
+                }
+            ]
+        }
+    )
+
+
 class TargetList(BaseModel):
     items: list[TargetRead] = Field(
         description="The targets of units of the caller's scope, by unit code, oldest first."
@@ -238,6 +317,63 @@ async def get_target(caller: FiguresReader, target_id: TargetId, session: Sessio
     return await _read(session, caller, await _visible(session, caller, target_id))
 
 
+@router.get("/{target_id}/series", response_model=TargetSeries)
+async def get_target_series(
+    caller: FiguresReader, target_id: TargetId, session: SessionDep
+) -> TargetSeries:
+    """The target's trajectory against the unit's actual rate, one point a year: what its chart
+    draws, for a frontend to draw its own (rates perturbed for aggregate-only roles)."""
+    return _series(await _read(session, caller, await _visible(session, caller, target_id)))
+
+
+@router.get("/{target_id}/chart", response_class=Response, responses=CHART_RESPONSES)
+async def get_target_chart(
+    caller: FiguresReader,
+    target_id: TargetId,
+    session: SessionDep,
+    lang: LangQuery = None,
+    format: ChartFormatQuery = None,
+    accept: AcceptHeader = None,
+    accept_language: AcceptLanguageHeader = None,
+) -> Response:
+    """The unit's rate each year against the trajectory its target needs and the target itself,
+    as SVG or PNG (by `format` or Accept); provisional figures drawn hollow. The numbers are
+    those of `GET /api/v1/targets/{target_id}/series`."""
+    series = _series(await _read(session, caller, await _visible(session, caller, target_id)))
+    language, chart_format = language_of(lang, accept_language), chart_format_of(format, accept)
+    vi = language is Lang.vi
+    measure = {
+        TargetMeasure.poverty_rate: ("tỷ lệ hộ nghèo", "poverty rate"),
+        TargetMeasure.multidimensional_poverty_rate: (
+            "tỷ lệ nghèo đa chiều",
+            "multidimensional poverty rate",
+        ),
+    }[series.measure][0 if vi else 1]
+    goal = f"{series.target_percent:.2f}%"
+    figure = charts.target_trajectory(
+        [str(point.year) for point in series.points],
+        [point.rate_percent for point in series.points],
+        [point.expected_percent for point in series.points],
+        target=series.target_percent,
+        title=(
+            f"Đơn vị {series.unit_code}: {measure} so với mục tiêu {goal} năm {series.target_year}"
+            if vi
+            else f"Unit {series.unit_code}: {measure} against the target of {goal} by "
+            f"{series.target_year}"
+        ),
+        labels=(
+            ("Thực tế", "Lộ trình cần đạt", "Mục tiêu")
+            if vi
+            else ("Actual", "Trajectory needed", "Target")
+        ),
+        provisional=[point.figures_status == "provisional" for point in series.points],
+        provisional_label="Số liệu tạm thời" if vi else "Provisional figures",
+    )
+    return Response(
+        charts.render(figure, chart_format), media_type=charts.MEDIA_TYPES[chart_format]
+    )
+
+
 @router.delete("/{target_id}", status_code=204)
 async def delete_target(caller: TargetWriter, target_id: TargetId, session: SessionDep) -> Response:
     """Withdraw a target: it is deleted and no longer checked, so no further
@@ -284,6 +420,36 @@ async def _read(session: AsyncSession, caller: Caller, target: Target) -> Target
         latest_approved=latest_approved,
         latest_provisional=newer[-1] if newer else None,
         disclosure=None if exact else DISCLOSURE,
+    )
+
+
+def _series(read: TargetRead) -> TargetSeries:
+    """One point a year from the baseline: the trajectory (flat after the target year) and the
+    observation of that year, both from the target's own answer."""
+    expected = {point.year: point.expected_percent for point in read.trajectory}
+    seen = {observation.year: observation for observation in read.observations}
+    last = max([read.target_year, *seen])
+    points = []
+    for year in range(read.baseline_year, last + 1):
+        observation = seen.get(year)
+        points.append(
+            TargetSeriesPoint(
+                year=year,
+                expected_percent=expected.get(year, read.target_percent),
+                rate_percent=observation.rate_percent if observation else None,
+                figures_status=observation.figures_status if observation else None,
+                on_track=observation.on_track if observation else None,
+            )
+        )
+    return TargetSeries(
+        target_id=read.id,
+        unit_code=read.unit_code,
+        measure=read.measure,
+        target_year=read.target_year,
+        target_percent=read.target_percent,
+        status=read.status,
+        points=points,
+        disclosure=read.disclosure,
     )
 
 
