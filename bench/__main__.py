@@ -1,13 +1,13 @@
 """`python -m bench`: the benchmark suite on the distributed setup (docs/benchmarks.md).
 
 Starts every process of docker-compose.yml natively against the local PostgreSQL and RabbitMQ (on
-databases `bench_*` and a virtual host `bench` of its own, removed at the end), runs P1–P7, prints
+databases `bench_*` and a virtual host `bench` of its own, removed at the end), runs P1–P8, prints
 the table and writes the figures to `--out` (JSON, and the table beside it as `.md`).
 
     python -m bench                      # the full run, about 10 minutes on 2 cores
     python -m bench --quick              # a small run (N = 200), about a minute
     python -m bench --docs docs/benchmarks.md   # also put the table into that page
-    python -m bench --only P4,P5,P6      # some of the parts (P7 needs P6)
+    python -m bench --only P4,P5,P6      # some of the parts (P7 and P8 need P6)
 """
 
 import argparse
@@ -18,7 +18,17 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench import bulk, data, freshness, overhead, pipeline, reads, recalculation, writes
+from bench import (
+    bulk,
+    data,
+    freshness,
+    overhead,
+    pipeline,
+    reads,
+    recalculation,
+    reports,
+    writes,
+)
 from bench.context import Context, Sizes
 from bench.machine import describe, load_average
 from bench.platform import PlatformConfig, running_platform
@@ -34,13 +44,13 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs")
     parser.add_argument(
-        "--households", type=int, help="N for P6/P7 (default 5000; 200 with --quick)"
+        "--households", type=int, help="N for P6–P8 (default 5000; 200 with --quick)"
     )
     parser.add_argument(
         "--backlog", type=int, help="P4's backlog of events (default 5000; 200 with --quick)"
     )
     parser.add_argument(
-        "--only", help="the parts to run, comma-separated (e.g. P4,P5,P6; P7 needs P6)"
+        "--only", help="the parts to run, comma-separated (e.g. P4,P5,P6; P7 and P8 need P6)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON file to write")
     parser.add_argument("--docs", type=Path, help="a Markdown page whose bench section to replace")
@@ -62,7 +72,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parsed.backlog = parsed.backlog or default
     if parsed.households < 1 or parsed.backlog < 1:
         parser.error("--households and --backlog must be 1 or more")
-    parts = {f"P{n}" for n in range(1, 8)}
+    parts = {f"P{n}" for n in range(1, 9)}
     parsed.parts = {p.strip().upper() for p in parsed.only.split(",")} if parsed.only else parts
     if not parsed.parts <= parts:
         parser.error(f"--only takes parts among {', '.join(sorted(parts))}")
@@ -132,7 +142,14 @@ async def main(options: argparse.Namespace) -> int:
         await phase("P5 freshness", lambda: freshness.run(context))
         await phase("P4 event pipeline", lambda: pipeline.run(context))
         await phase("P6 bulk import", p6)
+
+        async def p8() -> list[Figure]:
+            if not imported:
+                raise RuntimeError("P8 reports on P6's round, and P6 failed")
+            return await reports.run(context, imported[0])
+
         await phase("P7 recalculation", p7)
+        await phase("P8 reports and transitions", p8)
     machine["load_average_at_end"] = load_average()
     figures.sort(key=lambda figure: figure.p)
     run: dict[str, object] = {

@@ -17,7 +17,7 @@ from kit import testing
 pytestmark = pytest.mark.infra
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASES = {f"P{number}" for number in range(1, 8)}
+PHASES = {f"P{number}" for number in range(1, 9)}
 
 
 def test_a_small_run_gives_a_figure_for_every_p_and_writes_the_file(tmp_path: Path) -> None:
