@@ -10,10 +10,10 @@ here.
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
-from matplotlib.figure import Figure
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
@@ -50,6 +50,9 @@ from indicators.transitions.schemas import TransitionsAnswer
 from kit.auth import Caller, Role
 from kit.db import unavailable, utc_now
 from kit.errors import FieldError, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure  # matplotlib loads on the first chart (charts.py)
 
 log = structlog.get_logger()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -238,7 +241,7 @@ def chart_pictures(gathered: Gathered, names: Mapping[str, str], lang: Lang) -> 
 
 def rates_figure(
     rows: list[UnitFigures], names: Mapping[str, str], lang: Lang, title: str
-) -> Figure:
+) -> "Figure":
     vi = lang is Lang.vi
     return charts.rates_by_unit(
         [unit_label(row.unit_code, names) for row in rows],
@@ -249,7 +252,7 @@ def rates_figure(
     )
 
 
-def profile_figure(figures: UnitFigures, lang: Lang, title: str) -> Figure:
+def profile_figure(figures: UnitFigures, lang: Lang, title: str) -> "Figure":
     vi = lang is Lang.vi
     standard = get_standard(figures.standard_id)
     names = [f"{i.number}. {i.name.vi if vi else i.name.en}" for i in standard.indicators]
