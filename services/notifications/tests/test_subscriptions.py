@@ -481,6 +481,36 @@ async def test_a_hanging_receiver_does_not_hold_up_the_others(
     assert sorted(r.path for r in receiver.received) == ["/a", "/b"]
 
 
+async def test_a_hanging_endpoint_holds_no_more_than_its_share_of_the_slots(
+    any_database: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.hanging.add("/slow")
+    async for service in _service(
+        any_database, tmp_path, DELIVERY_CONCURRENCY=8, DELIVERY_CONCURRENCY_PER_ENDPOINT=2
+    ):
+        slow, _ = [
+            await service.subscribe(
+                bearer(Role.ADMIN, subject=f"user:{path}"), event_types=[approved().TYPE],
+                channels=["webhook"], webhook_url=receiver.url(path),
+            )
+            for path in ("/slow", "/a")
+        ]  # fmt: skip
+        for _ in range(6):
+            await service.handle(incoming(approved()))
+        for _ in range(100):
+            await service.worker.top_up()
+            if len(receiver.received) == 6:
+                break
+            await asyncio.sleep(0.02)
+
+        assert [r.path for r in receiver.received] == ["/a"] * 6
+        slow_ones = [d for d in await service.deliveries() if str(d.subscription_id) == slow["id"]]
+        # Two in flight; the others handed back untried (no attempt counted), due as before.
+        assert sorted((d.status, d.attempts) for d in slow_ones) == (
+            [("pending", 0)] * 4 + [("sending", 1)] * 2
+        )
+
+
 # --- e-mail --------------------------------------------------------------------------------------
 
 
