@@ -722,6 +722,32 @@ async def _reminders_once(service: Service) -> None:
     assert inbox["total"] == 3
 
 
+async def test_the_end_of_a_posting_is_the_last_day_the_commune_set_not_a_fixed_length(
+    service: Service,
+) -> None:
+    await service.subscribe(
+        PROVINCE, event_types=["reminder.posting_period_ends"], channels=["inbox"], unit_code="25"
+    )
+    step = ReviewStepChangedV1(
+        round_id=ROUND, commune_code="08770", province_code="25", unit_path=["25", "08770"],
+        from_state=ReviewState.surveyed, to_state=ReviewState.posted, actor="user:c",
+        at=datetime(2026, 8, 20, 3, tzinfo=UTC), version=3,
+        posting_from=date(2026, 8, 21), posting_until=date(2026, 9, 4),  # 15 days
+    )  # fmt: skip
+    await service.handle(incoming(step, sequence=3))
+
+    async def reminded() -> list[tuple[str, int]]:
+        inbox = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()
+        return [(i["data"]["occasion_on"], i["data"]["days_before"]) for i in inbox["items"]]
+
+    # Seven days after the posting began, where a fixed week would have ended it: nothing yet.
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 8, 27, 2, tzinfo=UTC))
+    assert await reminded() == []
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 3, 2, tzinfo=UTC))
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 4, 2, tzinfo=UTC))
+    assert sorted(await reminded()) == [("2026-09-04", 0), ("2026-09-04", 1)]
+
+
 async def test_a_change_of_access_suspends_delivery_until_confirmed_within_the_new_scope(
     service: Service,
 ) -> None:
