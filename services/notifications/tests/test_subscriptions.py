@@ -23,13 +23,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from bench.webhook_receiver import Receiver, free_port, running_receiver
-from kit import testing
+from kit import runner, testing
 from kit.auth import Role
 from kit.contracts import AccessChange, AccessChangedV1, Envelope, Event
-from kit.contracts.households import ProvinceApprovedV1, ReviewState, ReviewStepChangedV1
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.households import (
+    Device,
+    ProvinceApprovedV1,
+    ReviewState,
+    ReviewStepChangedV1,
+    SupportGiven,
+    SupportKind,
+    SupportRecordedV1,
+)
+from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdLeftBehindV1
 from kit.db import make_engine, make_sessionmaker, utc_now
-from kit.messaging import EventConsumer, IncomingMessage, InProcessBus
+from kit.messaging import EventConsumer, IncomingMessage, InProcessBus, OutgoingMessage
+from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.testing import bearer, trusted_test_keys
 from notifications.config import Settings
 from notifications.delivery import service as delivery_service
@@ -746,6 +755,96 @@ async def test_the_end_of_a_posting_is_the_last_day_the_commune_set_not_a_fixed_
     await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 3, 2, tzinfo=UTC))
     await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 4, 2, tzinfo=UTC))
     assert sorted(await reminded()) == [("2026-09-04", 0), ("2026-09-04", 1)]
+
+
+def left_behind(commune: str, household_code: str) -> HouseholdLeftBehindV1:
+    return HouseholdLeftBehindV1(
+        household_id=uuid4(), household_code=household_code, round_id=ROUND,
+        standard_id="VN-2022-2025", commune_code=commune, commune_name=None,
+        unit_path=["25", commune], deprived_indicators=["telecom_use"],
+        waiting_since=date(2026, 11, 5), reason="no_support_since_survey",
+    )  # fmt: skip
+
+
+def support(commune: str, household_code: str) -> SupportGiven:
+    return SupportGiven(
+        support_id=uuid4(), household_id=uuid4(), household_code=household_code,
+        commune_code=commune, unit_path=["25", commune], kind=SupportKind.device_given,
+        device=Device.smartphone, given_on=date(2026, 11, 20), team_id=uuid4(), member_id=uuid4(),
+    )  # fmt: skip
+
+
+async def published_on_the_bus(service: Service, *events: Event) -> None:
+    """Publish on a bus the service's consumer consumes, and wait until each is handled."""
+    bus = InProcessBus(queues=[NOTIFICATIONS_QUEUE])  # the other services' queues are not here
+    await runner.consume(service.settings, bus, NOTIFICATIONS_QUEUE, service.handle)
+    try:
+        for event in events:
+            envelope = Envelope.wrap(event, producer="test", subject=str(uuid4()), sequence=1)
+            await bus.publish(OutgoingMessage.from_envelope(envelope))
+        await asyncio.wait_for(bus.drained(), timeout=10)
+        assert bus.unsettled() == set()  # handled and acknowledged, none dead-lettered
+        assert await bus.queue_depth(NOTIFICATIONS_QUEUE) == (0, 0)
+    finally:
+        await bus.close()
+
+
+async def test_a_left_behind_household_reaches_its_communes_subscribers_on_every_channel(
+    service: Service, receiver: Receiver
+) -> None:
+    team = bearer(Role.COMMUNE_OFFICER, ("08770",), subject="user:digital-team-08770")
+    elsewhere = bearer(Role.COMMUNE_OFFICER, ("08771",), subject="user:digital-team-08771")
+    for headers in (team, elsewhere):
+        await service.subscribe(
+            headers, event_types=[HouseholdLeftBehindV1.TYPE],
+            channels=["inbox", "webhook", "email"],
+            unit_code="08770" if headers is team else "08771", email="team@vinhyen.gov.vn",
+            language="en", webhook_url=receiver.url("/team" if headers is team else "/other"),
+        )  # fmt: skip
+    await service.subscribe(ANALYST, event_types=[HouseholdLeftBehindV1.TYPE], channels=["inbox"])
+
+    await published_on_the_bus(service, left_behind("08770", "VY-0420"))
+    await service.worker.drain()
+
+    inbox = (await service.client.get("/api/v1/inbox", headers=team)).json()
+    [item] = inbox["items"]
+    assert item["event_type"] == "indicators.household.left_behind.v1"
+    assert item["data"]["household_code"] == "VY-0420"  # the team is there to visit it
+    assert [r.path for r in receiver.received] == ["/team"]
+    assert json.loads(receiver.received[0].body)["data"]["deprived_indicators"] == ["telecom_use"]
+    [mail] = await asyncio.to_thread(
+        lambda: list(Path(service.settings.EMAIL_FOLDER).glob("*.eml"))
+    )
+    assert "left behind in digital inclusion" in mail.read_text()
+    other = (await service.client.get("/api/v1/inbox", headers=elsewhere)).json()
+    assert other["items"] == []
+    [aggregate] = (await service.client.get("/api/v1/inbox", headers=ANALYST)).json()["items"]
+    assert "household_code" not in aggregate["data"]
+    assert aggregate["data"]["commune_code"] == "08770"
+
+
+async def test_a_batch_of_support_records_reaches_each_subscriber_with_its_units_records_only(
+    service: Service,
+) -> None:
+    team = bearer(Role.COMMUNE_OFFICER, ("08770",), subject="user:digital-team-08770")
+    province = bearer(Role.PROVINCE_OFFICER, ("25",), subject="user:province-25")
+    await service.subscribe(
+        team, event_types=[SupportRecordedV1.TYPE], channels=["inbox"], unit_code="08770"
+    )
+    # A province officer's subscription to one commune of the province (known to the service from
+    # an earlier event naming it): that commune's records only.
+    await service.handle(incoming(class_changed(commune="08771")))
+    await service.subscribe(
+        province, event_types=[SupportRecordedV1.TYPE], channels=["inbox"], unit_code="08771"
+    )
+    batch = SupportRecordedV1(records=[support("08770", "VY-0001"), support("08771", "VY-0002")])
+
+    await published_on_the_bus(service, batch)
+
+    [team_item] = (await service.client.get("/api/v1/inbox", headers=team)).json()["items"]
+    [province_item] = (await service.client.get("/api/v1/inbox", headers=province)).json()["items"]
+    assert [r["household_code"] for r in team_item["data"]["records"]] == ["VY-0001"]
+    assert [r["household_code"] for r in province_item["data"]["records"]] == ["VY-0002"]
 
 
 async def test_a_change_of_access_suspends_delivery_until_confirmed_within_the_new_scope(

@@ -58,6 +58,22 @@ TITLES: dict[str, dict[str, str]] = {
         "vi": "Phân loại hộ thay đổi",
         "en": "A household's class changed",
     },
+    "indicators.target.progress_changed.v1": {
+        "vi": "Chỉ tiêu giảm nghèo thay đổi trạng thái",
+        "en": "A poverty-reduction target's progress changed",
+    },
+    "indicators.household.left_behind.v1": {
+        "vi": "Hộ chưa được hỗ trợ chuyển đổi số",
+        "en": "A household is left behind in digital inclusion",
+    },
+    "households.support.recorded.v1": {
+        "vi": "Đã ghi nhận hỗ trợ chuyển đổi số",
+        "en": "Digital-inclusion support was recorded",
+    },
+    "households.support.withdrawn.v1": {
+        "vi": "Một ghi nhận hỗ trợ đã được hủy",
+        "en": "A support record was withdrawn",
+    },
     "reminder.periodic_review_opens": {
         "vi": "Nhắc lịch: rà soát định kỳ bắt đầu ngày 1/9",
         "en": "Reminder: the periodic review opens on 1 September",

@@ -111,7 +111,7 @@ async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
     # the subscribers who share them (thousands, for a province's officers).
     views: dict[tuple[str, tuple[str, ...] | None, str], tuple[Any, str, list[str]] | None] = {}
     for subscription in subscriptions:
-        units = tuple(subscription.owner_units) if subscription.owner_units is not None else None
+        units = _covered_units(subscription)
         key = (subscription.owner_role, units, subscription.language)
         if key not in views:
             views[key] = _view(envelope, subscription.owner_role, units, subscription.language)
@@ -162,6 +162,15 @@ async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
         statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
         await session.exec(statement, params=delivery_rows)
     return len(subscriptions)
+
+
+def _covered_units(subscription: Subscription) -> tuple[str, ...] | None:
+    """The units whose items of an event about many (a batch of support records or surveys) the
+    subscription receives: its own unit when it names one (always within the owner's scope),
+    else the owner's scope; None: the whole country."""
+    if subscription.unit_code is not None:
+        return (subscription.unit_code,)
+    return tuple(subscription.owner_units) if subscription.owner_units is not None else None
 
 
 def _view(
