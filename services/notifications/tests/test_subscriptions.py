@@ -410,6 +410,114 @@ async def test_a_failing_receiver_is_retried_on_a_persisted_schedule_then_disabl
         assert receiver.received[-1].headers["webhook-id"] == f"msg_{deliveries[0].id.hex}"
 
 
+async def test_a_delivery_that_failed_all_its_attempts_is_told_to_its_owner_and_admins(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.statuses["/hook"] = 500
+    url = f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    admin = bearer(Role.ADMIN, subject="user:ops")
+    other = bearer(Role.PROVINCE_OFFICER, ("25",), subject="user:other")
+    async for service in _service(url, tmp_path, WEBHOOK_MAX_ATTEMPTS=2):
+        failing = await service.subscribe(
+            PROVINCE, event_types=[approved().TYPE], channels=["webhook"], unit_code="25",
+            webhook_url=receiver.url(),
+        )  # fmt: skip
+        # The integrator wants to know on a channel that works, and by a webhook that fails too:
+        # that notice failing in turn must not raise another.
+        await service.subscribe(
+            PROVINCE, event_types=["deadletter.delivery"], channels=["inbox", "webhook"],
+            unit_code="25", webhook_url=receiver.url(),
+        )  # fmt: skip
+        await service.subscribe(admin, event_types=["deadletter.delivery"], channels=["inbox"])
+        await service.subscribe(
+            other, event_types=["deadletter.delivery"], channels=["inbox"], unit_code="25"
+        )
+        await service.handle(incoming(approved()))
+        for _ in range(6):  # two attempts each, the retries due at once (initial wait 0)
+            await service.worker.drain()
+            await asyncio.sleep(0.05)
+
+        [notice] = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()["items"]
+        [for_ops] = (await service.client.get("/api/v1/inbox", headers=admin)).json()["items"]
+        others = (await service.client.get("/api/v1/inbox", headers=other)).json()["items"]
+        deliveries = await service.deliveries()
+
+    assert notice["event_type"] == "deadletter.delivery"
+    assert notice["data"]["subscription_id"] == failing["id"]
+    assert notice["data"]["event_type"] == approved().TYPE
+    assert (notice["data"]["attempts"], notice["data"]["last_error"]) == (2, "answered 500")
+    assert for_ops["data"]["delivery_id"] == notice["data"]["delivery_id"]
+    assert for_ops["data"]["owner_subject"] == "user:province"
+    assert others == []  # another user's deliveries are none of theirs
+    # The event's delivery and the notice's webhook both failed; nothing more was raised.
+    assert sorted(d.event_type for d in deliveries) == [
+        "deadletter.delivery",
+        approved().TYPE,
+    ]
+    assert {d.status for d in deliveries} == {"failed"}
+
+
+async def test_dead_letters_of_the_bus_are_told_to_admins_once_per_rise(
+    any_database: str, tmp_path: Path
+) -> None:
+    from kit.messaging import PoisonMessage
+    from kit.messaging.topology import INDICATORS_QUEUE
+    from notifications.deadletters import service as dead_letters
+
+    bus = InProcessBus(queues=[INDICATORS_QUEUE])
+
+    async def refuse(message: IncomingMessage) -> None:
+        raise PoisonMessage("cannot be applied")
+
+    await bus.consume(INDICATORS_QUEUE, refuse)
+    admin = bearer(Role.ADMIN, subject="user:ops")
+    try:
+        async for service in _service(any_database, tmp_path):
+            refused = await service.client.post(
+                "/api/v1/subscriptions", headers=PROVINCE,
+                json={"event_types": ["deadletter.message"], "channels": ["inbox"],
+                      "unit_code": "25"},
+            )  # fmt: skip
+            await service.subscribe(admin, event_types=["deadletter.message"], channels=["inbox"])
+
+            async def dead_lettered(count: int) -> None:
+                for _ in range(count):
+                    envelope = Envelope.wrap(approved(), producer="t", subject="s", sequence=1)
+                    await bus.publish(OutgoingMessage.from_envelope(envelope))
+                await asyncio.wait_for(bus.drained(), timeout=10)
+
+            async def told(service: Service = service) -> list[tuple[int, int]]:
+                inbox = (await service.client.get("/api/v1/inbox", headers=admin)).json()
+                return sorted(
+                    (i["data"]["dead_letters"], i["data"]["new_dead_letters"])
+                    for i in inbox["items"]
+                )
+
+            await dead_lettered(2)
+            # Two workers look at once: the rise is told once.
+            await asyncio.gather(
+                *(dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE]) for _ in "ab")
+            )
+            await dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE])
+            after_two = await told()
+            await bus.replay_dead_letters(INDICATORS_QUEUE)  # refused again at once
+            await asyncio.wait_for(bus.drained(), timeout=10)
+            await dead_lettered(1)
+            await dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE])
+            finally_told = await told()
+            [item, *_] = (await service.client.get("/api/v1/inbox", headers=admin)).json()["items"]
+    finally:
+        await bus.close()
+
+    assert refused.status_code == 422
+    assert after_two == [(2, 2)]
+    # Replayed and dead-lettered again (the count unchanged at a look: nothing new), then one more.
+    assert finally_told == [(2, 2), (3, 1)]
+    assert item["data"]["queue"] == "indicators.events"
+    assert item["data"]["read_at"] == "/api/v1/admin/indicators/dead-letters"
+    assert item["data"]["dead_letters"] == 3
+
+
 def test_the_retry_schedule_grows_exponentially_with_jitter_over_hours() -> None:
     settings = Settings()
     delays = [

@@ -62,3 +62,5 @@ class Settings(ServiceSettings):
     # Daily digests are sent after this hour, Vietnam time, for the days before.
     DIGEST_HOUR: int = Field(default=7, ge=0, le=23)
     REMINDER_POLL_SECONDS: float = Field(default=300.0, gt=0)
+    # How often the workers look at the bus's dead-letter queues (`deadletter.message`).
+    DEAD_LETTER_POLL_SECONDS: float = Field(default=60.0, gt=0)

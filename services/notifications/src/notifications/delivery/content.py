@@ -31,6 +31,7 @@ PERSONAL_FIELDS = frozenset(
         "phone",
         "lodged_by",
         "actor",
+        "owner_subject",
     }
 )
 HOUSEHOLD_FIELDS = frozenset(
@@ -89,6 +90,14 @@ TITLES: dict[str, dict[str, str]] = {
     "reminder.posting_period_ends": {
         "vi": "Nhắc lịch: hết thời gian niêm yết công khai",
         "en": "Reminder: the commune's public posting period ends",
+    },
+    "deadletter.delivery": {
+        "vi": "Một lần gửi đã thất bại sau mọi lần thử lại",
+        "en": "A delivery failed all its attempts",
+    },
+    "deadletter.message": {
+        "vi": "Có thông điệp không xử lý được (dead letter)",
+        "en": "Messages were dead-lettered on the bus",
     },
     "notice.subscription": {
         "vi": "Thông báo về đăng ký nhận tin",

@@ -9,7 +9,7 @@ such a row is sent again with the same `webhook-id`, which receivers use to drop
 """
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from tenacity import RetryCallState, wait_exponential_jitter
 
 from kit.contracts import Envelope
 from kit.db import insert_for, table_of, utc_now
+from notifications.deadletters import service as dead_letters
 from notifications.delivery import content
 from notifications.delivery.models import (
     Delivery,
@@ -92,13 +93,21 @@ async def matching_subscriptions(
     return (await session.exec(statement)).all()
 
 
-async def fan_out(session: AsyncSession, envelope: Envelope) -> int:
-    """Deliver one event to every subscription that wants it; how many matched."""
+async def fan_out(
+    session: AsyncSession,
+    envelope: Envelope,
+    *,
+    recipients: Callable[[Subscription], bool] | None = None,
+) -> int:
+    """Deliver one event to every subscription that wants it (of those `recipients` accepts, for
+    a notice meant for some only); how many matched."""
     path = content.unit_path(envelope.data)
     subscriptions = [
         s
         for s in await matching_subscriptions(session, envelope.type, path)
-        if _within_owner_scope(s, path) and _matches_threshold(s, envelope.data)
+        if _within_owner_scope(s, path)
+        and _matches_threshold(s, envelope.data)
+        and (recipients is None or recipients(s))
     ]
     if not subscriptions:
         return 0
@@ -507,6 +516,8 @@ async def _record(session: AsyncSession, item: Finished, policy: RetryPolicy) ->
     if result.rowcount == 0:
         log.warning("delivery.lease_lost", delivery_id=str(delivery.id))
         return DeliveryStatus.sending
+    if status == DeliveryStatus.failed:  # a dead letter: told to whoever subscribed to them
+        await dead_letters.delivery_failed(session, delivery, subscription, item.error)
     if delivery.channel == DeliveryChannel.webhook and not item.cancelled:
         await _count_webhook_outcome(session, subscription.id, status, policy.disable_after)
     return status
