@@ -29,7 +29,6 @@ from kit.db import insert_for, table_of, utc_now
 from kit.messaging import MessageBus, QueueSpec
 from notifications.deadletters.models import DeadLetterWatch
 from notifications.delivery import service as delivery_service
-from notifications.delivery.models import Delivery
 from notifications.subscription.models import Subscription
 
 log = structlog.get_logger()
@@ -106,7 +105,10 @@ async def _compare(session: AsyncSession, queue: str, dead_letters: int) -> int:
 
 
 async def delivery_failed(
-    session: AsyncSession, delivery: Delivery, subscription: Subscription, error: str | None
+    session: AsyncSession,
+    delivery: "delivery_service.ClaimedDelivery",  # quoted: the two modules import each other
+    subscription: Subscription,
+    error: str | None,
 ) -> None:
     """Tell the owner and the admins subscribed that `delivery` failed all its attempts."""
     if delivery.event_type in TYPES:

@@ -264,8 +264,29 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery's row as claimed: plain values, not an ORM object (which cost a third of the
+    worker's CPU to build, at hundreds a second)."""
+
+    id: UUID
+    subscription_id: UUID
+    event_id: UUID
+    event_type: str
+    channel: str
+    status: str
+    payload: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    digest_day: date | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
-    delivery: Delivery
+    delivery: ClaimedDelivery
     subscription: Subscription
     lease_until: datetime
 
@@ -325,9 +346,7 @@ async def claim_due(
             ).all()
         }
     return [
-        Claim(
-            Delivery.model_validate(row._mapping), subscriptions[row.subscription_id], lease_until
-        )
+        Claim(ClaimedDelivery(**row._mapping), subscriptions[row.subscription_id], lease_until)
         for row in sorted(claimed, key=lambda row: row.next_attempt_at)
     ]
 
