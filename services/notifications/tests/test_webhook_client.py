@@ -57,6 +57,24 @@ async def test_deliveries_to_one_receiver_reuse_one_kept_alive_connection(
         Webhook(SECRET).verify(request.body, request.headers)
 
 
+async def test_idle_connections_past_their_time_are_closed_whatever_the_origin(
+    receiver: Receiver,
+) -> None:
+    pool = Connections(connect_timeout=2, read_timeout=1, keepalive_seconds=0.2)
+    try:
+        async with running_receiver() as other:
+            await send(pool, receiver.url(), n=1)  # an endpoint not called again
+            kept_at_first = pool.idle_count()
+            await asyncio.sleep(1.1)
+            await send(pool, other.url(), n=2)  # another origin (another port)
+            kept_later = pool.idle_count()
+    finally:
+        await pool.aclose()
+
+    assert kept_at_first == 1
+    assert kept_later == 1  # the quiet endpoint's connection was closed, not kept for ever
+
+
 async def test_concurrent_deliveries_each_have_a_connection_of_their_own(
     connections: Connections, receiver: Receiver
 ) -> None:

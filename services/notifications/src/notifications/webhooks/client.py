@@ -78,6 +78,7 @@ class Connections:
         self._keepalive_seconds = keepalive_seconds
         self._max_idle = max_idle_per_origin
         self._idle: dict[Origin, list[_Connection]] = {}
+        self._pruned_at = time.monotonic()
         # The system's CAs, the certificate checked against the URL's host.
         self._tls = tls or ssl.create_default_context()
 
@@ -91,12 +92,33 @@ class Connections:
         return None
 
     def give_back(self, origin: Origin, connection: _Connection) -> None:
+        self._prune()
         idle = self._idle.setdefault(origin, [])
         if len(idle) >= self._max_idle:
             connection.close()
             return
         connection.idle_since = time.monotonic()
         idle.append(connection)
+
+    def _prune(self) -> None:
+        """Close, at most once a second, the idle connections past their time, of every origin:
+        an endpoint that is not called again must not keep its sockets open for ever."""
+        now = time.monotonic()
+        if now - self._pruned_at < 1.0:
+            return
+        self._pruned_at = now
+        for origin, idle in list(self._idle.items()):
+            kept = [c for c in idle if c.usable(self._keepalive_seconds)]
+            for connection in idle:
+                if connection not in kept:
+                    connection.close()
+            if kept:
+                self._idle[origin] = kept
+            else:
+                del self._idle[origin]
+
+    def idle_count(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
 
     async def open(self, origin: Origin) -> _Connection:
         tls = self._tls if origin.scheme == "https" else None
