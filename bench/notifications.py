@@ -9,7 +9,7 @@ database of its own (PostgreSQL by default, `--sqlite` for the embedded default)
   all of them, then the delivery worker runs until every other endpoint has all its deliveries;
   deliveries per second over that time, and how long the hanging one held its slots.
 
-    python -m bench.notifications                   # about a minute on 2 cores
+    python -m bench.notifications                   # under a minute on 2 cores
     python -m bench.notifications --subscriptions 2000 --events 10
 """
 

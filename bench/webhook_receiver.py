@@ -19,6 +19,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: str = ""  # the client's address and port: one per connection
 
 
 @dataclass
@@ -49,7 +50,9 @@ async def running_receiver(port: int | None = None) -> AsyncIterator[Receiver]:
         if path in receiver.hanging:
             await receiver.released.wait()
             return Response("gone", status_code=503)
-        receiver.received.append(Received(path, dict(request.headers), await request.body()))
+        peer = f"{request.client.host}:{request.client.port}" if request.client else ""
+        body = await request.body()
+        receiver.received.append(Received(path, dict(request.headers), body, peer))
         return Response("thanks", status_code=receiver.statuses.get(path, 200))
 
     app = Starlette(routes=[Route("/{rest:path}", hook, methods=["POST"])])

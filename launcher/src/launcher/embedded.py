@@ -319,6 +319,11 @@ async def running_platform(
                 )
             ),
             asyncio.create_task(
+                notifications.worker.run_dead_letter_watch(
+                    sessionmakers["notifications"], notifications_settings, bus
+                )
+            ),
+            asyncio.create_task(
                 indicators.worker.run_report_jobs(sessionmakers["indicators"], indicators_settings)
             ),
         ]

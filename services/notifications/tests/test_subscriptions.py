@@ -23,13 +23,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from standardwebhooks.webhooks import Webhook
 
 from bench.webhook_receiver import Receiver, free_port, running_receiver
-from kit import testing
+from kit import runner, testing
 from kit.auth import Role
 from kit.contracts import AccessChange, AccessChangedV1, Envelope, Event
-from kit.contracts.households import ProvinceApprovedV1, ReviewState, ReviewStepChangedV1
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.households import (
+    Device,
+    ProvinceApprovedV1,
+    ReviewState,
+    ReviewStepChangedV1,
+    SupportGiven,
+    SupportKind,
+    SupportRecordedV1,
+)
+from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdLeftBehindV1
 from kit.db import make_engine, make_sessionmaker, utc_now
-from kit.messaging import EventConsumer, IncomingMessage, InProcessBus
+from kit.messaging import EventConsumer, IncomingMessage, InProcessBus, OutgoingMessage
+from kit.messaging.topology import NOTIFICATIONS_QUEUE
 from kit.testing import bearer, trusted_test_keys
 from notifications.config import Settings
 from notifications.delivery import service as delivery_service
@@ -401,6 +410,114 @@ async def test_a_failing_receiver_is_retried_on_a_persisted_schedule_then_disabl
         assert receiver.received[-1].headers["webhook-id"] == f"msg_{deliveries[0].id.hex}"
 
 
+async def test_a_delivery_that_failed_all_its_attempts_is_told_to_its_owner_and_admins(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.statuses["/hook"] = 500
+    url = f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"
+    admin = bearer(Role.ADMIN, subject="user:ops")
+    other = bearer(Role.PROVINCE_OFFICER, ("25",), subject="user:other")
+    async for service in _service(url, tmp_path, WEBHOOK_MAX_ATTEMPTS=2):
+        failing = await service.subscribe(
+            PROVINCE, event_types=[approved().TYPE], channels=["webhook"], unit_code="25",
+            webhook_url=receiver.url(),
+        )  # fmt: skip
+        # The integrator wants to know on a channel that works, and by a webhook that fails too:
+        # that notice failing in turn must not raise another.
+        await service.subscribe(
+            PROVINCE, event_types=["deadletter.delivery"], channels=["inbox", "webhook"],
+            unit_code="25", webhook_url=receiver.url(),
+        )  # fmt: skip
+        await service.subscribe(admin, event_types=["deadletter.delivery"], channels=["inbox"])
+        await service.subscribe(
+            other, event_types=["deadletter.delivery"], channels=["inbox"], unit_code="25"
+        )
+        await service.handle(incoming(approved()))
+        for _ in range(6):  # two attempts each, the retries due at once (initial wait 0)
+            await service.worker.drain()
+            await asyncio.sleep(0.05)
+
+        [notice] = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()["items"]
+        [for_ops] = (await service.client.get("/api/v1/inbox", headers=admin)).json()["items"]
+        others = (await service.client.get("/api/v1/inbox", headers=other)).json()["items"]
+        deliveries = await service.deliveries()
+
+    assert notice["event_type"] == "deadletter.delivery"
+    assert notice["data"]["subscription_id"] == failing["id"]
+    assert notice["data"]["event_type"] == approved().TYPE
+    assert (notice["data"]["attempts"], notice["data"]["last_error"]) == (2, "answered 500")
+    assert for_ops["data"]["delivery_id"] == notice["data"]["delivery_id"]
+    assert for_ops["data"]["owner_subject"] == "user:province"
+    assert others == []  # another user's deliveries are none of theirs
+    # The event's delivery and the notice's webhook both failed; nothing more was raised.
+    assert sorted(d.event_type for d in deliveries) == [
+        "deadletter.delivery",
+        approved().TYPE,
+    ]
+    assert {d.status for d in deliveries} == {"failed"}
+
+
+async def test_dead_letters_of_the_bus_are_told_to_admins_once_per_rise(
+    any_database: str, tmp_path: Path
+) -> None:
+    from kit.messaging import PoisonMessage
+    from kit.messaging.topology import INDICATORS_QUEUE
+    from notifications.deadletters import service as dead_letters
+
+    bus = InProcessBus(queues=[INDICATORS_QUEUE])
+
+    async def refuse(message: IncomingMessage) -> None:
+        raise PoisonMessage("cannot be applied")
+
+    await bus.consume(INDICATORS_QUEUE, refuse)
+    admin = bearer(Role.ADMIN, subject="user:ops")
+    try:
+        async for service in _service(any_database, tmp_path):
+            refused = await service.client.post(
+                "/api/v1/subscriptions", headers=PROVINCE,
+                json={"event_types": ["deadletter.message"], "channels": ["inbox"],
+                      "unit_code": "25"},
+            )  # fmt: skip
+            await service.subscribe(admin, event_types=["deadletter.message"], channels=["inbox"])
+
+            async def dead_lettered(count: int) -> None:
+                for _ in range(count):
+                    envelope = Envelope.wrap(approved(), producer="t", subject="s", sequence=1)
+                    await bus.publish(OutgoingMessage.from_envelope(envelope))
+                await asyncio.wait_for(bus.drained(), timeout=10)
+
+            async def told(service: Service = service) -> list[tuple[int, int]]:
+                inbox = (await service.client.get("/api/v1/inbox", headers=admin)).json()
+                return sorted(
+                    (i["data"]["dead_letters"], i["data"]["new_dead_letters"])
+                    for i in inbox["items"]
+                )
+
+            await dead_lettered(2)
+            # Two workers look at once: the rise is told once.
+            await asyncio.gather(
+                *(dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE]) for _ in "ab")
+            )
+            await dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE])
+            after_two = await told()
+            await bus.replay_dead_letters(INDICATORS_QUEUE)  # refused again at once
+            await asyncio.wait_for(bus.drained(), timeout=10)
+            await dead_lettered(1)
+            await dead_letters.watch(service.sessionmaker, bus, [INDICATORS_QUEUE])
+            finally_told = await told()
+            [item, *_] = (await service.client.get("/api/v1/inbox", headers=admin)).json()["items"]
+    finally:
+        await bus.close()
+
+    assert refused.status_code == 422
+    assert after_two == [(2, 2)]
+    # Replayed and dead-lettered again (the count unchanged at a look: nothing new), then one more.
+    assert finally_told == [(2, 2), (3, 1)]
+    assert item["data"]["queue"] == "indicators.events"
+    assert item["data"]["read_at"] == "/api/v1/admin/indicators/dead-letters"
+    assert item["data"]["dead_letters"] == 3
+
+
 def test_the_retry_schedule_grows_exponentially_with_jitter_over_hours() -> None:
     settings = Settings()
     delays = [
@@ -479,6 +596,36 @@ async def test_a_hanging_receiver_does_not_hold_up_the_others(
         await asyncio.sleep(0.02)
 
     assert sorted(r.path for r in receiver.received) == ["/a", "/b"]
+
+
+async def test_a_hanging_endpoint_holds_no_more_than_its_share_of_the_slots(
+    any_database: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.hanging.add("/slow")
+    async for service in _service(
+        any_database, tmp_path, DELIVERY_CONCURRENCY=8, DELIVERY_CONCURRENCY_PER_ENDPOINT=2
+    ):
+        slow, _ = [
+            await service.subscribe(
+                bearer(Role.ADMIN, subject=f"user:{path}"), event_types=[approved().TYPE],
+                channels=["webhook"], webhook_url=receiver.url(path),
+            )
+            for path in ("/slow", "/a")
+        ]  # fmt: skip
+        for _ in range(6):
+            await service.handle(incoming(approved()))
+        for _ in range(100):
+            await service.worker.top_up()
+            if len(receiver.received) == 6:
+                break
+            await asyncio.sleep(0.02)
+
+        assert [r.path for r in receiver.received] == ["/a"] * 6
+        slow_ones = [d for d in await service.deliveries() if str(d.subscription_id) == slow["id"]]
+        # Two in flight; the others handed back untried (no attempt counted), due as before.
+        assert sorted((d.status, d.attempts) for d in slow_ones) == (
+            [("pending", 0)] * 4 + [("sending", 1)] * 2
+        )
 
 
 # --- e-mail --------------------------------------------------------------------------------------
@@ -690,6 +837,122 @@ async def _reminders_once(service: Service) -> None:
     await reminder_service.send_due(service.sessionmaker, now=on_the_day)
     inbox = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()
     assert inbox["total"] == 3
+
+
+async def test_the_end_of_a_posting_is_the_last_day_the_commune_set_not_a_fixed_length(
+    service: Service,
+) -> None:
+    await service.subscribe(
+        PROVINCE, event_types=["reminder.posting_period_ends"], channels=["inbox"], unit_code="25"
+    )
+    step = ReviewStepChangedV1(
+        round_id=ROUND, commune_code="08770", province_code="25", unit_path=["25", "08770"],
+        from_state=ReviewState.surveyed, to_state=ReviewState.posted, actor="user:c",
+        at=datetime(2026, 8, 20, 3, tzinfo=UTC), version=3,
+        posting_from=date(2026, 8, 21), posting_until=date(2026, 9, 4),  # 15 days
+    )  # fmt: skip
+    await service.handle(incoming(step, sequence=3))
+
+    async def reminded() -> list[tuple[str, int]]:
+        inbox = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()
+        return [(i["data"]["occasion_on"], i["data"]["days_before"]) for i in inbox["items"]]
+
+    # Seven days after the posting began, where a fixed week would have ended it: nothing yet.
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 8, 27, 2, tzinfo=UTC))
+    assert await reminded() == []
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 3, 2, tzinfo=UTC))
+    await reminder_service.send_due(service.sessionmaker, now=datetime(2026, 9, 4, 2, tzinfo=UTC))
+    assert sorted(await reminded()) == [("2026-09-04", 0), ("2026-09-04", 1)]
+
+
+def left_behind(commune: str, household_code: str) -> HouseholdLeftBehindV1:
+    return HouseholdLeftBehindV1(
+        household_id=uuid4(), household_code=household_code, round_id=ROUND,
+        standard_id="VN-2022-2025", commune_code=commune, commune_name=None,
+        unit_path=["25", commune], deprived_indicators=["telecom_use"],
+        waiting_since=date(2026, 11, 5), reason="no_support_since_survey",
+    )  # fmt: skip
+
+
+def support(commune: str, household_code: str) -> SupportGiven:
+    return SupportGiven(
+        support_id=uuid4(), household_id=uuid4(), household_code=household_code,
+        commune_code=commune, unit_path=["25", commune], kind=SupportKind.device_given,
+        device=Device.smartphone, given_on=date(2026, 11, 20), team_id=uuid4(), member_id=uuid4(),
+    )  # fmt: skip
+
+
+async def published_on_the_bus(service: Service, *events: Event) -> None:
+    """Publish on a bus the service's consumer consumes, and wait until each is handled."""
+    bus = InProcessBus(queues=[NOTIFICATIONS_QUEUE])  # the other services' queues are not here
+    await runner.consume(service.settings, bus, NOTIFICATIONS_QUEUE, service.handle)
+    try:
+        for event in events:
+            envelope = Envelope.wrap(event, producer="test", subject=str(uuid4()), sequence=1)
+            await bus.publish(OutgoingMessage.from_envelope(envelope))
+        await asyncio.wait_for(bus.drained(), timeout=10)
+        assert bus.unsettled() == set()  # handled and acknowledged, none dead-lettered
+        assert await bus.queue_depth(NOTIFICATIONS_QUEUE) == (0, 0)
+    finally:
+        await bus.close()
+
+
+async def test_a_left_behind_household_reaches_its_communes_subscribers_on_every_channel(
+    service: Service, receiver: Receiver
+) -> None:
+    team = bearer(Role.COMMUNE_OFFICER, ("08770",), subject="user:digital-team-08770")
+    elsewhere = bearer(Role.COMMUNE_OFFICER, ("08771",), subject="user:digital-team-08771")
+    for headers in (team, elsewhere):
+        await service.subscribe(
+            headers, event_types=[HouseholdLeftBehindV1.TYPE],
+            channels=["inbox", "webhook", "email"],
+            unit_code="08770" if headers is team else "08771", email="team@vinhyen.gov.vn",
+            language="en", webhook_url=receiver.url("/team" if headers is team else "/other"),
+        )  # fmt: skip
+    await service.subscribe(ANALYST, event_types=[HouseholdLeftBehindV1.TYPE], channels=["inbox"])
+
+    await published_on_the_bus(service, left_behind("08770", "VY-0420"))
+    await service.worker.drain()
+
+    inbox = (await service.client.get("/api/v1/inbox", headers=team)).json()
+    [item] = inbox["items"]
+    assert item["event_type"] == "indicators.household.left_behind.v1"
+    assert item["data"]["household_code"] == "VY-0420"  # the team is there to visit it
+    assert [r.path for r in receiver.received] == ["/team"]
+    assert json.loads(receiver.received[0].body)["data"]["deprived_indicators"] == ["telecom_use"]
+    [mail] = await asyncio.to_thread(
+        lambda: list(Path(service.settings.EMAIL_FOLDER).glob("*.eml"))
+    )
+    assert "left behind in digital inclusion" in mail.read_text()
+    other = (await service.client.get("/api/v1/inbox", headers=elsewhere)).json()
+    assert other["items"] == []
+    [aggregate] = (await service.client.get("/api/v1/inbox", headers=ANALYST)).json()["items"]
+    assert "household_code" not in aggregate["data"]
+    assert aggregate["data"]["commune_code"] == "08770"
+
+
+async def test_a_batch_of_support_records_reaches_each_subscriber_with_its_units_records_only(
+    service: Service,
+) -> None:
+    team = bearer(Role.COMMUNE_OFFICER, ("08770",), subject="user:digital-team-08770")
+    province = bearer(Role.PROVINCE_OFFICER, ("25",), subject="user:province-25")
+    await service.subscribe(
+        team, event_types=[SupportRecordedV1.TYPE], channels=["inbox"], unit_code="08770"
+    )
+    # A province officer's subscription to one commune of the province (known to the service from
+    # an earlier event naming it): that commune's records only.
+    await service.handle(incoming(class_changed(commune="08771")))
+    await service.subscribe(
+        province, event_types=[SupportRecordedV1.TYPE], channels=["inbox"], unit_code="08771"
+    )
+    batch = SupportRecordedV1(records=[support("08770", "VY-0001"), support("08771", "VY-0002")])
+
+    await published_on_the_bus(service, batch)
+
+    [team_item] = (await service.client.get("/api/v1/inbox", headers=team)).json()["items"]
+    [province_item] = (await service.client.get("/api/v1/inbox", headers=province)).json()["items"]
+    assert [r["household_code"] for r in team_item["data"]["records"]] == ["VY-0001"]
+    assert [r["household_code"] for r in province_item["data"]["records"]] == ["VY-0002"]
 
 
 async def test_a_change_of_access_suspends_delivery_until_confirmed_within_the_new_scope(

@@ -132,7 +132,14 @@ class TestAllowedSteps:
             "actor": "officer-quang-son",
             "at": None,
             "version": 3,
+            "posting_from": None,
+            "posting_until": None,
         }
+        # The step to posted carries the posting's days, for the reminders of its end.
+        assert (published[1]["data"]["posting_from"], published[1]["data"]["posting_until"]) == (
+            "2024-11-20",
+            "2024-11-27",
+        )
         entries = await audited(sessionmaker, "review.step_changed")
         assert [e.changes["state"]["new"] for e in entries] == ["surveyed", "posted", "approved"]
         assert {(e.actor, e.commune_code) for e in entries} == {("officer-quang-son", QUANG_SON)}

@@ -37,6 +37,9 @@ class Settings(ServiceSettings):
     WEBHOOK_CONNECT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     WEBHOOK_READ_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     WEBHOOK_MAX_RESPONSE_BYTES: int = Field(default=64 * 1024, ge=0)
+    # A connection to a receiver is kept open this long after an answer for the next delivery
+    # to it; below the receivers' own keep-alive time (uvicorn 5 s, nginx 75 s).
+    WEBHOOK_KEEPALIVE_SECONDS: float = Field(default=4.0, ge=0)
     # Retries: exponential from WEBHOOK_RETRY_INITIAL_SECONDS, doubled each time, with jitter,
     # capped at WEBHOOK_RETRY_MAX_SECONDS; 10 attempts span about four and a half hours.
     WEBHOOK_MAX_ATTEMPTS: int = Field(default=10, ge=1)
@@ -51,8 +54,13 @@ class Settings(ServiceSettings):
     # The delivery worker: how many deliveries are in flight at once, how long a claim holds
     # before another worker may take the delivery over, how often it looks for due ones.
     DELIVERY_CONCURRENCY: int = Field(default=64, ge=1)
+    # Of which at most this many to one subscription's endpoint: a receiver that hangs holds
+    # these slots only.
+    DELIVERY_CONCURRENCY_PER_ENDPOINT: int = Field(default=8, ge=1)
     DELIVERY_LEASE_SECONDS: float = Field(default=120.0, gt=0)
     DELIVERY_POLL_SECONDS: float = Field(default=1.0, gt=0)
     # Daily digests are sent after this hour, Vietnam time, for the days before.
     DIGEST_HOUR: int = Field(default=7, ge=0, le=23)
     REMINDER_POLL_SECONDS: float = Field(default=300.0, gt=0)
+    # How often the workers look at the bus's dead-letter queues (`deadletter.message`).
+    DEAD_LETTER_POLL_SECONDS: float = Field(default=60.0, gt=0)

@@ -1,6 +1,7 @@
 """Every table of the notifications service, imported so that its metadata is complete (Alembic)."""
 
 from notifications.db import Base
+from notifications.deadletters.models import DeadLetterWatch
 from notifications.delivery.models import Delivery, DeliveryAttempt
 from notifications.inbox.models import InboxItem
 from notifications.notification.models import Notification
@@ -10,6 +11,7 @@ from notifications.subscription.models import Subscription, SubscriptionEventTyp
 metadata = Base.metadata
 
 __all__ = [
+    "DeadLetterWatch",
     "Delivery",
     "DeliveryAttempt",
     "InboxItem",

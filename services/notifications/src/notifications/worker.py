@@ -1,6 +1,7 @@
 """`python -m notifications.worker`: consume events, send deliveries and digests, fire the
-review calendar's reminders, forever. Several workers may run: deliveries are claimed with a
-lease, digests and reminders are written once by their unique keys."""
+review calendar's reminders, tell the bus's dead letters, forever. Several workers may run:
+deliveries are claimed with a lease, digests and reminders are written once by their unique keys,
+a rise of dead letters is told once (a conditional update)."""
 
 import asyncio
 
@@ -9,8 +10,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit import runner
 from kit.db import make_engine, make_sessionmaker
-from kit.messaging.topology import NOTIFICATIONS_QUEUE
+from kit.messaging import MessageBus
+from kit.messaging.topology import ALL_QUEUES, NOTIFICATIONS_QUEUE
+from kit.service import make_bus
 from notifications.config import Settings
+from notifications.deadletters import service as dead_letter_service
 from notifications.delivery import service as delivery_service
 from notifications.delivery.worker import DeliveryWorker
 from notifications.handlers import consumer
@@ -28,6 +32,18 @@ async def run_schedules(sessionmaker: async_sessionmaker[AsyncSession], settings
     await runner.repeat(step, idle_seconds=settings.REMINDER_POLL_SECONDS)
 
 
+async def run_dead_letter_watch(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, bus: MessageBus
+) -> None:
+    """Every queue's dead letters, looked at every DEAD_LETTER_POLL_SECONDS."""
+
+    async def step() -> bool:
+        await dead_letter_service.watch(sessionmaker, bus, ALL_QUEUES)
+        return False
+
+    await runner.repeat(step, idle_seconds=settings.DEAD_LETTER_POLL_SECONDS)
+
+
 async def run_deliveries(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
@@ -37,13 +53,17 @@ async def run_deliveries(
 async def main(settings: Settings) -> None:
     engine = make_engine(settings.DATABASE_URL)
     sessionmaker = make_sessionmaker(engine)
+    bus = make_bus(settings)  # its own connection, for looking at the dead-letter queues
+    await bus.start()
     try:
         await asyncio.gather(
             runner.consume_forever(settings, NOTIFICATIONS_QUEUE, consumer),
             run_deliveries(sessionmaker, settings),
             run_schedules(sessionmaker, settings),
+            run_dead_letter_watch(sessionmaker, settings, bus),
         )
     finally:
+        await bus.close()
         await engine.dispose()
 
 

@@ -258,6 +258,16 @@ class ReviewStepChangedV1(Event):
     actor: str = Field(description="Who moved the step: a user or `api-key:<id>`.")
     at: datetime
     version: int = Field(ge=1, description="The commune review's version after the step.")
+    posting_from: date | None = Field(
+        default=None,
+        description="First day of the commune's public posting, as the commune set it; on a step "
+        "to `posted` only (null otherwise, and in messages published before it was added).",
+    )
+    posting_until: date | None = Field(
+        default=None,
+        description="Last day of the commune's public posting, as the commune set it; on a step "
+        "to `posted` only (null otherwise, and in messages published before it was added).",
+    )
 
 
 class ReviewReopenedV1(Event):

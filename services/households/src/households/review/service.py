@@ -187,6 +187,9 @@ async def move(
         actor=step.actor,
         at=step.at,
         version=review.version,
+        # The posting's own days (its length is the commune's to set): what reminders go by.
+        posting_from=review.posting_from if review.state is ReviewState.posted else None,
+        posting_until=review.posting_until if review.state is ReviewState.posted else None,
     )
     await stage(session, outbox, _envelope(event, review))
     audit.record(

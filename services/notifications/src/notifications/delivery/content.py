@@ -31,6 +31,7 @@ PERSONAL_FIELDS = frozenset(
         "phone",
         "lodged_by",
         "actor",
+        "owner_subject",
     }
 )
 HOUSEHOLD_FIELDS = frozenset(
@@ -58,6 +59,22 @@ TITLES: dict[str, dict[str, str]] = {
         "vi": "Phân loại hộ thay đổi",
         "en": "A household's class changed",
     },
+    "indicators.target.progress_changed.v1": {
+        "vi": "Chỉ tiêu giảm nghèo thay đổi trạng thái",
+        "en": "A poverty-reduction target's progress changed",
+    },
+    "indicators.household.left_behind.v1": {
+        "vi": "Hộ chưa được hỗ trợ chuyển đổi số",
+        "en": "A household is left behind in digital inclusion",
+    },
+    "households.support.recorded.v1": {
+        "vi": "Đã ghi nhận hỗ trợ chuyển đổi số",
+        "en": "Digital-inclusion support was recorded",
+    },
+    "households.support.withdrawn.v1": {
+        "vi": "Một ghi nhận hỗ trợ đã được hủy",
+        "en": "A support record was withdrawn",
+    },
     "reminder.periodic_review_opens": {
         "vi": "Nhắc lịch: rà soát định kỳ bắt đầu ngày 1/9",
         "en": "Reminder: the periodic review opens on 1 September",
@@ -73,6 +90,14 @@ TITLES: dict[str, dict[str, str]] = {
     "reminder.posting_period_ends": {
         "vi": "Nhắc lịch: hết thời gian niêm yết công khai",
         "en": "Reminder: the commune's public posting period ends",
+    },
+    "deadletter.delivery": {
+        "vi": "Một lần gửi đã thất bại sau mọi lần thử lại",
+        "en": "A delivery failed all its attempts",
+    },
+    "deadletter.message": {
+        "vi": "Có thông điệp không xử lý được (dead letter)",
+        "en": "Messages were dead-lettered on the bus",
     },
     "notice.subscription": {
         "vi": "Thông báo về đăng ký nhận tin",

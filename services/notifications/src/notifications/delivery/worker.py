@@ -1,14 +1,17 @@
 """The delivery worker: sends due webhook and e-mail deliveries, many at a time.
 
-Claims are topped up as soon as a slot frees, not batch by batch, so a receiver that hangs holds
-only its own slots (each for at most the read timeout) and every other delivery goes on.
+Claims are topped up as soon as slots free, not batch by batch, and one subscription's endpoint
+has at most DELIVERY_CONCURRENCY_PER_ENDPOINT of them: a receiver that hangs holds only those
+(each for at most the read timeout) and every other delivery goes on.
 """
 
 import asyncio
+import functools
 import json
+from collections import Counter
 from datetime import date
+from uuid import UUID
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,17 +34,20 @@ class DeliveryWorker:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         *,
-        http: httpx.AsyncClient | None = None,
+        connections: webhook_client.Connections | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings
         self._allowed = networks(settings.WEBHOOK_ALLOWED_NETWORKS)
-        self._http = http or webhook_client.make_client(
+        # One set of kept-alive connections for all of this process's deliveries.
+        self._connections = connections or webhook_client.Connections(
             connect_timeout=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
             read_timeout=settings.WEBHOOK_READ_TIMEOUT_SECONDS,
-            max_connections=settings.DELIVERY_CONCURRENCY,
+            keepalive_seconds=settings.WEBHOOK_KEEPALIVE_SECONDS,
+            max_idle_per_origin=settings.DELIVERY_CONCURRENCY,
         )
         self._running: set[asyncio.Task[None]] = set()
+        self._per_endpoint: Counter[UUID] = Counter()  # deliveries in flight per subscription
         self._policy = delivery_service.RetryPolicy(
             max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
             retry_initial=settings.WEBHOOK_RETRY_INITIAL_SECONDS,
@@ -58,7 +64,7 @@ class DeliveryWorker:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self._http.aclose()
+        await self._connections.aclose()
 
     async def run(self) -> None:
         """Forever: keep up to DELIVERY_CONCURRENCY deliveries in flight."""
@@ -80,20 +86,42 @@ class DeliveryWorker:
             await self.aclose()
 
     async def top_up(self) -> int:
+        """Claim due deliveries for the free slots and start them; how many were started."""
         concurrency = self._settings.DELIVERY_CONCURRENCY
+        per_endpoint = self._settings.DELIVERY_CONCURRENCY_PER_ENDPOINT
         free = concurrency - len(self._running)
         # Claimed in chunks (a quarter of the slots at least) rather than one row per freed slot:
         # each claim is a transaction of its own.
         if free <= 0 or (self._running and free < max(1, concurrency // 4)):
             return 0
+        busy = {owner for owner, count in self._per_endpoint.items() if count >= per_endpoint}
         claims = await delivery_service.claim_due(
-            self._sessionmaker, limit=free, lease_seconds=self._settings.DELIVERY_LEASE_SECONDS
+            self._sessionmaker,
+            limit=free,
+            lease_seconds=self._settings.DELIVERY_LEASE_SECONDS,
+            skip_subscriptions=busy,
         )
+        excess = []
         for claim in claims:
+            owner = claim.subscription.id
+            if self._per_endpoint[owner] >= per_endpoint:
+                excess.append(claim)
+                continue
+            self._per_endpoint[owner] += 1
             task = asyncio.create_task(self.deliver(claim))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
-        return len(claims)
+            task.add_done_callback(functools.partial(self._release_slot, owner))
+        if excess:
+            # More for one endpoint than it may have in flight: handed back untried, taken
+            # again once the endpoint has a free slot.
+            await delivery_service.give_back(self._sessionmaker, excess)
+        return len(claims) - len(excess)
+
+    def _release_slot(self, owner: UUID, _: object) -> None:
+        self._per_endpoint[owner] -= 1
+        if self._per_endpoint[owner] <= 0:
+            del self._per_endpoint[owner]
 
     async def drain(self) -> int:
         """Send everything due now and wait for it (tests, the bench); how many were sent."""
@@ -156,7 +184,7 @@ class DeliveryWorker:
                 if delivery_service.aware(previous_until) > started_at:
                     secrets.append(subscription.webhook_previous_secret)
             outcome = await webhook_client.post(
-                self._http,
+                self._connections,
                 url=subscription.webhook_url or "",
                 body=delivery.payload.encode(),
                 message_id=f"msg_{delivery.id.hex}",

@@ -1,9 +1,12 @@
 """The review calendar as data (`calendar.json`): which occasions are reminded, and when.
 
 Country-wide occasions fall on a day of the year (the periodic review's opening and end) or of
-every month (the regular review); the end of a commune's posting period is learnt from its
-`households.review.step_changed.v1` to `posted` plus `posting_period_days`, since the event does
-not carry the posting's last day. Each occasion is reminded `days_before` it (0: on the day).
+every month (the regular review); the end of a commune's posting period is the last day the
+commune set for it, `posting_until` of its `households.review.step_changed.v1` to `posted` (the
+length of a posting is the commune's to set: DOMAIN §6 gives none, so no number of days is
+written here). Only a step event that names no last day (published before the field existed)
+falls back on `fallback_posting_period_days` from the posting day. Each occasion is reminded
+`days_before` it (0: on the day).
 """
 
 import json
@@ -21,7 +24,8 @@ class Occasion(BaseModel):
     month: int | None = Field(default=None, ge=1, le=12)
     day: int | None = Field(default=None, ge=1, le=31)
     monthly_day: int | None = Field(default=None, ge=1, le=28)
-    posting_period_days: int | None = Field(default=None, ge=1)
+    # Marks the posting occasion; its end comes from the event, this only when the event has none.
+    fallback_posting_period_days: int | None = Field(default=None, ge=1)
     days_before: list[int] = Field(min_length=1)
 
     def dates_near(self, today: date) -> list[date]:
@@ -51,7 +55,7 @@ class Calendar(BaseModel):
 
     @property
     def posting(self) -> Occasion | None:
-        return next((o for o in self.occasions if o.posting_period_days is not None), None)
+        return next((o for o in self.occasions if o.fallback_posting_period_days is not None), None)
 
 
 @cache

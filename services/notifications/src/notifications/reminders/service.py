@@ -51,7 +51,7 @@ def due_reminders(today: date, postings: list[PostingPeriod]) -> list[Envelope]:
             for before in occasion.days_before:
                 if day - timedelta(days=before) <= today:
                     due.append(reminder(occasion.type, day, before))
-        if occasion.posting_period_days is None:
+        if occasion.fallback_posting_period_days is None:
             continue
         for posting in postings:
             for before in occasion.days_before:
@@ -96,19 +96,24 @@ async def on_review_step(
     occasion = calendar().posting
     key = (col(PostingPeriod.round_id) == event.round_id,
            col(PostingPeriod.commune_code) == event.commune_code)  # fmt: skip
-    if event.to_state != ReviewState.posted or occasion is None:
+    posted = isinstance(event, ReviewStepChangedV1) and event.to_state == ReviewState.posted
+    if not posted or occasion is None:
         await session.exec(
             delete(PostingPeriod).where(*key, col(PostingPeriod.sequence) < envelope.sequence)
         )
         return
-    posted_on = delivery_service.local_day(event.at)
-    assert occasion.posting_period_days is not None
+    assert isinstance(event, ReviewStepChangedV1)  # a reopening never leads to posted
+    posted_on = event.posting_from or delivery_service.local_day(event.at)
+    ends_on = event.posting_until
+    if ends_on is None:  # a step published before the event carried the posting's days
+        assert occasion.fallback_posting_period_days is not None
+        ends_on = posted_on + timedelta(days=occasion.fallback_posting_period_days - 1)
     values = {
         "round_id": event.round_id,
         "commune_code": event.commune_code,
         "unit_path": list(event.unit_path),
         "posted_on": posted_on,
-        "ends_on": posted_on + timedelta(days=occasion.posting_period_days - 1),
+        "ends_on": ends_on,
         "sequence": envelope.sequence,
     }
     insert = insert_for(session, table_of(PostingPeriod)).values(**values)
