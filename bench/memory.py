@@ -3,8 +3,9 @@
 Linux keeps a process's peak resident set (`VmHWM` in `/proc/<pid>/status`) for its lifetime.
 It is read at the end of every phase, while the processes still run (a process stopped and
 started again, as P4 does with the relay and the worker, is a new process: the larger of its
-lives is kept). The benchmark's own peak, and that of the largest child it waited for (the
-generator's worker processes), come from `getrusage`. PostgreSQL and RabbitMQ are servers of the
+lives is kept). The benchmark's own peak, and that of the largest of its child processes that
+ended (the generator's workers, and platform processes stopped by P4 or at the end), come from
+`getrusage`. PostgreSQL and RabbitMQ are servers of the
 machine, shared with other work: their memory is not attributed to the run.
 """
 
@@ -39,11 +40,11 @@ class PeakMemory:
                 self.peaks[name] = max(self.peaks.get(name, 0.0), mib)
 
     def report(self) -> dict[str, float]:
-        """MiB per platform process, then the benchmark itself and its largest child."""
+        """MiB per platform process, then the benchmark itself and its largest ended child."""
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         peaks = dict(sorted(self.peaks.items(), key=lambda item: -item[1]))
-        return {**peaks, "bench (client)": own, "bench's largest child": children}
+        return {**peaks, "bench (client)": own, "bench's largest ended child": children}
 
 
 def summary(peaks: dict[str, float]) -> str:
