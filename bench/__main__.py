@@ -17,6 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bench import bulk, data, freshness, overhead, pipeline, reads, recalculation, writes
@@ -55,6 +56,11 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         "--only", help="the parts to run, comma-separated (e.g. P4,P5,P6; P7 needs P6)"
     )
     parser.add_argument(
+        "--seconds",
+        type=float,
+        help="P1/P2's load duration (default 20 s); P1's steps and P3's runs take half of it",
+    )
+    parser.add_argument(
         "--out", type=Path, help=f"the JSON file to write ({DEFAULT_OUT}; {SCALE_OUT} with --scale)"
     )
     parser.add_argument("--docs", type=Path, help="a Markdown page whose bench section to replace")
@@ -81,6 +87,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         parsed.only = SCALE_PARTS
     if parsed.households < 1 or parsed.backlog < 1:
         parser.error("--households and --backlog must be 1 or more")
+    if parsed.seconds is not None and parsed.seconds <= 0:
+        parser.error("--seconds must be more than 0")
     parts = {f"P{n}" for n in range(1, 8)}
     parsed.parts = {p.strip().upper() for p in parsed.only.split(",")} if parsed.only else parts
     if not parsed.parts <= parts:
@@ -94,6 +102,9 @@ def _say(message: str) -> None:
 
 async def main(options: argparse.Namespace) -> int:
     sizes = (Sizes.quick if options.quick else Sizes.full)(options.households, options.backlog)
+    if options.seconds:
+        half = max(1.0, options.seconds / 2)
+        sizes = replace(sizes, seconds=options.seconds, step_seconds=half, throughput_seconds=half)
     config = PlatformConfig(
         postgres_url=options.postgres_url,
         rabbitmq_url=options.rabbitmq_url,

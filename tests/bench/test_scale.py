@@ -80,3 +80,15 @@ def test_the_summary_sums_the_platform_without_the_benchmark() -> None:
 
     assert "indicators-worker 300" in text
     assert "together at most 500" in text
+
+
+def test_seconds_shortens_the_load_runs_and_nothing_else() -> None:
+    options = arguments(["--seconds", "6"])
+
+    assert options.seconds == 6
+    assert options.households == 5_000
+
+
+def test_seconds_must_be_positive() -> None:
+    with pytest.raises(SystemExit):
+        arguments(["--seconds", "0"])
