@@ -170,7 +170,7 @@ def figures(measured: dict[str, Measured], skipped: str) -> list[Figure]:
                 reference="direct p50",
                 reference_value=direct.p50_ms,
                 ratio=m.p50_ms / direct.p50_ms,
-                target=f"≤ {TARGET_ADDED_MS:.0f} ms" if is_gateway else "(comparison)",
+                target=f"≤ {TARGET_ADDED_MS:g} ms" if is_gateway else "(comparison)",
                 met=added <= TARGET_ADDED_MS if is_gateway else None,
                 details={"p50_ms": m.p50_ms, "p95_ms": m.p95_ms, "direct_p95_ms": direct.p95_ms},
             ),

@@ -35,7 +35,15 @@ function delay()
   return math.floor(wait)
 end
 
-local json = { ["Content-Type"] = "application/json" }
+-- A request's own headers replace wrk's (-H), so a body's are those and its Content-Type.
+local json = nil
+local function json_headers()
+  if json == nil then
+    json = { ["Content-Type"] = "application/json" }
+    for name, value in pairs(wrk.headers) do json[name] = value end
+  end
+  return json
+end
 local paths, next_path = {}, 0
 local writes, next_write, surveys, ready = {}, 0, {}, {}
 local round, ids = os.getenv("WRK_ROUND"), nil
@@ -59,7 +67,7 @@ function request()
   end
   if #ready > 0 then return table.remove(ready, 1) end -- a survey whose household is registered
   next_write = next_write % #writes + 1 -- the file holds more than the run sends
-  return wrk.format("POST", "/api/v1/households", json, writes[next_write])
+  return wrk.format("POST", "/api/v1/households", json_headers(), writes[next_write])
 end
 
 function response(status, headers, body)
@@ -72,7 +80,7 @@ function response(status, headers, body)
   ids:write(id, "\n")
   ids:flush()
   local path = "/api/v1/households/" .. id .. "/assessments/" .. round
-  ready[#ready + 1] = wrk.format("PUT", path, json, survey)
+  ready[#ready + 1] = wrk.format("PUT", path, json_headers(), survey)
 end
 
 local threads = {}

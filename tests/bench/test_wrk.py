@@ -50,6 +50,7 @@ class _Platform(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     seen: ClassVar[Counter[str]] = Counter()
     surveyed: ClassVar[list[str]] = []
+    authorised: ClassVar[Counter[str | None]] = Counter()  # the Authorization header of writes
 
     def _answer(self, status: int, body: dict[str, object]) -> None:
         out = json.dumps(body).encode()
@@ -66,11 +67,14 @@ class _Platform(BaseHTTPRequestHandler):
         self._answer(200, {"ok": True})
 
     def do_POST(self) -> None:
+        self.authorised[self.headers.get("Authorization")] += 1
         sent = json.loads(self._read())
         self.seen["POST"] += 1
         self._answer(201, {"household_code": sent["household_code"], "id": str(uuid.uuid4())})
 
     def do_PUT(self) -> None:
+        self.authorised[self.headers.get("Authorization")] += 1
+        assert self.headers.get("Content-Type") == "application/json"
         self._read()
         self.surveyed.append(self.path)
         self._answer(201, {"id": str(uuid.uuid4()), "household_id": self.path.split("/")[4]})
@@ -83,7 +87,7 @@ class _Platform(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     if not wrk.available():
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
-    _Platform.seen, _Platform.surveyed = Counter(), []
+    _Platform.seen, _Platform.surveyed, _Platform.authorised = Counter(), [], Counter()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Platform)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -121,7 +125,7 @@ def test_a_registered_household_gets_its_survey_under_the_id_answered(
             server,
             rate=40,
             seconds=1,
-            headers={},
+            headers={"Authorization": "Bearer token"},
             connections=4,
             writes=writes,
             round_id="R",
@@ -136,3 +140,5 @@ def test_a_registered_household_gets_its_survey_under_the_id_answered(
     assert set(surveyed) <= set(registered)
     assert all(path.endswith("/assessments/R") for path in _Platform.surveyed)
     assert len(registered) - len(surveyed) <= 4 + 1  # the last few may be cut off by the end
+    # wrk's -H headers go with every write, besides the body's Content-Type.
+    assert set(_Platform.authorised) == {"Bearer token"}
