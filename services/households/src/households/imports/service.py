@@ -60,8 +60,9 @@ _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload(["households.imports.readers", "households.imports.service"])
 
 # From this size on, a file's rows are read and checked against the API's schemas in a process
-# of its own while this one writes the batches before them: reading and checking is a third of
-# an import's time, and in a thread it holds the interpreter's lock that the writes need. A
+# of its own while this one writes the batches before them: reading and checking is over a
+# quarter of the importer's time (docs/benchmarks.md), and in a thread it holds the interpreter's
+# lock that the writes need; where no core is idle the process gains nothing measurable. A
 # smaller file is read in a thread (starting the process costs about a second).
 READ_IN_A_PROCESS_FROM_BYTES = 4 * MIB
 
