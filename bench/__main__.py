@@ -8,6 +8,7 @@ the table and writes the figures to `--out` (JSON, and the table beside it as `.
     python -m bench --quick              # a small run (N = 200), about a minute
     python -m bench --docs docs/benchmarks.md   # also put the table into that page
     python -m bench --only P4,P5,P6      # some of the parts (P7 and P8 need P6)
+    python -m bench --scale              # P4, P6, P7 at the targets' sizes (make bench-scale)
 """
 
 import argparse
@@ -16,6 +17,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bench import (
@@ -31,11 +33,16 @@ from bench import (
 )
 from bench.context import Context, Sizes
 from bench.machine import describe, load_average
+from bench.memory import PeakMemory
+from bench.memory import summary as memory_summary
 from bench.platform import PlatformConfig, running_platform
 from bench.profile import summarise
 from bench.report import Figure, table, update_docs, write
 
 DEFAULT_OUT = Path("bench/results/latest.json")
+SCALE_OUT = Path("bench/results/scale.json")
+# The sizes the size targets are set for (issue 10): what `--scale` runs by default.
+SCALE_HOUSEHOLDS, SCALE_BACKLOG, SCALE_PARTS = 1_000_000, 100_000, "P4,P6,P7"
 
 
 def arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -43,6 +50,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bench", description=__doc__.split("\n\n")[0] if __doc__ else None
     )
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help=f"the size targets at their sizes: {SCALE_PARTS} with --backlog {SCALE_BACKLOG:,} "
+        f"and --households {SCALE_HOUSEHOLDS:,} unless given (its own section of --docs)",
+    )
     parser.add_argument(
         "--households", type=int, help="N for P6–P8 (default 5000; 200 with --quick)"
     )
@@ -52,7 +65,14 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only", help="the parts to run, comma-separated (e.g. P4,P5,P6; P7 and P8 need P6)"
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the JSON file to write")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        help="P1/P2's load duration (default 20 s); P1's steps and P3's runs take half of it",
+    )
+    parser.add_argument(
+        "--out", type=Path, help=f"the JSON file to write ({DEFAULT_OUT}; {SCALE_OUT} with --scale)"
+    )
     parser.add_argument("--docs", type=Path, help="a Markdown page whose bench section to replace")
     parser.add_argument(
         "--profile", action="store_true", help="record py-spy profiles of the busy processes"
@@ -67,11 +87,18 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         help="of the run's databases (NAME_households, …) and RabbitMQ virtual host",
     )
     parsed = parser.parse_args(argv)
+    if parsed.scale and parsed.quick:
+        parser.error("--scale and --quick do not go together")
     default = 200 if parsed.quick else 5_000
-    parsed.households = parsed.households or default
-    parsed.backlog = parsed.backlog or default
+    parsed.households = parsed.households or (SCALE_HOUSEHOLDS if parsed.scale else default)
+    parsed.backlog = parsed.backlog or (SCALE_BACKLOG if parsed.scale else default)
+    parsed.out = parsed.out or (SCALE_OUT if parsed.scale else DEFAULT_OUT)
+    if parsed.scale and not parsed.only:
+        parsed.only = SCALE_PARTS
     if parsed.households < 1 or parsed.backlog < 1:
         parser.error("--households and --backlog must be 1 or more")
+    if parsed.seconds is not None and parsed.seconds <= 0:
+        parser.error("--seconds must be more than 0")
     parts = {f"P{n}" for n in range(1, 9)}
     parsed.parts = {p.strip().upper() for p in parsed.only.split(",")} if parsed.only else parts
     if not parsed.parts <= parts:
@@ -85,6 +112,9 @@ def _say(message: str) -> None:
 
 async def main(options: argparse.Namespace) -> int:
     sizes = (Sizes.quick if options.quick else Sizes.full)(options.households, options.backlog)
+    if options.seconds:
+        half = max(1.0, options.seconds / 2)
+        sizes = replace(sizes, seconds=options.seconds, step_seconds=half, throughput_seconds=half)
     config = PlatformConfig(
         postgres_url=options.postgres_url,
         rabbitmq_url=options.rabbitmq_url,
@@ -96,6 +126,7 @@ async def main(options: argparse.Namespace) -> int:
     started = time.perf_counter()
     figures: list[Figure] = []
     failures: list[str] = []
+    memory = PeakMemory()
     _say("Starting the distributed platform …")
     async with running_platform(config) as platform:
         _say(f"Platform up in {time.perf_counter() - started:.0f} s.")
@@ -122,6 +153,7 @@ async def main(options: argparse.Namespace) -> int:
                 _say(f"{name} failed:\n{traceback.format_exc()}")
                 return
             figures.extend(measured)
+            memory.sample(platform)
             _say(f"{name} done in {time.perf_counter() - begun:.0f} s.")
 
         imported: list[data.Round] = []
@@ -152,6 +184,7 @@ async def main(options: argparse.Namespace) -> int:
         await phase("P8 reports and transitions", p8)
     machine["load_average_at_end"] = load_average()
     figures.sort(key=lambda figure: figure.p)
+    peaks = memory.report()
     run: dict[str, object] = {
         "command": "python -m bench " + " ".join(sys.argv[1:]),
         "quick": options.quick,
@@ -160,14 +193,16 @@ async def main(options: argparse.Namespace) -> int:
         "parts": sorted(options.parts),
         "seconds": round(time.perf_counter() - started),
         "failed_phases": failures,
+        "peak_memory_mib": peaks,
     }
     if context.profile_dir is not None and context.profile_dir.exists():
         run["profiles"] = summarise(context.profile_dir)
     write(options.out, figures, machine, run)
-    text = table(figures, machine)
+    text = f"{table(figures, machine)}\n{memory_summary(peaks)}\n"
     print(text)  # noqa: T201 - the command's output
     if options.docs:
-        update_docs(options.docs, _docs_section(text, run, options.out))
+        section = "bench-scale" if options.scale else "bench"
+        update_docs(options.docs, _docs_section(text, run, options.out), section=section)
     _say(f"Figures written to {options.out} ({run['seconds']} s in all).")
     return 1 if failures else 0
 

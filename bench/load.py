@@ -88,6 +88,18 @@ class Run:
         """The load generator's own CPU time per second of the run (1.0 = one core)."""
         return self.client_cpu_seconds / self.seconds if self.seconds else 0.0
 
+    @property
+    def statuses(self) -> dict[str, int]:
+        return dict(self.recorder.statuses)
+
+    @property
+    def late(self) -> int:
+        return 0  # this client sheds what it cannot send in time
+
+    @property
+    def by(self) -> str:
+        return "in-process httpx client"
+
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     if not sorted_values:

@@ -9,20 +9,22 @@ costs little CPU, which matters on two cores), else by the same closed loop in-p
 """
 
 import asyncio
-import re
-import shutil
+import os
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
-from bench import nginx
+from bench import nginx, wrk
 from bench.context import Context
 from bench.load import Recorder, closed_loop, percentile
 from bench.profile import profiled
 from bench.report import Figure
 
-TARGET_ADDED_MS, TARGET_SHARE = 2.0, 0.5
+TARGET_ADDED_MS, TARGET_SHARE = 0.5, 0.8  # issue 10, raised from 2 ms and 50%
 NGINX_PORT_OFFSET = 10  # nginx listens at the gateway's port + this
 
 
@@ -34,6 +36,7 @@ class Measured:
     throughput: float
     throughput_n: int
     throughput_by: str
+    client_cpu_share: float
 
 
 async def run(context: Context) -> list[Figure]:
@@ -79,7 +82,7 @@ async def _measure(context: Context, targets: dict[str, str], path: str) -> dict
     result = {}
     for name, url in targets.items():
         with profiled(context.profile_dir, f"P3-{name}", _pids(context, name)):
-            throughput, count, by = await _throughput(
+            throughput, count, by, client_cpu = await _throughput(
                 url + path, headers, sizes.concurrency, sizes.throughput_seconds
             )
         values = sorted(latencies[name])
@@ -90,6 +93,7 @@ async def _measure(context: Context, targets: dict[str, str], path: str) -> dict
             throughput=throughput,
             throughput_n=count,
             throughput_by=by,
+            client_cpu_share=client_cpu,
         )
     return result
 
@@ -101,27 +105,28 @@ def _pids(context: Context, target: str) -> dict[str, int]:
 
 async def _throughput(
     url: str, headers: dict[str, str], connections: int, seconds: float
-) -> tuple[float, int, str]:
-    """Requests per second at `connections` back-to-back connections, how many were made, and
-    what measured it."""
-    if shutil.which("wrk"):
-        duration = f"-d{max(1, round(seconds))}s"
-        argv = ["wrk", "-t1", f"-c{connections}", duration, "--timeout", "10s"]
-        for name, value in headers.items():
-            argv += ["-H", f"{name}: {value}"]
-        process = await asyncio.create_subprocess_exec(
-            *argv, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        out, err = await process.communicate()
-        text = out.decode()
-        found = re.search(r"Requests/sec:\s+([\d.]+)", text)
-        total = re.search(r"(\d+) requests in", text)
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-        if process.returncode or not found or not total:
-            raise RuntimeError(f"wrk failed: {text}{err.decode()}")
-        if errors:
-            raise RuntimeError(f"wrk got {errors.group(1)} error responses from {url}")
-        return float(found.group(1)), int(total.group(1)), f"wrk -t1 -c{connections}"
+) -> tuple[float, int, str, float]:
+    """Requests per second at `connections` back-to-back connections, how many were made, what
+    measured it and the CPU share of one core it took."""
+    if wrk.available():
+        path = urlsplit(url).path
+        listed = _listing(path)
+        try:
+            # Paced far above what any target answers: each connection sends back to back.
+            by_wrk = await wrk.paced(
+                url.removesuffix(path),
+                rate=1_000_000,
+                seconds=seconds,
+                headers=headers,
+                connections=connections,
+                paths=listed,
+            )
+        finally:
+            os.unlink(listed)
+        if by_wrk.errors():
+            raise RuntimeError(f"wrk got errors from {url}: {by_wrk.statuses}")
+        by = f"wrk -t1 -c{connections}"
+        return by_wrk.achieved(), by_wrk.count(), by, by_wrk.client_cpu_share()
     async with httpx.AsyncClient(
         headers=headers,
         trust_env=False,
@@ -133,7 +138,16 @@ async def _throughput(
             await recorder.request("read", due, client.get(url))
 
         run = await closed_loop(read, concurrency=connections, seconds=seconds)
-    return run.achieved(), run.count(), f"httpx, {connections} connections"
+    by = f"httpx, {connections} connections"
+    return run.achieved(), run.count(), by, run.client_cpu_share()
+
+
+def _listing(path: str) -> Path:
+    """A file naming `path` alone, for wrk to request again and again."""
+    descriptor, name = tempfile.mkstemp(prefix="bench-p3-", suffix=".txt")
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(path + "\n")
+    return Path(name)
 
 
 def figures(measured: dict[str, Measured], skipped: str) -> list[Figure]:
@@ -156,7 +170,7 @@ def figures(measured: dict[str, Measured], skipped: str) -> list[Figure]:
                 reference="direct p50",
                 reference_value=direct.p50_ms,
                 ratio=m.p50_ms / direct.p50_ms,
-                target=f"≤ {TARGET_ADDED_MS:.0f} ms" if is_gateway else "(comparison)",
+                target=f"≤ {TARGET_ADDED_MS:g} ms" if is_gateway else "(comparison)",
                 met=added <= TARGET_ADDED_MS if is_gateway else None,
                 details={"p50_ms": m.p50_ms, "p95_ms": m.p95_ms, "direct_p95_ms": direct.p95_ms},
             ),
@@ -171,8 +185,14 @@ def figures(measured: dict[str, Measured], skipped: str) -> list[Figure]:
                 ratio=share,
                 target=f"≥ {TARGET_SHARE:.0%} of direct" if is_gateway else "(comparison)",
                 met=share >= TARGET_SHARE if is_gateway else None,
+                note=f"client CPU {m.client_cpu_share:.0%} of a core "
+                f"({direct.client_cpu_share:.0%} against the API directly)",
+                details={
+                    "client_cpu_share": m.client_cpu_share,
+                    "direct_client_cpu_share": direct.client_cpu_share,
+                },
             ),
         ]
     if skipped:
-        result[-1].note = skipped
+        result[-1].note = f"{result[-1].note}; {skipped}"
     return result

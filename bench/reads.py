@@ -1,6 +1,7 @@
 """P2: reads through the gateway: one household (of those P1 wrote), and a unit's figures
 (province, district and commune in turn, in P1's round). Each at the target's offered load, beside
-the same reads one at a time."""
+the same reads one at a time. The load comes from wrk at a fixed rate (`bench.wrk`) where it is
+installed, else from the in-process client (`bench.load`)."""
 
 import itertools
 import random
@@ -8,11 +9,12 @@ import time
 
 import httpx
 
+from bench import wrk
 from bench.context import Context
 from bench.load import Operation, Recorder, Run, open_loop
 from bench.profile import profiled
 from bench.report import Figure
-from bench.writes import shed_note
+from bench.writes import load_note
 
 TARGET_RATE, TARGET_P95 = 500.0, 30.0
 
@@ -58,22 +60,46 @@ async def run(context: Context) -> list[Figure]:
             "one household": household_reader(client, context.households, sizes.seed),
             "a unit's figures": figures_reader(client, context.load_round.id, units),
         }
+        chosen = random.Random(sizes.seed)
+        count = round(sizes.read_rate * sizes.seconds) + 100
+        paths = {
+            "one household": [
+                f"/api/v1/households/{chosen.choice(context.households)}" for _ in range(count)
+            ],
+            "a unit's figures": [
+                f"/api/v1/figures/{context.load_round.id}/{unit}" for unit in units
+            ],
+        }
         for label, read in readers.items():
             quiet = await one_at_a_time(read, sizes.unloaded)
             with profiled(context.profile_dir, f"P2-{label.split()[-1]}", pids):
-                loaded = await open_loop(read, rate=sizes.read_rate, seconds=sizes.seconds)
+                loaded: Run | wrk.WrkRun
+                if wrk.available():
+                    listed = platform.stack.config.log_dir.parent / f"P2-{label.split()[-1]}.txt"
+                    listed.write_text("\n".join(paths[label]) + "\n", encoding="utf-8")
+                    loaded = await wrk.paced(
+                        platform.gateway_url,
+                        rate=sizes.read_rate,
+                        seconds=sizes.seconds,
+                        headers=platform.token.header,
+                        paths=listed,
+                    )
+                else:
+                    loaded = await open_loop(read, rate=sizes.read_rate, seconds=sizes.seconds)
             result += figures(label, loaded, quiet)
     return result
 
 
-def figures(label: str, loaded: Run, quiet: Run) -> list[Figure]:
+def figures(label: str, loaded: Run | wrk.WrkRun, quiet: Run) -> list[Figure]:
     offered = loaded.offered_per_second or TARGET_RATE
     achieved, n = loaded.achieved(), loaded.count()
     p95 = loaded.percentile(95)
     details = {
         "errors": loaded.errors(),
-        "errors_by_kind": dict(loaded.recorder.statuses),
+        "errors_by_kind": loaded.statuses,
         "shed": loaded.shed,
+        "late": loaded.late,
+        "load_by": loaded.by,
         "client_cpu_share": round(loaded.client_cpu_share(), 3),
         "p50_ms": loaded.percentile(50),
         "p99_ms": loaded.percentile(99),
@@ -90,7 +116,7 @@ def figures(label: str, loaded: Run, quiet: Run) -> list[Figure]:
             ratio=achieved / offered,
             target=f"{TARGET_RATE:.0f} reads/s, p95 ≤ {TARGET_P95:.0f} ms",
             met=achieved >= 0.95 * TARGET_RATE and p95 <= TARGET_P95,
-            note=shed_note(loaded),
+            note=load_note(loaded),
             details=details,
         ),
         Figure(

@@ -9,8 +9,6 @@ from typing import Any
 
 from bench.machine import summary
 
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-
 
 @dataclass
 class Figure:
@@ -108,13 +106,16 @@ def write(path: Path, figures: list[Figure], machine: dict[str, Any], run: dict[
     path.with_suffix(".md").write_text(table(figures, machine), encoding="utf-8")
 
 
-def update_docs(path: Path, text: str) -> None:
-    """Replace the text between the bench markers of `path` (a Markdown page) with `text`."""
+def update_docs(path: Path, text: str, *, section: str = "bench") -> None:
+    """Replace the text between the markers `<!-- SECTION:begin -->` and `<!-- SECTION:end -->`
+    of `path` (a Markdown page) with `text`: `bench` for `make bench`, `bench-scale` for `make
+    bench-scale`."""
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
     page = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
     if not pattern.search(page):
-        raise ValueError(f"{path} has no {BEGIN} … {END} section to replace")
-    path.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}{END}", page), encoding="utf-8")
+        raise ValueError(f"{path} has no {begin} … {end} section to replace")
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{text}{end}", page), encoding="utf-8")
 
 
 def _plain(value: object) -> object:

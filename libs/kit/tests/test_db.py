@@ -2,14 +2,17 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kit.db import make_engine, unavailable
+from kit.db import SessionDep, make_engine, make_sessionmaker, unavailable
 from kit.testing import POSTGRES_URL, create_database, drop_database, require_infra
 
 pytestmark = pytest.mark.infra
@@ -140,3 +143,44 @@ async def test_a_connection_terminated_by_the_server_is_unavailable(database_url
         assert unavailable(await _error_of(engine, "SELECT 1"))
     finally:
         await engine.dispose()
+
+
+class TestSessionPerRequest:
+    """A read's statements run without a transaction around them; a write's in one."""
+
+    @staticmethod
+    async def transaction_ids(database_url: str, method: str) -> list[int]:
+        """The transaction of each of two statements a request of `method` makes."""
+        engine = make_engine(database_url)
+        app = FastAPI()
+        seen: list[int] = []
+
+        @app.api_route("/", methods=["GET", "POST"])
+        async def twice(session: SessionDep) -> None:
+            for _ in range(2):
+                connection = await session.connection()
+                result = await connection.execute(text("SELECT txid_current()"))
+                seen.append(result.scalar_one())
+
+        @app.middleware("http")
+        async def with_sessions(request: Request, call_next: Any) -> Any:
+            request.state.sessionmaker = make_sessionmaker(engine)
+            return await call_next(request)
+
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                assert (await client.request(method, "/")).status_code == 200
+        finally:
+            await engine.dispose()
+        return seen
+
+    async def test_a_read_runs_each_statement_on_its_own(self, database_url: str) -> None:
+        first, second = await self.transaction_ids(database_url, "GET")
+
+        assert first != second
+
+    async def test_a_write_is_one_transaction(self, database_url: str) -> None:
+        first, second = await self.transaction_ids(database_url, "POST")
+
+        assert first == second

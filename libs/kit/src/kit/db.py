@@ -244,11 +244,29 @@ def make_sessionmaker(
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)
 
 
+# Requests that only read: on PostgreSQL their statements run without a transaction around them.
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction per request; committed before the response is sent."""
+    """One session per request, committed before the response is sent.
+
+    A request that changes something is one transaction. A read (GET, HEAD) on PostgreSQL runs
+    each statement on its own (autocommit): no BEGIN and COMMIT, two round trips of a request of
+    one or two queries. It sees what it saw in a transaction, since under READ COMMITTED each
+    statement of a transaction takes a snapshot of its own too. What a read writes (the audit
+    entry of a list of personal data) is one INSERT statement, atomic by itself.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
     async with sessionmaker() as session, session.begin():
+        if request.method in READING_METHODS and is_postgresql(session):
+            # Set before the first statement; the pool gives the connection back as it was.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

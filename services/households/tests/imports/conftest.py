@@ -154,3 +154,12 @@ def run_jobs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings)
         return runs
 
     return run
+
+
+@pytest.fixture(params=["a thread", "a process"])
+def read_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where a job's file is read and checked: a thread, or (a large file) a process of its own;
+    these tests' files are small, so the process is chosen by lowering the size it starts at."""
+    if request.param == "a process":
+        monkeypatch.setattr(import_service, "READ_IN_A_PROCESS_FROM_BYTES", 0)
+    return str(request.param)

@@ -37,6 +37,7 @@ async def test_a_national_id_given_twice_in_one_household_fails_that_household(
     upload: Any,
     run_jobs: Any,
     sessionmaker: async_sessionmaker[AsyncSession],
+    read_in: str,
 ) -> None:
     documents = [d for d in files.documents(40) if len(d["assessment"]["members"]) >= 3][:2]
     twice, other = (spreadsheet_rows(document) for document in documents)

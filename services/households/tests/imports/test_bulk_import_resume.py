@@ -90,7 +90,11 @@ def assert_exactly_the_files_households(found: dict[str, Any], documents: list[A
 
 
 async def test_an_import_stopped_between_batches_resumes_after_the_last_committed_one(
-    files: Any, upload: Any, run_jobs: Any, sessionmaker: async_sessionmaker[AsyncSession]
+    files: Any,
+    upload: Any,
+    run_jobs: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    read_in: str,
 ) -> None:
     documents = files.documents(HOUSEHOLDS)
     job_id = (await upload("households.jsonl", files.lines(documents))).json()["id"]

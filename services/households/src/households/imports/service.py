@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID, uuid4
@@ -36,7 +36,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from households.household import surveys
 from households.imports import batch, readers, workbook
 from households.imports.layout import LayoutError
-from households.imports.limits import LimitExceeded, Limits, TextGuard, inflated, too_large
+from households.imports.limits import (
+    MIB,
+    LimitExceeded,
+    Limits,
+    TextGuard,
+    inflated,
+    too_large,
+)
 from households.imports.models import ImportFormat, ImportJob, ImportRowError, ImportStatus
 from households.imports.readers import FileHousehold
 from households.round.models import ReviewRound
@@ -46,10 +53,18 @@ from kit.errors import ContentTooLarge, FieldError, InvalidInput, NotFound
 from kit.spreadsheets import safe_row
 
 log = structlog.get_logger()
-# Workbooks are parsed in processes forked from a server process that imported the readers
-# once (a fresh interpreter each time takes seconds to start), never forks of this busy one.
+# Workbooks are parsed, and large files read and checked, in processes forked from a server
+# process that imported the readers and this module once (a fresh interpreter each time takes
+# seconds to start), never forks of this busy one.
 _PROCESSES = multiprocessing.get_context("forkserver")
-_PROCESSES.set_forkserver_preload(["households.imports.readers"])
+_PROCESSES.set_forkserver_preload(["households.imports.readers", "households.imports.service"])
+
+# From this size on, a file's rows are read and checked against the API's schemas in a process
+# of its own while this one writes the batches before them: reading and checking is over a
+# quarter of the importer's time (docs/benchmarks.md), and in a thread it holds the interpreter's
+# lock that the writes need; where no core is idle the process gains nothing measurable. A
+# smaller file is read in a thread (starting the process costs about a second).
+READ_IN_A_PROCESS_FROM_BYTES = 4 * MIB
 
 MAX_ATTEMPTS = 5  # claims of one job before it is given up as failing every time
 BATCH_RETRIES = 3  # a batch that lost a race on a unique key is read again and retried
@@ -387,36 +402,38 @@ async def _run(
         unit_scope=tuple(job.unit_scope) if job.unit_scope is not None else None,
     )
     context = batch.Context(review_round=review_round, caller=caller)
-    items = readers.read(path, job.format, limits)
-    chunks = _Chunks(items, job.next_row, review_round, batch_size)
+    opened = Opened(path, job.format, limits, job.next_row, review_round.reference_date, batch_size)
+    in_a_process = job.size_bytes >= READ_IN_A_PROCESS_FROM_BYTES
+    chunks = _ChunksInAProcess(opened) if in_a_process else _ChunksInAThread(opened)
     committed = 0
-    pending = asyncio.ensure_future(asyncio.to_thread(chunks.next))
+    pending = asyncio.ensure_future(chunks.next())
     try:
         while True:
             chunk = await pending
             if not chunk:
                 break
             # The next batch is read and checked while this one is written.
-            pending = asyncio.ensure_future(asyncio.to_thread(chunks.next))
+            pending = asyncio.ensure_future(chunks.next())
             await _commit_batch(sessionmaker, claim, context, chunk)
             committed += 1
             if after_batch is not None:
                 await after_batch(claim.job_id, committed)
     finally:
         pending.cancel()
+        chunks.close()
     await _finish(sessionmaker, claim, ImportStatus.completed, None)
     log.info("import.completed", batches=committed)
 
 
 class _Chunks:
-    """The file's households, `size` at a time, checked against the schemas (in a thread)."""
+    """The file's households, `size` at a time, checked against the schemas."""
 
     def __init__(
-        self, items: Iterator[FileHousehold], start: int, review_round: ReviewRound, size: int
+        self, items: Iterator[FileHousehold], start: int, reference_date: date, size: int
     ) -> None:
         self._items = items
         self._start = start
-        self._reference_date = review_round.reference_date
+        self._reference_date = reference_date
         self._size = size
         self._seen: dict[str, int] = {}
         self._unreadable: LayoutError | None = None
@@ -442,6 +459,73 @@ class _Chunks:
                 raise
             self._unreadable = error  # the households read so far are imported first
         return chunk
+
+
+@dataclass(frozen=True)
+class Opened:
+    """Where a reader of a job's file starts: the file, its format and limits, the row to start
+    at, the round's reference date and the batch size."""
+
+    path: Path
+    file_format: ImportFormat
+    limits: Limits
+    start: int
+    reference_date: date
+    size: int
+
+    def chunks(self) -> _Chunks:
+        items = readers.read(self.path, self.file_format, self.limits)
+        return _Chunks(items, self.start, self.reference_date, self.size)
+
+
+class _ChunksInAThread:
+    """The batches, each read and checked in a thread."""
+
+    def __init__(self, opened: Opened) -> None:
+        self._chunks = opened.chunks()
+
+    async def next(self) -> list[batch.Checked]:
+        return await asyncio.to_thread(self._chunks.next)
+
+    def close(self) -> None:
+        pass
+
+
+class _ChunksInAProcess:
+    """The batches, read and checked by a process of their own that keeps the file open between
+    them (one worker: batches come in the file's order). A household sent back holds its checked
+    survey and where its rows are, not the file's text."""
+
+    def __init__(self, opened: Opened) -> None:
+        self._process = ProcessPoolExecutor(
+            max_workers=1, mp_context=_PROCESSES, initializer=_open_in_process, initargs=(opened,)
+        )
+
+    async def next(self) -> list[batch.Checked]:
+        try:
+            return await asyncio.wrap_future(self._process.submit(_next_in_process))
+        except BrokenProcessPool as error:  # killed: the job is claimed again after its lease
+            raise RuntimeError("The import's reader process stopped.") from error
+
+    def close(self) -> None:
+        self._process.shutdown(wait=False, cancel_futures=True)
+
+
+_reading: _Chunks | None = None  # in a reader process: the job's file, open
+
+
+def _open_in_process(opened: Opened) -> None:
+    global _reading  # the one file a reader process keeps open
+    _reading = opened.chunks()
+
+
+def _next_in_process() -> list[batch.Checked]:
+    assert _reading is not None
+    chunk = _reading.next()
+    for item in chunk:
+        if isinstance(item, batch.Candidate):
+            item.source.document = {}  # checked: what is written comes from the schemas
+    return chunk
 
 
 def _source(item: batch.Checked) -> FileHousehold:
