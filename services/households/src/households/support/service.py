@@ -104,7 +104,15 @@ class Recorded:
     household: Household
 
 
-Outcome = Recorded | Refused
+@dataclass(frozen=True)
+class Kept:
+    """An import's record already written the same (household, kind, device, months, day and
+    member), not withdrawn: uploading a file again changes nothing."""
+
+    household: Household
+
+
+Outcome = Recorded | Kept | Refused
 
 
 def _invalid(name: str, message: str) -> Refusal:
@@ -145,11 +153,15 @@ async def record(
     households = await _households(session, caller, entries)
     registered = await _registration_days(session, [h for h in households if h is not None])
     members = await _members(session, {entry.support.member_id for entry in entries})
+    written = await _written(session, households) if source is not None else set()
     batch = _Writes(uuid4(), source)
     outcomes: list[Outcome] = []
     for entry, household in zip(entries, households, strict=True):
         if household is None:
             outcomes.append(Refused([_not_found(entry)]))
+            continue
+        if _same(household.id, entry.support) in written:
+            outcomes.append(Kept(household))
             continue
         problems = kind_refusals(entry.support)
         problems += _date_refusals(entry.support, registered[household.id], today)
@@ -160,6 +172,8 @@ async def record(
             continue
         assert member is not None
         outcomes.append(batch.add(entry.support, household, member[0]))
+        if source is not None:  # the same row twice in one file is imported once
+            written.add(_same(household.id, entry.support))
     await batch.write(session)
     return outcomes
 
@@ -171,6 +185,7 @@ async def record_one(
     [outcome] = await record(session, caller, [Entry(support, household=household)])
     if isinstance(outcome, Refused):
         raise outcome.refusals[0].error
+    assert isinstance(outcome, Recorded)  # kept only for an import
     return outcome.record
 
 
@@ -332,6 +347,32 @@ async def _households(
         found.get(e.household.id if e.household is not None else (e.commune_code, e.household_code))
         for e in entries
     ]
+
+
+Same = tuple[UUID, str, str | None, int | None, date, UUID]
+
+
+def _same(household_id: UUID, support: SupportInput | SupportRecord) -> Same:
+    device = support.device.value if support.device is not None else None
+    return (
+        household_id,
+        support.kind.value,
+        device,
+        support.subscription_months,
+        support.given_on,
+        support.member_id,
+    )
+
+
+async def _written(session: AsyncSession, households: Sequence[Household | None]) -> set[Same]:
+    """The records in force of the batch's households, as `_same` keys them."""
+    ids = {h.id for h in households if h is not None}
+    if not ids:
+        return set()
+    statement = select(SupportRecord).where(
+        col(SupportRecord.household_id).in_(ids), col(SupportRecord.withdrawn_at).is_(None)
+    )
+    return {_same(r.household_id, r) for r in await session.exec(statement)}
 
 
 async def _registration_days(
