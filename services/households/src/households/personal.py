@@ -7,7 +7,7 @@ replaced, so what they see cannot name a family; `Permission.PERSONAL_DATA_READ`
 
 from typing import Any
 
-from households.digital_team.schemas import MemberRead
+from households.digital_team.schemas import TeamMemberRead
 from households.household.schemas import AssessmentRead, HouseholdRead
 from households.support.schemas import SupportRead
 from kit.auth import Caller, Permission
@@ -44,8 +44,8 @@ def assessment_for(caller: Caller, assessment: object) -> AssessmentRead:
     return read.model_copy(update={"members": members, "personal_data_masked": True})
 
 
-def team_member_for(caller: Caller, member: object) -> MemberRead:
-    read = MemberRead.model_validate(member, from_attributes=True)
+def team_member_for(caller: Caller, member: object) -> TeamMemberRead:
+    read = TeamMemberRead.model_validate(member, from_attributes=True)
     if caller.can(Permission.PERSONAL_DATA_READ):
         return read
     hidden = {field: MASK for field in TEAM_MEMBER_FIELDS if getattr(read, field) is not None}

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.digital_team import service as team_service
 from households.digital_team.models import DigitalTeam, TeamMember
-from households.digital_team.schemas import MemberCreate, TeamCreate
+from households.digital_team.schemas import TeamCreate, TeamMemberCreate
 from households.household import surveys
 from households.household.models import Assessment, Household
 from households.household.schemas import AssessmentInput
@@ -92,7 +92,7 @@ async def _teams(loader: Loader, old_round: ReviewRound) -> None:
             team = await team_service.create(session, code, team_in, loader.caller)
             for name, role in MEMBERS:
                 await team_service.add_member(
-                    session, team, MemberCreate(full_name=name, role=role)
+                    session, team, TeamMemberCreate(full_name=name, role=role)
                 )
 
 

@@ -29,7 +29,10 @@ CommuneInScope = Annotated[str, Depends(commune_code_in_scope)]
 
 
 async def valid_team(
-    team_id: UUID, code: CommuneInScope, session: SessionDep, caller: CallerDep
+    team_id: Annotated[UUID, Path(description="The team's id (listed with the commune's teams).")],
+    code: CommuneInScope,
+    session: SessionDep,
+    caller: CallerDep,
 ) -> DigitalTeam:
     """The team of the path's commune, or 404 (also outside the caller's scope)."""
     return await team_service.get(session, caller, code, team_id)

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.digital_team import service as team_service
@@ -14,12 +14,12 @@ from households.digital_team.dependencies import (
 )
 from households.digital_team.models import DigitalTeam
 from households.digital_team.schemas import (
-    MemberCreate,
-    MemberDeactivation,
-    MemberRead,
-    MemberUpdate,
     TeamCreate,
     TeamList,
+    TeamMemberCreate,
+    TeamMemberDeactivation,
+    TeamMemberRead,
+    TeamMemberUpdate,
     TeamRead,
     TeamUpdate,
 )
@@ -29,6 +29,8 @@ from kit.auth import Caller
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, problem_responses
 from kit.fields import Offset
+
+MemberId = Annotated[UUID, Path(description="The member's id (listed with the team).")]
 
 router = APIRouter(
     prefix="/api/v1/communes/{code}/digital-teams",
@@ -107,12 +109,12 @@ async def update_team(
 @router.post(
     "/{team_id}/members",
     status_code=status.HTTP_201_CREATED,
-    response_model=MemberRead,
+    response_model=TeamMemberRead,
     operation_id="addDigitalTeamMember",
 )
 async def add_member(
-    caller: TeamManager, team: ValidTeam, member_in: MemberCreate, session: SessionDep
-) -> MemberRead:
+    caller: TeamManager, team: ValidTeam, member_in: TeamMemberCreate, session: SessionDep
+) -> TeamMemberRead:
     """Add a member to the team; support records name the member's id. Send an
     `Idempotency-Key` to retry safely."""
     member = await team_service.add_member(session, team, member_in)
@@ -121,16 +123,16 @@ async def add_member(
 
 @router.patch(
     "/{team_id}/members/{member_id}",
-    response_model=MemberRead,
+    response_model=TeamMemberRead,
     operation_id="updateDigitalTeamMember",
 )
 async def update_member(
     caller: TeamManager,
     team: ValidTeam,
-    member_id: UUID,
-    changes: MemberUpdate,
+    member_id: MemberId,
+    changes: TeamMemberUpdate,
     session: SessionDep,
-) -> MemberRead:
+) -> TeamMemberRead:
     """Correct a member's name, role, phone or e-mail."""
     member = await team_service.get_member(session, team, member_id)
     updated = await team_service.update_member(session, team, member, changes)
@@ -139,16 +141,16 @@ async def update_member(
 
 @router.post(
     "/{team_id}/members/{member_id}/deactivation",
-    response_model=MemberRead,
+    response_model=TeamMemberRead,
     operation_id="deactivateDigitalTeamMember",
 )
 async def deactivate_member(
     caller: TeamManager,
     team: ValidTeam,
-    member_id: UUID,
-    deactivation: MemberDeactivation,
+    member_id: MemberId,
+    deactivation: TeamMemberDeactivation,
     session: SessionDep,
-) -> MemberRead:
+) -> TeamMemberRead:
     """The member left the team on `left_on`: the support they gave stays; support dated after
     that day is refused."""
     member = await team_service.get_member(session, team, member_id)

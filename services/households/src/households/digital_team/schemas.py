@@ -3,6 +3,7 @@ from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from kit.fields import IsoDate, RequestBody, Text, UtcDatetime
 
@@ -65,7 +66,7 @@ class TeamUpdate(RequestBody):
     )
 
 
-class MemberCreate(RequestBody):
+class TeamMemberCreate(RequestBody):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -91,7 +92,7 @@ class MemberCreate(RequestBody):
     email: Email | None = Field(default=None, description="An e-mail address. Personal data.")
 
 
-class MemberUpdate(RequestBody):
+class TeamMemberUpdate(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "0987 654 321"}]})
 
     full_name: Text | None = Field(
@@ -102,7 +103,7 @@ class MemberUpdate(RequestBody):
     email: Email | None = Field(default=None, description="A new e-mail (null: none).")
 
 
-class MemberDeactivation(RequestBody):
+class TeamMemberDeactivation(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"left_on": "2026-06-30"}]})
 
     left_on: IsoDate = Field(
@@ -110,34 +111,73 @@ class MemberDeactivation(RequestBody):
     )
 
 
-class MemberRead(BaseModel):
+MEMBER_EXAMPLE: JsonDict = {
+    "id": "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
+    "team_id": "0b7e4c1a-2f3d-4e5a-9b6c-7d8e9f0a1b2c",
+    "full_name": "Trần Thị Lan",
+    "role": "Tổ trưởng",
+    "phone": "0912 345 678",
+    "email": "lan.tt@example.vn",
+    "active": True,
+    "left_on": None,
+    "personal_data_masked": False,
+}
+TEAM_EXAMPLE: JsonDict = {
+    "id": "0b7e4c1a-2f3d-4e5a-9b6c-7d8e9f0a1b2c",
+    "commune_code": "08707",
+    "name": "Tổ công nghệ số cộng đồng thôn 1–3",
+    "villages": ["Thôn 1", "Thôn 2", "Thôn 3"],
+    "active_from": "2025-07-01",
+    "active_to": None,
+    "version": 1,
+    "members": [MEMBER_EXAMPLE],
+    "created_at": "2025-07-03T02:15:00Z",
+    "updated_at": "2025-07-03T02:15:00Z",
+}
+
+
+class TeamMemberRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [MEMBER_EXAMPLE]})
+
     id: UUID = Field(description="The member's id: support records name it.")
     team_id: UUID = Field(description="The member's team.")
     full_name: str = Field(description="Full name. Personal data (`***` when masked).")
     role: str = Field(description="The member's role in the team.")
-    phone: str | None = Field(description="Phone. Personal data (`***` when masked).")
-    email: str | None = Field(description="E-mail. Personal data (`***` when masked).")
+    phone: str | None = Field(default=None, description="Phone. Personal data (`***` when masked).")
+    email: str | None = Field(
+        default=None, description="E-mail. Personal data (`***` when masked)."
+    )
     active: bool = Field(description="False once the member left the team.")
-    left_on: date | None = Field(description="The member's last day in the team, if they left.")
+    left_on: date | None = Field(
+        default=None, description="The member's last day in the team, if they left."
+    )
     personal_data_masked: bool = Field(
         default=False, description="Name, phone and e-mail withheld (the caller's role)."
     )
 
 
 class TeamRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [TEAM_EXAMPLE]})
+
     id: UUID = Field(description="The team's id.")
     commune_code: str = Field(description="The commune it works in.")
     name: str = Field(description="The team's name.")
     villages: list[str] = Field(description="The villages or residential groups it covers.")
     active_from: date = Field(description="The first day of its work.")
-    active_to: date | None = Field(description="Its last day; null while active.")
+    active_to: date | None = Field(default=None, description="Its last day; null while active.")
     version: int = Field(description="Raised by every change; its ETag is this number.")
-    members: list[MemberRead] = Field(description="Its members, active ones first.")
+    members: list[TeamMemberRead] = Field(description="Its members, active ones first.")
     created_at: UtcDatetime = Field(description="When it was recorded (UTC).")
     updated_at: UtcDatetime = Field(description="When it was last changed (UTC).")
 
 
 class TeamList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [TEAM_EXAMPLE], "total": 1, "offset": 0, "limit": 50}]
+        }
+    )
+
     items: list[TeamRead] = Field(description="This page's teams, oldest first.")
     total: int = Field(description="How many teams match, over all pages.")
     offset: int = Field(description="Items skipped before this page.")

@@ -17,10 +17,10 @@ from households.audit import service as audit
 from households.digital_team.exceptions import MemberNotFound, TeamNotFound
 from households.digital_team.models import DigitalTeam, TeamMember
 from households.digital_team.schemas import (
-    MemberCreate,
-    MemberDeactivation,
-    MemberUpdate,
     TeamCreate,
+    TeamMemberCreate,
+    TeamMemberDeactivation,
+    TeamMemberUpdate,
     TeamUpdate,
 )
 from households.household import service as household_service
@@ -133,7 +133,7 @@ async def update(
 
 
 async def add_member(
-    session: AsyncSession, team: DigitalTeam, member_in: MemberCreate
+    session: AsyncSession, team: DigitalTeam, member_in: TeamMemberCreate
 ) -> TeamMember:
     member = TeamMember(**member_in.model_dump(), team_id=team.id)
     session.add(member)
@@ -151,7 +151,7 @@ async def get_member(session: AsyncSession, team: DigitalTeam, member_id: UUID) 
 
 
 async def update_member(
-    session: AsyncSession, team: DigitalTeam, member: TeamMember, changes: MemberUpdate
+    session: AsyncSession, team: DigitalTeam, member: TeamMember, changes: TeamMemberUpdate
 ) -> TeamMember:
     before = _member_facts(member)
     values = changes.model_dump(exclude_unset=True)
@@ -170,7 +170,10 @@ async def update_member(
 
 
 async def deactivate_member(
-    session: AsyncSession, team: DigitalTeam, member: TeamMember, deactivation: MemberDeactivation
+    session: AsyncSession,
+    team: DigitalTeam,
+    member: TeamMember,
+    deactivation: TeamMemberDeactivation,
 ) -> TeamMember:
     """The member leaves the team on `left_on`: support they gave before stays, support dated
     after it is refused. Deactivating again corrects the day."""

@@ -10,7 +10,9 @@ class ImportRead(BaseModel):
     """An import job: where it stands, what it did, and where its error report is."""
 
     id: UUID = Field(description="The import's id.")
-    kind: ImportKind = Field(description="What the file holds: surveys or support records.")
+    kind: ImportKind = Field(
+        default=ImportKind.surveys, description="What the file holds: surveys or support records."
+    )
     round_id: UUID | None = Field(
         description="The round whose surveys it records; null for support records."
     )

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.audit import service as audit
@@ -83,7 +83,9 @@ async def list_household_support(
 async def withdraw_support(
     caller: HouseholdWriter,
     household: ValidHousehold,
-    support_id: UUID,
+    support_id: Annotated[
+        UUID, Path(description="The support record's id (listed with the household's support).")
+    ],
     withdrawal: WithdrawalInput,
     session: SessionDep,
 ) -> SupportRead:
