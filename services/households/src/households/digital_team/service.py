@@ -5,7 +5,6 @@ it), so the unit scope of every read is a plain filter, as for households.
 """
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -114,11 +113,10 @@ async def update(
     household_service.check_version(team.version, if_match)
     before = _facts(team)
     values = changes.model_dump(exclude_unset=True)
-    if values.get("name", "") is None or values.get("villages", []) is None:
-        field = "name" if values.get("name", "") is None else "villages"
-        raise InvalidInput.field(["body", field], f"{field} cannot be null: leave it out to keep.")
-    if values.get("active_from", date.min) is None:
-        raise InvalidInput.field(["body", "active_from"], "active_from cannot be null.")
+    for required in ("name", "villages", "active_from"):
+        if required in values and values[required] is None:
+            message = f"{required} cannot be null: leave it out to keep it."
+            raise InvalidInput.field(["body", required], message)
     active_from = values.get("active_from", team.active_from)
     active_to = values.get("active_to", team.active_to)
     if active_to is not None and active_to < active_from:
