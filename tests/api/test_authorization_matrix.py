@@ -181,6 +181,37 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/imports"): roles(ALL, ALL, ALL, ALL, NONE),
     ("GET", "/api/v1/imports/{import_id}"): roles(IMPORT_JOB, GONE, GONE, GONE, NONE),
     ("GET", "/api/v1/imports/{import_id}/errors.csv"): roles(IMPORT_JOB, GONE, GONE, GONE, NONE),
+    # Digital inclusion (docs/digital-inclusion.md): a commune's teams are managed by its officers
+    # and those above them, read by whoever reads households; support is recorded by who enters
+    # households. Outside the scope the commune or household does not exist.
+    ("POST", "/api/v1/communes/{code}/digital-teams"): roles(SCOPED, SCOPED, SCOPED, NONE, NONE),
+    ("GET", "/api/v1/communes/{code}/digital-teams"): roles(SCOPED, SCOPED, SCOPED, SCOPED, NONE),
+    ("GET", "/api/v1/communes/{code}/digital-teams/{team_id}"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("PATCH", "/api/v1/communes/{code}/digital-teams/{team_id}"): roles(
+        SCOPED, SCOPED, SCOPED, NONE, NONE
+    ),
+    ("POST", "/api/v1/communes/{code}/digital-teams/{team_id}/members"): roles(
+        SCOPED, SCOPED, SCOPED, NONE, NONE
+    ),
+    ("PATCH", "/api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}"): roles(
+        SCOPED, SCOPED, SCOPED, NONE, NONE
+    ),
+    (
+        "POST",
+        "/api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}/deactivation",
+    ): roles(SCOPED, SCOPED, SCOPED, NONE, NONE),
+    ("GET", "/api/v1/communes/{code}/support"): roles(SCOPED, SCOPED, SCOPED, SCOPED, NONE),
+    ("POST", "/api/v1/households/{household_id}/support"): roles(
+        SCOPED, NONE, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/households/{household_id}/support"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("POST", "/api/v1/households/{household_id}/support/{support_id}/withdrawal"): roles(
+        SCOPED, NONE, SCOPED, SCOPED, NONE
+    ),
     # Figures: every role in its scope; classifications name households, so not analysts.
     ("GET", "/api/v1/figures/{round_id}/{unit_code}"): each(*SCOPED),
     # Asked of the district: a commune's officer may not see the district around it.
@@ -286,6 +317,8 @@ class World:
     target_id: str = ""
     what_if_id: str = ""
     subscription_id: str = ""
+    team_id: str = ""
+    member_id: str = ""
     markers: dict[tuple[str, ...], set[str]] = field(default_factory=dict)
 
     def path_params(self, path: str) -> dict[str, str]:
@@ -306,6 +339,9 @@ class World:
             "key_id": self.key_id,
             "conflict_id": self.conflict_id,
             "subscription_id": self.subscription_id,
+            "team_id": self.team_id,
+            "member_id": self.member_id,
+            "support_id": "00000000-0000-4000-8000-000000000003",
             "delivery_id": "00000000-0000-4000-8000-000000000001",
             "item_id": "00000000-0000-4000-8000-000000000002",
             "chart": "rates",
@@ -359,6 +395,9 @@ async def _seed(platform: Platform) -> World:
         subscription = await api.ok(
             admin.post("/api/v1/subscriptions", json=_subscription_json()), 201
         )
+        teams = f"/api/v1/communes/{OURS[2]}/digital-teams"
+        team = await api.ok(admin.post(teams, json=_team_json()), 201)
+        member = await api.ok(admin.post(f"{teams}/{team['id']}/members", json=_member_json()), 201)
     world = World(
         round_id=round_["id"],
         household=households[OURS],
@@ -373,6 +412,8 @@ async def _seed(platform: Platform) -> World:
         later_round_id=later["id"],
         target_id=target["id"],
         what_if_id=what_if["id"],
+        team_id=team["id"],
+        member_id=member["id"],
     )
     for path in (OURS, THEIRS):
         world.markers[path] = {
@@ -440,6 +481,24 @@ def _target_json() -> dict[str, Any]:
         "baseline_year": 2022,
         "baseline_percent": 0.99,
         "target_year": 2025,
+    }
+
+
+def _team_json() -> dict[str, Any]:
+    # Quang Sơn was in force until 30 June 2025.
+    return {"name": "Tổ CNS Quang Sơn", "villages": ["Thôn 1"], "active_from": "2024-01-01"}
+
+
+def _member_json() -> dict[str, Any]:
+    return {"full_name": "Trần Thị Lan", "role": "Tổ trưởng", "phone": "0912 345 678"}
+
+
+def _support_json(world: "World") -> dict[str, Any]:
+    return {
+        "kind": "device_given",
+        "device": "smartphone",
+        "given_on": date.today().isoformat(),
+        "member_id": world.member_id,
     }
 
 
@@ -556,6 +615,32 @@ async def _request(
             kwargs["json"] = {
                 "commune_code": "08770"
             }  # Xã Hợp Lý of Phú Thọ, Quang Sơn's successor
+        case ("POST", "/api/v1/communes/{code}/digital-teams"):
+            kwargs["json"] = _team_json()
+        case ("PATCH", "/api/v1/communes/{code}/digital-teams/{team_id}"):
+            current = await admin.get(url)
+            kwargs["json"] = {"villages": [f"Thôn {next(_fresh)}"]}
+            kwargs["headers"] = {"If-Match": current.headers["etag"]}
+        case ("POST", "/api/v1/communes/{code}/digital-teams/{team_id}/members"):
+            kwargs["json"] = _member_json()
+        case ("PATCH", "/api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}"):
+            kwargs["json"] = {"role": f"Thành viên {next(_fresh)}"}
+        case (
+            "POST",
+            "/api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}/deactivation",
+        ):
+            # A member of its own: the world's member keeps giving support for the other cells.
+            members = f"/api/v1/communes/{OURS[2]}/digital-teams/{world.team_id}/members"
+            fresh = await admin.post(members, json=_member_json())
+            url = f"{members}/{fresh.json()['id']}/deactivation"
+            kwargs["json"] = {"left_on": date.today().isoformat()}
+        case ("POST", "/api/v1/households/{household_id}/support"):
+            kwargs["json"] = _support_json(world)
+        case ("POST", "/api/v1/households/{household_id}/support/{support_id}/withdrawal"):
+            # A record of its own to withdraw: a record is withdrawn once.
+            fresh = await admin.post(f"{household_url}/support", json=_support_json(world))
+            url = f"{household_url}/support/{fresh.json()['id']}/withdrawal"
+            kwargs["json"] = {"reason": "matrix"}
         case ("POST", "/api/v1/targets"):
             kwargs["json"] = _target_json()
         case ("DELETE", "/api/v1/targets/{target_id}"):

@@ -80,6 +80,18 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver": [RULE],
     "GET /api/v1/unsubscribe": [RULE],
     "POST /api/v1/unsubscribe": [RULE],
+    # A team starts on a day its commune is in force, ends after it starts; a field that cannot
+    # be null is left out rather than nulled.
+    "POST /api/v1/communes/{code}/digital-teams": [RULE],
+    "PATCH /api/v1/communes/{code}/digital-teams/{team_id}": [RULE, *PRECONDITION],
+    "PATCH /api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}": [RULE],
+    # Support: a day neither in the future nor before the household's registration, a member of
+    # a team of the household's commune active that day, what the kind asks for.
+    "POST /api/v1/households/{household_id}/support": [RULE],
+    # (An Idempotency-Key the run already used with another request, as for every POST.)
+    "POST /api/v1/communes/{code}/digital-teams/{team_id}/members": [RULE],
+    "POST /api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}/deactivation": [RULE],
+    "POST /api/v1/households/{household_id}/support/{support_id}/withdrawal": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by

@@ -12,6 +12,8 @@ IMPORTS_PREFIX = "/api/v1/imports"
 ROUTES: Mapping[str, str] = {
     "/api/v1/units": "households",
     "/api/v1/rounds": "households",
+    # A commune's digital teams and the support recorded in it (docs/digital-inclusion.md).
+    "/api/v1/communes": "households",
     "/api/v1/households": "households",
     "/api/v1/assessments": "households",
     "/api/v1/populations": "households",

@@ -20,6 +20,7 @@ from kit.contracts.households import (
     SchoolLevel,
     Sex,
     SuccessionRelation,
+    SupportKind,
     WaterSource,
     WorkingStatus,
 )
@@ -132,6 +133,19 @@ MEANINGS: dict[type[StrEnum], tuple[str, dict[str, str]]] = {
             "smartphone": "smartphone",
             "basic_phone": "a phone without internet (not an information device under "
             "`VN-2022-2025`)",
+        },
+    ),
+    SupportKind: (
+        "What a community digital technology team (tổ công nghệ số cộng đồng) gave or did for a "
+        "household (docs/digital-inclusion.md).",
+        {
+            "device_given": "a device given (name it in `device`), most often a smartphone",
+            "internet_subscription": "months of internet subscription supported "
+            "(`subscription_months`)",
+            "digital_skills_training": "training in digital skills (kỹ năng số)",
+            "electronic_identity": "help with the electronic identity (VNeID)",
+            "online_public_service": "help with an online public service (dịch vụ công trực tuyến)",
+            "other": "any other help",
         },
     ),
     ReviewState: (

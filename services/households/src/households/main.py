@@ -10,6 +10,7 @@ from households.audit.router import router as audit_router
 from households.config import Settings
 from households.conflict.router import router as conflict_router
 from households.db import idempotency_keys, token_not_before
+from households.digital_team.router import router as digital_team_router
 from households.household.router import router as household_router
 from households.imports.router import router as import_router
 from households.population.router import router as population_router
@@ -17,6 +18,7 @@ from households.reconciliation.router import router as reconciliation_router
 from households.relocation.router import router as relocation_router
 from households.review.router import router as review_router
 from households.round.router import router as round_router
+from households.support.router import router as support_router
 from households.unit.router import router as unit_router
 from kit.auth import KeySource
 from kit.messaging import MessageBus
@@ -32,7 +34,8 @@ def create_app(
 ) -> FastAPI:
     return create_service_app(
         title="Households",
-        description="Registry and survey data entry for the poverty review.",
+        description="Registry and survey data entry for the poverty review; digital teams and the "
+        "support they give households.",
         settings=settings or Settings(),
         routers=[
             unit_router,
@@ -40,6 +43,8 @@ def create_app(
             review_router,
             relocation_router,  # before the households router, whose paths it shares
             household_router,
+            digital_team_router,
+            support_router,
             population_router,
             audit_router,
             conflict_router,

@@ -3,6 +3,7 @@
 from households.audit.models import AuditEntry
 from households.conflict.models import NationalIdConflict
 from households.db import Base
+from households.digital_team.models import DigitalTeam, TeamMember
 from households.household.models import Assessment, Household, NationalIdClaim
 from households.imports.models import ImportJob, ImportRowError
 from households.population.models import UnitPopulation
@@ -15,6 +16,7 @@ from households.review.models import (
     VillageMeeting,
 )
 from households.round.models import ReviewRound
+from households.support.models import SupportRecord
 from households.unit.models import AdminUnit
 
 metadata = Base.metadata
@@ -24,6 +26,7 @@ __all__ = [
     "Assessment",
     "AuditEntry",
     "CommuneReview",
+    "DigitalTeam",
     "Household",
     "ImportJob",
     "ImportRowError",
@@ -34,6 +37,8 @@ __all__ = [
     "ProvinceApproval",
     "ReviewRound",
     "ReviewStep",
+    "SupportRecord",
+    "TeamMember",
     "UnitPopulation",
     "VillageMeeting",
     "metadata",

@@ -201,8 +201,8 @@ async def test_a_workbook_is_parsed_in_a_process_of_its_own(
 ) -> None:
     accepted = await upload("households.xlsx", files.xlsx(files.documents(2)))
     assert accepted.status_code == 202, accepted.text
-    [(check, _, file_format, _)] = workbooks_parsed
-    assert (check.__name__, file_format.value) == ("check", "xlsx")
+    [(check, _, file_format, _, kind)] = workbooks_parsed
+    assert (check.__name__, file_format.value, kind.value) == ("check", "xlsx", "surveys")
     misspelt = Workbook()
     assert misspelt.active is not None
     misspelt.active.append(["household_code", "comune"])

@@ -8,7 +8,10 @@ Thọ (25) on 1 July 2025, its 121 communes into 36. Two periodic rounds cover t
 - **2026** on today's map: the households carried across to their new communes by the relocation
   service (each old commune has exactly one successor), two communes in three re-surveyed, one of
   them `posted` and another `surveyed`; the walk-through's commune (`WALK_THROUGH_COMMUNE`) is
-  left `open` and unsurveyed for the README's commune officer.
+  left `open` and unsurveyed for the README's commune officer;
+- between them, a digital team in each commune of today's map gives support to about half of the
+  households deprived in telecom use or information devices, and the 2026 survey of a supported
+  household shows it (`synthetic.digital`).
 
 Every stage is resumable: each transaction leaves a state that the next start recognises (a round
 opened with its populations, a batch of households with their surveys, a commune's review, a
@@ -44,6 +47,7 @@ from households.unit.models import AdminUnit
 from kit.auth import Caller, Role
 from kit.contracts.households import ReviewState
 from synthetic import SyntheticHousehold, generate, populations, province_communes
+from synthetic.digital import Loader, support_information_deprived
 
 log = structlog.get_logger()
 
@@ -136,6 +140,10 @@ async def load_demo(
         for index, code in enumerate(new_communes)
         if index % 3 != 2 and code != WALK_THROUGH_COMMUNE
     ]
+    # Before the re-survey, which then leaves the supported households' new surveys as they are.
+    await support_information_deprived(
+        Loader(demo.sessionmaker, LOADER, demo.batch), old_round, new_round, resurveyed
+    )
     await _resurvey(demo, old_round, new_round, resurveyed)
     calendar = current_calendar()
     for code, state in zip(resurveyed, [ReviewState.posted, ReviewState.surveyed], strict=False):

@@ -34,6 +34,8 @@ class Permission(StrEnum):
     REVIEWS_RECOGNISE = "reviews:recognise"  # posted → approved: the commune recognises its lists
     REVIEWS_APPROVE_PROVINCE = "reviews:approve_province"
     REVIEWS_REOPEN = "reviews:reopen"  # an approved commune back to surveying
+    # A commune's community digital technology teams and their members (docs/digital-inclusion.md).
+    DIGITAL_TEAMS_MANAGE = "digital_teams:manage"
     UNITS_READ = "units:read"
     AUDIT_READ = "audit:read"
     CONFLICTS_RESOLVE = "conflicts:resolve"  # a person recorded in two households of a round
@@ -76,6 +78,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             Permission.AUDIT_READ,
             Permission.CONFLICTS_RESOLVE,
+            Permission.DIGITAL_TEAMS_MANAGE,
             Permission.HOUSEHOLDS_RELOCATE,
             Permission.RECALCULATIONS_RUN,
             Permission.REVIEWS_APPROVE_PROVINCE,
@@ -94,6 +97,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVIEWS_ADVANCE,
             Permission.REVIEWS_RECOGNISE,
             Permission.CONFLICTS_RESOLVE,
+            Permission.DIGITAL_TEAMS_MANAGE,
         }
     ),
     Role.ENUMERATOR: frozenset(

@@ -25,7 +25,7 @@ from households.household import surveys
 from households.household.schemas import AssessmentInput, HouseholdCreate, MemberInput
 from households.imports.layout import BY_NAME
 from households.imports.models import ImportRowError
-from households.imports.readers import FileHousehold, RowProblem
+from households.imports.readers import FileHousehold, FileSupport, RowProblem
 from households.round.models import ReviewRound
 from kit.auth import Caller
 from kit.bulk import insert_rows
@@ -53,7 +53,7 @@ class Outcome:
     rows_failed: int = 0
     problems: list[RowProblem] = field(default_factory=list)
 
-    def fail(self, item: FileHousehold, problems: Iterable[RowProblem]) -> None:
+    def fail(self, item: FileHousehold | FileSupport, problems: Iterable[RowProblem]) -> None:
         self.failed += 1
         self.rows_failed += item.rows
         self.problems.extend(problems)

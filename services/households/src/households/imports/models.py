@@ -1,4 +1,5 @@
-"""Bulk-import jobs: an uploaded file of households with their surveys, imported batch by batch."""
+"""Bulk-import jobs: an uploaded file of households with their surveys (or of support records),
+imported batch by batch."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +23,17 @@ class ImportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
     jsonl = "jsonl"
+
+
+class ImportKind(StrEnum):
+    """What the uploaded file holds (docs/bulk-import.md).
+
+    - `surveys`: households with their surveys in a round (`round_id` required)
+    - `support`: support records given by digital teams, one a row (no round)
+    """
+
+    surveys = "surveys"
+    support = "support"
 
 
 class ImportStatus(StrEnum):
@@ -50,8 +62,10 @@ class ImportJob(Base, table=True):
     __tablename__ = "import_job"
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    round_id: UUID = Field(
-        sa_column=Column(ForeignKey("review_round.id"), nullable=False, index=True)
+    kind: ImportKind = Field(default=ImportKind.surveys, sa_type=stored_as_value(ImportKind, 16))
+    # The round of a survey import; none for support records, which are dated each.
+    round_id: UUID | None = Field(
+        default=None, sa_column=Column(ForeignKey("review_round.id"), nullable=True, index=True)
     )
     format: ImportFormat = Field(sa_type=stored_as_value(ImportFormat, 8))
     filename: str = Field(max_length=255, description="The name the file was uploaded with.")

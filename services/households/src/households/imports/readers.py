@@ -14,13 +14,14 @@ line longer than IMPORT_MAX_LINE_BYTES, and a workbook's size is checked before 
 import codecs
 import csv
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from openpyxl import load_workbook
 
+from households.imports import support_layout
 from households.imports.layout import (
     BY_NAME,
     HOUSEHOLD_COLUMNS,
@@ -31,7 +32,7 @@ from households.imports.layout import (
     check_header,
 )
 from households.imports.limits import LimitExceeded, Limits, lines
-from households.imports.models import ImportFormat
+from households.imports.models import ImportFormat, ImportKind
 from households.imports.workbook import check_sheets
 
 
@@ -71,9 +72,14 @@ def read(path: Path, file_format: ImportFormat, limits: Limits) -> Iterator[File
             return _group(_xlsx_rows(path))
 
 
-def check(path: Path, file_format: ImportFormat, limits: Limits) -> None:
+def check(
+    path: Path, file_format: ImportFormat, limits: Limits, kind: ImportKind = ImportKind.surveys
+) -> None:
     """Raise LayoutError unless the file starts the way its format's layout says. A workbook's
     parts must have been checked (`workbook.check_archive`) before."""
+    if kind == ImportKind.support:
+        _check_support(path, file_format, limits)
+        return
     if file_format == ImportFormat.jsonl:
         with path.open("rb") as binary:
             for line in lines(binary, limits):
@@ -173,7 +179,12 @@ def _text_lines(binary: BinaryIO, limits: Limits) -> Iterator[str]:
         yield decoder.decode(line)
 
 
-def _csv_rows(path: Path, limits: Limits) -> Generator[SheetRow]:
+HeaderCheck = Callable[[list[str]], list[str]]
+
+
+def _csv_rows(
+    path: Path, limits: Limits, check_header: HeaderCheck = check_header
+) -> Generator[SheetRow]:
     with path.open("rb") as binary:
         reader = csv.reader(_text_lines(binary, limits))
         try:
@@ -194,7 +205,7 @@ def _csv_rows(path: Path, limits: Limits) -> Generator[SheetRow]:
             raise LayoutError(f"Row {number + 1} cannot be read: {error}.") from error
 
 
-def _xlsx_rows(path: Path) -> Generator[SheetRow]:
+def _xlsx_rows(path: Path, check_header: HeaderCheck = check_header) -> Generator[SheetRow]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
@@ -290,3 +301,71 @@ def _get(document: dict[str, Any], path: tuple[str, ...]) -> object:
     for key in path[:-1]:
         document = document.get(key, {})
     return document.get(path[-1])
+
+
+# --- Support records (one a row) ------------------------------------------------------------------
+
+
+@dataclass
+class FileSupport:
+    """One support record as the file gives it: its row, the `SupportInput` document and the
+    household it names by code in its commune."""
+
+    row: int
+    document: dict[str, Any]
+    commune_code: str | None
+    household_code: str | None
+
+    @property
+    def first_row(self) -> int:
+        return self.row
+
+    @property
+    def last_row(self) -> int:
+        return self.row
+
+    @property
+    def rows(self) -> int:
+        return 1
+
+
+def _support_rows(path: Path, file_format: ImportFormat, limits: Limits) -> Generator[SheetRow]:
+    if file_format == ImportFormat.csv:
+        return _csv_rows(path, limits, support_layout.check_header)
+    if file_format == ImportFormat.xlsx:
+        return _xlsx_rows(path, support_layout.check_header)
+    raise LayoutError("Support records are imported from CSV or XLSX, not JSON lines.")
+
+
+def _check_support(path: Path, file_format: ImportFormat, limits: Limits) -> None:
+    rows = _support_rows(path, file_format, limits)
+    try:
+        next(rows)
+    except StopIteration:
+        raise LayoutError("The file has no header row.") from None
+    finally:
+        rows.close()
+
+
+def read_support(path: Path, file_format: ImportFormat, limits: Limits) -> Iterator[FileSupport]:
+    """The support records of the file, one a non-blank row, in order."""
+    rows = _support_rows(path, file_format, limits)
+    try:
+        next(rows)  # the header, checked by the reader
+    except StopIteration:
+        return
+    for number, cells in rows:
+        if all(value is None or str(value).strip() == "" for value in cells.values()):
+            continue
+        values = {
+            column.name: value
+            for column in support_layout.COLUMNS
+            if (value := cell_value(column, cells.get(column.name))) is not None
+        }
+        commune, code = values.pop("commune_code", None), values.pop("household_code", None)
+        yield FileSupport(
+            row=number,
+            document=values,
+            commune_code=str(commune) if commune is not None else None,
+            household_code=str(code) if code is not None else None,
+        )

@@ -7,9 +7,10 @@ from fastapi.responses import StreamingResponse
 from pydantic.json_schema import SkipJsonSchema
 
 from households.imports import service as import_service
+from households.imports import support_layout
 from households.imports.layout import TEMPLATE_NAME, csv_template, xlsx_template
 from households.imports.limits import Limits
-from households.imports.models import ImportFormat, ImportStatus
+from households.imports.models import ImportFormat, ImportKind, ImportStatus
 from households.imports.schemas import ImportList, ImportRead
 from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
@@ -25,6 +26,9 @@ router = APIRouter(
 ImportReader = Annotated[Caller, requires(Permission.HOUSEHOLDS_READ)]
 ImportWriter = Annotated[Caller, requires(Permission.HOUSEHOLDS_WRITE)]
 
+TemplateKind = Annotated[
+    ImportKind, Query(description="`surveys` (the default) or `support`: which file's layout.")
+]
 CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,8 +46,14 @@ def _attachment(name: str) -> dict[str, str]:
     responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
     operation_id="getImportTemplateCsv",
 )
-async def csv_template_file(caller: ImportReader) -> Response:
-    """The CSV layout: its header and an example household (one row per member)."""
+async def csv_template_file(
+    caller: ImportReader, kind: TemplateKind = ImportKind.surveys
+) -> Response:
+    """The CSV layout: its header and an example household (one row per member), or with
+    `kind=support` two example support records (one a row)."""
+    if kind == ImportKind.support:
+        name = f"{support_layout.TEMPLATE_NAME}.csv"
+        return Response(support_layout.csv_template(), media_type=CSV, headers=_attachment(name))
     return Response(csv_template(), media_type=CSV, headers=_attachment(f"{TEMPLATE_NAME}.csv"))
 
 
@@ -53,8 +63,14 @@ async def csv_template_file(caller: ImportReader) -> Response:
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
     operation_id="getImportTemplateXlsx",
 )
-async def xlsx_template_file(caller: ImportReader) -> Response:
-    """The XLSX layout: the sheet to fill in, with lists of values, and a sheet of the columns."""
+async def xlsx_template_file(
+    caller: ImportReader, kind: TemplateKind = ImportKind.surveys
+) -> Response:
+    """The XLSX layout: the sheet to fill in, with lists of values, and a sheet of the columns;
+    `kind=support` for support records."""
+    if kind == ImportKind.support:
+        name = f"{support_layout.TEMPLATE_NAME}.xlsx"
+        return Response(support_layout.xlsx_template(), media_type=XLSX, headers=_attachment(name))
     return Response(xlsx_template(), media_type=XLSX, headers=_attachment(f"{TEMPLATE_NAME}.xlsx"))
 
 
@@ -71,18 +87,31 @@ async def upload(
     session: SessionDep,
     response: Response,
     file: Annotated[UploadFile, File(description="CSV, XLSX or JSON lines.")],
-    round_id: Annotated[UUID, Form(description="The review round the surveys belong to.")],
+    # A form has no null: a field left out is absent, so the document offers no null either.
+    round_id: Annotated[
+        UUID | SkipJsonSchema[None],
+        Form(description="The review round the surveys belong to (a survey import only)."),
+    ] = None,
+    kind: Annotated[
+        ImportKind,
+        Form(
+            description="`surveys` (households with their surveys) or `support` (records of "
+            "support given, CSV or XLSX)."
+        ),
+    ] = ImportKind.surveys,
     # A form has no null: the field is left out, so the document offers no null either.
     format: Annotated[
         ImportFormat | SkipJsonSchema[None],
         Form(description="Only if the file name does not end in it."),
     ] = None,
 ) -> ImportRead:
-    """Upload households with their surveys; they are imported by a job (poll its status).
-    A file that is, or expands to, more than the import limits allow is refused with 413."""
+    """Upload households with their surveys (or, `kind=support`, support records); they are
+    imported by a job (poll its status). A file that is, or expands to, more than the import
+    limits allow is refused with 413."""
     filename = file.filename or ""
     job = await import_service.create(
         session,
+        kind=kind,
         round_id=round_id,
         caller=caller,
         filename=filename,

@@ -2,7 +2,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from households.imports.models import ImportFormat, ImportJob, ImportStatus
+from households.imports.models import ImportFormat, ImportJob, ImportKind, ImportStatus
 from kit.fields import UtcDatetime
 
 
@@ -10,7 +10,12 @@ class ImportRead(BaseModel):
     """An import job: where it stands, what it did, and where its error report is."""
 
     id: UUID = Field(description="The import's id.")
-    round_id: UUID = Field(description="The round whose surveys it records.")
+    kind: ImportKind = Field(
+        default=ImportKind.surveys, description="What the file holds: surveys or support records."
+    )
+    round_id: UUID | None = Field(
+        description="The round whose surveys it records; null for support records."
+    )
     format: ImportFormat = Field(description="The file's format.")
     filename: str = Field(description="The uploaded file's name.")
     size_bytes: int = Field(description="The file's size in bytes.")
@@ -20,13 +25,16 @@ class ImportRead(BaseModel):
     rows_failed: int = Field(description="Rows of households that were not imported.")
     progress_percent: float = Field(description="Share of rows settled, 0 to 100.")
     households_imported: int = Field(
-        description="Households registered or updated with their survey."
+        description="Households registered or updated with their survey; for a support import, "
+        "support records written."
     )
     households_skipped: int = Field(
-        description="Already surveyed in the round (a re-upload): left as they were."
+        description="Already surveyed in the round (a re-upload): left as they were; for a "
+        "support import, records already written the same."
     )
     households_failed: int = Field(
-        description="Households with at least one refused row (see `errors_url`)."
+        description="Households with at least one refused row (see `errors_url`); for a support "
+        "import, refused records."
     )
     error: str | None = Field(description="Why a failed job stopped.")
     created_by: str = Field(description="Who uploaded it.")

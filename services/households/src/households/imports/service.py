@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from households.household import surveys
-from households.imports import batch, readers, workbook
+from households.imports import batch, readers, support_batch, workbook
 from households.imports.layout import LayoutError
 from households.imports.limits import (
     MIB,
@@ -44,8 +44,14 @@ from households.imports.limits import (
     inflated,
     too_large,
 )
-from households.imports.models import ImportFormat, ImportJob, ImportRowError, ImportStatus
-from households.imports.readers import FileHousehold
+from households.imports.models import (
+    ImportFormat,
+    ImportJob,
+    ImportKind,
+    ImportRowError,
+    ImportStatus,
+)
+from households.imports.readers import FileHousehold, FileSupport
 from households.round.models import ReviewRound
 from kit.auth import Caller, Role
 from kit.db import utc_now
@@ -111,7 +117,8 @@ def upload_path(directory: Path, job: ImportJob) -> Path:
 async def create(
     session: AsyncSession,
     *,
-    round_id: UUID,
+    kind: ImportKind = ImportKind.surveys,
+    round_id: UUID | None,
     caller: Caller,
     filename: str,
     file_format: ImportFormat,
@@ -121,9 +128,16 @@ async def create(
     request_id: str | None,
 ) -> ImportJob:
     """Keep the uploaded file and queue its import; 422 naming `file` if its layout is wrong,
-    or `round_id` if there is no such round; 413 naming the limit if the file passes one."""
+    or `round_id` if there is no such round (a survey import needs one); 413 naming the limit if
+    the file passes one."""
+    if kind == ImportKind.surveys and round_id is None:
+        raise InvalidInput.field(["body", "round_id"], "A survey import needs its round_id.")
+    if kind == ImportKind.support and file_format == ImportFormat.jsonl:
+        message = "Support records are imported from CSV or XLSX (the support template)."
+        raise InvalidInput.field(["body", "format"], message)
     job = ImportJob(
-        round_id=round_id,
+        kind=kind,
+        round_id=round_id if kind == ImportKind.surveys else None,
         format=file_format,
         filename=Path(filename).name[-255:] or "upload",
         size_bytes=0,
@@ -152,14 +166,16 @@ async def create(
             if file_format == ImportFormat.xlsx:
                 await asyncio.to_thread(workbook.check_archive, path, limits)
                 # openpyxl holds the GIL for as long as it parses: another process does that.
-                await asyncio.to_thread(_in_a_process, readers.check, path, file_format, limits)
+                await asyncio.to_thread(
+                    _in_a_process, readers.check, path, file_format, limits, kind
+                )
             else:
-                await asyncio.to_thread(readers.check, path, file_format, limits)
+                await asyncio.to_thread(readers.check, path, file_format, limits, kind)
         except LimitExceeded as error:
             raise _too_large(error) from error
         except LayoutError as error:
             raise InvalidInput.field(["body", "file"], str(error)) from error
-        if await session.get(ReviewRound, round_id) is None:
+        if round_id is not None and await session.get(ReviewRound, round_id) is None:
             raise InvalidInput.field(
                 ["body", "round_id"], f"Review round {round_id} does not exist."
             )
@@ -352,8 +368,7 @@ async def run(
     async with sessionmaker() as session:
         job = await session.get(ImportJob, claim.job_id)
         assert job is not None
-        review_round = await session.get(ReviewRound, job.round_id)
-        assert review_round is not None
+        review_round = await session.get(ReviewRound, job.round_id) if job.round_id else None
     bound = structlog.contextvars.bound_contextvars(
         import_id=str(job.id), request_id=job.request_id, actor=job.created_by
     )
@@ -385,7 +400,7 @@ async def _run(
     sessionmaker: async_sessionmaker[AsyncSession],
     claim: Claim,
     job: ImportJob,
-    review_round: ReviewRound,
+    review_round: ReviewRound | None,
     path: Path,
     batch_size: int,
     limits: Limits,
@@ -401,10 +416,19 @@ async def _run(
         role=Role(job.created_by_role),
         unit_scope=tuple(job.unit_scope) if job.unit_scope is not None else None,
     )
-    context = batch.Context(review_round=review_round, caller=caller)
-    opened = Opened(path, job.format, limits, job.next_row, review_round.reference_date, batch_size)
-    in_a_process = job.size_bytes >= READ_IN_A_PROCESS_FROM_BYTES
-    chunks = _ChunksInAProcess(opened) if in_a_process else _ChunksInAThread(opened)
+    chunks: _SurveyChunks | _SupportChunks
+    if job.kind == ImportKind.support:
+        supports = readers.read_support(path, job.format, limits)
+        chunks = _SupportChunks(supports, job.next_row, batch_size, caller, job.id)
+    else:
+        assert review_round is not None  # a survey import names its round
+        context = batch.Context(review_round=review_round, caller=caller)
+        opened = Opened(
+            path, job.format, limits, job.next_row, review_round.reference_date, batch_size
+        )
+        in_a_process = job.size_bytes >= READ_IN_A_PROCESS_FROM_BYTES
+        reader = _ChunksInAProcess(opened) if in_a_process else _ChunksInAThread(opened)
+        chunks = _SurveyChunks(reader, context, job.id)
     committed = 0
     pending = asyncio.ensure_future(chunks.next())
     try:
@@ -414,7 +438,7 @@ async def _run(
                 break
             # The next batch is read and checked while this one is written.
             pending = asyncio.ensure_future(chunks.next())
-            await _commit_batch(sessionmaker, claim, context, chunk)
+            await _commit_batch(sessionmaker, claim, chunk)
             committed += 1
             if after_batch is not None:
                 await after_batch(claim.job_id, committed)
@@ -423,6 +447,19 @@ async def _run(
         chunks.close()
     await _finish(sessionmaker, claim, ImportStatus.completed, None)
     log.info("import.completed", batches=committed)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A batch ready to commit: how to write it, the rows it covers, and the file's next row."""
+
+    write: Callable[[AsyncSession], Awaitable[batch.Outcome]]
+    first_row: int
+    next_row: int
+    rows: int
+
+    def __bool__(self) -> bool:
+        return self.rows > 0
 
 
 class _Chunks:
@@ -528,29 +565,92 @@ def _next_in_process() -> list[batch.Checked]:
     return chunk
 
 
+class _SurveyChunks:
+    """The file's surveys as batches to commit, from a reader in a thread or a process."""
+
+    def __init__(
+        self, reader: _ChunksInAThread | _ChunksInAProcess, context: batch.Context, job_id: UUID
+    ) -> None:
+        self._reader = reader
+        self._context = context
+        self._job_id = job_id
+
+    async def next(self) -> _Chunk:
+        checked = await self._reader.next()
+        if not checked:
+            return _Chunk(_nothing, 0, 0, 0)
+        context, job_id = self._context, self._job_id
+        return _Chunk(
+            lambda session: batch.write(session, context, checked, job_id),
+            first_row=_source(checked[0]).first_row,
+            next_row=_source(checked[-1]).last_row + 1,
+            rows=sum(_source(item).rows for item in checked),
+        )
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class _SupportChunks:
+    """The file's support records, `size` rows at a time, checked against the API's schema."""
+
+    def __init__(
+        self, items: Iterator[FileSupport], start: int, size: int, caller: Caller, job_id: UUID
+    ) -> None:
+        self._items = items
+        self._start = start
+        self._size = size
+        self._caller = caller
+        self._job_id = job_id
+
+    async def next(self) -> _Chunk:
+        return await asyncio.to_thread(self._next)
+
+    def close(self) -> None:
+        pass
+
+    def _next(self) -> _Chunk:
+        checked: list[support_batch.Checked] = []
+        for item in self._items:
+            if item.row < self._start:
+                continue  # committed before an interruption
+            checked.append(support_batch.check_schema(item))
+            if len(checked) == self._size:
+                break
+        if not checked:
+            return _Chunk(_nothing, 0, 0, 0)
+        caller, job_id = self._caller, self._job_id
+        return _Chunk(
+            lambda session: support_batch.write(session, caller, checked, job_id),
+            first_row=checked[0].source.row,
+            next_row=checked[-1].source.row + 1,
+            rows=len(checked),
+        )
+
+
+async def _nothing(session: AsyncSession) -> batch.Outcome:
+    return batch.Outcome()
+
+
 def _source(item: batch.Checked) -> FileHousehold:
     return item.source if isinstance(item, batch.Candidate) else item
 
 
 async def _commit_batch(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    claim: Claim,
-    context: batch.Context,
-    chunk: list[batch.Checked],
+    sessionmaker: async_sessionmaker[AsyncSession], claim: Claim, chunk: _Chunk
 ) -> None:
-    last = _source(chunk[-1])
     for attempt in range(1, BATCH_RETRIES + 1):
         try:
             async with sessionmaker() as session, session.begin():
-                outcome = await batch.write(session, context, chunk, claim.job_id)
-                await _advance(session, claim, last.last_row + 1, chunk, outcome)
+                outcome = await chunk.write(session)
+                await _advance(session, claim, chunk, outcome)
             return
         except (DBAPIError, surveys.ConcurrentWrite) as error:
             # Another writer registered one of these codes or IDs meanwhile (or PostgreSQL
             # chose this transaction to break a deadlock with it): read them again.
             if attempt == BATCH_RETRIES or not _lost_a_race(error):
                 raise
-            log.info("import.batch_retried", attempt=attempt, row=_source(chunk[0]).first_row)
+            log.info("import.batch_retried", attempt=attempt, row=chunk.first_row)
 
 
 def _lost_a_race(error: DBAPIError | surveys.ConcurrentWrite) -> bool:
@@ -560,13 +660,9 @@ def _lost_a_race(error: DBAPIError | surveys.ConcurrentWrite) -> bool:
 
 
 async def _advance(
-    session: AsyncSession,
-    claim: Claim,
-    next_row: int,
-    chunk: list[batch.Checked],
-    outcome: batch.Outcome,
+    session: AsyncSession, claim: Claim, chunk: _Chunk, outcome: batch.Outcome
 ) -> None:
-    rows = sum(_source(item).rows for item in chunk)
+    rows, next_row = chunk.rows, chunk.next_row
     advanced = await session.exec(
         update(ImportJob)
         .where(col(ImportJob.id) == claim.job_id, col(ImportJob.claim_token) == claim.token)
