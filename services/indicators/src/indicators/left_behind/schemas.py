@@ -64,7 +64,7 @@ class LeftBehindList(BaseModel):
                     "unit_code": "08707",
                     "standard_id": "VN-2022-2025",
                     "information_indicators": ["telecom_use", "information_devices"],
-                    "within_days": None,
+                    "within_days": 90,
                     "as_of": "2026-12-05",
                     "items": [
                         {
@@ -76,11 +76,11 @@ class LeftBehindList(BaseModel):
                             "unit_path": ["26", "248", "08707"],
                             "household_class": "poor",
                             "deprived_indicators": ["information_devices", "telecom_use"],
-                            "survey_date": "2026-11-01",
-                            "last_support_on": None,
-                            "waiting_since": "2026-11-01",
-                            "waiting_days": 34,
-                            "reason": "no_support_since_survey",
+                            "survey_date": "2025-11-01",
+                            "last_support_on": "2025-12-02",
+                            "waiting_since": "2025-12-02",
+                            "waiting_days": 368,
+                            "reason": "no_support_within_days",
                         }
                     ],
                     "total": 1,
