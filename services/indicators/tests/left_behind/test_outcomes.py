@@ -133,9 +133,7 @@ async def test_the_table_is_the_direct_count_and_its_identities_hold(
             for row in ("supported", "not_supported", "total"):
                 assert unit[row] == _row(want.get(row, {})), (unit["unit_code"], row)
             _identities(unit)
-        assert [c["unit_code"] for c in exact["children"]] == [
-            c for c in children if c in expected
-        ]
+        assert [c["unit_code"] for c in exact["children"]] == [c for c in children if c in expected]
         perturbed = (await analyst.get(f"{URL}/{unit_code}")).json()
         assert perturbed["disclosure"]["method"] == "cell_key"
         for unit in (perturbed["unit"], *perturbed["children"]):
