@@ -26,6 +26,7 @@ HEADER_ROW = 6  # title, three heading lines, a blank line, then the header
 THIN = Side(style="thin", color="999999")
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 DATE_FORMAT = "dd/mm/yyyy"
+LINE_HEIGHT = 14  # points
 # (Vietnamese, English, width)
 COLUMNS = (
     ("STT", "No.", 5),
@@ -33,7 +34,7 @@ COLUMNS = (
     ("Thôn/xóm", "Village", 20),
     ("Xã", "Commune", 20),
     ("Phân loại", "Class", 12),
-    ("Thiếu hụt về thông tin", "Information deprivations", 30),
+    ("Thiếu hụt về thông tin", "Information deprivations", 38),
     ("Ngày rà soát", "Surveyed on", 12),
     ("Hỗ trợ gần nhất", "Last support", 12),
     ("Số ngày chờ", "Days waiting", 9),
@@ -80,7 +81,7 @@ def to_xlsx(contents: Contents) -> bytes:
             household.village or "",
             household.commune_name or household.commune_code,
             CLASSES.get(household.household_class, (household.household_class,) * 2)[english],
-            "; ".join(names),
+            "\n".join(names),
             household.survey_date,
             household.last_support_on,
             household.waiting_days,
@@ -90,9 +91,11 @@ def to_xlsx(contents: Contents) -> bytes:
         for c, value in enumerate(values, start=1):
             cell = sheet.cell(r, c, safe_cell(value))
             cell.border = border
-            cell.alignment = Alignment(vertical="top", wrap_text=c in (3, 4, 6, 11))
+            cell.alignment = Alignment(vertical="top", wrap_text=c in (6, 11))
             if c in (7, 8, 10):
                 cell.number_format = DATE_FORMAT
+        # One line per deprivation; spreadsheet programs do not all grow a row to its text.
+        sheet.row_dimensions[r].height = LINE_HEIGHT * max(1, len(names)) + 3
     sheet.row_dimensions[HEADER_ROW].height = 32
     sheet.freeze_panes = f"C{HEADER_ROW + 1}"
     sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
