@@ -148,7 +148,7 @@ async def _apply_some(
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, figures_service.RoundFacts] = {}
     announced: list[Envelope] = []
-    information: list[tuple[AssessmentRecordedV1, Classification]] = []
+    information: list[left_behind_service.Surveyed] = []
     for result in results:
         event, version = result.assessment, result.version
         applied = state.setdefault(event.assessment_id, _Applied())
@@ -214,7 +214,13 @@ async def _apply_some(
             "record_key": record_keys(event.household_id),
             **columns,
         }
-        information.append((event, result.classification))
+        information.append(
+            left_behind_service.surveyed(
+                event,
+                result.classification,
+                current_request_id() if version is None else version.correlation_id,
+            )
+        )
         state[event.assessment_id] = _Applied(
             sequence=applied.sequence if version is None else version.sequence,
             round_id=event.round_id,

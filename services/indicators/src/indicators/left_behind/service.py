@@ -45,7 +45,6 @@ from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1, SupportRecordedV1, SupportWithdrawnV1
 from kit.contracts.indicators import HouseholdLeftBehindV1
 from kit.db import insert_for, table_of, utc_now
-from kit.logging import current_request_id
 from kit.messaging import stage_many
 
 log = structlog.get_logger()
@@ -152,45 +151,67 @@ def last_support_since(days: Iterable[date], survey_date: date) -> date | None:
 async def _rows(
     session: AsyncSession, condition: ColumnElement[bool]
 ) -> dict[tuple[UUID, UUID], LeftBehindHousehold]:
-    statement = select(LeftBehindHousehold).where(condition)
+    """The rows, as stored now (not as an earlier read of this session left them)."""
+    statement = (
+        select(LeftBehindHousehold).where(condition).execution_options(populate_existing=True)
+    )
     return {(row.household_id, row.round_id): row for row in (await session.exec(statement)).all()}
 
 
+@dataclass(frozen=True, slots=True)
+class Surveyed:
+    """One applied classification, as the list needs it."""
+
+    assessment: AssessmentRecordedV1
+    household_class: str
+    deprived: list[str]  # its information-dimension indicators, sorted
+    correlation_id: str | None
+
+
+def surveyed(
+    assessment: AssessmentRecordedV1, classification: Classification, correlation_id: str | None
+) -> Surveyed:
+    keys = set(information_indicators(get_standard(classification.standard_id)))
+    deprived = sorted(item.key for item in classification.deprived if item.key in keys)
+    return Surveyed(assessment, classification.household_class.value, deprived, correlation_id)
+
+
 async def classified(
-    session: AsyncSession,
-    results: Sequence[tuple[AssessmentRecordedV1, Classification]],
-    rule: Rule | None = None,
+    session: AsyncSession, results: Sequence[Surveyed], rule: Rule | None = None
 ) -> int:
-    """Place the newly classified households of `results` (in the order applied: the last of a
-    household and round wins) on their rounds' lists or off them; the number that entered."""
-    newest: dict[tuple[UUID, UUID], tuple[AssessmentRecordedV1, str, list[str]]] = {}
-    for assessment, classification in results:
-        keys = set(information_indicators(get_standard(classification.standard_id)))
-        deprived = sorted(item.key for item in classification.deprived if item.key in keys)
-        newest[(assessment.household_id, assessment.round_id)] = (
-            assessment,
-            classification.household_class.value,
-            deprived,
-        )
-    if not newest:
+    """Place the newly classified households of `results` on their rounds' lists or off them,
+    one by one in the order applied, as their events one at a time would (a household may enter
+    and leave within a batch); the number of entries announced."""
+    if not results:
         return 0
-    household_ids = sorted({household_id for household_id, _ in newest})
-    await lock_households(
-        session, [household_id for (household_id, _), (*_, keys) in newest.items() if keys]
-    )
-    stored: dict[tuple[UUID, UUID], LeftBehindHousehold] = {}
+    household_ids = sorted({result.assessment.household_id for result in results})
+    # Locked: the households deprived now, and those with a row (a support event may be moving
+    # it); then their rows are read, as whoever held the lock left them.
+    with_rows: set[UUID] = set()
     for start in range(0, len(household_ids), IN_AT_ONCE):
         some = household_ids[start : start + IN_AT_ONCE]
-        stored.update(await _rows(session, col(LeftBehindHousehold.household_id).in_(some)))
-    wanted = [key for key, (*_, keys) in newest.items() if keys or key in stored]
-    supports = await _supports(session, (household_id for household_id, _ in wanted))
+        statement = select(LeftBehindHousehold.household_id).where(
+            col(LeftBehindHousehold.household_id).in_(some)
+        )
+        with_rows.update((await session.exec(statement)).all())
+    deprived_now = {result.assessment.household_id for result in results if result.deprived}
+    concerned = sorted(deprived_now | with_rows)
+    await lock_households(session, concerned)
+    rows: dict[tuple[UUID, UUID], LeftBehindHousehold] = {}
+    for start in range(0, len(concerned), IN_AT_ONCE):
+        some = concerned[start : start + IN_AT_ONCE]
+        rows.update(await _rows(session, col(LeftBehindHousehold.household_id).in_(some)))
+    supports = await _supports(session, concerned)
     rule = rule or configured_rule()
-    entered: list[LeftBehindHousehold] = []
-    for key in sorted(wanted):
-        assessment, household_class, deprived = newest[key]
-        row = stored.get(key)
+    entered: list[Envelope] = []
+    for result in results:
+        assessment = result.assessment
+        key = (assessment.household_id, assessment.round_id)
+        row = rows.get(key)
         if row is None:
-            row = LeftBehindHousehold(
+            if not result.deprived:
+                continue  # never on this round's list: no row needed
+            row = rows[key] = LeftBehindHousehold(
                 household_id=assessment.household_id,
                 round_id=assessment.round_id,
                 assessment_id=assessment.assessment_id,
@@ -200,7 +221,7 @@ async def classified(
                 district_code="",
                 commune_code=assessment.commune_code,
                 unit_path=[],
-                household_class="",
+                household_class=result.household_class,
                 survey_date=assessment.reference_date,
                 deprived_indicators=[],
                 deprived=False,
@@ -214,17 +235,17 @@ async def classified(
         row.commune_code = assessment.commune_code
         row.commune_name = assessment.commune_name
         row.unit_path = list(assessment.unit_path)
-        row.household_class = household_class
+        row.household_class = result.household_class
         row.survey_date = assessment.reference_date
-        row.deprived_indicators = deprived
-        row.deprived = bool(deprived)
+        row.deprived_indicators = result.deprived
+        row.deprived = bool(result.deprived)
         row.last_support_on = last_support_since(
             supports.get(assessment.household_id, ()), row.survey_date
         )
         if _place(row, rule):
-            entered.append(row)
+            entered.append(_entered(row, rule, correlation_id=result.correlation_id))
     await session.flush()
-    await _announce(session, entered, rule, correlation_id=current_request_id())
+    await _announce(session, entered)
     return len(entered)
 
 
@@ -240,37 +261,32 @@ def _place(row: LeftBehindHousehold, rule: Rule) -> bool:
     return False
 
 
-async def _announce(
-    session: AsyncSession,
-    entered: Sequence[LeftBehindHousehold],
-    rule: Rule,
-    *,
-    correlation_id: str | None,
-) -> None:
-    envelopes = [
-        Envelope.wrap(
-            HouseholdLeftBehindV1(
-                household_id=row.household_id,
-                household_code=row.household_code,
-                round_id=row.round_id,
-                standard_id=row.standard_id,
-                commune_code=row.commune_code,
-                commune_name=row.commune_name,
-                unit_path=list(row.unit_path),
-                deprived_indicators=list(row.deprived_indicators),
-                waiting_since=waiting_since(row.survey_date, row.last_support_on),
-                reason=rule.reason(row.last_support_on),
-            ),
-            producer="indicators",
-            subject=f"left_behind:{row.household_id}:{row.round_id}",
-            sequence=row.entries,
-            correlation_id=correlation_id,
-        )
-        for row in entered
-    ]
-    await stage_many(session, outbox, envelopes)
-    if envelopes:
-        log.info("left_behind.entered", households=len(envelopes))
+def _entered(row: LeftBehindHousehold, rule: Rule, *, correlation_id: str | None) -> Envelope:
+    """The event of the row's entry just now (its `entries`-th)."""
+    return Envelope.wrap(
+        HouseholdLeftBehindV1(
+            household_id=row.household_id,
+            household_code=row.household_code,
+            round_id=row.round_id,
+            standard_id=row.standard_id,
+            commune_code=row.commune_code,
+            commune_name=row.commune_name,
+            unit_path=list(row.unit_path),
+            deprived_indicators=list(row.deprived_indicators),
+            waiting_since=waiting_since(row.survey_date, row.last_support_on),
+            reason=rule.reason(row.last_support_on),
+        ),
+        producer="indicators",
+        subject=f"left_behind:{row.household_id}:{row.round_id}",
+        sequence=row.entries,
+        correlation_id=correlation_id,
+    )
+
+
+async def _announce(session: AsyncSession, entered: Sequence[Envelope]) -> None:
+    await stage_many(session, outbox, entered)
+    if entered:
+        log.info("left_behind.entered", households=len(entered))
 
 
 SupportDelivery = tuple[Envelope, SupportRecordedV1 | SupportWithdrawnV1]
@@ -363,9 +379,9 @@ async def refresh(
             supports.get(row.household_id, ()), row.survey_date
         )
         if _place(row, rule):
-            entered.append(row)
+            entered.append(_entered(row, rule, correlation_id=correlation_id))
     await session.flush()
-    await _announce(session, entered, rule, correlation_id=correlation_id)
+    await _announce(session, entered)
     return len(entered)
 
 
