@@ -12,10 +12,14 @@ import httpx
 import openpyxl
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.classification import service as classification_service
 from indicators.classification.engine import classify
+from indicators.figures.cell_key import record_keys
 from indicators.left_behind import service as left_behind_service
+from indicators.left_behind.models import LeftBehindHousehold
 from indicators.left_behind.service import Rule, today
 from indicators.standard.service import get_standard
 from kit.auth import Role
@@ -319,3 +323,25 @@ async def test_the_workbook_holds_the_list_for_the_visits(
     assert deprivations["HH-w1"] == "Means of information access\nTelecom service use"
     assert deprivations["HH-w2"] == "Means of information access"
     assert all(row[8] == (today() - REFERENCE).days for row in rows)
+
+
+async def test_the_recalculation_path_places_households_as_the_consumer_does(
+    sessionmaker: async_sessionmaker[AsyncSession], as_role: AsRole
+) -> None:
+    """A recalculation re-applies changed classifications through the same `apply` (results
+    without a version): a household it finds deprived enters the list, once."""
+    wrapped = survey("recalc", **OFFLINE)
+    await feed(sessionmaker, opened(), wrapped)
+    async with sessionmaker() as session, session.begin():
+        # As if classified before the lists existed.
+        await session.exec(delete(LeftBehindHousehold))
+    facts = AssessmentRecordedV1.model_validate(wrapped.data)
+    result = classification_service.Classified(
+        facts, classify(facts, get_standard(facts.standard_id))
+    )
+    for _ in range(2):
+        async with sessionmaker() as session, session.begin():
+            await classification_service.apply(session, [result], record_keys())
+    events = await left_behind_events(sessionmaker)
+    assert [e["sequence"] for e in events] == [1, 1]  # the consumer's, then the recalculation's
+    assert codes((await as_role(Role.ADMIN).get(f"{LIST}/08707")).json()["items"]) == ["HH-recalc"]
