@@ -239,6 +239,15 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
         SCOPED, SCOPED, SCOPED, SCOPED, NONE
     ),
     ("GET", "/api/v1/alkire-foster/{round_id}/{unit_code}"): each(*SCOPED),
+    # Left-behind lists name households: for roles that see households, in their scope; the
+    # did-the-help-work table is counts (perturbed for analysts), for every role in its scope.
+    ("GET", "/api/v1/left-behind/{round_id}/{unit_code}"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/left-behind/{round_id}/{unit_code}/workbook"): roles(
+        SCOPED, SCOPED, SCOPED, SCOPED, NONE
+    ),
+    ("GET", "/api/v1/support-outcomes/{from_round_id}/{to_round_id}/{unit_code}"): each(*SCOPED),
     # Targets: set by province officers (and admins) for units of their scope, read by all.
     ("POST", "/api/v1/targets"): roles(REFUSED_BODY, REFUSED_BODY, NONE, NONE, NONE),
     ("GET", "/api/v1/targets"): each(OK),

@@ -31,6 +31,8 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/targets": "indicators",
     "/api/v1/alkire-foster": "indicators",
     "/api/v1/what-if": "indicators",
+    "/api/v1/left-behind": "indicators",
+    "/api/v1/support-outcomes": "indicators",
     "/api/v1/notifications": "notifications",
     "/api/v1/subscriptions": "notifications",
     "/api/v1/inbox": "notifications",

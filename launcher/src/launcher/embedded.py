@@ -303,6 +303,11 @@ async def running_platform(
                 )
             ),
             asyncio.create_task(
+                indicators.worker.run_left_behind_checks(
+                    sessionmakers["indicators"], indicators_settings
+                )
+            ),
+            asyncio.create_task(
                 indicators.worker.run_what_ifs(sessionmakers["indicators"], indicators_settings)
             ),
             asyncio.create_task(

@@ -22,3 +22,9 @@ class Settings(ServiceSettings):
     # How often a worker checks every target against the figures (docs/targets.md): a target
     # going off track or reached is announced within this time of the figures changing.
     TARGETS_CHECK_SECONDS: float = Field(default=60.0, gt=0)
+    # Left-behind lists (docs/digital-inclusion.md): None lists the information-deprived
+    # households with no support since their survey; a number of days lists, besides, those whose
+    # last support is older than that (a query parameter of the list may ask either).
+    LEFT_BEHIND_WITHIN_DAYS: int | None = Field(default=None, ge=1, le=3650)
+    # How often a worker moves households onto the list whose days without support have run out.
+    LEFT_BEHIND_CHECK_SECONDS: float = Field(default=3600.0, gt=0)

@@ -11,6 +11,7 @@ from indicators.db import inbox
 from indicators.figures import population as population_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys, record_keys
+from indicators.left_behind import service as left_behind_service
 from indicators.recalculation.locks import lock_round
 from indicators.restatement import service as restatement_service
 from indicators.review import service as review_service
@@ -25,6 +26,8 @@ from kit.contracts.households import (
     ReviewReopenedV1,
     ReviewStepChangedV1,
     RoundOpenedV1,
+    SupportRecordedV1,
+    SupportWithdrawnV1,
     UnitSuccessionsRecordedV1,
 )
 from kit.messaging import EventConsumer
@@ -47,6 +50,14 @@ def on_assessments_recorded(
         await classification_service.record_assessments(session, surveys, keys)
 
     return handle
+
+
+async def on_support(
+    session: AsyncSession, deliveries: Sequence[left_behind_service.SupportDelivery]
+) -> None:
+    """Support records and withdrawals alike, in delivery order: a withdrawal delivered in the
+    batch of its record applies after it."""
+    await left_behind_service.record_support(session, deliveries)
 
 
 async def on_population_recorded(
@@ -79,5 +90,7 @@ def consumer(
             AssessmentsRecordedV1: assessments,
             HouseholdRegisteredV1: restatement_service.record_households,
             HouseholdUpdatedV1: restatement_service.record_households,
+            SupportRecordedV1: on_support,
+            SupportWithdrawnV1: on_support,
         },
     )

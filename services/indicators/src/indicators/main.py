@@ -15,6 +15,7 @@ from indicators.config import Settings
 from indicators.db import idempotency_keys, token_not_before
 from indicators.figures.router import router as figures_router
 from indicators.information.router import router as information_router
+from indicators.left_behind.router import router as left_behind_router
 from indicators.recalculation.router import router as recalculation_router
 from indicators.reconciliation.router import router as reconciliation_router
 from indicators.reports.router import router as reports_router
@@ -55,6 +56,7 @@ def create_app(
             alkire_foster_router,
             targets_router,
             what_if_router,
+            left_behind_router,
         ],
         bus=bus,
         engine=engine,

@@ -4,6 +4,7 @@ from indicators.classification.models import AssessmentCopy, HouseholdClassifica
 from indicators.db import Base
 from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
+from indicators.left_behind.models import LeftBehindHousehold, SupportCopy
 from indicators.recalculation.models import RecalculationJob, RoundLock
 from indicators.reports.models import ReportJob
 from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
@@ -19,6 +20,7 @@ __all__ = [
     "CommuneReviewCopy",
     "HouseholdClassification",
     "HouseholdUnitCopy",
+    "LeftBehindHousehold",
     "MemberFact",
     "PopulationCopy",
     "ProvinceApprovalCopy",
@@ -26,6 +28,7 @@ __all__ = [
     "ReportJob",
     "RoundLock",
     "RoundRef",
+    "SupportCopy",
     "Target",
     "UnitFigure",
     "UnitRef",

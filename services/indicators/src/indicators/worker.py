@@ -3,19 +3,21 @@
 import asyncio
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.config import Settings
 from indicators.figures.cell_key import record_keys
 from indicators.handlers import consumer
+from indicators.left_behind import service as left_behind_service
 from indicators.recalculation import service as recalculation_service
 from indicators.recalculation.models import RecalculationJob
 from indicators.reports import service as report_service
 from indicators.targets import service as targets_service
 from indicators.what_if import service as what_if_service
 from kit import runner
-from kit.db import make_engine, make_sessionmaker, table_of
+from kit.db import make_engine, make_sessionmaker, table_of, unavailable
 from kit.messaging.topology import INDICATORS_QUEUE
 from kit.metrics import PROCESS_SAMPLER, job_sampler
 
@@ -85,6 +87,30 @@ async def run_target_checks(
     await runner.repeat(check, idle_seconds=settings.TARGETS_CHECK_SECONDS)
 
 
+async def run_left_behind_checks(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Every `LEFT_BEHIND_CHECK_SECONDS`, move onto the left-behind lists the households whose
+    configured days without support have run out (docs/digital-inclusion.md), forever."""
+
+    async def check() -> bool:
+        rule = left_behind_service.configured_rule(settings)
+        try:
+            async with sessionmaker() as session, session.begin():
+                entered = await left_behind_service.check_waiting(session, rule)
+        except DBAPIError as error:
+            if unavailable(error):
+                raise  # `repeat` waits for the database
+            # A deadlock with a consumer writing the same rows: the next check finds them again.
+            log.warning("left_behind.check_failed", error=repr(error))
+            return False
+        if entered:
+            log.info("left_behind.check_entered", households=entered)
+        return False  # wait the interval, whatever was found
+
+    await runner.repeat(check, idle_seconds=settings.LEFT_BEHIND_CHECK_SECONDS)
+
+
 async def run_what_ifs(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     """Take queued what-if jobs one at a time (they share the recalculations' settings)."""
 
@@ -113,6 +139,7 @@ async def main(settings: Settings) -> None:
             run_recalculations(make_sessionmaker(engine), settings),
             run_report_jobs(make_sessionmaker(engine), settings),
             run_target_checks(make_sessionmaker(engine), settings),
+            run_left_behind_checks(make_sessionmaker(engine), settings),
             run_what_ifs(make_sessionmaker(engine), settings),
         )
     finally:

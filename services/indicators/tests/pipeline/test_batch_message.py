@@ -65,6 +65,9 @@ def batch_messages(items: list[Survey], size: int) -> list[IncomingMessage]:
     ]
 
 
+LEFT_BEHIND = "indicators.household.left_behind.v1"
+
+
 async def state(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
     """What the surveys left behind: counters, classifications, copies and class changes."""
     async with sessionmaker() as session:
@@ -86,8 +89,17 @@ async def state(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any
         },
         "copies": {row.assessment_id: (row.sequence, row.facts) for row in copies},
         "announced": [
-            (document["subject"], document["sequence"], document["data"]) for document in announced
+            (document["subject"], document["sequence"], document["data"])
+            for document in announced
+            if document["type"] != LEFT_BEHIND
         ],
+        # Entries onto the left-behind lists, staged after the batch's class changes: the same
+        # events per subject, in the same order (sequence), whatever the interleaving of types.
+        "left_behind": sorted(
+            (document["subject"], document["sequence"], document["data"])
+            for document in announced
+            if document["type"] == LEFT_BEHIND
+        ),
     }
 
 

@@ -336,6 +336,7 @@ async def _announced(
             document["data"]["new_class"],
         )
         for document in documents
+        if document["type"] == "indicators.household.class_changed.v1"
     )
 
 

@@ -217,7 +217,9 @@ async def run_pipeline(messages: Sequence[Envelope], *, workers: int, relays: in
 async def _drain(vhost: str, queue_name: str, target: AsyncEngine) -> list[dict[str, Any]]:
     """Every class change the indicators' outbox staged, as the notifications queue got them."""
     async with make_sessionmaker(target)() as session:
-        staged = (await session.exec(select(func.count()).select_from(indicators_outbox))).one()
+        class_changes = indicators_outbox.c.type == HouseholdClassChangedV1.TYPE
+        statement = select(func.count()).select_from(indicators_outbox).where(class_changes)
+        staged = (await session.exec(statement)).one()
     received: list[dict[str, Any]] = []
     connection = await aio_pika.connect(vhost)
     async with connection:

@@ -25,6 +25,7 @@ from indicators.figures.counts import (
     on_units,
 )
 from indicators.figures.service import Path
+from indicators.left_behind import service as left_behind_service
 from indicators.standard.exceptions import StandardNotFound
 from indicators.standard.service import get_standard
 from kit.auth import Caller
@@ -147,6 +148,7 @@ async def _apply_some(
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, figures_service.RoundFacts] = {}
     announced: list[Envelope] = []
+    information: list[left_behind_service.Surveyed] = []
     for result in results:
         event, version = result.assessment, result.version
         applied = state.setdefault(event.assessment_id, _Applied())
@@ -212,6 +214,13 @@ async def _apply_some(
             "record_key": record_keys(event.household_id),
             **columns,
         }
+        information.append(
+            left_behind_service.surveyed(
+                event,
+                result.classification,
+                current_request_id() if version is None else version.correlation_id,
+            )
+        )
         state[event.assessment_id] = _Applied(
             sequence=applied.sequence if version is None else version.sequence,
             round_id=event.round_id,
@@ -235,6 +244,8 @@ async def _apply_some(
             on_units(round_id, unit_path, counts, into=changes)
         await figures_service.apply_changes(session, changes, communes)
     await stage_many(session, outbox, announced)
+    # Information deprivation without support puts a household on its round's left-behind list.
+    await left_behind_service.classified(session, information)
     return len(announced)
 
 

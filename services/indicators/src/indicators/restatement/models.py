@@ -48,3 +48,5 @@ class HouseholdUnitCopy(Base, table=True):
     commune_code: str = Field(max_length=5)
     unit_key: str = Field(max_length=40, description="Its unit codes, province first, by '/'.")
     version: int
+    # Its village now, for the left-behind lists' visits; None for copies made before it was kept.
+    village: str | None = Field(default=None, max_length=120)

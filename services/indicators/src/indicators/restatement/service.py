@@ -117,6 +117,7 @@ async def record_households(
             "commune_code": statement.excluded.commune_code,
             "unit_key": statement.excluded.unit_key,
             "version": statement.excluded.version,
+            "village": statement.excluded.village,
         },
         where=table.c.version < statement.excluded.version,
     )
@@ -126,6 +127,7 @@ async def record_households(
             "commune_code": event.commune_code,
             "unit_key": unit_key(event.unit_path),
             "version": event.version,
+            "village": event.village,
         }
         for household_id, event in sorted(newest.items())
     ]
