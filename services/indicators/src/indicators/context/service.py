@@ -163,15 +163,17 @@ async def unit_context(
     for value in values:
         by_year.setdefault(value.year, []).append(value)
     information: dict[int, InformationFigures] = {}
-    for year, round_id in (await _periodic_round_by_year(session)).items():
+    for year, round_ids in (await _periodic_rounds_by_year(session)).items():
         if (from_year is not None and year < from_year) or (to_year is not None and year > to_year):
             continue
-        try:
-            [information[year]] = await information_service.for_unit(
-                session, caller, round_id, unit_code
-            )
-        except NotFound:
-            continue  # not in that round's tree, or outside the caller's scope
+        for round_id in reversed(round_ids):  # the latest round of the year with the unit
+            try:
+                [information[year]] = await information_service.for_unit(
+                    session, caller, round_id, unit_code
+                )
+                break
+            except NotFound:
+                continue  # not in that round's tree, or outside the caller's scope
     years = sorted(set(by_year) | set(information))
     if not years:
         raise NotFound(f"No context series or figures for unit {unit_code} in your scope.")
@@ -186,13 +188,13 @@ async def unit_context(
     ]
 
 
-async def _periodic_round_by_year(session: AsyncSession) -> dict[int, UUID]:
-    """The periodic round of each year (the latest by reference date when a year has several),
-    the one whose figures stand for the year, as targets read them."""
-    newest: dict[int, UUID] = {}
+async def _periodic_rounds_by_year(session: AsyncSession) -> dict[int, list[UUID]]:
+    """The periodic rounds of each year, oldest first: the latest with figures of a unit stands
+    for the year, as for targets."""
+    by_year: dict[int, list[UUID]] = {}
     for known in await information_service.periodic_rounds(session):
-        newest[known.year] = known.round_id  # oldest first: the latest of a year wins
-    return newest
+        by_year.setdefault(known.year, []).append(known.round_id)
+    return by_year
 
 
 def _read(values: Sequence[ContextValue]) -> list[ContextValueRead]:
