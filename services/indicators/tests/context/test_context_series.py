@@ -4,6 +4,7 @@ dimension the figures compute."""
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -14,7 +15,9 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification.testing import assessment
+from indicators.context import service as context_service
 from indicators.context.models import ContextValue
+from indicators.context.schemas import Series
 from indicators.handlers import consumer
 from kit.auth import Role
 from kit.contracts import Envelope, Event
@@ -412,3 +415,12 @@ class TestRead:
         assert [i["year"] for i in items] == [2023, 2024]
         assert backwards.status_code == 422
         assert backwards.json()["errors"][0]["loc"] == ["query", "to"]
+
+
+def test_the_documented_template_is_a_valid_batch() -> None:
+    template = Path(__file__).resolve().parents[4] / "docs/examples/context-series.csv"
+
+    rows = context_service.parse_csv(template.read_bytes())
+
+    assert {row.series for row in rows.values()} == set(Series)
+    assert list(rows) == ["row 2", "row 3", "row 4", "row 5"]
