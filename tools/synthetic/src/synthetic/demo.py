@@ -5,8 +5,8 @@ Thọ (25) on 1 July 2025, its 121 communes into 36. Three periodic rounds cover
 
 - **2022** on the old map, the province's targets' baseline: the same households (by code) with
   answers drawn afresh from `BASELINE_SEED`, picked so that the 3,000-household demo shows about
-  Vĩnh Phúc's published end-2022 figures, 0.99 % poor and 1.71 % near-poor (it shows 31 and 51 of
-  3,000: 1.03 % and 1.70 %); reviewed and approved like 2024. The generator keeps no household
+  Vĩnh Phúc's published end-2022 figures, 0.99 % poor and 1.71 % near-poor (it shows 30 and 51 of
+  3,000: 1.00 % and 1.70 %); reviewed and approved like 2024. The generator keeps no household
   histories, so a household's members in 2022 are not its members of 2024;
 - **2024** on the old map: every household surveyed, every commune's review taken through its
   village meetings and public posting to `approved`, and the province's approval given;
@@ -80,10 +80,10 @@ BASELINE_ROUND = RoundCreate(
     standard_id="VN-2022-2025",
     name="Periodic review 2022 (demo)",
 )
-# Of the seeds tried (2000-2259), one whose 3,000-household 2022 sample is nearest Vĩnh Phúc's
-# end-2022 figures (0.99 % poor, 1.71 % near-poor; DOMAIN §1): 31 poor and 51 near-poor. The
+# Of the seeds 2000-2099, the one whose 3,000-household 2022 sample is nearest Vĩnh Phúc's
+# end-2022 figures (0.99 % poor, 1.71 % near-poor; DOMAIN §1): 30 poor and 51 near-poor. The
 # calibration aims at them for a whole province; the seed only picks a sample that lands there.
-BASELINE_SEED = 2032
+BASELINE_SEED = 2081
 OLD_ROUND = RoundCreate(
     year=2024,
     kind=RoundKind.periodic,
