@@ -136,6 +136,10 @@ class ImportResult(BaseModel):
         "year and series (a corrected figure)."
     )
 
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        json_schema_extra={"examples": [{"imported": 12, "replaced": 3}]}
+    )
+
 
 class Source(BaseModel):
     publisher: str = Field(description="Who published it.")
@@ -166,10 +170,11 @@ class ContextYear(BaseModel):
         "none was imported."
     )
     information: InformationFigures | None = Field(
+        default=None,
         description="Beside them, the unit's information dimension computed by the platform in "
         "that year's periodic round (as `GET /api/v1/information/{round_id}/{unit_code}` "
         "answers it, perturbed for roles that see aggregates only); None when the year has no "
-        "periodic round with figures of the unit."
+        "periodic round with figures of the unit.",
     )
 
 
@@ -202,7 +207,6 @@ class UnitContext(BaseModel):
                                     "note": "Illustrative figure",
                                 }
                             ],
-                            "information": None,
                         }
                     ],
                 }
