@@ -256,6 +256,10 @@ MATRIX: dict[tuple[str, str], dict[Role, tuple[str, str]] | str] = {
     ("GET", "/api/v1/targets/{target_id}/series"): each(*SCOPED),
     ("GET", "/api/v1/targets/{target_id}/chart"): each(*SCOPED),
     ("DELETE", "/api/v1/targets/{target_id}"): roles(SCOPED, SCOPED, NONE, NONE, NONE),
+    # Context series: public statistics, imported by province officers (and admins) for units
+    # of their scope, read by every role in its scope beside the information figures.
+    ("POST", "/api/v1/context-series/import"): roles(REFUSED_BODY, REFUSED_BODY, NONE, NONE, NONE),
+    ("GET", "/api/v1/context-series/{unit_code}"): each(*SCOPED),
     # What-if: run as a recalculation is; the world's job is a nationwide admin's.
     ("POST", "/api/v1/what-if"): roles(ALL, ALL, NONE, NONE, NONE),
     ("GET", "/api/v1/what-if/{job_id}"): roles(IMPORT_JOB, GONE, GONE, NONE, NONE),
@@ -511,6 +515,20 @@ def _support_json(world: "World") -> dict[str, Any]:
     }
 
 
+def _context_row_json() -> dict[str, Any]:
+    # Of the world round's year: its unit is the world's commune on that year's map.
+    return {
+        "unit_code": OURS[2],
+        "year": 2024,
+        "series": "smartphone_households",
+        "value": 80.0,
+        "source_publisher": "matrix",
+        "source_title": "matrix",
+        "source_reference": "matrix",
+        "source_retrieved_on": "2026-01-01",
+    }
+
+
 def _key_json() -> dict[str, Any]:
     return {"name": f"matrix key {next(_fresh)}", "role": "ministry_analyst", "units": None}
 
@@ -656,6 +674,8 @@ async def _request(
             # A target of its own: the world's stays for the other cells.
             fresh = await admin.post("/api/v1/targets", json=_target_json())
             url = f"/api/v1/targets/{fresh.json()['id']}"
+        case ("POST", "/api/v1/context-series/import"):
+            kwargs["json"] = [_context_row_json()]
         case ("POST", "/api/v1/what-if"):
             kwargs["json"] = {"round_id": world.round_id, "base_standard_id": "VN-2022-2025"}
         case ("GET", "/api/v1/assessments"):

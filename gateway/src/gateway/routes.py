@@ -29,6 +29,7 @@ ROUTES: Mapping[str, str] = {
     "/api/v1/admin/indicators": "indicators",
     "/api/v1/transitions": "indicators",
     "/api/v1/targets": "indicators",
+    "/api/v1/context-series": "indicators",
     "/api/v1/alkire-foster": "indicators",
     "/api/v1/what-if": "indicators",
     "/api/v1/left-behind": "indicators",

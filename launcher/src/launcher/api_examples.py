@@ -499,6 +499,27 @@ async def _analyses(r: Recorder, old_round_id: str, round_id: str) -> None:
     ).json()
     await r.call("deleteTarget", "DELETE", f"/api/v1/targets/{withdrawn['id']}")
 
+    # Context series: a public statistic of the province beside its information dimension
+    await r.call(
+        "importContextSeries",
+        "POST",
+        "/api/v1/context-series/import",
+        body=[
+            {
+                "unit_code": PROVINCE,
+                "year": 2026,
+                "series": "smartphone_households",
+                "value": 88.0,
+                "source_publisher": "Illustrative (API example)",
+                "source_title": "Illustrative figures, not official statistics",
+                "source_reference": "docs/examples/context-series.csv",
+                "source_retrieved_on": "2026-12-01",
+                "note": "Illustrative: not a published figure",
+            }
+        ],
+    )
+    await r.call("getUnitContext", "GET", f"/api/v1/context-series/{PROVINCE}")
+
     # What-if: the 2026 round's households under the 2027–2030 income lines (Decree 351/2025)
     what_if = (
         await r.call(

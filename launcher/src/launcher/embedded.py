@@ -54,7 +54,7 @@ from kit.messaging.topology import INDICATORS_QUEUE, NOTIFICATIONS_QUEUE
 from kit.runner import build_relay, consume
 from kit.settings import ServiceSettings
 from launcher.demo_users import ensure_demo_users, login_help
-from synthetic.demo import load_demo
+from synthetic.demo import LOADER, load_demo
 
 RELAY_POLL_SECONDS = 0.05
 S = TypeVar("S", bound=ServiceSettings)
@@ -397,9 +397,7 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
             rules = Rules(
                 min_agreement_percent=households.config.Settings().REVIEW_MIN_AGREEMENT_PERCENT
             )
-            demo = asyncio.create_task(
-                load_demo(platform.households_sessionmaker, households=demo_households, rules=rules)
-            )
+            demo = asyncio.create_task(_load_demo(platform, demo_households, rules))
         config = server_config(platform.gateway, host, port)
         print(  # noqa: T201 - the one thing a newcomer needs to read
             f"\nPlatform ready: http://{host}:{port}/docs  (API under /api/v1, "
@@ -412,6 +410,17 @@ async def serve(data_dir: Path, host: str, port: int, demo_households: int) -> N
         finally:
             if demo is not None:
                 await stopped(demo)
+
+
+async def _load_demo(platform: Platform, households: int, rules: Rules) -> int:
+    """The demo, its targets and context series set through the platform's API as the loader."""
+    async with platform.client(Role.ADMIN, subject=LOADER.subject) as indicators:
+        return await load_demo(
+            platform.households_sessionmaker,
+            households=households,
+            rules=rules,
+            indicators=indicators,
+        )
 
 
 async def stopped(task: asyncio.Task[T]) -> None:

@@ -1,11 +1,14 @@
-"""The demo that `make run` loads: Vĩnh Phúc's synthetic households in a 2024 round on the old map
-(approved) and a 2026 round on today's map (in progress), resumable wherever it was stopped."""
+"""The demo that `make run` loads: Vĩnh Phúc's synthetic households in 2022 and 2024 rounds on the
+old map (approved) and a 2026 round on today's map (in progress), the province's targets and
+context series set through the indicators service, resumable wherever it was stopped."""
 
 import asyncio
+import json
 import sys
 from collections import Counter
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, func, select
@@ -17,8 +20,15 @@ from households.population.models import UnitPopulation
 from households.review.models import CommuneReview, ProvinceApproval
 from households.round.models import ReviewRound
 from households.unit import service as unit_service
-from synthetic import generate, populations, province_communes
-from synthetic.demo import NEW_ROUND, OLD_ROUND, WALK_THROUGH_COMMUNE, load_demo
+from synthetic import demo, generate, populations, province_communes
+from synthetic.demo import (
+    BASELINE_ROUND,
+    BASELINE_SEED,
+    NEW_ROUND,
+    OLD_ROUND,
+    WALK_THROUGH_COMMUNE,
+    load_demo,
+)
 
 HOUSEHOLDS, SEED, BATCH = 250, 9, 40  # two or three households in each of the 121 communes
 
@@ -52,15 +62,33 @@ async def expected_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[
     new_populations: Counter[str] = Counter()
     for row in populations(communes, households=HOUSEHOLDS, seed=SEED):
         new_populations[successors[row.unit_code]] += row.resident_households
+    baseline_persons = sum(
+        row.resident_persons
+        for row in populations(
+            communes,
+            households=HOUSEHOLDS,
+            seed=BASELINE_SEED,
+            reference_date=BASELINE_ROUND.reference_date,
+        )
+    )
     return {
         "households": sorted(homes.items()),
-        "surveys": {2024: HOUSEHOLDS, 2026: sum(home in resurveyed for home in homes.values())},
+        "surveys": {
+            2022: HOUSEHOLDS,
+            2024: HOUSEHOLDS,
+            2026: sum(home in resurveyed for home in homes.values()),
+        },
         "reviews": {
+            2022: {code: "approved" for code in successors},
             2024: {code: "approved" for code in successors},
             2026: {resurveyed[0]: "posted", resurveyed[1]: "surveyed"},
         },
-        "province_approved": [(2024, "26")],
-        "populations": {2024: HOUSEHOLDS, 2026: dict(new_populations)},
+        "province_approved": [(2022, "26"), (2024, "26")],
+        "populations": {
+            2022: (HOUSEHOLDS, baseline_persons),
+            2024: HOUSEHOLDS,
+            2026: dict(new_populations),
+        },
     }
 
 
@@ -96,8 +124,12 @@ async def loaded_demo(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[st
         "households": sorted(households),
         "surveys": {years[round_id]: count for round_id, count in surveys},
         "reviews": by_round,
-        "province_approved": [(years[round_id], code) for round_id, code in approvals],
+        "province_approved": sorted((years[round_id], code) for round_id, code in approvals),
         "populations": {
+            2022: (
+                sum(p.resident_households for p in stored if years[p.round_id] == 2022),
+                sum(p.resident_persons for p in stored if years[p.round_id] == 2022),
+            ),
             2024: sum(p.resident_households for p in stored if years[p.round_id] == 2024),
             2026: {p.unit_code: p.resident_households for p in stored if years[p.round_id] == 2026},
         },
@@ -119,6 +151,12 @@ async def test_the_demo_has_an_approved_old_round_and_a_round_in_progress_on_tod
             )
         ).one()
     assert [(r.year, r.kind, r.reference_date, r.standard_id) for r in rounds] == [
+        (
+            BASELINE_ROUND.year,
+            BASELINE_ROUND.kind,
+            BASELINE_ROUND.reference_date,
+            BASELINE_ROUND.standard_id,
+        ),
         (OLD_ROUND.year, OLD_ROUND.kind, OLD_ROUND.reference_date, OLD_ROUND.standard_id),
         (NEW_ROUND.year, NEW_ROUND.kind, NEW_ROUND.reference_date, NEW_ROUND.standard_id),
     ]
@@ -179,9 +217,12 @@ class Interrupting:
         ("_survey_generated", 3),  # the third batch of households with their 2024 surveys
         ("_advance", 60),  # the 60th commune's 2024 review
         ("_approve_province", 1),
+        ("_survey_earlier", 2),  # the second batch of 2022 surveys
+        ("_advance", 150),  # a 2022 commune's review
+        ("_approve_province", 2),  # the 2022 round's
         ("_carry_across", 3),  # the third batch of households moved to today's communes
         ("_resurvey", 2),  # the second batch of 2026 surveys
-        ("_advance", 122),  # the first 2026 review moved
+        ("_advance", 243),  # the first 2026 review moved
     ],
 )
 async def test_a_load_stopped_anywhere_is_completed_by_the_next_start(
@@ -207,3 +248,72 @@ async def test_a_whole_demo_is_loaded_once(sessionmaker: async_sessionmaker[Asyn
     assert await load_demo(sessionmaker, households=HOUSEHOLDS, seed=SEED, batch=BATCH) == 0
     async with sessionmaker() as session:
         assert (await session.exec(select(func.count()).select_from(outbox))).one() == staged
+
+
+class FakeIndicators:
+    """The indicators service's targets and context-series routes as far as the loader uses
+    them; it answers 422 on `unit_code` to the first `unknown_for` posts, as the service does
+    while it has not learned the province from the rounds' events yet."""
+
+    def __init__(self, unknown_for: int) -> None:
+        self.unknown_for = unknown_for
+        self.posts = 0
+        self.targets: list[dict[str, Any]] = []
+        self.values: dict[tuple[str, int, str], dict[str, Any]] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path == "/api/v1/targets":
+            return httpx.Response(200, json={"items": self.targets})
+        if request.method == "GET" and path.startswith("/api/v1/context-series/"):
+            code = path.rsplit("/", 1)[1]
+            years = sorted({year for unit, year, _ in self.values if unit == code})
+            if not years:
+                return httpx.Response(404, json={"status": 404, "errors": []})
+            items = [
+                {
+                    "year": year,
+                    "series": [v for k, v in self.values.items() if k[:2] == (code, year)],
+                }
+                for year in years
+            ]
+            return httpx.Response(200, json={"unit_code": code, "items": items})
+        self.posts += 1
+        if self.posts <= self.unknown_for:
+            error = {"loc": ["body", "unit_code"], "msg": "No unit 26 in your scope."}
+            return httpx.Response(422, json={"status": 422, "errors": [error]})
+        body = json.loads(request.content)
+        if path == "/api/v1/targets":
+            self.targets.append(body)
+            return httpx.Response(201, json=body)
+        assert path == "/api/v1/context-series/import"
+        for row in body:
+            self.values[row["unit_code"], row["year"], row["series"]] = row
+        return httpx.Response(200, json={"imported": len(body), "replaced": 0})
+
+
+async def test_the_targets_and_context_series_are_set_once_the_province_is_known(
+    sessionmaker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo, "FIGURES_WAIT_SECONDS", 0)
+    fake = FakeIndicators(unknown_for=2)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(fake), base_url="http://platform"
+    ) as indicators:
+        await load_demo(
+            sessionmaker, households=HOUSEHOLDS, seed=SEED, batch=BATCH, indicators=indicators
+        )
+        asked = fake.posts
+        await load_demo(
+            sessionmaker, households=HOUSEHOLDS, seed=SEED, batch=BATCH, indicators=indicators
+        )
+
+    assert fake.targets == demo.TARGETS
+    assert [(t["unit_code"], t["value_percent"], t["target_year"]) for t in fake.targets] == [
+        ("26", 0.7, 2023),
+        ("26", 1.0, 2025),
+    ]
+    assert len(fake.values) == 12  # three series, 26 in 2022-2024 and 25 in 2026
+    assert all("Illustrative" in row["note"] for row in fake.values.values())
+    assert asked == 2 + 2 + 1  # refused twice (unit unknown), then two targets and one batch
+    assert fake.posts == asked  # the second start had nothing left to set

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from indicators.alkire_foster.router import router as alkire_foster_router
 from indicators.classification.router import router as classification_router
 from indicators.config import Settings
+from indicators.context.router import router as context_router
 from indicators.db import idempotency_keys, token_not_before
 from indicators.figures.router import router as figures_router
 from indicators.information.router import router as information_router
@@ -48,6 +49,7 @@ def create_app(
             standard_router,
             figures_router,
             information_router,
+            context_router,
             reports_router,
             classification_router,
             recalculation_router,

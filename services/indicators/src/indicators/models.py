@@ -1,6 +1,7 @@
 """Every table of the indicators service, imported so that its metadata is complete (Alembic)."""
 
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
+from indicators.context.models import ContextValue
 from indicators.db import Base
 from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.models import PopulationCopy, RoundRef, UnitFigure, UnitRef
@@ -18,6 +19,7 @@ __all__ = [
     "AssessmentCopy",
     "AssessmentFacts",
     "CommuneReviewCopy",
+    "ContextValue",
     "HouseholdClassification",
     "HouseholdUnitCopy",
     "LeftBehindHousehold",

@@ -42,6 +42,8 @@ class Permission(StrEnum):
     CLASSIFICATIONS_READ = "classifications:read"  # one household's class and deprivations
     FIGURES_READ = "figures:read"
     TARGETS_WRITE = "targets:write"  # set and withdraw targets of units of the scope
+    # Import public statistics beside the figures (mobile coverage, broadband, smartphones).
+    CONTEXT_SERIES_WRITE = "context_series:write"
     SMALL_CELLS_READ = "small_cells:read"  # counts below the disclosure threshold unsuppressed
     STANDARDS_READ = "standards:read"
     RECALCULATIONS_READ = "recalculations:read"
@@ -83,6 +85,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECALCULATIONS_RUN,
             Permission.REVIEWS_APPROVE_PROVINCE,
             Permission.TARGETS_WRITE,
+            Permission.CONTEXT_SERIES_WRITE,
         }
     ),
     Role.COMMUNE_OFFICER: frozenset(
