@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -92,10 +93,11 @@ def run_walk_through(commands: list[str], port: int, workdir: Path) -> list[Ran]
 def test_the_walk_through_is_read_from_the_readme() -> None:
     commands = walk_through()
 
-    assert len(commands) == 19
+    assert len(commands) == 31
     assert commands[0].startswith("TOKEN=$(curl -s localhost:8000/api/v1/auth/token")
     assert commands[5].startswith("cat > survey.json <<'JSON'\n")
     assert commands[5].endswith("\nJSON")
+    assert commands[7].startswith("cat > offline.json <<'JSON'\n")
     assert "?map=2026-01-01" in commands[-1]
 
 
@@ -259,15 +261,35 @@ def test_the_readme_walk_through_works_as_written(restarted_demo: Embedded, tmp_
         "08707",
         1,
     )
-    states = [ran[index].json()["state"] for index in (8, 10, 11, 12)]
+    # Leave no one behind: the two offline households on the list, one given a smartphone and
+    # gone from it, the other exported for the team's visit.
+    assert ran[10].output.split() == ["201", "201"]
+    waiting = ran[12].json()
+    assert waiting["total"] == 2
+    assert {frozenset(h["deprived_indicators"]) for h in waiting["items"]} == {
+        frozenset({"telecom_use", "information_devices"})
+    }
+    supported, remaining = (h["household_code"] for h in waiting["items"])
+    support = ran[15].json()
+    assert (support["household_code"], support["kind"], support["device"]) == (
+        supported,
+        "device_given",
+        "smartphone",
+    )
+    assert ran[17].output == f"1 ['{remaining}']"
+    workbook = openpyxl.load_workbook(tmp_path / "left-behind.xlsx", read_only=True)
+    cells = {str(v) for row in workbook.active.iter_rows(values_only=True) for v in row if v}
+    assert remaining in cells
+    assert supported not in cells
+    states = [ran[index].json()["state"] for index in (20, 22, 23, 24)]
     assert states == ["surveyed", "posted", "approved", "approved"]
-    assert [a["agreeing"] for a in ran[9].json()["agreements"]] == [37]
-    # The province officer: the province's 2026 figures (the officer's survey classified or
+    assert [a["agreeing"] for a in ran[21].json()["agreements"]] == [37, 38, 36]
+    # The province officer: the province's 2026 figures (the officer's three surveys classified or
     # about to be), then the 2024 figures restated onto today's map.
-    figures_2026 = ran[17].json()
-    assert before <= figures_2026["surveyed"] <= before + 1
+    figures_2026 = ran[29].json()
+    assert before <= figures_2026["surveyed"] <= before + 3
     assert figures_2026["resident"] is not None
-    restated = ran[18]
+    restated = ran[30]
     assert "/api/v1/figures/$ROUND_2024/25?map=2026-01-01" in restated.command
     # Every 2024 household of Vĩnh Phúc, counted in Phú Thọ on today's map.
     assert restated.json()["surveyed"] == admin.surveyed(old_round, "26") == DEMO_HOUSEHOLDS
