@@ -8,6 +8,11 @@ from kit.auth import Caller, Permission, requires
 from kit.db import SessionDep
 from kit.errors import PROBLEM_RESPONSES, InvalidInput
 
+# The JSON body's rows, written into the route's document by hand (the body is read from the
+# request, CSV or JSON): their enums point at the document's components, which hold them.
+_ROW_SCHEMA = ContextRow.model_json_schema(ref_template="#/components/schemas/{model}")
+_ROW_SCHEMA.pop("$defs", None)
+
 router = APIRouter(
     prefix="/api/v1/context-series", tags=["context series"], responses=PROBLEM_RESPONSES
 )
@@ -31,9 +36,7 @@ ContextWriter = Annotated[Caller, requires(Permission.CONTEXT_SERIES_WRITE)]
                         "https://example.gov.vn/bao-cao-cds-2022,2026-12-01,Illustrative figure\n"
                     ),
                 },
-                "application/json": {
-                    "schema": {"type": "array", "items": ContextRow.model_json_schema()}
-                },
+                "application/json": {"schema": {"type": "array", "items": _ROW_SCHEMA}},
             },
             "required": True,
         }
