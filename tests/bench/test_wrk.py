@@ -135,7 +135,8 @@ def test_a_registered_household_gets_its_survey_under_the_id_answered(
 
     registered = ids.read_text(encoding="utf-8").split()
     assert run.errors() == 0
-    assert len(registered) == _Platform.seen["POST"] > 0
+    # A registration in flight when wrk stops reaches the server, but its answer is never read.
+    assert 0 < len(registered) <= _Platform.seen["POST"] <= len(registered) + 4
     surveyed = [path.split("/")[4] for path in _Platform.surveyed]
     assert set(surveyed) <= set(registered)
     assert all(path.endswith("/assessments/R") for path in _Platform.surveyed)
