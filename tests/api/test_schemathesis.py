@@ -92,12 +92,21 @@ REFUSED_VALID_INPUT: dict[str, list[str]] = {
     "POST /api/v1/communes/{code}/digital-teams/{team_id}/members": [RULE],
     "POST /api/v1/communes/{code}/digital-teams/{team_id}/members/{member_id}/deactivation": [RULE],
     "POST /api/v1/households/{household_id}/support/{support_id}/withdrawal": [RULE],
+    # Context series: a unit of that year's map within the scope (no schema says which); `to`
+    # not before `from`.
+    "POST /api/v1/context-series/import": [RULE],
+    "GET /api/v1/context-series/{unit_code}": [RULE],
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # `PUT /populations/{round_id}/{unit_code}` matches the path `/populations/{round_id}/import` by
-# its shape, so `Allow` there names PUT too (the unit code pattern then refuses it with 422). The
-# check compares `Allow` with the methods documented for the literal path only.
-SHARED_PATH = "POST /api/v1/populations/{round_id}/import"
+# its shape, so `Allow` there names PUT too (the unit code pattern then refuses it with 422); so
+# does `GET /context-series/{unit_code}` for `/context-series/import`, where a GET is then that
+# read for a unit named "import" (422, not 405). The checks compare the methods documented for
+# the literal path only.
+SHARED_PATHS = {
+    "POST /api/v1/populations/{round_id}/import": ["allow_header_conformance"],
+    "POST /api/v1/context-series/import": ["allow_header_conformance", "unsupported_method"],
+}
 
 # Real values, drawn half of the time where these fields appear, so that generated calls also
 # open rounds and register households that later calls (and the stateful phase) build on.
@@ -147,7 +156,10 @@ CONFIG: dict[str, Any] = {
             }
             for name, also in REFUSED_VALID_INPUT.items()
         ),
-        {"include-name": SHARED_PATH, "checks": {"allow_header_conformance": {"enabled": False}}},
+        *(
+            {"include-name": path, "checks": {check: {"enabled": False} for check in checks}}
+            for path, checks in SHARED_PATHS.items()
+        ),
     ],
 }
 
