@@ -34,9 +34,12 @@ def bearer(
     units: tuple[str, ...] | None = None,
     *,
     subject: str | None = None,
-    lifetime: timedelta = timedelta(minutes=15),
+    lifetime: timedelta = timedelta(hours=6),
 ) -> dict[str, str]:
-    """An Authorization header for a caller with `role` over `units` (None: the whole country)."""
+    """An Authorization header for a caller with `role` over `units` (None: the whole country).
+
+    Valid for hours, not the platform's 15 minutes: a header made when a test module is collected
+    is used when the module runs, which in the whole suite is half an hour later."""
     defaults = AppSettings.model_fields
     token = TEST_SIGNING_KEY.issue(
         issuer=defaults["AUTH_ISSUER"].default,
