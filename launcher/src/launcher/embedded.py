@@ -21,7 +21,6 @@ import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import Table
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -359,8 +358,8 @@ async def running_platform(
             # Leaving the stack ends the apps' lifespans and the work they run (token reloads,
             # the gateway's relay) while their engines can still close what they opened.
             await stack.aclose()
-            # Before the consumers stop: one cancelled mid-transaction could hold its database.
-            # What they still handle after this is delivered again next time (and skipped).
+            # Before the consumers stop, so that nothing they still hold is left out; what they
+            # finish after this is delivered again next time (and skipped).
             await _return_undelivered(platform, bus.unsettled())
             await bus.close()
             for engine in engines.values():
@@ -379,25 +378,11 @@ async def _return_undelivered(platform: "Platform", message_ids: set[str]) -> No
     log.info("platform.undelivered_returned", messages=returned)
 
 
-UNPUBLISH_ATTEMPTS = 10
-
-
 async def _unpublished(
     sessionmaker: async_sessionmaker[AsyncSession], outbox: Table, message_ids: set[str]
 ) -> int:
-    # A consumer stopped mid-transaction may still be letting go of SQLite's write lock, which
-    # SQLite then refuses at once ("database is locked") rather than waiting its busy timeout:
-    # try again shortly, for a few seconds, rather than lose what the bus held.
-    for attempt in range(1, UNPUBLISH_ATTEMPTS + 1):
-        try:
-            async with sessionmaker() as session, session.begin():
-                return await unpublish(session, outbox, message_ids)
-        except OperationalError as error:
-            if "database is locked" not in str(error) or attempt == UNPUBLISH_ATTEMPTS:
-                raise
-            log.info("platform.undelivered_retried", attempt=attempt)
-            await asyncio.sleep(0.1 * attempt)
-    raise AssertionError("unreachable")  # the last attempt returns or raises
+    async with sessionmaker() as session, session.begin():
+        return await unpublish(session, outbox, message_ids)
 
 
 def server_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:

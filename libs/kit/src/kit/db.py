@@ -1,7 +1,9 @@
 """Database helpers: engines for PostgreSQL and SQLite, one transaction per request, upserts."""
 
 import os
+import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,7 +159,9 @@ def make_engine(
         # on its file lock by sleeping, where waiting for the pool wakes at once. Everything of
         # one service in one process shares its engine (see embedded.platform).
         options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} | options
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "factory": ClosingConnection}, **options
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     options = {
@@ -223,6 +227,33 @@ def keep_sqlite_private(url: str) -> None:
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if name.exists():
             name.chmod(0o600)
+
+
+class ClosingConnection(sqlite3.Connection):
+    """A SQLite connection whose `close()` really closes it, even with a statement mid-way.
+
+    Python's `close()` leaves the connection open ("zombie", its transaction and write lock
+    kept) while a cursor still holds an unfinished statement, until that cursor is collected.
+    A task cancelled during a query leaves exactly that: SQLAlchemy then closes the connection,
+    but the cursor lives on in the exception's traceback, and every other writer of the file
+    waited out its busy timeout and failed with "database is locked" (seen at Ctrl-C in the
+    embedded platform). Closing the connection's cursors first ends their statements, so the
+    close rolls back and lets go at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    # Only the plain cursor is tracked (SQLAlchemy's driver asks for no other kind).
+    def cursor(self, factory: None = None) -> sqlite3.Cursor:  # type: ignore[override]
+        cursor = super().cursor()
+        self._cursors.add(cursor)
+        return cursor
+
+    def close(self) -> None:
+        for cursor in list(self._cursors):
+            cursor.close()
+        super().close()
 
 
 def _sqlite_pragmas(connection: DBAPIConnection, _: ConnectionPoolEntry) -> None:
