@@ -41,6 +41,7 @@ from kit.contracts.households import (
     AssessmentsRecordedV1,
     Device,
     DwellingFacts,
+    HouseholdsRegisteredV1,
     Latrine,
     MemberFacts,
     Relation,
@@ -115,6 +116,9 @@ def example(event_class: type[Event]) -> Event:
     examples[AssessmentsRecordedV1] = AssessmentsRecordedV1(
         assessments=[VersionedAssessment(sequence=1, assessment=survey)]
     )
+    registered = examples[HouseholdRegisteredV1]
+    assert isinstance(registered, HouseholdRegisteredV1)
+    examples[HouseholdsRegisteredV1] = HouseholdsRegisteredV1(households=[registered])
     examples |= {
         PopulationRecordedV1: PopulationRecordedV1(
             round_id=round_id,

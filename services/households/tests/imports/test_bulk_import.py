@@ -26,6 +26,7 @@ from kit.auth import Role
 from synthetic import REFERENCE_DATE
 
 REGISTERED = "households.household.registered.v1"
+REGISTERED_BATCH = "households.households.registered.v1"
 RECORDED = "households.assessment.recorded.v1"
 BATCH = "households.assessments.recorded.v1"
 
@@ -42,9 +43,14 @@ async def counts(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, in
             result[name] = (await session.exec(select(func.count()).select_from(table))).one()
         staged = (await session.exec(select(outbox.c.type, outbox.c.envelope))).all()
     types = [type_ for type_, _ in staged]
-    result["registered"] = types.count(REGISTERED)
-    # An import publishes its surveys in one message per batch, never one per survey.
+    # An import publishes its registrations and surveys in one message each per batch, never
+    # one per household or survey (those it registers through the API publish their own).
     assert RECORDED not in types
+    result["registered"] = types.count(REGISTERED) + sum(
+        len(envelope["data"]["households"])
+        for type_, envelope in staged
+        if type_ == REGISTERED_BATCH
+    )
     result["recorded"] = sum(
         len(envelope["data"]["assessments"]) for type_, envelope in staged if type_ == BATCH
     )
@@ -433,12 +439,25 @@ async def test_the_imports_events_are_the_ones_the_api_would_stage(
     await run_jobs()
 
     async with sessionmaker() as session:
-        envelopes = (await session.exec(select(outbox.c.envelope))).all()
+        envelopes = (
+            await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))
+        ).all()
         staged = {envelope["subject"]: envelope for envelope in envelopes}
-        # The surveys come in the batch's one message, each as its own event would carry it.
-        [batch] = [envelope for envelope in envelopes if envelope["type"] == BATCH]
+        # The registrations and the surveys come in one message each for the batch, each as
+        # its own event would carry it; the registrations first.
+        about_households = [e for e in envelopes if e["type"] in (REGISTERED_BATCH, BATCH)]
+        assert [envelope["type"] for envelope in about_households] == [REGISTERED_BATCH, BATCH]
+        registrations, batch = about_households
+        assert registrations["subject"] == batch["subject"]
         assert batch["subject"].startswith("import:")
-        assert batch["sequence"] == 1
+        assert registrations["sequence"] == batch["sequence"] == 1
+        for item in registrations["data"]["households"]:
+            staged[item["household_id"]] = {
+                "type": REGISTERED,
+                "data": item,
+                "sequence": item["version"],
+                "actor": registrations["actor"],
+            }
         for item in batch["data"]["assessments"]:
             staged[item["assessment"]["assessment_id"]] = {
                 "type": RECORDED,

@@ -27,7 +27,7 @@ from households.imports.models import ImportJob, ImportStatus
 from households.migrate import migrate
 from kit import testing
 
-REGISTERED, BATCH = "households.household.registered.v1", "households.assessments.recorded.v1"
+REGISTERED, BATCH = "households.households.registered.v1", "households.assessments.recorded.v1"
 HOUSEHOLD_EVENTS = [REGISTERED, BATCH]
 HOUSEHOLDS = 50  # with batches of 7: 8 batches, the last one short
 
@@ -62,8 +62,13 @@ async def state(sessionmaker: async_sessionmaker[AsyncSession], job_id: str) -> 
         assessments = (await session.exec(select(func.count()).select_from(Assessment))).one()
         about_households = col(outbox.c.type).in_(HOUSEHOLD_EVENTS)
         envelopes = (await session.exec(select(outbox.c.envelope).where(about_households))).all()
-    # A household's registration, and its survey inside its batch's message.
-    subjects = [envelope["subject"] for envelope in envelopes if envelope["type"] == REGISTERED]
+    # A household's registration and its survey, each inside its batch's message.
+    subjects = [
+        household["household_id"]
+        for envelope in envelopes
+        if envelope["type"] == REGISTERED
+        for household in envelope["data"]["households"]
+    ]
     subjects += [
         survey["assessment"]["assessment_id"]
         for envelope in envelopes

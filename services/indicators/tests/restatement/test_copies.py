@@ -12,6 +12,7 @@ from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from kit.contracts import Envelope, Event
 from kit.contracts.households import (
     HouseholdRegisteredV1,
+    HouseholdsRegisteredV1,
     HouseholdUpdatedV1,
     SuccessionRelation,
     UnitSuccession,
@@ -124,3 +125,24 @@ async def test_in_one_batch_the_newest_version_wins_whatever_the_order(
     )
 
     assert await current(sessionmaker) == ("08773", "25/08773", 3)
+
+
+async def test_an_imports_registrations_in_one_message_are_recorded_as_single_events_would_be(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    registered = household(HouseholdRegisteredV1, ["26", "243", "08707"], 1)
+    assert isinstance(registered, HouseholdRegisteredV1)
+    await consumer(sessionmaker).handle_batch(
+        [
+            message(household(HouseholdUpdatedV1, ["25", "08773"], 2)),
+            message(HouseholdsRegisteredV1(households=[registered])),  # older, late
+        ]
+    )
+    assert await current(sessionmaker) == ("08773", "25/08773", 2)
+
+    other = registered.model_copy(update={"household_id": UUID(int=7)})
+    await consumer(sessionmaker)(message(HouseholdsRegisteredV1(households=[other])))
+    async with sessionmaker() as session:
+        copy = await session.get(HouseholdUnitCopy, UUID(int=7))
+    assert copy is not None
+    assert (copy.commune_code, copy.unit_key) == ("08707", "26/243/08707")

@@ -7,6 +7,7 @@ from kit.contracts.households import (
     AssessmentRecordedV1,
     AssessmentsRecordedV1,
     HouseholdRegisteredV1,
+    HouseholdsRegisteredV1,
     HouseholdUpdatedV1,
     PopulationRecordedV1,
     ProvinceApprovedV1,
@@ -27,6 +28,7 @@ from kit.contracts.indicators import (
 PUBLISHED: tuple[type[Event], ...] = (
     RoundOpenedV1,
     HouseholdRegisteredV1,
+    HouseholdsRegisteredV1,
     HouseholdUpdatedV1,
     AssessmentRecordedV1,
     AssessmentsRecordedV1,

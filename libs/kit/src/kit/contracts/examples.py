@@ -84,6 +84,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "households.household.registered.v1": _HOUSEHOLD | {"version": 1},
     "households.household.updated.v1": _HOUSEHOLD | {"village": "Tổ dân phố 4", "version": 2},
+    "households.households.registered.v1": {"households": [_HOUSEHOLD | {"version": 1}]},
     "households.assessment.recorded.v1": _ASSESSMENT,
     "households.assessments.recorded.v1": {
         "assessments": [{"sequence": 1, "assessment": _ASSESSMENT}]
@@ -219,6 +220,7 @@ SUBJECTS: dict[str, str] = {
     "households.round.opened.v1": ROUND,
     "households.household.registered.v1": HOUSEHOLD,
     "households.household.updated.v1": HOUSEHOLD,
+    "households.households.registered.v1": "import:5c0e2d7a-1b8f-4e3a-a6d4-9f2b7c1e0a35:1",
     "households.assessment.recorded.v1": _ASSESSMENT["assessment_id"],
     "households.assessments.recorded.v1": "import:5c0e2d7a-1b8f-4e3a-a6d4-9f2b7c1e0a35:1",
     "households.population.recorded.v1": f"population:{ROUND}:08707",

@@ -221,6 +221,17 @@ class HouseholdUpdatedV1(HouseholdRegisteredV1):
     TYPE: ClassVar[str] = "households.household.updated.v1"
 
 
+class HouseholdsRegisteredV1(Event):
+    """Published by households for the households a batch of surveys registered together (a bulk
+    import's batch): the facts of one `households.household.registered.v1` per household, in one
+    message, published before the batch's surveys. Interactive registrations publish one event
+    per household. Consumers apply the batch as they would apply its single events in order."""
+
+    TYPE: ClassVar[str] = "households.households.registered.v1"
+
+    households: list[HouseholdRegisteredV1] = Field(min_length=1, max_length=10_000)
+
+
 class PopulationRecordedV1(Event):
     """Published by households when a unit's resident households and persons for a round are set."""
 

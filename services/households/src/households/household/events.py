@@ -15,6 +15,7 @@ from kit.contracts.households import (
     AssessmentRecordedV1,
     AssessmentsRecordedV1,
     HouseholdRegisteredV1,
+    HouseholdsRegisteredV1,
     HouseholdUpdatedV1,
     MemberFacts,
     VersionedAssessment,
@@ -65,8 +66,21 @@ def survey_facts(survey: AssessmentInput, on: date) -> dict[str, Any]:
 
 def household_registered(household: Household) -> Envelope:
     """A new household (first version) or a change to one, without personal data."""
+    event = registration(household)
+    return Envelope.wrap(
+        event,
+        producer=PRODUCER,
+        subject=str(household.id),
+        sequence=household.version,
+        correlation_id=current_request_id(),
+        actor=current_actor(),
+    )
+
+
+def registration(household: Household) -> HouseholdRegisteredV1:
+    """The facts of `household_registered`'s event (an update's, from the second version on)."""
     event_class = HouseholdRegisteredV1 if household.version == 1 else HouseholdUpdatedV1
-    event = event_class(
+    return event_class(
         household_id=household.id,
         household_code=household.household_code,
         commune_code=household.commune_code,
@@ -78,11 +92,16 @@ def household_registered(household: Household) -> Envelope:
         village=household.village,
         version=household.version,
     )
+
+
+def households_registered(households: Sequence[HouseholdRegisteredV1], *, subject: str) -> Envelope:
+    """The households a batch of surveys registered, in one message (see
+    `assessments_recorded`: the same subject, written once)."""
     return Envelope.wrap(
-        event,
+        HouseholdsRegisteredV1(households=list(households)),
         producer=PRODUCER,
-        subject=str(household.id),
-        sequence=household.version,
+        subject=subject,
+        sequence=1,
         correlation_id=current_request_id(),
         actor=current_actor(),
     )

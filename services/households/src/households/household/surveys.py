@@ -380,7 +380,7 @@ class _Writes:
     replaced: list[tuple[Assessment, AssessmentInput]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
-    registered: list[Envelope] = field(default_factory=list)
+    registered: list[Household] = field(default_factory=list)
     recorded: list[VersionedAssessment] = field(default_factory=list)
 
     def add(
@@ -405,7 +405,7 @@ class _Writes:
             self.households.append(row)
             # Built without validation or instrumentation, from the row as it is written.
             household = Household.model_construct(**row)
-            self.registered.append(events.household_registered(household))
+            self.registered.append(household)
             if self.source is None:
                 # As `household_service.register` audits it; an import's entry below says so.
                 registry = audit.changes_between({}, survey.registration.model_dump())
@@ -499,17 +499,24 @@ class _Writes:
         }
 
     def envelopes(self) -> list[Envelope]:
-        if not self.recorded:
-            return self.registered
+        """One event per registration and survey through the API; an import's batch as one
+        message of its registrations, then one of its surveys (docs/bulk-import.md)."""
         if self.source is None:
-            surveys = [
-                events.survey_envelope(item.assessment, version=item.sequence)
-                for item in self.recorded
+            return [
+                *(events.household_registered(household) for household in self.registered),
+                *(
+                    events.survey_envelope(item.assessment, version=item.sequence)
+                    for item in self.recorded
+                ),
             ]
-        else:
-            subject = f"import:{self.source.job_id}:{self.source.first_row}"
-            surveys = [events.assessments_recorded(self.recorded, subject=subject)]
-        return self.registered + surveys
+        subject = f"import:{self.source.job_id}:{self.source.first_row}"
+        batch = []
+        if self.registered:
+            registrations = [events.registration(household) for household in self.registered]
+            batch.append(events.households_registered(registrations, subject=subject))
+        if self.recorded:
+            batch.append(events.assessments_recorded(self.recorded, subject=subject))
+        return batch
 
     async def write(self, session: AsyncSession) -> None:
         await insert_rows(session, table_of(Household), self.households)

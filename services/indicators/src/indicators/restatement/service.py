@@ -42,6 +42,7 @@ from indicators.restatement.models import HouseholdUnitCopy, UnitSuccessionCopy
 from kit.contracts import Envelope
 from kit.contracts.households import (
     HouseholdRegisteredV1,
+    HouseholdsRegisteredV1,
     SuccessionRelation,
     UnitSuccessionsRecordedV1,
 )
@@ -99,14 +100,20 @@ async def record_successions(
 
 
 async def record_households(
-    session: AsyncSession, deliveries: Sequence[tuple[Envelope, HouseholdRegisteredV1]]
+    session: AsyncSession,
+    deliveries: Sequence[tuple[Envelope, HouseholdRegisteredV1 | HouseholdsRegisteredV1]],
 ) -> None:
-    """Keep each household's newest registered commune (by the registry's version)."""
+    """Keep each household's newest registered commune (by the registry's version), from single
+    events and an import's batch messages alike."""
     newest: dict[UUID, HouseholdRegisteredV1] = {}
-    for _, event in deliveries:
-        known = newest.get(event.household_id)
-        if known is None or known.version < event.version:
-            newest[event.household_id] = event
+    for _, delivered in deliveries:
+        batch = (
+            delivered.households if isinstance(delivered, HouseholdsRegisteredV1) else [delivered]
+        )
+        for event in batch:
+            known = newest.get(event.household_id)
+            if known is None or known.version < event.version:
+                newest[event.household_id] = event
     if not newest:
         return
     table = table_of(HouseholdUnitCopy)
