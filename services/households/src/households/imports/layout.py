@@ -11,6 +11,7 @@ import csv
 import functools
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -115,7 +116,6 @@ COLUMNS: tuple[Column, ...] = (
 BY_NAME = {column.name: column for column in COLUMNS}
 HOUSEHOLD_COLUMNS = tuple(column for column in COLUMNS if column.level == "household")
 MEMBER_COLUMNS = tuple(column for column in COLUMNS if column.level == "member")
-REQUIRED_COLUMNS = tuple(column.name for column in COLUMNS if column.required)
 INCOME_COLUMNS = ("income_score_a", "monthly_income_per_person")
 
 
@@ -125,24 +125,37 @@ class LayoutError(ValueError):
 
 def check_header(header: list[str]) -> list[str]:
     """The column names of a header row, normalised; LayoutError naming what is wrong."""
+    return checked_header(header, COLUMNS, "layout", at_least_one_of=INCOME_COLUMNS)
+
+
+def checked_header(
+    header: list[str],
+    columns: Sequence[Column],
+    layout: str,
+    *,
+    at_least_one_of: tuple[str, ...] = (),
+) -> list[str]:
+    """`header`'s column names, normalised, checked against the `columns` of a layout (named
+    `layout` in the messages); LayoutError naming what is wrong."""
+    known = [column.name for column in columns]
     names = [name.strip().lower() for name in header]
     while names and not names[-1]:
         names.pop()  # spreadsheets often carry empty trailing header cells
     unknown = [name or f"(blank, column {index + 1})" for index, name in enumerate(names)]
-    unknown = [name for name in unknown if name not in BY_NAME]
+    unknown = [name for name in unknown if name not in known]
     if unknown:
         raise LayoutError(
-            f"Unknown columns: {', '.join(unknown)}. The layout's columns are "
-            f"{', '.join(BY_NAME)} (docs/bulk-import.md)."
+            f"Unknown columns: {', '.join(unknown)}. The {layout}'s columns are "
+            f"{', '.join(known)} (docs/bulk-import.md)."
         )
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise LayoutError(f"Columns given twice: {', '.join(repeated)}.")
-    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    missing = [column.name for column in columns if column.required and column.name not in names]
     if missing:
         raise LayoutError(f"Missing required columns: {', '.join(missing)}.")
-    if not any(name in names for name in INCOME_COLUMNS):
-        raise LayoutError(f"Give at least one of the columns {' or '.join(INCOME_COLUMNS)}.")
+    if at_least_one_of and not any(name in names for name in at_least_one_of):
+        raise LayoutError(f"Give at least one of the columns {' or '.join(at_least_one_of)}.")
     return names
 
 
@@ -274,11 +287,7 @@ def example_rows() -> list[dict[str, str]]:
 
 def csv_template() -> bytes:
     """The CSV template: the header and an example household (UTF-8 with a BOM, for Excel)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(safe_row(column.name for column in COLUMNS))
-    writer.writerows(safe_row(row[column.name] for column in COLUMNS) for row in example_rows())
-    return out.getvalue().encode("utf-8-sig")
+    return csv_file(COLUMNS, example_rows())
 
 
 # Built once: a workbook takes a third of a second to write, on the event loop.
@@ -286,16 +295,31 @@ def csv_template() -> bytes:
 def xlsx_template() -> bytes:
     """The XLSX template: the sheet to fill (with lists to pick values from) and a sheet
     describing every column."""
+    return workbook_file(SHEET, COLUMNS, example_rows())
+
+
+def csv_file(columns: Sequence[Column], rows: list[dict[str, str]]) -> bytes:
+    """A CSV template of a layout: its header and example rows (UTF-8 with a BOM, for Excel)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(safe_row(column.name for column in columns))
+    writer.writerows(safe_row(row[column.name] for column in columns) for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def workbook_file(sheet_name: str, columns: Sequence[Column], rows: list[dict[str, str]]) -> bytes:
+    """An XLSX template of a layout: the sheet to fill, with its example rows and lists to pick
+    values from, and a sheet describing every column."""
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = SHEET
-    sheet.append(safe_row(column.name for column in COLUMNS))
-    for row in example_rows():
-        sheet.append(safe_row(_typed_example(column, row[column.name]) for column in COLUMNS))
+    sheet.title = sheet_name
+    sheet.append(safe_row(column.name for column in columns))
+    for row in rows:
+        sheet.append(safe_row(_typed_example(column, row[column.name]) for column in columns))
     sheet.freeze_panes = "B2"
     highlight = PatternFill("solid", fgColor="FFF2CC")
-    for index, column in enumerate(COLUMNS, start=1):
+    for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         header = sheet[f"{letter}1"]
         header.font = Font(bold=True)
@@ -307,7 +331,7 @@ def xlsx_template() -> bytes:
             # Text, so that the spreadsheet keeps the leading zeros of codes and IDs. Set on the
             # column, not on cells: styled empty cells would count as rows of the sheet.
             sheet.column_dimensions[letter].number_format = "@"
-            for number in (2, 3):
+            for number in range(2, len(rows) + 2):
                 sheet[f"{letter}{number}"].number_format = "@"
         choices = _choices(column)
         if choices:
@@ -318,14 +342,13 @@ def xlsx_template() -> bytes:
             sheet.add_data_validation(validation)
     guide = workbook.create_sheet("columns")
     guide.append(["column", "level", "required", "values", "meaning"])
-    for column in COLUMNS:
+    for column in columns:
         values = ", ".join(column.choices) if column.choices else _VALUES.get(column.kind, "")
         required = "yes" if column.required else ""
         guide.append(safe_row([column.name, column.level, required, values, column.description]))
     for letter, width in zip("ABCDE", (30, 10, 9, 60, 50), strict=True):
         guide.column_dimensions[letter].width = width
-    guide["A1"].font = guide["B1"].font = guide["C1"].font = Font(bold=True)
-    guide["D1"].font = guide["E1"].font = Font(bold=True)
+        guide[f"{letter}1"].font = Font(bold=True)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
