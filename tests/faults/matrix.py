@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,9 @@ import httpx
 from support.load import COMMUNES, SurveyLoad
 from support.platform_api import Api, PasswordLogin, eventually
 
-from faults.infra import TcpProxy, ThrowawayPostgres, ThrowawayRabbitMQ
+from faults.infra import ThrowawayPostgres, ThrowawayRabbitMQ
 from kit.messaging.topology import EVENTS_EXCHANGE
+from kit.testing import TcpProxy
 from launcher.distributed import DistributedStack, StackConfig
 
 RECONCILIATIONS = "/api/v1/admin/indicators/reconciliations"
@@ -233,14 +235,33 @@ SHORT = (
 
 
 async def reconnect_time(platform: Platform, api: Api, load: SurveyLoad, since: float) -> float:
-    """Seconds from the fault's end until a write is acknowledged and every process is ready."""
+    """Seconds from the fault's end until a write is acknowledged, every process is ready and
+    the figures reflect a survey written since: a consumer that is registered but applies
+    nothing has not reconnected, however ready its process says it is."""
     acknowledged = load.ledger.writes
+    ended = datetime.now(UTC)
 
     async def recovered() -> bool:
-        return load.ledger.writes > acknowledged and await platform.all_ready()
+        return (
+            load.ledger.writes > acknowledged
+            and await platform.all_ready()
+            and await figures_reflect_events_after(api, load.round, ended)
+        )
 
     await eventually(recovered, within=120)
     return time.monotonic() - since
+
+
+async def figures_reflect_events_after(api: Api, round_: dict[str, Any], moment: datetime) -> bool:
+    for commune in COMMUNES:
+        try:
+            figures = await api.figures(round_, commune)
+        except httpx.HTTPError:
+            return False  # the gateway is not back yet
+        until = figures and figures["freshness"]["reflects_events_until"]
+        if until and datetime.fromisoformat(until) > moment:
+            return True
+    return False
 
 
 async def run_fault(

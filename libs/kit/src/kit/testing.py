@@ -1,4 +1,4 @@
-"""Helpers for tests: access tokens, and the real PostgreSQL and RabbitMQ.
+"""Helpers for tests: access tokens, the real PostgreSQL and RabbitMQ, and a TCP proxy to cut.
 
 `TEST_SIGNING_KEY` signs the tokens tests present (`bearer`); apps under test verify them with
 `trusted_test_keys()`.
@@ -9,6 +9,7 @@ Addresses come from `TEST_POSTGRES_URL` (default: postgres on localhost, trust a
 `TEST_RABBITMQ_URL` (default: guest/guest on localhost).
 """
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -132,3 +133,64 @@ def free_port() -> int:
         listener.bind(("127.0.0.1", 0))
         port: int = listener.getsockname()[1]
         return port
+
+
+class TcpProxy:
+    """Forwards a local port to a server; `cut()` drops every connection and refuses new ones
+    until `restore()`, as a network partition between the platform and the server would."""
+
+    def __init__(self, listen_port: int, target_port: int) -> None:
+        self.listen_port = listen_port
+        self.target_port = target_port
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self.cut_now = False
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.listen_port)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.cut_now:
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(
+                "127.0.0.1", self.target_port
+            )
+        except OSError:
+            writer.transport.abort()
+            return
+        self._connections.update((writer, upstream_writer))
+        try:
+            await asyncio.gather(
+                self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
+            )
+        except asyncio.CancelledError:
+            pass  # the proxy is closing
+        finally:
+            self._connections.difference_update((writer, upstream_writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.transport.abort()
+
+    def cut(self) -> None:
+        self.cut_now = True
+        for writer in list(self._connections):
+            writer.transport.abort()
+        self._connections.clear()
+
+    def restore(self) -> None:
+        self.cut_now = False
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()

@@ -1,23 +1,28 @@
 """The RabbitMQ bus (aio-pika): confirmed persistent publishing, quorum queues, dead letters.
 
-The connection is robust: after a broker restart aio-pika reconnects and restores channels, the
-declared topology and every consumer. `start()` never blocks on the broker, so an API keeps
-accepting writes (into its outbox) while RabbitMQ is down.
+The bus keeps its own connection: when the connection or one of its channels is lost (a broker
+restart, a network cut, a missed heartbeat), it connects again and sets everything up afresh on
+the new connection: the topology, the publishing channel and one new channel per consumer. Each
+connection starts clean, so no consumer can be left registered on a channel nobody reads (which
+aio-pika's robust channel, restoring consumers in place, did after some twenty broker kills).
+`start()` never blocks on the broker, so an API keeps accepting writes (into its outbox) while
+RabbitMQ is down.
 """
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Coroutine, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import aio_pika
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
-    AbstractRobustConnection,
 )
 
 from kit.db import utc_now
@@ -40,8 +45,24 @@ from kit.messaging.bus import (
 from kit.messaging.topology import ALL_QUEUES, DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
 
 log = structlog.get_logger()
+T = TypeVar("T")
 
 RETURN_WAIT_SECONDS = 10.0  # how long browsing a dead-letter queue waits for its messages back
+RECONNECT_MAX_DELAY = 2.0  # seconds between attempts while the broker is down (restarts take 5-10)
+CONNECT_SECONDS = 5.0
+SET_UP_SECONDS = 30.0  # the topology, the publishing channel and every consumer's
+# Errors meaning the connection or a channel is gone: the bus connects again.
+CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
+
+
+@dataclass(eq=False)
+class _Consumer:
+    spec: QueueSpec
+    handler: BatchHandler
+    size: int
+    max_wait: float
+    # Deliveries wait here for the consumer's batch loop, which lives as long as the bus.
+    ready: "asyncio.Queue[AbstractIncomingMessage]" = field(default_factory=asyncio.Queue)
 
 
 class RabbitMQBus:
@@ -57,38 +78,38 @@ class RabbitMQBus:
         self._publish_timeout = publish_timeout
         self._prefetch = prefetch
         self._queues = tuple(queues)
-        self._connection: AbstractRobustConnection | None = None
+        self._connection: AbstractConnection | None = None
         self._exchange: AbstractExchange | None = None
         self._connected = asyncio.Event()
-        self._connector: asyncio.Task[None] | None = None
-        self._consumers: list[tuple[QueueSpec, BatchHandler, int, float]] = []
+        self._lost = asyncio.Event()  # the current connection (or one of its channels) is gone
+        self._supervisor: asyncio.Task[None] | None = None
+        self._consumers: list[_Consumer] = []
         self._tasks: set[asyncio.Task[None]] = set()  # batch loops and delayed requeues
 
     async def start(self) -> None:
-        if self._connector is None:
-            self._connector = asyncio.create_task(self._connect_until_up())
+        if self._supervisor is None:
+            self._supervisor = asyncio.create_task(self._stay_connected())
 
     async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109 (public signature)
         """Wait until the first connection is up; TimeoutError after `timeout` seconds."""
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def close(self) -> None:
-        if self._connector is not None:
-            self._connector.cancel()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._connector
+                await self._supervisor
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._connection is not None:
-            await self._connection.close()
 
     async def publish(self, message: OutgoingMessage) -> None:
         try:
             await asyncio.wait_for(self._connected.wait(), self._publish_timeout)
-            assert self._exchange is not None
-            await self._exchange.publish(
+            if (exchange := self._exchange) is None:
+                raise ConnectionError("the connection was lost")
+            await exchange.publish(
                 _to_amqp(message),
                 routing_key=message.type,
                 mandatory=True,
@@ -103,9 +124,16 @@ class RabbitMQBus:
     async def consume_batches(
         self, queue: QueueSpec, handler: BatchHandler, *, size: int, max_wait: float
     ) -> None:
-        self._consumers.append((queue, handler, size, max_wait))
+        consumer = _Consumer(queue, handler, size, max_wait)
+        self._consumers.append(consumer)
+        self._spawn(self._handle_batches(consumer))
         if self._connected.is_set():
-            await self._start_consumer(queue, handler, size, max_wait)
+            assert self._connection is not None
+            try:
+                await self._subscribe(self._connection, consumer)
+            except CONNECTION_ERRORS as error:
+                log.warning("bus.subscribe_failed", queue=queue.name, error=repr(error))
+                self._lost.set()  # the next connection subscribes every consumer
 
     async def is_healthy(self) -> bool:
         return self._connection is not None and not self._connection.is_closed
@@ -196,63 +224,88 @@ class RabbitMQBus:
         finally:
             await channel.close()
 
-    async def _connect_until_up(self) -> None:
+    async def _stay_connected(self) -> None:
+        """Connect, serve until the connection or a channel of it is lost, and connect again."""
         delay = 0.5
         while True:
             try:
-                connection = await aio_pika.connect_robust(self._url, timeout=5)
-                break
-            except (OSError, TimeoutError, aio_pika.exceptions.AMQPError) as error:
+                connection = await _bounded(aio_pika.connect(self._url, timeout=CONNECT_SECONDS))
+            except Exception as error:
+                # Whatever an attempt raises, the bus tries again: aiormq lets even
+                # StopAsyncIteration out of a handshake that a restarting broker cuts short.
                 log.warning("bus.connect_failed", error=repr(error), retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        self._connection = connection
-        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await declare_topology(channel, self._queues)
-        self._connected.set()
-        log.info("bus.connected")
-        for queue, handler, size, max_wait in self._consumers:
-            await self._start_consumer(queue, handler, size, max_wait)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+                continue
+            self._lost = lost = asyncio.Event()
+            connection.close_callbacks.add(_setting(lost))
+            try:
+                await asyncio.wait_for(self._set_up(connection), SET_UP_SECONDS)
+                delay = 0.5
+                log.info("bus.connected")
+                await lost.wait()
+                log.warning("bus.connection_lost")
+            except Exception as error:
+                # E.g. a restarted broker whose queues are not available yet: wait and retry.
+                log.warning("bus.set_up_failed", error=repr(error), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY)
+            finally:
+                self._connected.clear()
+                self._connection = self._exchange = None
+                for consumer in self._consumers:
+                    _drop_waiting(consumer.ready)  # the broker delivers them again
+                with contextlib.suppress(Exception):
+                    await _bounded(connection.close())
 
-    async def _start_consumer(
-        self, spec: QueueSpec, handler: BatchHandler, size: int, max_wait: float
-    ) -> None:
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        await channel.set_qos(prefetch_count=max(self._prefetch, size))
-        queue = await channel.declare_queue(spec.name, passive=True)
-        # Deliveries wait here for the batch loop. After a reconnection the robust channel
-        # restores the consumer; messages of the old channel still waiting here are handled,
-        # but their acknowledgement fails (the channel is closed) and the broker redelivers them,
-        # which the consumers' inboxes make harmless.
-        ready: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+    async def _set_up(self, connection: AbstractConnection) -> None:
+        lost = self._lost
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        channel.close_callbacks.add(_setting(lost))
+        self._exchange = await declare_topology(channel, self._queues)
+        self._connection = connection
+        # The list as it grows: a consumer added while this runs is subscribed here too.
+        for consumer in self._consumers:
+            await self._subscribe(connection, consumer)
+        self._connected.set()
+
+    async def _subscribe(self, connection: AbstractConnection, consumer: _Consumer) -> None:
+        """Deliver `consumer`'s queue into its `ready` queue, on a channel of its own."""
+        lost = self._lost
+        channel = await connection.channel()
+        channel.close_callbacks.add(_setting(lost))
+        await channel.set_qos(prefetch_count=max(self._prefetch, consumer.size))
+        queue = await channel.declare_queue(consumer.spec.name, passive=True)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
-            ready.put_nowait(message)
+            consumer.ready.put_nowait(message)
 
-        self._spawn(self._handle_batches(spec, ready, handler, size, max_wait))
         await queue.consume(on_message)
 
-    async def _handle_batches(
-        self,
-        spec: QueueSpec,
-        ready: "asyncio.Queue[AbstractIncomingMessage]",
-        handler: BatchHandler,
-        size: int,
-        max_wait: float,
-    ) -> None:
+    async def _handle_batches(self, consumer: _Consumer) -> None:
+        spec = consumer.spec
         while True:
-            batch = await next_batch(ready, size=size, max_wait=max_wait)
+            batch = await next_batch(consumer.ready, size=consumer.size, max_wait=consumer.max_wait)
             deliveries = [_delivery_count(message) for message in batch]
             outcomes = await outcomes_of(
-                handler, [_incoming(m, n) for m, n in zip(batch, deliveries, strict=True)]
+                consumer.handler,
+                [_incoming(m, n) for m, n in zip(batch, deliveries, strict=True)],
             )
+            unsettled: list[BaseException] = []
             for message, count, outcome in zip(batch, deliveries, outcomes, strict=True):
                 try:
                     await self._settle(spec, message, count, outcome)
-                except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
-                    # The channel closed under us: the broker redelivers the message.
-                    log.warning("message.settle_failed", queue=spec.name, error=repr(error))
+                except (*CONNECTION_ERRORS, RuntimeError) as error:
+                    # The channel closed under us: the broker redelivers the message, and the
+                    # consumers' inboxes make handling it twice harmless.
+                    unsettled.append(error)
+            if unsettled:
+                log.warning(
+                    "message.settle_failed",
+                    queue=spec.name,
+                    messages=len(unsettled),
+                    error=repr(unsettled[0]),
+                )
 
     async def _settle(
         self,
@@ -285,6 +338,49 @@ async def _requeue_later(message: AbstractIncomingMessage, delay: float) -> None
         await message.nack(requeue=True)  # dead-lettered past the delivery limit
     except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
         log.warning("message.requeue_failed", error=repr(error))
+
+
+def _setting(event: asyncio.Event) -> Callable[..., None]:
+    """A close callback that sets `event` (the connection's own, not the one current later)."""
+    return lambda *_: event.set()
+
+
+async def _bounded(work: Coroutine[Any, Any, T]) -> T:
+    """`work`, or TimeoutError after CONNECT_SECONDS (and a second's grace), in any case.
+
+    Not `asyncio.wait_for`, which awaits the work's end after cancelling it: aiormq's connect, given
+    a socket a restarting broker accepted and never answers, hangs in its own clean-up (seen after
+    a broker kill, minutes long). A late attempt is cancelled and left to end by itself.
+    """
+    attempt = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({attempt}, timeout=CONNECT_SECONDS + 1)
+    finally:
+        if not attempt.done():
+            attempt.cancel()
+            _ABANDONED.add(attempt)
+            attempt.add_done_callback(_forget)
+    if not done:
+        raise TimeoutError(f"no answer from the broker within {CONNECT_SECONDS + 1:.0f} s")
+    return attempt.result()
+
+
+_ABANDONED: set["asyncio.Future[Any]"] = set()  # kept referenced until they end
+
+
+def _forget(attempt: "asyncio.Future[Any]") -> None:
+    _ABANDONED.discard(attempt)
+    if attempt.cancelled() or attempt.exception() is not None:
+        return
+    connection = attempt.result()
+    if isinstance(connection, AbstractConnection):  # it connected after all: let it go
+        _ABANDONED.add(closing := asyncio.ensure_future(connection.close()))
+        closing.add_done_callback(_ABANDONED.discard)
+
+
+def _drop_waiting(ready: "asyncio.Queue[AbstractIncomingMessage]") -> None:
+    while not ready.empty():
+        ready.get_nowait()
 
 
 def _delivery_count(message: AbstractIncomingMessage) -> int:
