@@ -135,15 +135,21 @@ class Platform:
         process.wait()
 
     async def all_ready(self) -> bool:
+        return not await self.not_ready()
+
+    async def not_ready(self) -> list[str]:
+        """The processes whose `/health/ready` does not answer 200, with what they said."""
+        unready = []
         async with httpx.AsyncClient(timeout=3) as client:
             for name in self.stack.running:
                 try:
                     response = await client.get(f"{self.stack.metrics_url_of(name)}/health/ready")
-                except httpx.HTTPError:
-                    return False
+                except httpx.HTTPError as error:
+                    unready.append(f"{name}: {error!r}")
+                    continue
                 if response.status_code != 200:
-                    return False
-        return True
+                    unready.append(f"{name}: {response.status_code} {response.text[:300]}")
+        return unready
 
 
 Fault = Callable[[Platform, random.Random], Awaitable[None]]
@@ -248,7 +254,15 @@ async def reconnect_time(platform: Platform, api: Api, load: SurveyLoad, since: 
             and await figures_reflect_events_after(api, load.round, ended)
         )
 
-    await eventually(recovered, within=120)
+    try:
+        await eventually(recovered, within=120)
+    except AssertionError:
+        raise AssertionError(
+            "not recovered within 120 s: writes acknowledged since "
+            f"{load.ledger.writes - acknowledged}, not ready {await platform.not_ready()}, "
+            "figures reflecting events after the fault "
+            f"{await figures_reflect_events_after(api, load.round, ended)}"
+        ) from None
     return time.monotonic() - since
 
 
