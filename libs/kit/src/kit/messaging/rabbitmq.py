@@ -2,11 +2,12 @@
 
 The bus keeps its own connection: when the connection or one of its channels is lost (a broker
 restart, a network cut, a missed heartbeat), it connects again and sets everything up afresh on
-the new connection: the topology, the publishing channel and one new channel per consumer. Each
-connection starts clean, so no consumer can be left registered on a channel nobody reads (which
-aio-pika's robust channel, restoring consumers in place, did after some twenty broker kills).
-`start()` never blocks on the broker, so an API keeps accepting writes (into its outbox) while
-RabbitMQ is down.
+the new connection: the topology, the publishing channel and one new channel per consumer, so no
+consumer is left registered on a channel nobody reads. Every attempt is bounded in time and
+retried whatever it raises: against a broker restarting after a kill, aiormq's handshake can hang
+past its own timeout or raise StopAsyncIteration, which ended aio-pika's robust reconnection
+(docs/reliability.md). `start()` never blocks on the broker, so an API keeps accepting writes
+(into its outbox) while RabbitMQ is down.
 """
 
 import asyncio
@@ -49,9 +50,9 @@ T = TypeVar("T")
 
 RETURN_WAIT_SECONDS = 10.0  # how long browsing a dead-letter queue waits for its messages back
 RECONNECT_MAX_DELAY = 2.0  # seconds between attempts while the broker is down (restarts take 5-10)
-CONNECT_SECONDS = 5.0
+CONNECT_SECONDS = 5.0  # an attempt is abandoned a second after this
 SET_UP_SECONDS = 30.0  # the topology, the publishing channel and every consumer's
-# Errors meaning the connection or a channel is gone: the bus connects again.
+# Errors meaning the connection or a channel is gone (the next connection takes over).
 CONNECTION_ERRORS = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, TimeoutError)
 
 
