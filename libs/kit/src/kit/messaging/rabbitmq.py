@@ -5,9 +5,9 @@ restart, a network cut, a missed heartbeat), it connects again and sets everythi
 the new connection: the topology, the publishing channel and one new channel per consumer, so no
 consumer is left registered on a channel nobody reads. Every attempt is bounded in time and
 retried whatever it raises: against a broker restarting after a kill, aiormq's handshake can hang
-past its own timeout or raise StopAsyncIteration, which ended aio-pika's robust reconnection
-(docs/reliability.md). `start()` never blocks on the broker, so an API keeps accepting writes
-(into its outbox) while RabbitMQ is down.
+past its own timeout or raise StopAsyncIteration, and a loop that expects only connection
+errors then ends for good (docs/reliability.md). `start()` never blocks on the broker, so an API
+keeps accepting writes (into its outbox) while RabbitMQ is down.
 """
 
 import asyncio
@@ -132,7 +132,7 @@ class RabbitMQBus:
             assert self._connection is not None
             try:
                 await self._subscribe(self._connection, consumer)
-            except CONNECTION_ERRORS as error:
+            except Exception as error:  # whatever it is, the next connection tries again
                 log.warning("bus.subscribe_failed", queue=queue.name, error=repr(error))
                 self._lost.set()  # the next connection subscribes every consumer
 
