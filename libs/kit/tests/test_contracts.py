@@ -20,8 +20,10 @@ from kit.contracts import (
     Envelope,
     Event,
     HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
     HouseholdLeftBehindV1,
     HouseholdRegisteredV1,
+    HouseholdsLeftBehindV1,
     HouseholdUpdatedV1,
     PopulationRecordedV1,
     ProvinceApprovedV1,
@@ -33,6 +35,8 @@ from kit.contracts import (
     TargetProgressChangedV1,
     UnitSuccessionsRecordedV1,
     UnknownEventType,
+    VersionedClassChange,
+    VersionedLeftBehind,
     catalogue,
     decode,
 )
@@ -243,6 +247,16 @@ def example(event_class: type[Event]) -> Event:
             not_before=datetime(2026, 12, 1, 8, 30, tzinfo=UTC),
         ),
     }
+    changed = examples[HouseholdClassChangedV1]
+    assert isinstance(changed, HouseholdClassChangedV1)
+    examples[HouseholdClassesChangedV1] = HouseholdClassesChangedV1(
+        changes=[VersionedClassChange(sequence=1, change=changed)]
+    )
+    left_behind = examples[HouseholdLeftBehindV1]
+    assert isinstance(left_behind, HouseholdLeftBehindV1)
+    examples[HouseholdsLeftBehindV1] = HouseholdsLeftBehindV1(
+        households=[VersionedLeftBehind(sequence=1, household=left_behind)]
+    )
     return examples[event_class]
 
 
@@ -422,9 +436,11 @@ class TestPublicNames:
             "Envelope",
             "Event",
             "HouseholdClassChangedV1",
+            "HouseholdClassesChangedV1",
             "HouseholdLeftBehindV1",
             "HouseholdRegisteredV1",
             "HouseholdUpdatedV1",
+            "HouseholdsLeftBehindV1",
             "PopulationRecordedV1",
             "ProvinceApprovedV1",
             "ReviewReopenedV1",
@@ -435,6 +451,8 @@ class TestPublicNames:
             "TargetProgressChangedV1",
             "UnitSuccessionsRecordedV1",
             "UnknownEventType",
+            "VersionedClassChange",
+            "VersionedLeftBehind",
             "catalogue",
             "decode",
         ]

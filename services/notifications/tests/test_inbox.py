@@ -11,8 +11,12 @@ from asgi_lifespan import LifespanManager
 
 from kit import testing
 from kit.auth import Role
-from kit.contracts import Envelope
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts import Envelope, Event
+from kit.contracts.indicators import (
+    HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
+    VersionedClassChange,
+)
 from kit.db import make_engine, make_sessionmaker
 from kit.messaging import EventConsumer, IncomingMessage, InProcessBus
 from kit.testing import bearer, trusted_test_keys
@@ -32,9 +36,29 @@ def class_changed(
     district: str | None = "243",
     household_code: str = "H-1",
 ) -> IncomingMessage:
-    event = HouseholdClassChangedV1(
+    return incoming(change(new, previous, commune=commune, district=district, code=household_code))
+
+
+def classes_changed(*changes: HouseholdClassChangedV1) -> IncomingMessage:
+    """A batch message of the changes (a bulk import's batch, as indicators announces it)."""
+    return incoming(
+        HouseholdClassesChangedV1(
+            changes=[VersionedClassChange(sequence=1, change=change) for change in changes]
+        )
+    )
+
+
+def change(
+    new: str,
+    previous: str | None = None,
+    *,
+    commune: str = "08707",
+    district: str | None = "243",
+    code: str = "H-1",
+) -> HouseholdClassChangedV1:
+    return HouseholdClassChangedV1(
         household_id=uuid4(),
-        household_code=household_code,
+        household_code=code,
         round_id=ROUND,
         standard_id="VN-2022-2025",
         commune_code=commune,
@@ -45,6 +69,9 @@ def class_changed(
         new_class=new,
         deprivation_count=3,
     )
+
+
+def incoming(event: Event) -> IncomingMessage:
     envelope = Envelope.wrap(event, producer="indicators", subject="s", sequence=1)
     return IncomingMessage(
         body=envelope.model_dump_json().encode(),
@@ -108,6 +135,27 @@ async def test_a_redelivered_event_notifies_once(inbox: Inbox) -> None:
     await handle(incoming)
 
     assert (await client.get("/api/v1/notifications")).json()["total"] == 1
+
+
+async def test_a_batch_of_changes_notifies_as_its_single_events_would_once(
+    inbox: Inbox,
+) -> None:
+    client, handle = inbox
+    message = classes_changed(
+        change("poor", code="26-0001"),
+        change("not_poor", code="26-0002"),  # never touches poverty: no notification
+        change("near_poor", "poor", commune="08710", code="26-0003"),
+    )
+    await handle(message)
+    await handle(message)  # redelivered
+
+    body = (await client.get("/api/v1/notifications")).json()
+
+    assert sorted(item["title"] for item in body["items"]) == [
+        "Household 26-0001 in Phường Tích Sơn is poor (hộ nghèo)",
+        "Household 26-0003 in Phường Tích Sơn became near-poor (hộ cận nghèo)",
+    ]
+    assert {item["commune_code"] for item in body["items"]} == {"08707", "08710"}
 
 
 async def test_changes_that_never_touch_poverty_are_not_notified(inbox: Inbox) -> None:

@@ -35,7 +35,12 @@ from kit.contracts.households import (
     SupportKind,
     SupportRecordedV1,
 )
-from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdLeftBehindV1
+from kit.contracts.indicators import (
+    HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
+    HouseholdLeftBehindV1,
+    VersionedClassChange,
+)
 from kit.db import make_engine, make_sessionmaker, utc_now
 from kit.messaging import EventConsumer, IncomingMessage, InProcessBus, OutgoingMessage
 from kit.messaging.topology import NOTIFICATIONS_QUEUE
@@ -953,6 +958,37 @@ async def test_a_batch_of_support_records_reaches_each_subscriber_with_its_units
     [province_item] = (await service.client.get("/api/v1/inbox", headers=province)).json()["items"]
     assert [r["household_code"] for r in team_item["data"]["records"]] == ["VY-0001"]
     assert [r["household_code"] for r in province_item["data"]["records"]] == ["VY-0002"]
+
+
+async def test_a_batch_of_class_changes_reaches_each_subscriber_with_its_units_changes_only(
+    service: Service,
+) -> None:
+    team = bearer(Role.COMMUNE_OFFICER, ("08770",), subject="user:commune-08770")
+    province = bearer(Role.PROVINCE_OFFICER, ("25",), subject="user:province-25")
+    await service.subscribe(
+        team, event_types=[HouseholdClassesChangedV1.TYPE], channels=["inbox"], unit_code="08770"
+    )
+    batch = HouseholdClassesChangedV1(
+        changes=[
+            VersionedClassChange(sequence=1, change=class_changed("08770", "VY-0001")),
+            VersionedClassChange(sequence=1, change=class_changed("08771", "VY-0002")),
+        ]
+    )
+
+    await published_on_the_bus(service, batch)
+    # Commune 08771 was named by the batch only: known now, so it can be subscribed to.
+    await service.subscribe(
+        province,
+        event_types=[HouseholdClassesChangedV1.TYPE],
+        channels=["inbox"],
+        unit_code="08771",
+    )
+    await published_on_the_bus(service, batch)
+
+    [team_item, _] = (await service.client.get("/api/v1/inbox", headers=team)).json()["items"]
+    [province_item] = (await service.client.get("/api/v1/inbox", headers=province)).json()["items"]
+    assert [c["change"]["household_code"] for c in team_item["data"]["changes"]] == ["VY-0001"]
+    assert [c["change"]["household_code"] for c in province_item["data"]["changes"]] == ["VY-0002"]
 
 
 async def test_a_change_of_access_suspends_delivery_until_confirmed_within_the_new_scope(

@@ -66,17 +66,19 @@ def batch_messages(items: list[Survey], size: int) -> list[IncomingMessage]:
 
 
 LEFT_BEHIND = "indicators.household.left_behind.v1"
+CLASS_CHANGES = "indicators.household.classes_changed.v1"
+LEFT_BEHIND_TOGETHER = "indicators.households.left_behind.v1"
 
 
 async def state(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-    """What the surveys left behind: counters, classifications, copies and class changes."""
+    """What the surveys left behind: counters, classifications, copies and class changes (a
+    batch message's changes as the single events they stand for)."""
     async with sessionmaker() as session:
         figures = (await session.exec(select(UnitFigure))).all()
         classified = (await session.exec(select(HouseholdClassification))).all()
         copies = (await session.exec(select(AssessmentCopy))).all()
-        announced = (
-            await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))
-        ).all()
+        staged = (await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))).all()
+    announced = [event for document in staged for event in as_single_events(document)]
     return {
         "counters": {
             (row.unit_code, row.metric): (row.value, row.key_sum)
@@ -89,18 +91,50 @@ async def state(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[str, Any
         },
         "copies": {row.assessment_id: (row.sequence, row.facts) for row in copies},
         "announced": [
-            (document["subject"], document["sequence"], document["data"])
-            for document in announced
-            if document["type"] != LEFT_BEHIND
+            (subject, sequence, data)
+            for type_, subject, sequence, data in announced
+            if type_ != LEFT_BEHIND
         ],
         # Entries onto the left-behind lists, staged after the batch's class changes: the same
         # events per subject, in the same order (sequence), whatever the interleaving of types.
         "left_behind": sorted(
-            (document["subject"], document["sequence"], document["data"])
-            for document in announced
-            if document["type"] == LEFT_BEHIND
+            (subject, sequence, data)
+            for type_, subject, sequence, data in announced
+            if type_ == LEFT_BEHIND
         ),
     }
+
+
+def as_single_events(document: dict[str, Any]) -> list[tuple[str, str, int, dict[str, Any]]]:
+    """A staged event as (type, subject, sequence, data); a batch message as its items' events."""
+    data = document["data"]
+    if document["type"] == CLASS_CHANGES:
+        return [
+            (
+                "indicators.household.class_changed.v1",
+                f"{item['change']['household_id']}:{item['change']['round_id']}",
+                item["sequence"],
+                item["change"],
+            )
+            for item in data["changes"]
+        ]
+    if document["type"] == LEFT_BEHIND_TOGETHER:
+        return [
+            (
+                LEFT_BEHIND,
+                f"left_behind:{item['household']['household_id']}:{item['household']['round_id']}",
+                item["sequence"],
+                item["household"],
+            )
+            for item in data["households"]
+        ]
+    return [(document["type"], document["subject"], document["sequence"], data)]
+
+
+async def staged_types(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessionmaker() as session:
+        staged = (await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))).all()
+    return [document["type"] for document in staged]
 
 
 async def emptied(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -132,7 +166,28 @@ async def test_batch_messages_give_what_the_single_events_give(
 
     assert await state(sessionmaker) == one_by_one
     assert one_by_one["announced"]  # there were class changes to compare
+    assert one_by_one["left_behind"]  # and entries onto left-behind lists
     assert len(one_by_one["copies"]) == 40
+
+
+async def test_a_batch_messages_changes_are_announced_in_batch_messages_and_a_single_events_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A province's million first classifications cost the bus a message per batch, not one per
+    household; a survey sent as its own event (an interactive write) still announces alone."""
+    items = surveys(8, households=40)
+    for message in single_events(items):
+        await consumer(sessionmaker)(message)
+    alone = await staged_types(sessionmaker)
+    await emptied(sessionmaker)
+
+    await handle_in_batches(sessionmaker, batch_messages(items, 1000), size=1)
+    together = await staged_types(sessionmaker)
+
+    assert set(alone) == {"indicators.household.class_changed.v1", LEFT_BEHIND}
+    assert alone.count("indicators.household.class_changed.v1") > 1
+    assert alone.count(LEFT_BEHIND) > 1
+    assert together == [CLASS_CHANGES, LEFT_BEHIND_TOGETHER]
 
 
 async def test_surveys_applied_in_several_rounds_of_statements_give_the_same(

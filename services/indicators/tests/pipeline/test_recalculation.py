@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from indicators import jobs
 from indicators.classification import service as classification_service
 from indicators.classification.testing import assessment, member
+from indicators.db import outbox
 from indicators.figures.models import UnitFigure
 from indicators.handlers import consumer
 from indicators.recalculation import service as recalculation_service
@@ -136,6 +138,7 @@ async def test_after_a_standard_correction_figures_match_a_fresh_run_under_it(
     for incoming in events:
         await handle(incoming)
     before = await totals(sessionmaker)
+    staged_before = len(await _staged(sessionmaker))
 
     corrected = _raise_score_cutoffs(get_standard("VN-2022-2025"))
     monkeypatch.setattr(classification_service, "get_standard", lambda _: corrected)
@@ -144,8 +147,19 @@ async def test_after_a_standard_correction_figures_match_a_fresh_run_under_it(
     after = await totals(sessionmaker)
 
     assert job.status == JobStatus.succeeded
-    assert job.changed_classes > 0
+    assert job.changed_classes > 1
     assert after != before
+    # The recalculation announces its changes together, not one message per household.
+    announced = [
+        document
+        for document in (await _staged(sessionmaker))[staged_before:]
+        if document["type"].startswith("indicators.household.class")
+    ]
+    assert {document["type"] for document in announced} == {
+        "indicators.household.classes_changed.v1"
+    }
+    assert len(announced) < job.changed_classes
+    assert sum(len(d["data"]["changes"]) for d in announced) == job.changed_classes
     # What incremental updates would have given had the corrected standard applied all along:
     fresh = await _emptied(sessionmaker)
     for incoming in events:
@@ -316,18 +330,18 @@ async def test_events_handled_in_batches_give_the_figures_of_one_by_one(
     assert await _announced(batched) == announced_one_by_one
 
 
+async def _staged(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str, Any]]:
+    """Every event the indicators' outbox holds, in the order staged."""
+    async with sessionmaker() as session:
+        statement = select(outbox.c.envelope).order_by(outbox.c.position)
+        return list((await session.exec(statement)).all())
+
+
 async def _announced(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> list[tuple[str, int, str | None, str]]:
     """The class changes staged, per household in order: (household, sequence, from, to)."""
-    from sqlmodel import select
-
-    from indicators.db import outbox
-
-    async with sessionmaker() as session:
-        documents = (
-            await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))
-        ).all()
+    documents = await _staged(sessionmaker)
     return sorted(
         (
             document["data"]["household_code"],

@@ -31,7 +31,7 @@ from indicators.figures.models import UnitFigure
 from indicators.handlers import consumer
 from indicators.models import metadata
 from kit import testing
-from kit.contracts import Envelope, HouseholdClassChangedV1
+from kit.contracts import Envelope, HouseholdClassChangedV1, HouseholdClassesChangedV1
 from kit.contracts.households import (
     AssessmentRecordedV1,
     AssessmentsRecordedV1,
@@ -215,9 +215,10 @@ async def run_pipeline(messages: Sequence[Envelope], *, workers: int, relays: in
 
 
 async def _drain(vhost: str, queue_name: str, target: AsyncEngine) -> list[dict[str, Any]]:
-    """Every class change the indicators' outbox staged, as the notifications queue got them."""
+    """Every message of class changes the indicators' outbox staged (single events and batch
+    messages), as the notifications queue got them."""
     async with make_sessionmaker(target)() as session:
-        class_changes = indicators_outbox.c.type == HouseholdClassChangedV1.TYPE
+        class_changes = indicators_outbox.c.type.in_(CLASS_CHANGE_TYPES)
         statement = select(func.count()).select_from(indicators_outbox).where(class_changes)
         staged = (await session.exec(statement)).one()
     received: list[dict[str, Any]] = []
@@ -231,7 +232,7 @@ async def _drain(vhost: str, queue_name: str, target: AsyncEngine) -> list[dict[
                 envelope = json.loads(message.body)
                 # The queue takes every event (subscriptions may name any type): the class
                 # changes are the indicators' part.
-                if envelope["type"] == HouseholdClassChangedV1.TYPE:
+                if envelope["type"] in CLASS_CHANGE_TYPES:
                     received.append(envelope)
             return len(received) >= staged
 
@@ -239,16 +240,28 @@ async def _drain(vhost: str, queue_name: str, target: AsyncEngine) -> list[dict[
     return received
 
 
+CLASS_CHANGE_TYPES = (HouseholdClassChangedV1.TYPE, HouseholdClassesChangedV1.TYPE)
+
+
 def _changes(run: Run) -> list[tuple[str, int, str | None, str]]:
-    return sorted(
-        (
-            envelope["subject"],
-            envelope["sequence"],
-            envelope["data"]["previous_class"],
-            envelope["data"]["new_class"],
-        )
-        for envelope in run.announced
-    )
+    """The class changes announced, a batch message's as the single events they stand for."""
+    changes = []
+    for envelope in run.announced:
+        data = envelope["data"]
+        if envelope["type"] == HouseholdClassChangedV1.TYPE:
+            items = [(envelope["sequence"], data)]
+        else:
+            items = [(item["sequence"], item["change"]) for item in data["changes"]]
+        changes += [
+            (
+                f"{change['household_id']}:{change['round_id']}",
+                sequence,
+                change["previous_class"],
+                change["new_class"],
+            )
+            for sequence, change in items
+        ]
+    return sorted(changes)
 
 
 @pytest.fixture(scope="module")

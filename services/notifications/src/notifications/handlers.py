@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit import contracts
 from kit.contracts import AccessChangedV1, Envelope, Event
 from kit.contracts.households import ReviewReopenedV1, ReviewStepChangedV1
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdClassesChangedV1
 from kit.messaging import EventConsumer, EventHandler
 from notifications.db import inbox
 from notifications.delivery import content
@@ -22,13 +22,13 @@ CONSUMER = "notifications"
 
 
 async def on_event(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    if isinstance(event, HouseholdClassChangedV1):
-        await notification_service.notify_class_change(session, envelope, event)
+    if isinstance(event, HouseholdClassChangedV1 | HouseholdClassesChangedV1):
+        await notification_service.notify_class_changes(session, envelope, event)
     elif isinstance(event, ReviewStepChangedV1 | ReviewReopenedV1):
         await reminder_service.on_review_step(session, envelope, event)
     elif isinstance(event, AccessChangedV1):
         await subscription_service.suspend_for_access_change(session, event)
-    await subscription_service.remember_units(session, content.unit_path(envelope.data))
+    await subscription_service.remember_units(session, content.unit_paths(envelope.data))
     await delivery_service.fan_out(session, envelope)
 
 

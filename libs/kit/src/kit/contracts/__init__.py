@@ -21,8 +21,12 @@ from kit.contracts.households import (
 from kit.contracts.identity import AccessChange, AccessChangedV1
 from kit.contracts.indicators import (
     HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
     HouseholdLeftBehindV1,
+    HouseholdsLeftBehindV1,
     TargetProgressChangedV1,
+    VersionedClassChange,
+    VersionedLeftBehind,
 )
 
 PUBLISHED: tuple[type[Event], ...] = (
@@ -40,8 +44,10 @@ PUBLISHED: tuple[type[Event], ...] = (
     SupportRecordedV1,
     SupportWithdrawnV1,
     HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
     TargetProgressChangedV1,
     HouseholdLeftBehindV1,
+    HouseholdsLeftBehindV1,
     AccessChangedV1,
 )
 EVENT_TYPES: dict[str, type[Event]] = {event.TYPE: event for event in PUBLISHED}
@@ -84,9 +90,11 @@ __all__ = [
     "Envelope",
     "Event",
     "HouseholdClassChangedV1",
+    "HouseholdClassesChangedV1",
     "HouseholdLeftBehindV1",
     "HouseholdRegisteredV1",
     "HouseholdUpdatedV1",
+    "HouseholdsLeftBehindV1",
     "PopulationRecordedV1",
     "ProvinceApprovedV1",
     "ReviewReopenedV1",
@@ -97,6 +105,8 @@ __all__ = [
     "TargetProgressChangedV1",
     "UnitSuccessionsRecordedV1",
     "UnknownEventType",
+    "VersionedClassChange",
+    "VersionedLeftBehind",
     "catalogue",
     "decode",
 ]

@@ -73,6 +73,31 @@ _HOUSEHOLD: dict[str, Any] = {
     "village": "Tổ dân phố 3",
 }
 
+_CLASS_CHANGE: dict[str, Any] = {
+    "household_id": HOUSEHOLD,
+    "household_code": "VY-0420",
+    "round_id": ROUND,
+    "standard_id": "VN-2022-2025",
+    "commune_code": "08707",
+    "commune_name": "Phường Vĩnh Yên",
+    "unit_path": PATH,
+    "previous_class": "near_poor",
+    "new_class": "average",
+    "deprivation_count": 0,
+}
+_LEFT_BEHIND: dict[str, Any] = {
+    "household_id": HOUSEHOLD,
+    "household_code": "VY-0420",
+    "round_id": ROUND,
+    "standard_id": "VN-2022-2025",
+    "commune_code": "08707",
+    "commune_name": "Phường Vĩnh Yên",
+    "unit_path": PATH,
+    "deprived_indicators": ["telecom_use", "information_devices"],
+    "waiting_since": "2026-11-05",
+    "reason": "no_support_since_survey",
+}
+
 EXAMPLES: dict[str, dict[str, Any]] = {
     "households.round.opened.v1": {
         "round_id": ROUND,
@@ -145,17 +170,19 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             }
         ],
     },
-    "indicators.household.class_changed.v1": {
-        "household_id": HOUSEHOLD,
-        "household_code": "VY-0420",
-        "round_id": ROUND,
-        "standard_id": "VN-2022-2025",
-        "commune_code": "08707",
-        "commune_name": "Phường Vĩnh Yên",
-        "unit_path": PATH,
-        "previous_class": "near_poor",
-        "new_class": "average",
-        "deprivation_count": 0,
+    "indicators.household.class_changed.v1": _CLASS_CHANGE,
+    "indicators.household.classes_changed.v1": {
+        "changes": [
+            {
+                "sequence": 1,
+                "change": {
+                    **_CLASS_CHANGE,
+                    "previous_class": None,
+                    "new_class": "near_poor",
+                    "deprivation_count": 2,
+                },
+            }
+        ]
     },
     "indicators.target.progress_changed.v1": {
         "target_id": "8a6e4c2b-3d1f-4b7a-9e05-c4d2f1a0b396",
@@ -196,17 +223,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "unit_path": PATH,
         "reason": "Entered for the neighbouring household by mistake.",
     },
-    "indicators.household.left_behind.v1": {
-        "household_id": HOUSEHOLD,
-        "household_code": "VY-0420",
-        "round_id": ROUND,
-        "standard_id": "VN-2022-2025",
-        "commune_code": "08707",
-        "commune_name": "Phường Vĩnh Yên",
-        "unit_path": PATH,
-        "deprived_indicators": ["telecom_use", "information_devices"],
-        "waiting_since": "2026-11-05",
-        "reason": "no_support_since_survey",
+    "indicators.household.left_behind.v1": _LEFT_BEHIND,
+    "indicators.households.left_behind.v1": {
+        "households": [{"sequence": 1, "household": _LEFT_BEHIND}]
     },
     "identity.access.changed.v1": {
         "token_subject": "user:lan.nguyen",
@@ -229,9 +248,11 @@ SUBJECTS: dict[str, str] = {
     "households.review.province_approved.v1": f"province-approval:{ROUND}:25",
     "households.units.successions_recorded.v1": "successions:vietnamadminunits 1.0.4:26",
     "indicators.household.class_changed.v1": f"{HOUSEHOLD}:{ROUND}",
+    "indicators.household.classes_changed.v1": f"class_changes:{HOUSEHOLD}:{ROUND}",
     "indicators.target.progress_changed.v1": "target:8a6e4c2b-3d1f-4b7a-9e05-c4d2f1a0b396",
     "households.support.recorded.v1": "support:9e2b4d6f-8a1c-4e3b-b5d7-f9a1c3e5b7d2",
     "households.support.withdrawn.v1": "2f7c9a1e-5b3d-4c8e-a6f0-1d2e3b4c5a69",
     "indicators.household.left_behind.v1": f"left_behind:{HOUSEHOLD}:{ROUND}",
+    "indicators.households.left_behind.v1": f"left_behind_entries:{HOUSEHOLD}:{ROUND}",
     "identity.access.changed.v1": "user:lan.nguyen",
 }

@@ -4,7 +4,7 @@ from datetime import date
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kit.contracts.base import Event
 
@@ -24,6 +24,29 @@ class HouseholdClassChangedV1(Event):
     previous_class: str | None = Field(description="None when first classified in the round.")
     new_class: str
     deprivation_count: int
+
+
+class VersionedClassChange(BaseModel):
+    """One household's class change of a batch, with the `sequence` its own event would carry
+    (the classification's revision in the round)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int = Field(ge=1, description="The revision: a later change is larger.")
+    change: HouseholdClassChangedV1
+
+
+class HouseholdClassesChangedV1(Event):
+    """Published by indicators for the class changes of one batch of surveys applied together (a
+    bulk import's batch message, a recalculation): the facts of one
+    `indicators.household.class_changed.v1` per household, in one message, so that a province's
+    million first classifications cost the bus a few hundred messages. A survey received as its
+    own event (an interactive write) still announces its change as a single event. Consumers
+    apply the batch as they would apply its changes' single events in this order."""
+
+    TYPE: ClassVar[str] = "indicators.household.classes_changed.v1"
+
+    changes: list[VersionedClassChange] = Field(min_length=1, max_length=10_000)
 
 
 class TargetProgressChangedV1(Event):
@@ -70,3 +93,24 @@ class HouseholdLeftBehindV1(Event):
     )
     waiting_since: date = Field(description="Its survey date, or its last support if later.")
     reason: str = Field(description="no_support_since_survey or no_support_within_days.")
+
+
+class VersionedLeftBehind(BaseModel):
+    """One household's entry of a batch, with the `sequence` its own event would carry (the
+    number of times it has entered the round's list)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sequence: int = Field(ge=1, description="The entry's number: a later entry is larger.")
+    household: HouseholdLeftBehindV1
+
+
+class HouseholdsLeftBehindV1(Event):
+    """Published by indicators for the households that entered left-behind lists while one batch
+    of surveys was applied (a bulk import's batch message, a recalculation): the facts of one
+    `indicators.household.left_behind.v1` per household, in one message. Entries from a survey
+    received as its own event, from recorded support or from the daily check are single events."""
+
+    TYPE: ClassVar[str] = "indicators.households.left_behind.v1"
+
+    households: list[VersionedLeftBehind] = Field(min_length=1, max_length=10_000)

@@ -1,7 +1,10 @@
 """Keeps each household's classification and its units' counters in step with its assessment."""
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +35,11 @@ from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1, AssessmentsRecordedV1
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.indicators import (
+    HouseholdClassChangedV1,
+    HouseholdClassesChangedV1,
+    VersionedClassChange,
+)
 from kit.db import table_of, utc_now
 from kit.logging import current_request_id
 from kit.messaging import PoisonMessage, stage_many
@@ -147,10 +154,15 @@ async def _apply_some(
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, figures_service.RoundFacts] = {}
-    announced: list[Envelope] = []
+    class_changes: list[_Change] = []
     information: list[left_behind_service.Surveyed] = []
+    # Results of a batch message (more than one survey from one message) or of a recalculation
+    # announce their changes in batch messages too; a survey received as its own event, alone.
+    per_message = Counter(r.version.message_id for r in results if r.version is not None)
     for result in results:
         event, version = result.assessment, result.version
+        batched = version is None or per_message[version.message_id] > 1
+        correlation_id = current_request_id() if version is None else version.correlation_id
         applied = state.setdefault(event.assessment_id, _Applied())
         if version is None:
             if applied.sequence is None:  # no copy: nothing was classified from it
@@ -195,16 +207,11 @@ async def _apply_some(
         revision = applied.revision
         if previous_class != columns["household_class"]:
             revision += 1
-            announced.append(
-                _class_changed(
-                    {"household_id": event.household_id, "round_id": event.round_id, **columns},
-                    previous_class,
-                    revision=revision,
-                    correlation_id=(
-                        current_request_id() if version is None else version.correlation_id
-                    ),
-                )
+            change = _class_change(
+                {"household_id": event.household_id, "round_id": event.round_id, **columns},
+                previous_class,
             )
+            class_changes.append(_Change(change, revision, correlation_id, batched))
         classification_rows[event.assessment_id] = {
             "assessment_id": event.assessment_id,
             "household_id": event.household_id,
@@ -216,9 +223,7 @@ async def _apply_some(
         }
         information.append(
             left_behind_service.surveyed(
-                event,
-                result.classification,
-                current_request_id() if version is None else version.correlation_id,
+                event, result.classification, correlation_id, batched=batched
             )
         )
         state[event.assessment_id] = _Applied(
@@ -243,10 +248,10 @@ async def _apply_some(
         for (round_id, unit_path), counts in by_path.items():
             on_units(round_id, unit_path, counts, into=changes)
         await figures_service.apply_changes(session, changes, communes)
-    await stage_many(session, outbox, announced)
+    await stage_many(session, outbox, _announced(class_changes))
     # Information deprivation without support puts a household on its round's left-behind list.
     await left_behind_service.classified(session, information)
-    return len(announced)
+    return len(class_changes)
 
 
 NO_ROUND = UUID(int=0)
@@ -335,14 +340,8 @@ def counts_of_row(row: HouseholdClassification, record_keys: RecordKeys) -> Coun
     )
 
 
-def _class_changed(
-    row: Mapping[str, Any],
-    previous_class: str | None,
-    *,
-    revision: int,
-    correlation_id: str | None,
-) -> Envelope:
-    event = HouseholdClassChangedV1(
+def _class_change(row: Mapping[str, Any], previous_class: str | None) -> HouseholdClassChangedV1:
+    return HouseholdClassChangedV1(
         household_id=row["household_id"],
         household_code=row["household_code"],
         round_id=row["round_id"],
@@ -354,13 +353,50 @@ def _class_changed(
         new_class=row["household_class"],
         deprivation_count=row["deprivation_count"],
     )
-    return Envelope.wrap(
-        event,
-        producer="indicators",
-        subject=f"{row['household_id']}:{row['round_id']}",
-        sequence=revision,
-        correlation_id=correlation_id,
-    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    event: HouseholdClassChangedV1
+    revision: int  # the classification's, in its round: the event's `sequence`
+    correlation_id: str | None
+    batched: bool  # of a batch message's survey or a recalculation
+
+
+def _announced(changes: Sequence[_Change]) -> list[Envelope]:
+    """The changes' events in order: each alone (`indicators.household.class_changed.v1`),
+    except that consecutive changes of a batch go together in one
+    `indicators.household.classes_changed.v1` (written once, so its `sequence` is 1; each change
+    carries its revision)."""
+    envelopes = []
+    for batched, run in groupby(changes, key=attrgetter("batched")):
+        some = list(run)
+        if batched and len(some) > 1:
+            first = some[0].event
+            batch = HouseholdClassesChangedV1(
+                changes=[VersionedClassChange(sequence=c.revision, change=c.event) for c in some]
+            )
+            envelopes.append(
+                Envelope.wrap(
+                    batch,
+                    producer="indicators",
+                    subject=f"class_changes:{first.household_id}:{first.round_id}",
+                    sequence=1,
+                    correlation_id=some[0].correlation_id,
+                )
+            )
+            continue
+        envelopes += [
+            Envelope.wrap(
+                change.event,
+                producer="indicators",
+                subject=f"{change.event.household_id}:{change.event.round_id}",
+                sequence=change.revision,
+                correlation_id=change.correlation_id,
+            )
+            for change in some
+        ]
+    return envelopes
 
 
 async def get(

@@ -10,7 +10,9 @@ support events (`record_support`). The periodic check (`check_waiting`) moves on
 households whose days without support have run out, which no event marks.
 
 A household enters the list when it is found on it and was not: its row's `entries` goes up by
-one and `indicators.household.left_behind.v1` is staged with that number as its `sequence`.
+one and `indicators.household.left_behind.v1` is staged with that number as its `sequence` (the
+entries of a batch message's surveys or a recalculation together, in one
+`indicators.households.left_behind.v1`).
 While it stays on the list nothing more is published; once it has left (support recorded, or a
 re-survey no longer deprived) and comes back, it enters again, with a new event.
 
@@ -22,6 +24,8 @@ no deadlock), so that one sees what the other wrote.
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -43,7 +47,11 @@ from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
 from kit.contracts.households import AssessmentRecordedV1, SupportRecordedV1, SupportWithdrawnV1
-from kit.contracts.indicators import HouseholdLeftBehindV1
+from kit.contracts.indicators import (
+    HouseholdLeftBehindV1,
+    HouseholdsLeftBehindV1,
+    VersionedLeftBehind,
+)
 from kit.db import insert_for, table_of, utc_now
 from kit.messaging import stage_many
 
@@ -166,14 +174,21 @@ class Surveyed:
     household_class: str
     deprived: list[str]  # its information-dimension indicators, sorted
     correlation_id: str | None
+    batched: bool = False  # of a batch message's survey or a recalculation: entries go together
 
 
 def surveyed(
-    assessment: AssessmentRecordedV1, classification: Classification, correlation_id: str | None
+    assessment: AssessmentRecordedV1,
+    classification: Classification,
+    correlation_id: str | None,
+    *,
+    batched: bool = False,
 ) -> Surveyed:
     keys = set(information_indicators(get_standard(classification.standard_id)))
     deprived = sorted(item.key for item in classification.deprived if item.key in keys)
-    return Surveyed(assessment, classification.household_class.value, deprived, correlation_id)
+    return Surveyed(
+        assessment, classification.household_class.value, deprived, correlation_id, batched
+    )
 
 
 async def classified(
@@ -203,7 +218,7 @@ async def classified(
         rows.update(await _rows(session, col(LeftBehindHousehold.household_id).in_(some)))
     supports = await _supports(session, concerned)
     rule = rule or configured_rule()
-    entered: list[Envelope] = []
+    entered: list[_Entered] = []
     for result in results:
         assessment = result.assessment
         key = (assessment.household_id, assessment.round_id)
@@ -243,7 +258,7 @@ async def classified(
             supports.get(assessment.household_id, ()), row.survey_date
         )
         if _place(row, rule):
-            entered.append(_entered(row, rule, correlation_id=result.correlation_id))
+            entered.append(_entered(row, rule, result.correlation_id, batched=result.batched))
     await session.flush()
     await _announce(session, entered)
     return len(entered)
@@ -261,30 +276,72 @@ def _place(row: LeftBehindHousehold, rule: Rule) -> bool:
     return False
 
 
-def _entered(row: LeftBehindHousehold, rule: Rule, *, correlation_id: str | None) -> Envelope:
-    """The event of the row's entry just now (its `entries`-th)."""
-    return Envelope.wrap(
-        HouseholdLeftBehindV1(
-            household_id=row.household_id,
-            household_code=row.household_code,
-            round_id=row.round_id,
-            standard_id=row.standard_id,
-            commune_code=row.commune_code,
-            commune_name=row.commune_name,
-            unit_path=list(row.unit_path),
-            deprived_indicators=list(row.deprived_indicators),
-            waiting_since=waiting_since(row.survey_date, row.last_support_on),
-            reason=rule.reason(row.last_support_on),
-        ),
-        producer="indicators",
-        subject=f"left_behind:{row.household_id}:{row.round_id}",
-        sequence=row.entries,
-        correlation_id=correlation_id,
+@dataclass(frozen=True, slots=True)
+class _Entered:
+    """A row's entry onto its list, as its event (its `entries`-th) was at that moment: a later
+    survey of the batch may change the row."""
+
+    entry: VersionedLeftBehind
+    correlation_id: str | None
+    batched: bool  # of a batch message's survey or a recalculation
+
+
+def _entered(
+    row: LeftBehindHousehold, rule: Rule, correlation_id: str | None, *, batched: bool = False
+) -> _Entered:
+    return _Entered(
+        VersionedLeftBehind(sequence=row.entries, household=_entry(row, rule)),
+        correlation_id,
+        batched,
     )
 
 
-async def _announce(session: AsyncSession, entered: Sequence[Envelope]) -> None:
-    await stage_many(session, outbox, entered)
+def _entry(row: LeftBehindHousehold, rule: Rule) -> HouseholdLeftBehindV1:
+    return HouseholdLeftBehindV1(
+        household_id=row.household_id,
+        household_code=row.household_code,
+        round_id=row.round_id,
+        standard_id=row.standard_id,
+        commune_code=row.commune_code,
+        commune_name=row.commune_name,
+        unit_path=list(row.unit_path),
+        deprived_indicators=list(row.deprived_indicators),
+        waiting_since=waiting_since(row.survey_date, row.last_support_on),
+        reason=rule.reason(row.last_support_on),
+    )
+
+
+async def _announce(session: AsyncSession, entered: Sequence[_Entered]) -> None:
+    """Stage the entries' events in order: each alone, except that consecutive entries of a
+    batch go together in one `indicators.households.left_behind.v1` (written once, so its
+    `sequence` is 1; each entry carries its own)."""
+    envelopes = []
+    for batched, run in groupby(entered, key=attrgetter("batched")):
+        some = list(run)
+        if batched and len(some) > 1:
+            first = some[0].entry.household
+            envelopes.append(
+                Envelope.wrap(
+                    HouseholdsLeftBehindV1(households=[item.entry for item in some]),
+                    producer="indicators",
+                    subject=f"left_behind_entries:{first.household_id}:{first.round_id}",
+                    sequence=1,
+                    correlation_id=some[0].correlation_id,
+                )
+            )
+            continue
+        envelopes += [
+            Envelope.wrap(
+                item.entry.household,
+                producer="indicators",
+                subject=f"left_behind:{item.entry.household.household_id}:"
+                f"{item.entry.household.round_id}",
+                sequence=item.entry.sequence,
+                correlation_id=item.correlation_id,
+            )
+            for item in some
+        ]
+    await stage_many(session, outbox, envelopes)
     if entered:
         log.info("left_behind.entered", households=len(entered))
 
@@ -379,7 +436,7 @@ async def refresh(
             supports.get(row.household_id, ()), row.survey_date
         )
         if _place(row, rule):
-            entered.append(_entered(row, rule, correlation_id=correlation_id))
+            entered.append(_entered(row, rule, correlation_id))
     await session.flush()
     await _announce(session, entered)
     return len(entered)

@@ -181,6 +181,16 @@ def unit_path(data: dict[str, Any]) -> list[str]:
     return codes
 
 
+def unit_paths(data: dict[str, Any]) -> set[tuple[str, ...]]:
+    """Every unit path an event names: its own, and its items' (a batch's surveys or changes)."""
+    paths = {tuple(unit_path(data))} - {()}
+    for value in data.values():
+        if isinstance(value, list):
+            items = (_item_path(item) for item in value if isinstance(item, dict))
+            paths.update(tuple(path) for path in items if path)
+    return paths
+
+
 def summary_lines(data: Any) -> list[str]:
     """`key: value` lines of the top-level facts, for text bodies (lists summarised)."""
     lines = []

@@ -11,7 +11,9 @@ class Notification(Base, table=True):
     """One message in a unit's in-app inbox."""
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    source_event_id: UUID = Field(unique=True)  # a redelivered event cannot notify twice
+    # The event's id (or, for a change of a batch, one derived from it and the change): a
+    # redelivered event cannot notify twice.
+    source_event_id: UUID = Field(unique=True)
     province_code: str = Field(max_length=2, index=True)
     district_code: str = Field(max_length=3, index=True)
     commune_code: str = Field(max_length=5, index=True)

@@ -1,5 +1,7 @@
 from collections.abc import Sequence
-from uuid import UUID
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -8,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
 from kit.contracts import Envelope
-from kit.contracts.indicators import HouseholdClassChangedV1
+from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdClassesChangedV1
 from kit.db import insert_for, table_of, utc_now
 from notifications.notification.models import Notification
 
@@ -21,12 +23,38 @@ CLASS_NAMES = {
 }
 
 
-async def notify_class_change(
-    session: AsyncSession, envelope: Envelope, event: HouseholdClassChangedV1
-) -> bool:
-    """Tell the commune when a household enters, leaves or moves between poor and near-poor."""
-    if {event.new_class, event.previous_class}.isdisjoint(WATCHED_CLASSES):
-        return False
+async def notify_class_changes(
+    session: AsyncSession,
+    envelope: Envelope,
+    event: HouseholdClassChangedV1 | HouseholdClassesChangedV1,
+) -> int:
+    """Tell the communes when households enter, leave or move between poor and near-poor, in one
+    statement for a batch of changes; how many notifications were new."""
+    if isinstance(event, HouseholdClassChangedV1):
+        changes = [(envelope.id, event)]
+    else:
+        # A change of a batch: its id derived from the message's and the change's own, so that a
+        # redelivered batch cannot notify twice either.
+        changes = [
+            (uuid5(envelope.id, f"{item.change.household_id}:{item.sequence}"), item.change)
+            for item in event.changes
+        ]
+    now = utc_now()
+    rows = [
+        _notification(notification_id, change, now)
+        for notification_id, change in changes
+        if not {change.new_class, change.previous_class}.isdisjoint(WATCHED_CLASSES)
+    ]
+    if not rows:
+        return 0
+    statement = insert_for(session, table_of(Notification)).on_conflict_do_nothing()
+    result = await session.exec(statement, params=rows)
+    return int(result.rowcount)
+
+
+def _notification(
+    notification_id: UUID, event: HouseholdClassChangedV1, now: datetime
+) -> dict[str, Any]:
     commune = event.commune_name or f"commune {event.commune_code}"
     became = CLASS_NAMES.get(event.new_class, event.new_class)
     if event.previous_class is None:
@@ -42,28 +70,22 @@ async def notify_class_change(
             f"Household {event.household_code} was {was} and is now {became} under "
             f"{event.standard_id} ({event.deprivation_count} deprivation(s))."
         )
-    table = table_of(Notification)
-    statement = (
-        insert_for(session, table)
-        .values(
-            id=envelope.id,
-            source_event_id=envelope.id,
-            province_code=event.unit_path[0],
-            # Communes of the two-level map (from July 2025) have no district: their path is
-            # province and commune only.
-            district_code=event.unit_path[1] if len(event.unit_path) == 3 else "",
-            commune_code=event.commune_code,
-            kind="household.class_changed",
-            household_id=event.household_id,
-            round_id=event.round_id,
-            title=title,
-            message=message,
-            created_at=utc_now(),
-        )
-        .on_conflict_do_nothing()
-    )
-    await session.exec(statement)
-    return True
+    return {
+        "id": notification_id,
+        "source_event_id": notification_id,
+        "province_code": event.unit_path[0],
+        # Communes of the two-level map (from July 2025) have no district: their path is
+        # province and commune only.
+        "district_code": event.unit_path[1] if len(event.unit_path) == 3 else "",
+        "commune_code": event.commune_code,
+        "kind": "household.class_changed",
+        "household_id": event.household_id,
+        "round_id": event.round_id,
+        "title": title,
+        "message": message,
+        "created_at": now,
+        "read_at": None,
+    }
 
 
 UNIT_COLUMNS = (Notification.province_code, Notification.district_code, Notification.commune_code)

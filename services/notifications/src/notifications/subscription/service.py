@@ -1,6 +1,6 @@
 """Subscriptions: written within the caller's scope, checked against the catalogue at run time."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -279,14 +279,16 @@ async def suspend_for_access_change(session: AsyncSession, event: AccessChangedV
     return len(subscriptions)
 
 
-async def remember_units(session: AsyncSession, path: Sequence[str]) -> None:
-    """Record each unit of `path` with its ancestors (a unit's path never changes: a map
+async def remember_units(session: AsyncSession, paths: Iterable[Sequence[str]]) -> None:
+    """Record each unit of the `paths` with its ancestors (a unit's path never changes: a map
     reform gives new codes)."""
-    rows = [
-        {"code": code, "path": list(path[: i + 1])}
+    units = {
+        code: list(path[: i + 1])
+        for path in paths
         for i, code in enumerate(path)
         if len(code) in (2, 3, 5)
-    ]
+    }
+    rows = [{"code": code, "path": path} for code, path in sorted(units.items())]
     if rows:
         statement = insert_for(session, table_of(KnownUnit)).on_conflict_do_nothing()
         await session.exec(statement, params=rows)
