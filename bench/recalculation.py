@@ -109,8 +109,9 @@ SELECT unit, metric, value FROM counts WHERE value <> 0
 
 # The fairer reference (issue 10): one statement that classifies every household of the round from
 # the stored facts under VN-2022-2025, written by hand with the standard's numbers inline, and
-# counts the households' counters (values and key sums) for every unit on their paths.
-CLASSIFYING_SQL = """
+# counts the households' counters (values and key sums) for every unit on their paths. Its first
+# part, each household's deprived indicators and income test (`flagged`), is P8's what-if's too.
+FLAGGED_SQL = """
 WITH member_flags AS (
     SELECT m.assessment_id,
         bool_or(m.age_years >= 15 AND m.age_years <= CASE WHEN m.sex = 'female' THEN 55 ELSE 60 END
@@ -144,7 +145,7 @@ WITH member_flags AS (
     GROUP BY m.assessment_id
 ),
 flagged AS (
-    SELECT f.unit_path, f.area, f.persons, f.record_key,
+    SELECT f.assessment_id, f.unit_path, f.area, f.persons, f.record_key,
         array_remove(ARRAY[
             CASE WHEN mf.employment THEN 'employment' END,
             CASE WHEN mf.dependants > 0.5 * f.persons THEN 'dependants' END,
@@ -173,7 +174,11 @@ flagged AS (
                 <= CASE WHEN f.area = 'urban' THEN 3000000 ELSE 2250000 END AS in_band
     FROM assessment_facts f JOIN member_flags mf USING (assessment_id)
     WHERE f.round_id = $1
-),
+)
+"""
+CLASSIFYING_SQL = (
+    FLAGGED_SQL.rstrip()
+    + """,
 classified AS (
     SELECT unit_path, area, persons, record_key,
         CASE WHEN passed AND cardinality(deprived) * 10 >= 30 THEN 'poor'
@@ -220,6 +225,7 @@ SELECT unit, metric, sum(value) AS value, sum(keys) AS key_sum
 FROM metrics, unnest(string_to_array(trim(both '/' from unit_path), '/')) AS unit
 GROUP BY 1, 2
 """
+)
 HOUSEHOLD_METRICS = (
     "households.",
     "persons.",

@@ -1,6 +1,7 @@
 """What-if: a round's households under a draft standard, as a job, beside the official classes,
 with the official figures untouched."""
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -12,14 +13,23 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.classification.engine import classify
 from indicators.classification.models import HouseholdClassification
 from indicators.classification.testing import assessment
 from indicators.figures.models import UnitFigure
 from indicators.handlers import consumer
+from indicators.standard.service import get_standard
 from indicators.what_if import service as what_if_service
 from kit.auth import Role
 from kit.contracts import Envelope, Event
-from kit.contracts.households import Area, Latrine, PopulationRecordedV1, RoundOpenedV1, WaterSource
+from kit.contracts.households import (
+    Area,
+    AssessmentRecordedV1,
+    Latrine,
+    PopulationRecordedV1,
+    RoundOpenedV1,
+    WaterSource,
+)
 from kit.messaging import IncomingMessage
 
 AsRole = Callable[..., httpx.AsyncClient]
@@ -52,16 +62,7 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         name="2026",
     )
     await handle(_message(opened))
-    for number, profile in enumerate(PROFILES):
-        survey = assessment(
-            assessment_id=uuid5(NS, f"a{number}"),
-            household_id=uuid5(NS, f"h{number}"),
-            household_code=f"W-{number}",
-            round_id=ROUND,
-            round_year=2026,
-            reference_date=date(2026, 11, 1),
-            **profile,
-        )
+    for survey in _surveys():
         await handle(_message(survey))
     population = PopulationRecordedV1(
         round_id=ROUND,
@@ -74,9 +75,24 @@ async def seeded(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     await handle(_message(population))
 
 
+def _surveys() -> list[AssessmentRecordedV1]:
+    return [
+        assessment(
+            assessment_id=uuid5(NS, f"a{number}"),
+            household_id=uuid5(NS, f"h{number}"),
+            household_code=f"W-{number}",
+            round_id=ROUND,
+            round_year=2026,
+            reference_date=date(2026, 11, 1),
+            **profile,
+        )
+        for number, profile in enumerate(PROFILES)
+    ]
+
+
 async def _run_jobs(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     while (job_id := await what_if_service.claim_next(sessionmaker, lease_seconds=60)) is not None:
-        await what_if_service.run(sessionmaker, job_id, batch_size=2)
+        await what_if_service.run(sessionmaker, job_id)
 
 
 async def _official(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[Any, ...]:
@@ -119,6 +135,54 @@ async def test_a_stricter_poor_score_moves_households_at_three_to_near_poor(
     assert commune["resident_households"] == 50
     assert by_unit["26"]["changed_households"] == 2
     assert await _official(sessionmaker) == before  # nothing official moved
+
+
+DRAFTS: list[tuple[str, dict[str, Any]]] = [
+    ("VN-2022-2025", {"id": "DRAFT-B40", "deprivation_score": {"poor_min_score": 40}}),
+    (
+        "VN-2022-2025",
+        {"id": "DRAFT-LINES", "income_test": {"poverty_line": {"rural": 2_200_000}}},
+    ),
+    ("VN-2027-2030", {}),
+    # A province's own standard classifies none of another province's households.
+    ("VN-2022-2025", {"id": "DRAFT-01", "province_code": "01"}),
+]
+
+
+@pytest.mark.usefixtures("seeded")
+@pytest.mark.parametrize(("base", "changes"), DRAFTS)
+async def test_the_counts_are_the_engines_household_by_household(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    as_role: AsRole,
+    base: str,
+    changes: dict[str, Any],
+) -> None:
+    """The job classifies set-wise (one SQL statement); the Python engine is the reference."""
+    client = as_role(Role.ADMIN)
+    body = {"round_id": str(ROUND), "base_standard_id": base, "changes": changes}
+    response = await client.post("/api/v1/what-if", json=body)
+    assert response.status_code == 202, response.text
+    await _run_jobs(sessionmaker)
+    done = (await client.get(f"/api/v1/what-if/{response.json()['id']}")).json()
+    assert done["status"] == "succeeded", done["error"]
+
+    draft = what_if_service.draft_standard(base, changes)
+    official = get_standard("VN-2022-2025")
+    drafted, moves = Counter[str](), Counter[str]()
+    for survey in _surveys():
+        try:
+            now = classify(survey, draft).household_class.value
+        except ValueError:
+            now = "unclassified"
+        was = classify(survey, official).household_class.value
+        drafted[now] += 1
+        moves[f"{was}->{now}"] += now != was
+    by_unit = {unit["unit_code"]: unit for unit in done["units"]}
+    for unit in ("26", "243", "08707"):
+        counted = by_unit[unit]["draft"]["households"]
+        assert {k: v for k, v in counted.items() if v} == dict(drafted)
+        assert by_unit[unit]["moves"] == {k: v for k, v in moves.items() if v}
+    assert done["changed_classes"] == sum(moves.values())
 
 
 @pytest.mark.usefixtures("seeded")

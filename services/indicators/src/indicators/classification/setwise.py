@@ -3,8 +3,9 @@
 `classify_households` gives each household's class and deprived indicators, `commune_counts` the
 counters of each commune (`figures/counts.py`, key sums included), `changed` the households whose
 stored classification differs from what the standard now gives (`confirm_unchanged` marks the
-others, so that the next run compares less), and `what_if` the counters of
-every unit under a draft standard, touching no official table. A few statements each, whatever
+others, so that the next run compares less), `what_if` the counters of every unit under a draft
+standard and `class_moves` the households moving between official and draft classes, touching
+no official table. A few statements each, whatever
 the round's size (see docs/setwise.md).
 """
 
@@ -257,6 +258,64 @@ async def what_if(
     return totals
 
 
+@dataclass(frozen=True)
+class Move:
+    """Households of one commune with one official class and one class under a draft."""
+
+    unit_path: Path
+    official: str
+    draft: str  # `unclassified`: the draft cannot classify them
+    households: int
+    persons: int
+
+
+async def class_moves(
+    session: AsyncSession,
+    draft: Standard,
+    round_id: UUID,
+    *,
+    unit_scope: Iterable[str] | None = None,
+    record_keys: RecordKeys | None = None,
+) -> list[Move]:
+    """The round's officially classified households (within `unit_scope`) grouped by commune,
+    official class and class under `draft`: one statement, however many households. A household
+    the draft cannot classify (a province's own standard, another province's household; neither
+    score A nor income) counts as `unclassified`. Facts missing or older than their copy are
+    rebuilt first, as `what_if` does; nothing official is written."""
+    await facts_service.refresh(session, round_id, record_keys or default_record_keys())
+    scope = None if unit_scope is None else list(unit_scope)
+    conditions = households_of(round_id, unit_scope=scope)
+    compiled = compile_standard(draft, *conditions).rows
+    facts = table_of(AssessmentFacts).c
+    official = table_of(HouseholdClassification).c
+    drafted = func.coalesce(compiled.c.household_class, UNCLASSIFIED)
+    columns: list[Any] = [
+        facts.unit_path,
+        official.household_class,
+        drafted,
+        func.count(),
+        func.sum(facts.persons),
+    ]
+    statement = (
+        select(*columns)
+        .select_from(table_of(AssessmentFacts))
+        .join(
+            table_of(HouseholdClassification),
+            official.assessment_id == facts.assessment_id,
+        )
+        .outerjoin(compiled, compiled.c.assessment_id == facts.assessment_id)
+        .where(*conditions)
+        .group_by(facts.unit_path, official.household_class, drafted)
+    )
+    return [
+        Move(tuple(facts_service.unit_path_of(path)), was, now, int(households), int(persons))
+        for path, was, now, households, persons in (await session.exec(statement)).all()
+    ]
+
+
+UNCLASSIFIED = "unclassified"
+
+
 def _outcome(row: Any) -> Outcome:
     assessment_id, household_class, keys = row
     return Outcome(assessment_id, household_class, tuple(key for key in keys.split(",") if key))
@@ -279,9 +338,11 @@ def _stored_deprived_keys(dialect: str) -> ColumnElement[str]:
 
 
 __all__ = [
+    "Move",
     "Outcome",
     "Unclassifiable",
     "changed",
+    "class_moves",
     "classify_households",
     "commune_counts",
     "households_of",

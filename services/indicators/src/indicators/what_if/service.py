@@ -1,18 +1,16 @@
 """What-if: a round's households classified under a draft standard, nothing official touched.
 
 A draft is a published standard with changes (other income lines, cut-offs, indicator
-thresholds), validated as the shipped standards are. A worker runs the job batch by batch over
-the service's copies of the assessments, as a recalculation does, reporting progress; each
-household's draft class is counted beside its official one (its stored classification) on every
-unit of its path, and the answer is those counts per unit with the resident population, so the
-rates can be set side by side.
-
-The classification step is `classify_batch`, one small function: the set-wise SQL classifier
-can replace the Python engine there without changing anything else.
+thresholds), validated as the shipped standards are. A worker runs the job: one set-wise
+statement (`classification.setwise.class_moves`, the standard's rules compiled to SQL, checked
+against the Python engine by the property tests) classifies the round's households under the
+draft and groups them by commune, official class (their stored classification) and draft class;
+those groups are counted on every unit of their path, and the answer is the counts per unit with
+the resident population, so the rates can be set side by side.
 """
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -20,14 +18,15 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators import jobs
-from indicators.classification.engine import classify
-from indicators.classification.models import AssessmentCopy, HouseholdClassification
+from indicators.classification import setwise
+from indicators.classification.models import AssessmentCopy
 from indicators.figures import references
 from indicators.figures import service as figures_service
+from indicators.figures.cell_key import RecordKeys
 from indicators.figures.counts import RESIDENT_HOUSEHOLDS, RESIDENT_PERSONS
 from indicators.figures.disclosure import CLASSES
 from indicators.figures.models import PopulationCopy
@@ -37,7 +36,6 @@ from indicators.standard.schemas import Standard
 from indicators.standard.service import get_standard
 from indicators.what_if.models import WhatIfJob
 from kit.auth import Caller
-from kit.contracts.households import AssessmentRecordedV1
 from kit.db import unavailable, utc_now
 from kit.errors import FieldError, InvalidInput, NotFound
 
@@ -137,21 +135,6 @@ async def _visible(session: AsyncSession, caller: Caller, job: WhatIfJob) -> boo
     return True
 
 
-def classify_batch(
-    assessments: Sequence[AssessmentRecordedV1], standard: Standard
-) -> list[str | None]:
-    """Each household's class under the draft (None when it cannot be classified under it,
-    e.g. a province's own standard for another province's household). The one step the
-    set-wise classifier may take over."""
-    classes: list[str | None] = []
-    for assessment in assessments:
-        try:
-            classes.append(classify(assessment, standard).household_class.value)
-        except ValueError:
-            classes.append(None)
-    return classes
-
-
 async def claim_next(
     sessionmaker: async_sessionmaker[AsyncSession], *, lease_seconds: float
 ) -> UUID | None:
@@ -160,16 +143,15 @@ async def claim_next(
     return None if job is None else job.id
 
 
-def _within(scope: Sequence[str] | None, unit_path: Sequence[str]) -> bool:
-    return scope is None or any(unit in scope for unit in unit_path)
-
-
 async def run(
-    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, *, batch_size: int = 2000
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job_id: UUID,
+    *,
+    record_keys: RecordKeys | None = None,
 ) -> None:
     """Run a claimed job to the end, recording its result or the error."""
     try:
-        await _run(sessionmaker, job_id, batch_size)
+        await _run(sessionmaker, job_id, record_keys)
     except Exception as error:
         if unavailable(error):
             raise  # the lease runs out and another worker takes it again
@@ -181,58 +163,44 @@ async def run(
 
 
 async def _run(
-    sessionmaker: async_sessionmaker[AsyncSession], job_id: UUID, batch_size: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    job_id: UUID,
+    record_keys: RecordKeys | None,
 ) -> None:
     async with sessionmaker() as session:
         job = await session.get(WhatIfJob, job_id)
         assert job is not None
         round_id, scope = job.round_id, job.unit_scope
         draft = Standard.model_validate(job.draft)
-    counts: dict[str, Counter[str]] = {}
     total = await _count(sessionmaker, round_id)
     await _progress(sessionmaker, job_id, total=total, done=0)
-    done = changed = 0
-    last_key: UUID | None = None
-    while True:
-        async with sessionmaker() as session:
-            statement = select(AssessmentCopy).where(AssessmentCopy.round_id == round_id)
-            if last_key is not None:
-                statement = statement.where(col(AssessmentCopy.assessment_id) > last_key)
-            batch = (
-                await session.exec(
-                    statement.order_by(col(AssessmentCopy.assessment_id)).limit(batch_size)
-                )
-            ).all()
-            official = await _official(session, [copy.assessment_id for copy in batch])
-        if not batch:
-            break
-        assessments = [AssessmentRecordedV1.model_validate(copy.facts) for copy in batch]
-        mine = [a for a in assessments if _within(scope, a.unit_path)]
-        for assessment, drafted in zip(mine, classify_batch(mine, draft), strict=True):
-            was = official.get(assessment.assessment_id)
-            if was is None:
-                continue  # not classified officially yet: nothing to set it beside
-            now = drafted or "unclassified"
-            persons = len(assessment.members)
-            for unit in assessment.unit_path:
-                tally = counts.setdefault(unit, Counter())
-                tally[f"official.households.{was}"] += 1
-                tally[f"official.persons.{was}"] += persons
-                tally[f"draft.households.{now}"] += 1
-                tally[f"draft.persons.{now}"] += persons
-                if now != was:
-                    tally["changed"] += 1
-                    tally[f"moves.{was}->{now}"] += 1
-            changed += now != was
-        done += len(batch)
-        last_key = batch[-1].assessment_id
-        await _progress(sessionmaker, job_id, total=total, done=done)
+    # One statement classifies the round under the draft beside the official classes (the
+    # facts are brought in line with the copies first, which is what writes).
+    async with sessionmaker() as session, session.begin():
+        moves = await setwise.class_moves(
+            session, draft, round_id, unit_scope=scope, record_keys=record_keys
+        )
+    counts: dict[str, Counter[str]] = {}
+    changed = 0
+    for move in moves:
+        was, now = move.official, move.draft
+        for unit in move.unit_path:
+            tally = counts.setdefault(unit, Counter())
+            tally[f"official.households.{was}"] += move.households
+            tally[f"official.persons.{was}"] += move.persons
+            tally[f"draft.households.{now}"] += move.households
+            tally[f"draft.persons.{now}"] += move.persons
+            if now != was:
+                tally["changed"] += move.households
+                tally[f"moves.{was}->{now}"] += move.households
+        changed += move.households if now != was else 0
     await _add_population(sessionmaker, round_id, counts)
     async with sessionmaker() as session, session.begin():
         job = await session.get(WhatIfJob, job_id)
         assert job is not None
         job.result = [_unit(code, tally) for code, tally in sorted(counts.items())]
         job.changed_classes = changed
+        job.done = total
         job.status, job.finished_at = JobStatus.succeeded, utc_now()
 
 
@@ -256,14 +224,6 @@ def _unit(code: str, tally: Mapping[str, int]) -> dict[str, Any]:
             if key.startswith("moves.")
         },
     }
-
-
-async def _official(session: AsyncSession, ids: Sequence[UUID]) -> dict[UUID, str]:
-    if not ids:
-        return {}
-    c = HouseholdClassification
-    statement = select(c.assessment_id, c.household_class).where(col(c.assessment_id).in_(ids))
-    return dict((await session.exec(statement)).all())
 
 
 async def _count(sessionmaker: async_sessionmaker[AsyncSession], round_id: UUID) -> int:
