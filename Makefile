@@ -41,7 +41,7 @@ bench: .venv/.synced  ## the benchmark suite on the distributed processes (~10 m
 
 # HOUSEHOLDS=… and BACKLOG=… run it smaller (while developing); the size targets are judged only
 # at their sizes, a smaller run reports its own N.
-bench-scale: .venv/.synced  ## P4 at a 100,000-event backlog, P6 and P7 at 1,000,000 households; table in docs/benchmarks.md
+bench-scale: .venv/.synced  ## P4 at a 100,000-event backlog, P6–P8 at 1,000,000 households; table in docs/benchmarks.md
 	.venv/bin/python -m bench --scale --docs docs/benchmarks.md \
 		$(if $(HOUSEHOLDS),--households $(HOUSEHOLDS)) $(if $(BACKLOG),--backlog $(BACKLOG))
 

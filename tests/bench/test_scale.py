@@ -14,7 +14,7 @@ from bench.report import update_docs
 def test_scale_runs_the_size_targets_at_their_sizes() -> None:
     options = arguments(["--scale"])
 
-    assert options.parts == {"P4", "P6", "P7"}
+    assert options.parts == {"P4", "P6", "P7", "P8"}
     assert options.households == 1_000_000
     assert options.backlog == 100_000
     assert options.out == SCALE_OUT
@@ -24,7 +24,7 @@ def test_scale_can_be_run_smaller_while_developing() -> None:
     options = arguments(["--scale", "--households", "20000", "--backlog", "20000"])
 
     assert (options.households, options.backlog) == (20_000, 20_000)
-    assert options.parts == {"P4", "P6", "P7"}
+    assert options.parts == {"P4", "P6", "P7", "P8"}
 
 
 def test_without_scale_the_quick_and_full_sizes_are_unchanged() -> None:
