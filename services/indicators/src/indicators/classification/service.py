@@ -3,8 +3,6 @@
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +11,8 @@ from sqlalchemy import Table, bindparam, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import announcements
+from indicators.announcements import Announcement
 from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
@@ -33,7 +33,7 @@ from indicators.standard.exceptions import StandardNotFound
 from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
-from kit.contracts import Envelope
+from kit.contracts import Envelope, Event
 from kit.contracts.households import AssessmentRecordedV1, AssessmentsRecordedV1
 from kit.contracts.indicators import (
     HouseholdClassChangedV1,
@@ -154,7 +154,7 @@ async def _apply_some(
     by_path: dict[tuple[UUID, Path], Counts] = {}  # summed per path, spread to its units below
     communes: dict[tuple[UUID, str], Path] = {}
     rounds: dict[UUID, figures_service.RoundFacts] = {}
-    class_changes: list[_Change] = []
+    class_changes: list[Announcement] = []
     information: list[left_behind_service.Surveyed] = []
     # Results of a batch message (more than one survey from one message) or of a recalculation
     # announce their changes in batch messages too; a survey received as its own event, alone.
@@ -211,7 +211,8 @@ async def _apply_some(
                 {"household_id": event.household_id, "round_id": event.round_id, **columns},
                 previous_class,
             )
-            class_changes.append(_Change(change, revision, correlation_id, batched))
+            subject = f"{event.household_id}:{event.round_id}"
+            class_changes.append(Announcement(change, subject, revision, correlation_id, batched))
         classification_rows[event.assessment_id] = {
             "assessment_id": event.assessment_id,
             "household_id": event.household_id,
@@ -248,7 +249,7 @@ async def _apply_some(
         for (round_id, unit_path), counts in by_path.items():
             on_units(round_id, unit_path, counts, into=changes)
         await figures_service.apply_changes(session, changes, communes)
-    await stage_many(session, outbox, _announced(class_changes))
+    await stage_many(session, outbox, announcements.envelopes(class_changes, _class_changes))
     # Information deprivation without support puts a household on its round's left-behind list.
     await left_behind_service.classified(session, information)
     return len(class_changes)
@@ -355,48 +356,12 @@ def _class_change(row: Mapping[str, Any], previous_class: str | None) -> Househo
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Change:
-    event: HouseholdClassChangedV1
-    revision: int  # the classification's, in its round: the event's `sequence`
-    correlation_id: str | None
-    batched: bool  # of a batch message's survey or a recalculation
-
-
-def _announced(changes: Sequence[_Change]) -> list[Envelope]:
-    """The changes' events in order: each alone (`indicators.household.class_changed.v1`),
-    except that consecutive changes of a batch go together in one
-    `indicators.household.classes_changed.v1` (written once, so its `sequence` is 1; each change
-    carries its revision)."""
-    envelopes = []
-    for batched, run in groupby(changes, key=attrgetter("batched")):
-        some = list(run)
-        if batched and len(some) > 1:
-            first = some[0].event
-            batch = HouseholdClassesChangedV1(
-                changes=[VersionedClassChange(sequence=c.revision, change=c.event) for c in some]
-            )
-            envelopes.append(
-                Envelope.wrap(
-                    batch,
-                    producer="indicators",
-                    subject=f"class_changes:{first.household_id}:{first.round_id}",
-                    sequence=1,
-                    correlation_id=some[0].correlation_id,
-                )
-            )
-            continue
-        envelopes += [
-            Envelope.wrap(
-                change.event,
-                producer="indicators",
-                subject=f"{change.event.household_id}:{change.event.round_id}",
-                sequence=change.revision,
-                correlation_id=change.correlation_id,
-            )
-            for change in some
-        ]
-    return envelopes
+def _class_changes(some: Sequence[Announcement]) -> tuple[Event, str]:
+    first = some[0].event
+    assert isinstance(first, HouseholdClassChangedV1)
+    changes = [VersionedClassChange(sequence=a.sequence, change=a.event) for a in some]
+    subject = f"class_changes:{first.household_id}:{first.round_id}"
+    return HouseholdClassesChangedV1(changes=changes), subject
 
 
 async def get(

@@ -24,8 +24,6 @@ no deadlock), so that one sees what the other wrote.
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import groupby
-from operator import attrgetter
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -35,6 +33,8 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators import announcements
+from indicators.announcements import Announcement
 from indicators.classification.schemas import Classification
 from indicators.config import Settings
 from indicators.db import outbox
@@ -45,7 +45,7 @@ from indicators.standard.schemas import Standard
 from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
-from kit.contracts import Envelope
+from kit.contracts import Envelope, Event
 from kit.contracts.households import AssessmentRecordedV1, SupportRecordedV1, SupportWithdrawnV1
 from kit.contracts.indicators import (
     HouseholdLeftBehindV1,
@@ -218,7 +218,7 @@ async def classified(
         rows.update(await _rows(session, col(LeftBehindHousehold.household_id).in_(some)))
     supports = await _supports(session, concerned)
     rule = rule or configured_rule()
-    entered: list[_Entered] = []
+    entered: list[Announcement] = []
     for result in results:
         assessment = result.assessment
         key = (assessment.household_id, assessment.round_id)
@@ -276,24 +276,21 @@ def _place(row: LeftBehindHousehold, rule: Rule) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class _Entered:
-    """A row's entry onto its list, as its event (its `entries`-th) was at that moment: a later
-    survey of the batch may change the row."""
-
-    entry: VersionedLeftBehind
-    correlation_id: str | None
-    batched: bool  # of a batch message's survey or a recalculation
-
-
 def _entered(
     row: LeftBehindHousehold, rule: Rule, correlation_id: str | None, *, batched: bool = False
-) -> _Entered:
-    return _Entered(
-        VersionedLeftBehind(sequence=row.entries, household=_entry(row, rule)),
-        correlation_id,
-        batched,
-    )
+) -> Announcement:
+    """The row's entry just now (its `entries`-th), as its event is at this moment: a later
+    survey of the batch may change the row."""
+    subject = f"left_behind:{row.household_id}:{row.round_id}"
+    return Announcement(_entry(row, rule), subject, row.entries, correlation_id, batched)
+
+
+def _entries(some: Sequence[Announcement]) -> tuple[Event, str]:
+    first = some[0].event
+    assert isinstance(first, HouseholdLeftBehindV1)
+    households = [VersionedLeftBehind(sequence=a.sequence, household=a.event) for a in some]
+    subject = f"left_behind_entries:{first.household_id}:{first.round_id}"
+    return HouseholdsLeftBehindV1(households=households), subject
 
 
 def _entry(row: LeftBehindHousehold, rule: Rule) -> HouseholdLeftBehindV1:
@@ -311,37 +308,8 @@ def _entry(row: LeftBehindHousehold, rule: Rule) -> HouseholdLeftBehindV1:
     )
 
 
-async def _announce(session: AsyncSession, entered: Sequence[_Entered]) -> None:
-    """Stage the entries' events in order: each alone, except that consecutive entries of a
-    batch go together in one `indicators.households.left_behind.v1` (written once, so its
-    `sequence` is 1; each entry carries its own)."""
-    envelopes = []
-    for batched, run in groupby(entered, key=attrgetter("batched")):
-        some = list(run)
-        if batched and len(some) > 1:
-            first = some[0].entry.household
-            envelopes.append(
-                Envelope.wrap(
-                    HouseholdsLeftBehindV1(households=[item.entry for item in some]),
-                    producer="indicators",
-                    subject=f"left_behind_entries:{first.household_id}:{first.round_id}",
-                    sequence=1,
-                    correlation_id=some[0].correlation_id,
-                )
-            )
-            continue
-        envelopes += [
-            Envelope.wrap(
-                item.entry.household,
-                producer="indicators",
-                subject=f"left_behind:{item.entry.household.household_id}:"
-                f"{item.entry.household.round_id}",
-                sequence=item.entry.sequence,
-                correlation_id=item.correlation_id,
-            )
-            for item in some
-        ]
-    await stage_many(session, outbox, envelopes)
+async def _announce(session: AsyncSession, entered: Sequence[Announcement]) -> None:
+    await stage_many(session, outbox, announcements.envelopes(entered, _entries))
     if entered:
         log.info("left_behind.entered", households=len(entered))
 
