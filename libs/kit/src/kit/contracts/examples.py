@@ -73,7 +73,8 @@ _HOUSEHOLD: dict[str, Any] = {
     "village": "Tổ dân phố 3",
 }
 
-_CLASS_CHANGE: dict[str, Any] = {
+# A household in the round, as the indicators' events about one name it.
+_IN_ROUND: dict[str, Any] = {
     "household_id": HOUSEHOLD,
     "household_code": "VY-0420",
     "round_id": ROUND,
@@ -81,18 +82,15 @@ _CLASS_CHANGE: dict[str, Any] = {
     "commune_code": "08707",
     "commune_name": "Phường Vĩnh Yên",
     "unit_path": PATH,
+}
+_CLASS_CHANGE: dict[str, Any] = {
+    **_IN_ROUND,
     "previous_class": "near_poor",
     "new_class": "average",
     "deprivation_count": 0,
 }
 _LEFT_BEHIND: dict[str, Any] = {
-    "household_id": HOUSEHOLD,
-    "household_code": "VY-0420",
-    "round_id": ROUND,
-    "standard_id": "VN-2022-2025",
-    "commune_code": "08707",
-    "commune_name": "Phường Vĩnh Yên",
-    "unit_path": PATH,
+    **_IN_ROUND,
     "deprived_indicators": ["telecom_use", "information_devices"],
     "waiting_since": "2026-11-05",
     "reason": "no_support_since_survey",
