@@ -107,7 +107,9 @@ class RabbitMQBus:
 
     async def publish(self, message: OutgoingMessage) -> None:
         try:
-            await asyncio.wait_for(self._connected.wait(), self._publish_timeout)
+            if not self._connected.is_set():
+                # Only then: `wait_for` costs a task and a timer, for each of a relay's messages.
+                await asyncio.wait_for(self._connected.wait(), self._publish_timeout)
             if (exchange := self._exchange) is None:
                 raise ConnectionError("the connection was lost")
             await exchange.publish(
