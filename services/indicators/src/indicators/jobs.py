@@ -8,11 +8,15 @@ data, so the new worker simply runs it again. A job taken `MAX_CLAIMS` times wit
 fails instead, so that one that kills its worker cannot do so forever.
 """
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar, cast
+from uuid import UUID
 
 import structlog
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +28,7 @@ MAX_CLAIMS = 3  # workers that may take a job before it fails
 
 
 class LeasedJob(Protocol):
+    id: UUID
     status: str
     requested_at: datetime
     started_at: datetime | None
@@ -80,3 +85,36 @@ async def claim_next(
             job.status, job.heartbeat_at, job.attempts = states("running"), now, job.attempts + 1
             job.started_at = job.started_at or now
             return claimed
+
+
+@contextlib.asynccontextmanager
+async def lease_renewed(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    kind: type[SQLModel],
+    job_id: UUID,
+    *,
+    every: float,
+) -> AsyncIterator[None]:
+    """Renew the job's lease every `every` seconds while the block runs: for a step that reports
+    no progress while it lasts (one set-wise statement over a round), which would otherwise look
+    like a dead worker's once it outlasts the lease."""
+
+    async def renew() -> None:
+        table = cast(type[LeasedJob], kind)
+        while True:
+            await asyncio.sleep(every)
+            async with sessionmaker() as session, session.begin():
+                statement = (
+                    update(kind)
+                    .where(col(table.id) == job_id)
+                    .values({col(table.heartbeat_at): utc_now()})
+                )
+                await session.exec(statement)
+
+    renewing = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing

@@ -121,7 +121,12 @@ async def run_what_ifs(sessionmaker: async_sessionmaker[AsyncSession], settings:
         if job_id is None:
             return False
         log.info("what_if.started", job_id=str(job_id))
-        await what_if_service.run(sessionmaker, job_id, record_keys=record_keys(settings))
+        await what_if_service.run(
+            sessionmaker,
+            job_id,
+            record_keys=record_keys(settings),
+            renew_every=settings.RECALCULATION_LEASE_SECONDS / 4,
+        )
         return True
 
     await runner.repeat(take_one, idle_seconds=settings.RECALCULATION_POLL_SECONDS)

@@ -1,9 +1,10 @@
 """What-if: a round's households under a draft standard, as a job, beside the official classes,
 with the official figures untouched."""
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from indicators.classification import setwise
 from indicators.classification.engine import classify
 from indicators.classification.models import HouseholdClassification
 from indicators.classification.testing import assessment
@@ -20,6 +22,7 @@ from indicators.figures.models import UnitFigure
 from indicators.handlers import consumer
 from indicators.standard.service import get_standard
 from indicators.what_if import service as what_if_service
+from indicators.what_if.models import WhatIfJob
 from kit.auth import Role
 from kit.contracts import Envelope, Event
 from kit.contracts.households import (
@@ -183,6 +186,42 @@ async def test_the_counts_are_the_engines_household_by_household(
         assert {k: v for k, v in counted.items() if v} == dict(drafted)
         assert by_unit[unit]["moves"] == {k: v for k, v in moves.items() if v}
     assert done["changed_classes"] == sum(moves.values())
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_the_lease_is_renewed_while_the_one_statement_runs(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    as_role: AsRole,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A round's statement reports no progress while it runs: without renewal, one longer than
+    the lease would look like a dead worker's job and be taken again."""
+    body = {"round_id": str(ROUND), "base_standard_id": "VN-2027-2030", "changes": {}}
+    response = await as_role(Role.ADMIN).post("/api/v1/what-if", json=body)
+    job_id = UUID(response.json()["id"])
+    claimed = await what_if_service.claim_next(sessionmaker, lease_seconds=60)
+    assert claimed == job_id
+    beats: list[datetime | None] = []
+    class_moves = setwise.class_moves
+
+    async def slow(*args: Any, **kwargs: Any) -> list[setwise.Move]:
+        for _ in range(3):
+            await asyncio.sleep(0.2)  # the statement, running
+            async with sessionmaker() as session:
+                job = await session.get(WhatIfJob, job_id)
+                assert job is not None
+                beats.append(job.heartbeat_at)
+        return await class_moves(*args, **kwargs)
+
+    monkeypatch.setattr(setwise, "class_moves", slow)
+    await what_if_service.run(sessionmaker, job_id, renew_every=0.05)
+
+    assert len(set(beats)) == 3  # renewed while it ran
+    assert all(beat is not None for beat in beats)
+    async with sessionmaker() as session:
+        job = await session.get(WhatIfJob, job_id)
+    assert job is not None
+    assert job.status == "succeeded"
 
 
 @pytest.mark.usefixtures("seeded")

@@ -148,10 +148,12 @@ async def run(
     job_id: UUID,
     *,
     record_keys: RecordKeys | None = None,
+    renew_every: float = 30.0,
 ) -> None:
-    """Run a claimed job to the end, recording its result or the error."""
+    """Run a claimed job to the end, recording its result or the error; its lease is renewed
+    every `renew_every` seconds while it classifies (a fraction of the lease)."""
     try:
-        await _run(sessionmaker, job_id, record_keys)
+        await _run(sessionmaker, job_id, record_keys, renew_every)
     except Exception as error:
         if unavailable(error):
             raise  # the lease runs out and another worker takes it again
@@ -166,6 +168,7 @@ async def _run(
     sessionmaker: async_sessionmaker[AsyncSession],
     job_id: UUID,
     record_keys: RecordKeys | None,
+    renew_every: float,
 ) -> None:
     async with sessionmaker() as session:
         job = await session.get(WhatIfJob, job_id)
@@ -176,7 +179,11 @@ async def _run(
     await _progress(sessionmaker, job_id, total=total, done=0)
     # One statement classifies the round under the draft beside the official classes (the
     # facts are brought in line with the copies first, which is what writes).
-    async with sessionmaker() as session, session.begin():
+    async with (
+        jobs.lease_renewed(sessionmaker, WhatIfJob, job_id, every=renew_every),
+        sessionmaker() as session,
+        session.begin(),
+    ):
         moves = await setwise.class_moves(
             session, draft, round_id, unit_scope=scope, record_keys=record_keys
         )
