@@ -101,15 +101,14 @@ async def lease_renewed(
 
     async def renew() -> None:
         table = cast(type[LeasedJob], kind)
+        statement = update(kind).where(col(table.id) == job_id)
         while True:
             await asyncio.sleep(every)
-            async with sessionmaker() as session, session.begin():
-                statement = (
-                    update(kind)
-                    .where(col(table.id) == job_id)
-                    .values({col(table.heartbeat_at): utc_now()})
-                )
-                await session.exec(statement)
+            try:
+                async with sessionmaker() as session, session.begin():
+                    await session.exec(statement.values({col(table.heartbeat_at): utc_now()}))
+            except Exception as error:  # a missed renewal is retried; the work goes on meanwhile
+                log.warning("job.lease_not_renewed", job_id=str(job_id), error=repr(error))
 
     renewing = asyncio.create_task(renew())
     try:
