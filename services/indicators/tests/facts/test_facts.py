@@ -58,7 +58,7 @@ def households(count: int) -> list[AssessmentRecordedV1]:
             internet_use=number % 4 != 0,
             devices=[] if number % 5 == 0 else [Device.tv, Device.radio],
         )
-        for number in range(12)
+        for number in range(count)
     ]
 
 
@@ -128,6 +128,38 @@ async def _facts(session: AsyncSession) -> dict[tuple[str, str], dict[str, objec
         person = dict(row._mapping)
         rows[("m", f"{person['assessment_id']}/{person['position']}")] = person
     return rows
+
+
+async def test_a_survey_recorded_again_replaces_its_facts_and_leaves_the_others_alone(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = households(2)
+
+    async def record(event: AssessmentRecordedV1, sequence: int) -> None:
+        envelope = Envelope.wrap(event, producer="households", subject="s", sequence=sequence)
+        async with sessionmaker() as session, session.begin():
+            await classification_service.record_assessments(
+                session, classification_service.received([(envelope, event)]), KEYS
+            )
+
+    await record(first, 1)
+    await record(second, 2)
+    # The first household surveyed again: one member fewer and a new dwelling answer.
+    again = first.model_copy(
+        update={"members": first.members[:1], "internet_use": not first.internet_use}
+    )
+    await record(again, 3)
+
+    async with sessionmaker() as session:
+        stored = await _facts(session)
+    people = {key[1] for key in stored if key[0] == "m"}
+    assert people == {f"{first.assessment_id}/0"} | {
+        f"{second.assessment_id}/{position}" for position in (0, 1)
+    }
+    facts = {key[1]: row for key, row in stored.items() if key[0] == "h"}
+    assert facts[str(first.assessment_id)]["sequence"] == 3
+    assert facts[str(first.assessment_id)]["internet_use"] is (not first.internet_use)
+    assert facts[str(second.assessment_id)]["sequence"] == 2
 
 
 async def test_a_what_if_under_the_standard_gives_the_official_counts_and_a_draft_its_own(

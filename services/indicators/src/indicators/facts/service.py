@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 from uuid import UUID
 
@@ -48,9 +49,17 @@ def key_check(record_keys: RecordKeys) -> str:
 
 
 async def store(
-    session: AsyncSession, versions: Iterable[Version], record_keys: RecordKeys
+    session: AsyncSession,
+    versions: Iterable[Version],
+    record_keys: RecordKeys,
+    *,
+    first: AbstractSet[UUID] = frozenset(),
 ) -> None:
-    """Replace the facts of these assessments by those of the given versions (one per id)."""
+    """Replace the facts of these assessments by those of the given versions (one per id).
+
+    `first` names assessments seen for the first time, which have no facts to replace: a round's
+    surveys mostly are, and skipping their delete keeps a batch from searching tables that grow
+    with the round."""
     check = key_check(record_keys)
     households: list[dict[str, Any]] = []
     members: list[dict[str, Any]] = []
@@ -66,7 +75,7 @@ async def store(
         households.append(row)
         members.extend(_member_rows(event))
     facts, people = table_of(AssessmentFacts), table_of(MemberFact)
-    ids = [row["assessment_id"] for row in households]
+    ids = [row["assessment_id"] for row in households if row["assessment_id"] not in first]
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         await session.exec(delete(people).where(people.c.assessment_id.in_(chunk)))
