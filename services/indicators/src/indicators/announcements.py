@@ -1,10 +1,12 @@
 """What the indicators service announces, single events or batch messages.
 
-A survey received as its own event (an interactive write) announces what it changed as its own
-event; the surveys of a batch message, and a recalculation's households, announce theirs in
-batch messages, so that a province's million first classifications cost the bus a message per
-batch. Order is kept: consecutive batched announcements go together, a single one between them
-stays where it was.
+A survey applied alone (an interactive write, as it usually arrives) announces what it changed as
+its own event; surveys applied together (a batch message's, single events delivered together
+from a backlog) and a recalculation's households announce theirs in batch messages, so that a
+province's million first classifications, or a backlog after an outage, cost the bus a message
+per batch rather than one per household. Order is kept: consecutive batched announcements go
+together, a single one between them stays where it was. A batch message carries its first
+item's correlation id; an item from another request names its own.
 """
 
 from collections.abc import Callable, Sequence
@@ -25,7 +27,7 @@ class Announcement:
     subject: str
     sequence: int
     correlation_id: str | None
-    batched: bool  # of a batch message's survey or a recalculation
+    batched: bool  # applied with others (a batch, a backlog) or by a recalculation
 
 
 # The batch message of consecutive batched announcements (two or more), and its subject.
@@ -45,6 +47,12 @@ def envelopes(announcements: Sequence[Announcement], batch_of: BatchOf) -> list[
         else:
             wrapped += [_wrap(a.event, a.subject, a.sequence, a.correlation_id) for a in some]
     return wrapped
+
+
+def own_correlation_id(announcement: Announcement, batch: Sequence[Announcement]) -> str | None:
+    """An item's correlation id where its batch message's (the first item's) is not its own."""
+    own = announcement.correlation_id
+    return None if own == batch[0].correlation_id else own
 
 
 def _wrap(event: Event, subject: str, sequence: int, correlation_id: str | None) -> Envelope:

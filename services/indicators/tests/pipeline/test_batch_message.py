@@ -30,20 +30,34 @@ from kit.messaging.topology import INDICATORS_QUEUE
 Survey = tuple[AssessmentRecordedV1, int]
 
 
-def incoming(event: Event, *, subject: str, sequence: int) -> IncomingMessage:
-    envelope = Envelope.wrap(event, producer="households", subject=subject, sequence=sequence)
+def incoming(
+    event: Event, *, subject: str, sequence: int, correlation_id: str | None = None
+) -> IncomingMessage:
+    envelope = Envelope.wrap(
+        event,
+        producer="households",
+        subject=subject,
+        sequence=sequence,
+        correlation_id=correlation_id,
+    )
     return IncomingMessage(
         body=envelope.model_dump_json().encode(),
         message_id=str(envelope.id),
         type=envelope.type,
-        correlation_id=None,
+        correlation_id=correlation_id,
     )
 
 
-def single_events(items: list[Survey]) -> list[IncomingMessage]:
+def single_events(items: list[Survey], *, requests: bool = False) -> list[IncomingMessage]:
+    """One event per survey; with `requests`, each from a request of its own."""
     return [
-        incoming(facts, subject=str(facts.assessment_id), sequence=version)
-        for facts, version in items
+        incoming(
+            facts,
+            subject=str(facts.assessment_id),
+            sequence=version,
+            correlation_id=f"request-{number}" if requests else None,
+        )
+        for number, (facts, version) in enumerate(items)
     ]
 
 
@@ -188,6 +202,44 @@ async def test_a_batch_messages_changes_are_announced_in_batch_messages_and_a_si
     assert alone.count("indicators.household.class_changed.v1") > 1
     assert alone.count(LEFT_BEHIND) > 1
     assert together == [CLASS_CHANGES, LEFT_BEHIND_TOGETHER]
+
+
+async def test_single_events_delivered_together_announce_together_each_naming_its_request(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A backlog of interactive writes (the bus or the worker was down) is delivered in batches:
+    their changes cost the bus a message per batch, and each still names the request it comes
+    from, as its single event would."""
+    items = surveys(9, households=40)
+    for message in single_events(items, requests=True):
+        await consumer(sessionmaker)(message)
+    alone = await announced_with_requests(sessionmaker)
+    await emptied(sessionmaker)
+
+    await handle_in_batches(sessionmaker, single_events(items, requests=True), size=len(items))
+
+    assert await staged_types(sessionmaker) == [CLASS_CHANGES, LEFT_BEHIND_TOGETHER]
+    together = await announced_with_requests(sessionmaker)
+    assert together == alone
+    assert len({request for *_, request in together}) > 1  # from several requests
+
+
+async def announced_with_requests(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> list[tuple[str, str, int, str | None]]:
+    """(type, subject, sequence, request) of each announced change or entry, a batch message's
+    items each with its own request or else the message's."""
+    async with sessionmaker() as session:
+        staged = (await session.exec(select(outbox.c.envelope).order_by(outbox.c.position))).all()
+    announced = []
+    for document in staged:
+        items = document["data"].get("changes") or document["data"].get("households") or [{}]
+        events = as_single_events(document)
+        for (type_, subject, sequence, _), item in zip(events, items, strict=True):
+            request = item.get("correlation_id") or document["correlation_id"]
+            announced.append((type_, subject, sequence, request))
+    # Per kind: a batch's entries are staged after its changes, single events interleave them.
+    return sorted(announced, key=lambda event: event[0] == LEFT_BEHIND)
 
 
 async def test_surveys_applied_in_several_rounds_of_statements_give_the_same(

@@ -340,17 +340,17 @@ async def _staged(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[s
 async def _announced(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> list[tuple[str, int, str | None, str]]:
-    """The class changes staged, per household in order: (household, sequence, from, to)."""
-    documents = await _staged(sessionmaker)
+    """The class changes staged, alone or in batch messages (events applied together announce
+    together), per household in order: (household, sequence, from, to)."""
+    changes = []
+    for document in await _staged(sessionmaker):
+        if document["type"] == "indicators.household.class_changed.v1":
+            changes.append((document["sequence"], document["data"]))
+        elif document["type"] == "indicators.household.classes_changed.v1":
+            changes += [(item["sequence"], item["change"]) for item in document["data"]["changes"]]
     return sorted(
-        (
-            document["data"]["household_code"],
-            document["sequence"],
-            document["data"]["previous_class"],
-            document["data"]["new_class"],
-        )
-        for document in documents
-        if document["type"] == "indicators.household.class_changed.v1"
+        (change["household_code"], sequence, change["previous_class"], change["new_class"])
+        for sequence, change in changes
     )
 
 

@@ -34,15 +34,21 @@ class VersionedClassChange(BaseModel):
 
     sequence: int = Field(ge=1, description="The revision: a later change is larger.")
     change: HouseholdClassChangedV1
+    correlation_id: str | None = Field(
+        default=None,
+        description="The request this change comes from, when it is not the message's own "
+        "`correlation_id` (surveys of several requests applied together).",
+    )
 
 
 class HouseholdClassesChangedV1(Event):
     """Published by indicators for the class changes of one batch of surveys applied together (a
-    bulk import's batch message, a recalculation): the facts of one
-    `indicators.household.class_changed.v1` per household, in one message, so that a province's
-    million first classifications cost the bus a few hundred messages. A survey received as its
-    own event (an interactive write) still announces its change as a single event. Consumers
-    apply the batch as they would apply its changes' single events in this order."""
+    bulk import's batch message, single survey events delivered together from a backlog, a
+    recalculation): the facts of one `indicators.household.class_changed.v1` per household, in
+    one message, so that a province's million first classifications cost the bus a few hundred
+    messages. A survey applied alone (an interactive write, as it usually arrives) announces its
+    change as a single event. Consumers apply the batch as they would apply its changes' single
+    events in this order."""
 
     TYPE: ClassVar[str] = "indicators.household.classes_changed.v1"
 
@@ -103,13 +109,19 @@ class VersionedLeftBehind(BaseModel):
 
     sequence: int = Field(ge=1, description="The entry's number: a later entry is larger.")
     household: HouseholdLeftBehindV1
+    correlation_id: str | None = Field(
+        default=None,
+        description="The request this entry comes from, when it is not the message's own "
+        "`correlation_id` (surveys of several requests applied together).",
+    )
 
 
 class HouseholdsLeftBehindV1(Event):
     """Published by indicators for the households that entered left-behind lists while one batch
-    of surveys was applied (a bulk import's batch message, a recalculation): the facts of one
+    of surveys was applied (a bulk import's batch message, single survey events delivered
+    together from a backlog, a recalculation): the facts of one
     `indicators.household.left_behind.v1` per household, in one message. Entries from a survey
-    received as its own event, from recorded support or from the daily check are single events."""
+    applied alone, from recorded support or from the daily check are single events."""
 
     TYPE: ClassVar[str] = "indicators.households.left_behind.v1"
 

@@ -1,6 +1,5 @@
 """Keeps each household's classification and its units' counters in step with its assessment."""
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators import announcements
-from indicators.announcements import Announcement
+from indicators.announcements import Announcement, own_correlation_id
 from indicators.classification.engine import classify
 from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.classification.schemas import Classification
@@ -156,12 +155,13 @@ async def _apply_some(
     rounds: dict[UUID, figures_service.RoundFacts] = {}
     class_changes: list[Announcement] = []
     information: list[left_behind_service.Surveyed] = []
-    # Results of a batch message (more than one survey from one message) or of a recalculation
-    # announce their changes in batch messages too; a survey received as its own event, alone.
-    per_message = Counter(r.version.message_id for r in results if r.version is not None)
+    # Surveys applied together (a batch message's, or single events delivered together from a
+    # backlog) and a recalculation's announce their changes in batch messages; a survey applied
+    # alone, as an interactive write usually arrives, in its own event.
+    together = len(results) > 1
     for result in results:
         event, version = result.assessment, result.version
-        batched = version is None or per_message[version.message_id] > 1
+        batched = version is None or together
         correlation_id = current_request_id() if version is None else version.correlation_id
         applied = state.setdefault(event.assessment_id, _Applied())
         if version is None:
@@ -359,7 +359,12 @@ def _class_change(row: Mapping[str, Any], previous_class: str | None) -> Househo
 def _class_changes(some: Sequence[Announcement]) -> tuple[Event, str]:
     first = some[0].event
     assert isinstance(first, HouseholdClassChangedV1)
-    changes = [VersionedClassChange(sequence=a.sequence, change=a.event) for a in some]
+    changes = [
+        VersionedClassChange(
+            sequence=a.sequence, change=a.event, correlation_id=own_correlation_id(a, some)
+        )
+        for a in some
+    ]
     subject = f"class_changes:{first.household_id}:{first.round_id}"
     return HouseholdClassesChangedV1(changes=changes), subject
 

@@ -11,7 +11,7 @@ households whose days without support have run out, which no event marks.
 
 A household enters the list when it is found on it and was not: its row's `entries` goes up by
 one and `indicators.household.left_behind.v1` is staged with that number as its `sequence` (the
-entries of a batch message's surveys or a recalculation together, in one
+entries of surveys applied together, or of a recalculation, in one
 `indicators.households.left_behind.v1`).
 While it stays on the list nothing more is published; once it has left (support recorded, or a
 re-survey no longer deprived) and comes back, it enters again, with a new event.
@@ -34,7 +34,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators import announcements
-from indicators.announcements import Announcement
+from indicators.announcements import Announcement, own_correlation_id
 from indicators.classification.schemas import Classification
 from indicators.config import Settings
 from indicators.db import outbox
@@ -174,7 +174,7 @@ class Surveyed:
     household_class: str
     deprived: list[str]  # its information-dimension indicators, sorted
     correlation_id: str | None
-    batched: bool = False  # of a batch message's survey or a recalculation: entries go together
+    batched: bool = False  # applied with others or by a recalculation: entries go together
 
 
 def surveyed(
@@ -288,7 +288,12 @@ def _entered(
 def _entries(some: Sequence[Announcement]) -> tuple[Event, str]:
     first = some[0].event
     assert isinstance(first, HouseholdLeftBehindV1)
-    households = [VersionedLeftBehind(sequence=a.sequence, household=a.event) for a in some]
+    households = [
+        VersionedLeftBehind(
+            sequence=a.sequence, household=a.event, correlation_id=own_correlation_id(a, some)
+        )
+        for a in some
+    ]
     subject = f"left_behind_entries:{first.household_id}:{first.round_id}"
     return HouseholdsLeftBehindV1(households=households), subject
 
