@@ -1018,6 +1018,75 @@ async def test_a_change_of_access_suspends_delivery_until_confirmed_within_the_n
     assert resumed.json()["status"] == "active"
 
 
+async def test_a_change_of_access_in_a_batch_suspends_only_for_the_events_after_it(
+    service: Service,
+) -> None:
+    await service.subscribe(
+        PROVINCE, event_types=[approved().TYPE], channels=["inbox"], unit_code="25"
+    )
+    change = AccessChangedV1(
+        token_subject="user:province", reason=AccessChange.units_changed, not_before=utc_now()
+    )
+
+    outcomes = await service.handle.handle_batch(
+        [incoming(approved()), incoming(change), incoming(approved())]
+    )
+
+    assert outcomes == [None, None, None]
+    inbox = (await service.client.get("/api/v1/inbox", headers=PROVINCE)).json()
+    assert [i["event_type"] for i in inbox["items"]].count(approved().TYPE) == 1
+
+
+async def test_events_delivered_together_reach_each_subscriber_as_one_at_a_time(
+    service: Service,
+) -> None:
+    commune = bearer(Role.COMMUNE_OFFICER, ("08771",), subject="user:commune")
+    changes = [class_changed().TYPE, HouseholdClassesChangedV1.TYPE]
+    await service.subscribe(
+        PROVINCE, event_types=[*changes, approved().TYPE], channels=["inbox"], unit_code="25"
+    )
+    await service.subscribe(ANALYST, event_types=changes, channels=["inbox"])
+    await service.subscribe(commune, event_types=changes, channels=["inbox"], unit_code="08771")
+    events: list[Event] = [
+        class_changed(commune="08770"),
+        approved("25"),
+        class_changed(commune="08771", household_code="25-0007"),
+        approved("26"),  # of another province: the province officer's subscription is for 25
+        HouseholdClassesChangedV1(
+            changes=[
+                VersionedClassChange(sequence=1, change=class_changed("08770", "25-0100")),
+                VersionedClassChange(sequence=2, change=class_changed("08771", "25-0101")),
+            ]
+        ),
+    ]
+    alone = [incoming(event) for event in events]
+    together = [incoming(event) for event in events]
+
+    for message in alone:
+        await service.handle(message)
+    outcomes = await service.handle.handle_batch(together)
+
+    assert outcomes == [None] * len(events)
+    received = await _inbox_rows(service)
+    by_alone = [received.get(UUID(m.message_id), []) for m in alone]
+    by_together = [received.get(UUID(m.message_id), []) for m in together]
+    assert by_together == by_alone
+    assert [len(rows) for rows in by_alone] == [2, 1, 3, 0, 3]  # analyst, province, commune
+
+
+async def _inbox_rows(service: Service) -> dict[UUID, list[tuple[str, str | None, str, str]]]:
+    """Each event's inbox items: (owner, unit, title, body), in a stable order."""
+    from notifications.inbox.models import InboxItem
+
+    rows: dict[UUID, list[tuple[str, str | None, str, str]]] = {}
+    async with service.sessionmaker() as session:
+        for item in (await session.exec(select(InboxItem))).all():
+            rows.setdefault(item.event_id, []).append(
+                (item.owner_subject, item.unit_code, item.title, item.body)
+            )
+    return {event_id: sorted(items) for event_id, items in rows.items()}
+
+
 async def test_aggregate_roles_get_no_household_identifiers_on_any_channel(
     service: Service, receiver: Receiver
 ) -> None:

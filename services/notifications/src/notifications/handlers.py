@@ -3,6 +3,8 @@ is fanned out to the subscriptions that want it (a type added to `kit.contracts`
 without a change here); class changes also feed the unit inbox, review steps the reminder
 calendar, and changes of access suspend the subscriptions of the identity concerned."""
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -10,7 +12,7 @@ from kit import contracts
 from kit.contracts import AccessChangedV1, Envelope, Event
 from kit.contracts.households import ReviewReopenedV1, ReviewStepChangedV1
 from kit.contracts.indicators import HouseholdClassChangedV1, HouseholdClassesChangedV1
-from kit.messaging import EventConsumer, EventHandler
+from kit.messaging import BatchEventHandler, EventConsumer
 from notifications.db import inbox
 from notifications.delivery import content
 from notifications.delivery import service as delivery_service
@@ -21,20 +23,35 @@ from notifications.subscription import service as subscription_service
 CONSUMER = "notifications"
 
 
-async def on_event(session: AsyncSession, envelope: Envelope, event: Event) -> None:
-    if isinstance(event, HouseholdClassChangedV1 | HouseholdClassesChangedV1):
-        await notification_service.notify_class_changes(session, envelope, event)
-    elif isinstance(event, ReviewStepChangedV1 | ReviewReopenedV1):
-        await reminder_service.on_review_step(session, envelope, event)
-    elif isinstance(event, AccessChangedV1):
-        await subscription_service.suspend_for_access_change(session, event)
-    await subscription_service.remember_units(session, content.unit_paths(envelope.data))
-    await delivery_service.fan_out(session, envelope)
+async def on_events(session: AsyncSession, deliveries: Sequence[tuple[Envelope, Event]]) -> None:
+    """A batch of events in delivery order: each one's own effects, then the batch's units and
+    fan-out in a few statements. A change of access is a boundary: what came before it is fanned
+    out first, so that it suspends subscriptions only for the events after it, as one at a time."""
+    waiting: list[Envelope] = []
+    for envelope, event in deliveries:
+        if isinstance(event, AccessChangedV1):
+            await _fan_out(session, waiting)
+            waiting = []
+            await subscription_service.suspend_for_access_change(session, event)
+        elif isinstance(event, HouseholdClassChangedV1 | HouseholdClassesChangedV1):
+            await notification_service.notify_class_changes(session, envelope, event)
+        elif isinstance(event, ReviewStepChangedV1 | ReviewReopenedV1):
+            await reminder_service.on_review_step(session, envelope, event)
+        waiting.append(envelope)
+    await _fan_out(session, waiting)
+
+
+async def _fan_out(session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    paths = [path for envelope in envelopes for path in content.unit_paths(envelope.data)]
+    await subscription_service.remember_units(session, paths)
+    await delivery_service.fan_out(session, envelopes)
 
 
 def consumer(sessionmaker: async_sessionmaker[AsyncSession]) -> EventConsumer:
     # The catalogue as it is when the worker starts: a type added to it needs no change here.
-    handlers: dict[type[Event], EventHandler] = {
-        event: on_event for event in contracts.EVENT_TYPES.values()
+    handlers: dict[type[Event], BatchEventHandler] = {
+        event: on_events for event in contracts.EVENT_TYPES.values()
     }
-    return EventConsumer(name=CONSUMER, sessionmaker=sessionmaker, inbox=inbox, handlers=handlers)
+    return EventConsumer(
+        name=CONSUMER, sessionmaker=sessionmaker, inbox=inbox, batch_handlers=handlers
+    )

@@ -99,7 +99,7 @@ async def _compare(session: AsyncSession, queue: str, dead_letters: int) -> int:
         },
     )
     await delivery_service.fan_out(
-        session, envelope, recipients=lambda s: s.owner_role == Role.ADMIN
+        session, [envelope], recipients=lambda s: s.owner_role == Role.ADMIN
     )
     return 1
 
@@ -132,7 +132,7 @@ async def delivery_failed(
     owner = subscription.owner_subject
     await delivery_service.fan_out(
         session,
-        envelope,
+        [envelope],
         recipients=lambda s: s.owner_subject == owner or s.owner_role == Role.ADMIN,
     )
 

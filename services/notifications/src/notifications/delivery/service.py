@@ -71,49 +71,83 @@ def _within_owner_scope(subscription: Subscription, path: Sequence[str]) -> bool
 
 
 async def matching_subscriptions(
-    session: AsyncSession, event_type: str, path: Sequence[str]
-) -> Sequence[Subscription]:
-    unit = (
-        or_(col(Subscription.unit_code).is_(None), col(Subscription.unit_code).in_(list(path)))
-        if path
-        else true()
-    )
+    session: AsyncSession, event_types: Collection[str], paths: Collection[Sequence[str]]
+) -> list[tuple[str, Subscription]]:
+    """(event type, subscription) for the active subscriptions to any of `event_types` that may
+    want an event about a unit of `paths` (or about no unit): `wants` says which, per event."""
+    codes = sorted({code for path in paths for code in path})
     statement = (
-        select(Subscription)
-        .join(
-            SubscriptionEventType,
-            col(SubscriptionEventType.subscription_id) == col(Subscription.id),
-        )
+        select(SubscriptionEventType.event_type, Subscription)
+        .join(Subscription, col(SubscriptionEventType.subscription_id) == col(Subscription.id))
         .where(
-            col(SubscriptionEventType.event_type) == event_type,
+            col(SubscriptionEventType.event_type).in_(sorted(set(event_types))),
             col(Subscription.status) == Status.active,
-            unit,
+            or_(col(Subscription.unit_code).is_(None), col(Subscription.unit_code).in_(codes))
+            if all(paths)
+            else true(),
         )
     )
-    return (await session.exec(statement)).all()
+    rows = await session.exec(statement)
+    return [(event_type, subscription) for event_type, subscription in rows]
+
+
+def wants(subscription: Subscription, path: Sequence[str], data: dict[str, Any]) -> bool:
+    """A subscription to the event's type wants it: about its unit (or about none), within its
+    owner's scope, past its threshold."""
+    return (
+        (not path or subscription.unit_code is None or subscription.unit_code in path)
+        and _within_owner_scope(subscription, path)
+        and _matches_threshold(subscription, data)
+    )
 
 
 async def fan_out(
     session: AsyncSession,
-    envelope: Envelope,
+    envelopes: Sequence[Envelope],
     *,
     recipients: Callable[[Subscription], bool] | None = None,
 ) -> int:
-    """Deliver one event to every subscription that wants it (of those `recipients` accepts, for
-    a notice meant for some only); how many matched."""
-    path = content.unit_path(envelope.data)
-    subscriptions = [
-        s
-        for s in await matching_subscriptions(session, envelope.type, path)
-        if _within_owner_scope(s, path)
-        and _matches_threshold(s, envelope.data)
-        and (recipients is None or recipients(s))
-    ]
-    if not subscriptions:
+    """Deliver a batch of events to every subscription that wants each (of those `recipients`
+    accepts, for a notice meant for some only): the subscriptions read once for the batch, the
+    rows written together; how many (event, subscription) pairs matched."""
+    if not envelopes:
+        return 0
+    paths = {envelope.id: content.unit_path(envelope.data) for envelope in envelopes}
+    by_type: dict[str, list[Subscription]] = {}
+    for event_type, subscription in await matching_subscriptions(
+        session, {envelope.type for envelope in envelopes}, list(paths.values())
+    ):
+        if recipients is None or recipients(subscription):
+            by_type.setdefault(event_type, []).append(subscription)
+    if not by_type:
         return 0
     now = utc_now()
     inbox_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
+    matched = 0
+    for envelope in envelopes:
+        path = paths[envelope.id]
+        subscriptions = [s for s in by_type.get(envelope.type, ()) if wants(s, path, envelope.data)]
+        matched += len(subscriptions)
+        _rows_for(envelope, path, subscriptions, now, inbox_rows, delivery_rows)
+    if inbox_rows:
+        statement = insert_for(session, table_of(InboxItem)).on_conflict_do_nothing()
+        await session.exec(statement, params=inbox_rows)
+    if delivery_rows:
+        statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
+        await session.exec(statement, params=delivery_rows)
+    return matched
+
+
+def _rows_for(
+    envelope: Envelope,
+    path: Sequence[str],
+    subscriptions: Sequence[Subscription],
+    now: datetime,
+    inbox_rows: list[dict[str, Any]],
+    delivery_rows: list[dict[str, Any]],
+) -> None:
+    """The inbox items and deliveries of one event for its subscriptions."""
     occurred_at = envelope.occurred_at.isoformat()
     unit_code = path[-1] if path else None
     # What a subscriber sees depends on its role, scope and language only: computed once for all
@@ -164,13 +198,6 @@ async def fan_out(
             if subscription.digest == Digest.daily:
                 row |= {"status": DeliveryStatus.held, "digest_day": local_day(now)}
             delivery_rows.append(row)
-    if inbox_rows:
-        statement = insert_for(session, table_of(InboxItem)).on_conflict_do_nothing()
-        await session.exec(statement, params=inbox_rows)
-    if delivery_rows:
-        statement = insert_for(session, table_of(Delivery)).on_conflict_do_nothing()
-        await session.exec(statement, params=delivery_rows)
-    return len(subscriptions)
 
 
 def _covered_units(subscription: Subscription) -> tuple[str, ...] | None:

@@ -77,16 +77,13 @@ async def send_due(
 ) -> int:
     """Fan out today's reminders (Vietnam time); how many subscriptions they matched."""
     today = delivery_service.local_day(now or utc_now())
-    matched = 0
     async with sessionmaker() as session, session.begin():
         postings = list(
             (
                 await session.exec(select(PostingPeriod).where(col(PostingPeriod.ends_on) >= today))
             ).all()
         )
-        for envelope in due_reminders(today, postings):
-            matched += await delivery_service.fan_out(session, envelope)
-    return matched
+        return await delivery_service.fan_out(session, due_reminders(today, postings))
 
 
 async def on_review_step(
