@@ -312,6 +312,45 @@ class TestBatches:
         assert {row.message_id for row in await processed(database)} == {e.id for e in envelopes}
         assert await written(database) == 5
 
+    async def test_a_batch_larger_than_a_transaction_is_applied_in_several_in_order(
+        self, database: Database, batch_handler: BatchHandler
+    ) -> None:
+        """A delivery of hundreds of import batch messages is not one transaction of hundreds of
+        thousands of surveys: each transaction holds at most `transaction_bytes` of messages."""
+        envelopes = [population_in(f"0000{n}") for n in range(1, 8)]
+        messages = [delivery(e) for e in envelopes]
+        size = len(messages[0].body)
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            batch_handlers={PopulationRecordedV1: batch_handler},
+            transaction_bytes=3 * size + 2,  # three of these messages, not four
+        )
+
+        outcomes = await consumer.handle_batch(messages)
+
+        assert outcomes == [None] * 7
+        assert batch_handler.calls == [envelopes[0:3], envelopes[3:6], envelopes[6:7]]
+        assert await written(database) == 7
+
+    async def test_a_message_larger_than_a_transaction_is_applied_alone(
+        self, database: Database, batch_handler: BatchHandler
+    ) -> None:
+        envelopes = [population_in(f"0000{n}") for n in range(1, 3)]
+        consumer = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            batch_handlers={PopulationRecordedV1: batch_handler},
+            transaction_bytes=10,
+        )
+
+        outcomes = await consumer.handle_batch([delivery(e) for e in envelopes])
+
+        assert outcomes == [None, None]
+        assert batch_handler.calls == [envelopes[0:1], envelopes[1:2]]
+
     async def test_a_handler_of_two_types_gets_both_in_one_call_in_delivery_order(
         self, database: Database
     ) -> None:

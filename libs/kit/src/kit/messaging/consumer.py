@@ -75,6 +75,26 @@ class _Decoded:
     position: int  # in the batch
     envelope: Envelope
     event: Event
+    size: int  # the message's bytes
+
+
+# The messages one transaction applies, at most (and at least one message): a few hundred single
+# events, or one or two batch messages of an import's thousand surveys. A delivery of hundreds of
+# batch messages would otherwise be hundreds of thousands of surveys held in one transaction.
+TRANSACTION_BYTES = 4 * 1024 * 1024
+
+
+def _transactions(items: Sequence[_Decoded], limit: int) -> list[list[_Decoded]]:
+    """The items in order, in consecutive groups of at most `limit` bytes (or one item)."""
+    groups: list[list[_Decoded]] = []
+    size = 0
+    for item in items:
+        if not groups or size + item.size > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(item)
+        size += item.size
+    return groups
 
 
 class EventConsumer:
@@ -83,7 +103,8 @@ class EventConsumer:
     `handlers` take one event at a time; `batch_handlers` take all the batch's events of their
     type at once, and a batch handler registered for several types (a single event and its batch
     message) takes the events of all of them at once, in delivery order. Both run in the batch's
-    one transaction.
+    one transaction (of at most `transaction_bytes` of messages: a larger batch is applied in
+    several, in order).
     """
 
     def __init__(
@@ -95,8 +116,10 @@ class EventConsumer:
         handlers: Mapping[type[Event], EventHandler] | None = None,
         batch_handlers: Mapping[type[Event], BatchEventHandler] | None = None,
         outage_seconds: float = 900.0,
+        transaction_bytes: int = TRANSACTION_BYTES,
     ) -> None:
         self.name = name
+        self._transaction_bytes = transaction_bytes
         self._sessionmaker = sessionmaker
         self._inbox = inbox
         self._handlers = {event.TYPE: handler for event, handler in (handlers or {}).items()}
@@ -131,23 +154,27 @@ class EventConsumer:
                 continue
             seen.add(item.envelope.id)
             decoded.append(item)
-        if not decoded:
-            return outcomes
+        for group in _transactions(decoded, self._transaction_bytes):
+            await self._apply(group, outcomes)
+        return outcomes
+
+    async def _apply(self, items: list[_Decoded], outcomes: list[Outcome]) -> None:
+        """Apply the items in one transaction; if that fails, each on its own, so that only the
+        culprit fails."""
         try:
-            await self._through_outages(self._in_one_transaction, decoded)
+            await self._through_outages(self._in_one_transaction, items)
         except Exception as error:
-            if len(decoded) == 1:
+            if len(items) == 1:
                 HANDLED.labels(self.name, "failed").inc()
-                outcomes[decoded[0].position] = error
-                return outcomes
-            log.warning("messages.batch_failed", consumer=self.name, size=len(decoded))
-            for item in decoded:  # each on its own: only the culprit fails
+                outcomes[items[0].position] = error
+                return
+            log.warning("messages.batch_failed", consumer=self.name, size=len(items))
+            for item in items:
                 try:
                     await self._through_outages(self._in_one_transaction, [item])
                 except Exception as single_error:
                     HANDLED.labels(self.name, "failed").inc()
                     outcomes[item.position] = single_error
-        return outcomes
 
     def _decode(self, position: int, message: IncomingMessage) -> _Decoded | None:
         try:
@@ -157,7 +184,7 @@ class EventConsumer:
                 HANDLED.labels(self.name, "ignored").inc()
                 log.info("message.ignored", consumer=self.name, type=envelope.type)
                 return None
-            return _Decoded(position, envelope, decode(envelope))
+            return _Decoded(position, envelope, decode(envelope), len(message.body))
         except (ValidationError, UnknownEventType) as invalid:
             HANDLED.labels(self.name, "poison").inc()
             raise PoisonMessage(f"invalid message: {invalid!s:.500}") from invalid
