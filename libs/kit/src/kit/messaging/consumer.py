@@ -75,7 +75,6 @@ class _Decoded:
     position: int  # in the batch
     envelope: Envelope
     event: Event
-    size: int  # the message's bytes
 
 
 # The messages one transaction applies, at most (and at least one message): a few hundred single
@@ -84,16 +83,18 @@ class _Decoded:
 TRANSACTION_BYTES = 4 * 1024 * 1024
 
 
-def _transactions(items: Sequence[_Decoded], limit: int) -> list[list[_Decoded]]:
-    """The items in order, in consecutive groups of at most `limit` bytes (or one item)."""
-    groups: list[list[_Decoded]] = []
-    size = 0
-    for item in items:
-        if not groups or size + item.size > limit:
-            groups.append([])
-            size = 0
-        groups[-1].append(item)
-        size += item.size
+def _transactions(sizes: Sequence[int], limit: int) -> list[range]:
+    """Positions of messages of these sizes, in order, in consecutive groups of at most `limit`
+    bytes (or one message)."""
+    groups: list[range] = []
+    start, size = 0, 0
+    for position, bytes_ in enumerate(sizes):
+        if position > start and size + bytes_ > limit:
+            groups.append(range(start, position))
+            start, size = position, 0
+        size += bytes_
+    if sizes:
+        groups.append(range(start, len(sizes)))
     return groups
 
 
@@ -139,23 +140,26 @@ class EventConsumer:
 
     async def handle_batch(self, messages: Sequence[IncomingMessage]) -> list[Outcome]:
         outcomes: list[Outcome] = [None] * len(messages)
-        decoded: list[_Decoded] = []
         seen: set[Any] = set()
-        for position, message in enumerate(messages):
-            try:
-                item = self._decode(position, message)
-            except PoisonMessage as poison:
-                outcomes[position] = poison
-                continue
-            if item is None:
-                continue
-            if item.envelope.id in seen:  # published twice, delivered in one batch
-                HANDLED.labels(self.name, "duplicate").inc()
-                continue
-            seen.add(item.envelope.id)
-            decoded.append(item)
-        for group in _transactions(decoded, self._transaction_bytes):
-            await self._apply(group, outcomes)
+        # Decoded a transaction at a time: what is held in memory is what is being applied.
+        sizes = [len(message.body) for message in messages]
+        for group in _transactions(sizes, self._transaction_bytes):
+            decoded: list[_Decoded] = []
+            for position in group:
+                try:
+                    item = self._decode(position, messages[position])
+                except PoisonMessage as poison:
+                    outcomes[position] = poison
+                    continue
+                if item is None:
+                    continue
+                if item.envelope.id in seen:  # published twice, delivered in one batch
+                    HANDLED.labels(self.name, "duplicate").inc()
+                    continue
+                seen.add(item.envelope.id)
+                decoded.append(item)
+            if decoded:
+                await self._apply(decoded, outcomes)
         return outcomes
 
     async def _apply(self, items: list[_Decoded], outcomes: list[Outcome]) -> None:
@@ -184,7 +188,7 @@ class EventConsumer:
                 HANDLED.labels(self.name, "ignored").inc()
                 log.info("message.ignored", consumer=self.name, type=envelope.type)
                 return None
-            return _Decoded(position, envelope, decode(envelope), len(message.body))
+            return _Decoded(position, envelope, decode(envelope))
         except (ValidationError, UnknownEventType) as invalid:
             HANDLED.labels(self.name, "poison").inc()
             raise PoisonMessage(f"invalid message: {invalid!s:.500}") from invalid
