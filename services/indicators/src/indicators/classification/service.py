@@ -238,7 +238,10 @@ async def _apply_some(
     if not classification_rows:
         return 0
     await _insert_or_update(session, copies, copy_rows, copied)
-    await facts_service.store(session, newest.values(), record_keys, first=newest.keys() - copied)
+    # Facts are written with a copy and a classification: an assessment with neither (a lost copy
+    # leaves its classification, and its facts) has none to replace.
+    first = newest.keys() - copied - classified
+    await facts_service.store(session, newest.values(), record_keys, first=first)
     await _insert_or_update(session, rows, classification_rows, classified)
     await figures_service.remember_units(
         session, {(round_id, path) for (round_id, _), path in communes.items()}
