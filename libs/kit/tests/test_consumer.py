@@ -299,6 +299,16 @@ def population_in(unit_code: str) -> Envelope:
     return envelope_of(event)
 
 
+def limited_to(transaction_bytes: int, database: Database, handler: BatchHandler) -> EventConsumer:
+    return EventConsumer(
+        name=CONSUMER,
+        sessionmaker=database.sessionmaker,
+        inbox=database.inbox,
+        batch_handlers={PopulationRecordedV1: handler},
+        transaction_bytes=transaction_bytes,
+    )
+
+
 class TestBatches:
     async def test_a_batch_is_handled_in_one_call_in_delivery_order_and_every_message_recorded(
         self, batch_consumer: EventConsumer, batch_handler: BatchHandler, database: Database
@@ -320,13 +330,8 @@ class TestBatches:
         envelopes = [population_in(f"0000{n}") for n in range(1, 8)]
         messages = [delivery(e) for e in envelopes]
         size = len(messages[0].body)
-        consumer = EventConsumer(
-            name=CONSUMER,
-            sessionmaker=database.sessionmaker,
-            inbox=database.inbox,
-            batch_handlers={PopulationRecordedV1: batch_handler},
-            transaction_bytes=3 * size + 2,  # three of these messages, not four
-        )
+        # Three of these messages to a transaction, not four.
+        consumer = limited_to(3 * size + 2, database, batch_handler)
 
         outcomes = await consumer.handle_batch(messages)
 
@@ -338,13 +343,7 @@ class TestBatches:
         self, database: Database, batch_handler: BatchHandler
     ) -> None:
         envelopes = [population_in(f"0000{n}") for n in range(1, 3)]
-        consumer = EventConsumer(
-            name=CONSUMER,
-            sessionmaker=database.sessionmaker,
-            inbox=database.inbox,
-            batch_handlers={PopulationRecordedV1: batch_handler},
-            transaction_bytes=10,
-        )
+        consumer = limited_to(10, database, batch_handler)
 
         outcomes = await consumer.handle_batch([delivery(e) for e in envelopes])
 
