@@ -3,12 +3,14 @@ in the session's transaction."""
 
 import enum
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Enum, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,3 +100,47 @@ async def test_a_copy_as_the_first_statement_is_rolled_back_with_its_transaction
         await transaction.rollback()
 
     assert await stored(engine) == {}
+
+
+@pytest.mark.parametrize("n", [3, bulk.COPY_MIN_ROWS + 7], ids=["insert", "copy"])
+async def test_a_key_taken_meanwhile_fails_as_an_insert_would(engine: AsyncEngine, n: int) -> None:
+    given = rows(n)
+    async with AsyncSession(engine) as session, session.begin():
+        await bulk.insert_rows(session, things, given[-1:])
+
+    taken = [{"id": 1, **row} for row in given[:1]] + [
+        {"id": 100 + i, **row} for i, row in enumerate(given[1:])
+    ]
+    with pytest.raises(IntegrityError):
+        async with AsyncSession(engine) as session, session.begin():
+            await bulk.insert_rows(session, things, taken)
+
+    assert list(await stored(engine)) == [given[-1]["key"]]  # nothing of the batch written
+
+
+class Member(BaseModel):
+    name: str
+    born: date
+    key: UUID
+
+
+@pytest.mark.parametrize("n", [3, bulk.COPY_MIN_ROWS + 7], ids=["insert", "copy"])
+async def test_a_json_column_takes_models_as_pydantic_serialises_them(
+    engine: AsyncEngine, n: int
+) -> None:
+    given = rows(n)
+    member = Member(name="Nguyễn Thị Ánh", born=date(1990, 2, 28), key=uuid4())
+    for row in given:
+        row["facts"] = {"member": member, 7: "a key that is not text"}
+    async with AsyncSession(engine) as session, session.begin():
+        await bulk.insert_rows(session, things, given)
+
+    for back in (await stored(engine)).values():
+        assert back["facts"] == {
+            "member": member.model_dump(mode="json"),
+            "7": "a key that is not text",
+        }
+
+    with pytest.raises(StatementError, match="not JSON serializable: set"):
+        async with AsyncSession(engine) as session, session.begin():
+            await bulk.insert_rows(session, things, [given[0] | {"facts": {"ids": {1, 2}}}])

@@ -9,13 +9,15 @@ of its own to learn the table's column types, so fewer rows (a request's one) ar
 Values are first put through each column's SQLAlchemy bind processing (enums stored by name, JSON
 serialised, `kit.db.UtcDateTime` checked and put in UTC), so that a row written by `COPY` reads
 back exactly as one written by the ORM. Columns a row leaves out take their server defaults (an
-autoincrement key, for instance).
+autoincrement key, for instance). A failed `COPY` raises what a failed INSERT raises
+(`sqlalchemy.exc.IntegrityError` for a duplicate key), not the driver's own error.
 """
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, text
+from asyncpg import exceptions as asyncpg_errors
+from sqlalchemy import Table, exc, insert, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 COPY_MIN_ROWS = 50
@@ -57,6 +59,16 @@ async def _copy(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
         # SQLAlchemy's adapter opens the transaction with its first statement: a COPY before any
         # would commit on its own, outside the session's transaction.
         await connection.execute(text("SELECT 1"))
-    await driver.copy_records_to_table(
-        table.name, records=records, columns=names, schema_name=table.schema
-    )
+    try:
+        await driver.copy_records_to_table(
+            table.name, records=records, columns=names, schema_name=table.schema
+        )
+    except asyncpg_errors.PostgresError as error:
+        # Raised as an INSERT's would be, through SQLAlchemy: callers tell a key another writer
+        # took meanwhile (IntegrityError) from other failures the same way for both.
+        failed = exc.IntegrityError if _violated_a_constraint(error) else exc.DBAPIError
+        raise failed(f"COPY {table.name}", None, error) from error
+
+
+def _violated_a_constraint(error: asyncpg_errors.PostgresError) -> bool:
+    return isinstance(error, asyncpg_errors.IntegrityConstraintViolationError)

@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import structlog
 from asyncpg import exceptions as asyncpg_errors
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, exc, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -152,7 +154,11 @@ def make_engine(
 
     Statement parameters are never logged nor put into error messages (`hide_parameters`): they
     hold households' personal data, and SQLAlchemy logs them at LOG_LEVEL=DEBUG."""
-    options = {"hide_parameters": True} | options
+    options = {
+        "hide_parameters": True,
+        "json_serializer": json_text,
+        "json_deserializer": orjson.loads,
+    } | options
     if url.startswith("sqlite"):
         keep_sqlite_private(url)
         # One connection per engine: SQLite has one writer, and competing connections would wait
@@ -176,6 +182,21 @@ def make_engine(
     )
     track_engine(engine)  # its pool's use is reported (kit.metrics)
     return engine
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's value as text, by orjson: the stdlib's encoder took 6–8 % of the importer's
+    and the indicators worker's time writing surveys' facts and batch messages of a thousand
+    surveys. A pydantic model in the value is serialised by pydantic (`model_dump_json`), as it
+    would be in a message: an envelope staged in the outbox is never turned into a dict first.
+    Keys that are not strings are written as strings, as `json.dumps` does."""
+    return orjson.dumps(value, default=_serialised_model, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _serialised_model(value: Any) -> orjson.Fragment:
+    if isinstance(value, BaseModel):
+        return orjson.Fragment(value.model_dump_json())
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 # A connection back in use within this many seconds is taken as it is: under load that is every

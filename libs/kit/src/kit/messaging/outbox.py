@@ -78,7 +78,7 @@ async def stage(session: AsyncSession, outbox: Table, envelope: Envelope) -> Non
         outbox.insert().values(
             id=envelope.id,
             type=envelope.type,
-            envelope=envelope.model_dump(mode="json"),
+            envelope=envelope,  # serialised as it will be published (kit.db.json_text)
             created_at=utc_now(),
         )
     )
@@ -94,7 +94,7 @@ async def stage_many(session: AsyncSession, outbox: Table, envelopes: Sequence[E
         {
             "id": envelope.id,
             "type": envelope.type,
-            "envelope": envelope.model_dump(mode="json"),
+            "envelope": envelope,
             "created_at": now,
         }
         for envelope in envelopes

@@ -32,6 +32,7 @@ from indicators.standard.exceptions import StandardNotFound
 from indicators.standard.service import get_standard
 from kit.auth import Caller
 from kit.auth.scope import in_scope, in_unit
+from kit.bulk import insert_rows
 from kit.contracts import Envelope, Event
 from kit.contracts.households import AssessmentRecordedV1, AssessmentsRecordedV1
 from kit.contracts.indicators import (
@@ -184,9 +185,9 @@ async def _apply_some(
         )
         if applied.household_class is not None:  # the household moved commune, or not
             old_key = (applied.round_id, applied.unit_path)
-            by_path.setdefault(old_key, Counts()).subtract(applied.counts)
+            by_path.setdefault(old_key, Tally()).subtract(applied.counts)
             communes[(applied.round_id, applied.unit_path[-1])] = applied.unit_path
-        by_path.setdefault((event.round_id, path), Counts()).update(new_counts)
+        by_path.setdefault((event.round_id, path), Tally()).update(new_counts)
         communes[(event.round_id, path[-1])] = path
         rounds.setdefault(
             event.round_id, (event.standard_id, event.round_year, event.reference_date)
@@ -304,13 +305,12 @@ async def _insert_or_update(
 ) -> None:
     """Insert the new rows and update the stored ones (by `assessment_id`), a statement each.
 
-    A plain INSERT: a row another consumer inserted meanwhile fails the batch, which is retried.
-    Rows go in key order, so that two consumers' batches lock them in one order: no deadlock.
+    New rows are written together (`kit.bulk`: COPY on PostgreSQL); a row another consumer
+    inserted meanwhile fails the batch, which is retried. Rows go in key order, so that two
+    consumers' batches lock them in one order: no deadlock.
     """
     ordered = sorted(rows.items())
-    new = [row for key, row in ordered if key not in stored]
-    if new:
-        await session.exec(table.insert(), params=new)
+    await insert_rows(session, table, [row for key, row in ordered if key not in stored])
     changed = [
         {"b_assessment_id": key, **{k: v for k, v in row.items() if k not in KEPT}}
         for key, row in ordered

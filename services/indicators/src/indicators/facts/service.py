@@ -15,12 +15,13 @@ from indicators.classification.models import AssessmentCopy
 from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures.cell_key import RecordKeys
 from indicators.standard.schemas import Standard
+from kit.bulk import insert_rows
 from kit.contracts.households import AssessmentRecordedV1
 from kit.db import table_of
 
 log = structlog.get_logger()
 
-CHUNK = 2000  # rows per statement: well under SQLite's limit of bound parameters
+CHUNK = 2000  # assessments per DELETE: well under SQLite's limit of bound parameters
 # An assessment, the sequence of its copy and, when it was just classified, the standard used.
 Version = tuple[int, AssessmentRecordedV1] | tuple[int, AssessmentRecordedV1, Standard]
 
@@ -72,6 +73,8 @@ async def store(
             if id(standard) not in digests:
                 digests[id(standard)] = standard_digest(standard)
             row["classified_under"] = digests[id(standard)]
+        else:
+            row["classified_under"] = None
         households.append(row)
         members.extend(_member_rows(event))
     facts, people = table_of(AssessmentFacts), table_of(MemberFact)
@@ -80,10 +83,8 @@ async def store(
         chunk = ids[start : start + CHUNK]
         await session.exec(delete(people).where(people.c.assessment_id.in_(chunk)))
         await session.exec(delete(facts).where(facts.c.assessment_id.in_(chunk)))
-    for start in range(0, len(households), CHUNK):
-        await session.exec(facts.insert(), params=households[start : start + CHUNK])
-    for start in range(0, len(members), CHUNK):
-        await session.exec(people.insert(), params=members[start : start + CHUNK])
+    await insert_rows(session, facts, households)
+    await insert_rows(session, people, members)
 
 
 async def refresh(session: AsyncSession, round_id: UUID, record_keys: RecordKeys) -> int:
