@@ -229,6 +229,25 @@ class TestPoisonAndUnknown:
         assert handler.calls == []
         assert await processed(database) == []
 
+    async def test_a_forwarded_type_is_handed_on_as_it_came_without_its_event(
+        self, database: Database, handler: Handler
+    ) -> None:
+        forwarding = EventConsumer(
+            name=CONSUMER,
+            sessionmaker=database.sessionmaker,
+            inbox=database.inbox,
+            handlers={PopulationRecordedV1: handler},
+            forwarded={PopulationRecordedV1},
+        )
+        valid = envelope_of(population_recorded())
+        unread = valid.model_copy(update={"data": {**valid.data, "resident_persons": -1}})
+
+        await forwarding(delivery(unread))
+
+        [(envelope, event)] = handler.calls
+        assert (envelope.id, envelope.data, event) == (unread.id, unread.data, None)
+        assert [row.message_id for row in await processed(database)] == [unread.id]
+
     async def test_an_unknown_event_type_is_ignored(
         self, consumer: EventConsumer, handler: Handler, database: Database
     ) -> None:
