@@ -42,16 +42,12 @@ async def _copy(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
     connection = await session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    processors: list[Callable[[Any], Any] | None] = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    processors = [
+        (position, process)
+        for position, name in enumerate(names)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
-    records = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for process, value in zip(processors, (row[name] for name in names), strict=True)
-        )
-        for row in rows
-    ]
+    records = [_record(row, names, processors) for row in rows]
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
@@ -72,3 +68,17 @@ async def _copy(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
 
 def _violated_a_constraint(error: asyncpg_errors.PostgresError) -> bool:
     return isinstance(error, asyncpg_errors.IntegrityConstraintViolationError)
+
+
+def _record(
+    row: Mapping[str, Any],
+    names: Sequence[str],
+    processors: Sequence[tuple[int, Callable[[Any], Any]]],
+) -> tuple[Any, ...]:
+    """The row's values in `names`' order, those of columns with a bind processor processed (most
+    columns have none: a value per column through a generator took 10 % of a worker's time)."""
+    values = [row[name] for name in names]
+    for position, process in processors:
+        if values[position] is not None:
+            values[position] = process(values[position])
+    return tuple(values)

@@ -4,6 +4,7 @@ Each service's `relay.py` / `worker.py` is a few lines calling these, run as `py
 """
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -106,12 +107,34 @@ async def repeat(
             await asyncio.sleep(idle_seconds)
 
 
+# Net allocations of objects the collector tracks before it looks at the youngest ones (Python's
+# default: 700). See `collect_garbage_rarely`.
+YOUNG_GARBAGE_THRESHOLD = 100_000
+
+
+def collect_garbage_rarely() -> None:
+    """Keep Python's cycle collector from walking a batch process's heap again and again.
+
+    What the process built to start (modules, schemas, table metadata) is frozen out of the
+    collector's reach, and young objects are looked at every `YOUNG_GARBAGE_THRESHOLD` net
+    allocations instead of every 700. Reference counting frees a batch's objects as soon as they
+    are done with; the collector only finds cycles. Measured importing 100,000 households
+    (docs/benchmarks.md, P6): with Python's defaults the importer spent 21.7 of its 39.9 CPU
+    seconds and the indicators worker 23.4 of 50.2 in the collector, mostly in about a hundred
+    full collections each (0.2 s apiece: every live object visited); with this, 0.03 s and 2.2 s,
+    and no process's peak memory grew by more than 10 MiB.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_GARBAGE_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `main()` until SIGINT or SIGTERM, then let it clean up.
 
     Meanwhile the process serves its metrics and health on METRICS_PORT (`kit.ops`).
     """
     configure_logging(settings)
+    collect_garbage_rarely()
 
     async def observed() -> None:
         PROCESS_SAMPLER.interval = settings.METRICS_SAMPLE_SECONDS
@@ -131,4 +154,12 @@ def run(settings: ServiceSettings, main: Callable[[], Coroutine[Any, Any, None]]
     asyncio.run(supervised())
 
 
-__all__ = ["build_relay", "consume", "consume_forever", "relay_forever", "repeat", "run"]
+__all__ = [
+    "build_relay",
+    "collect_garbage_rarely",
+    "consume",
+    "consume_forever",
+    "relay_forever",
+    "repeat",
+    "run",
+]
