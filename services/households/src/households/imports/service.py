@@ -56,6 +56,7 @@ from households.round.models import ReviewRound
 from kit.auth import Caller, Role
 from kit.db import utc_now
 from kit.errors import ContentTooLarge, FieldError, InvalidInput, NotFound
+from kit.runner import collect_garbage_rarely
 from kit.spreadsheets import safe_row
 
 log = structlog.get_logger()
@@ -553,6 +554,7 @@ _reading: _Chunks | None = None  # in a reader process: the job's file, open
 
 def _open_in_process(opened: Opened) -> None:
     global _reading  # the one file a reader process keeps open
+    collect_garbage_rarely()  # a process of its own, parsing and checking batch after batch
     _reading = opened.chunks()
 
 
