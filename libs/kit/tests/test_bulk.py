@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, Enum, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy import JSON, Column, Enum, Integer, MetaData, String, Table, Uuid, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -144,3 +144,38 @@ async def test_a_json_column_takes_models_as_pydantic_serialises_them(
     with pytest.raises(StatementError, match="not JSON serializable: set"):
         async with AsyncSession(engine) as session, session.begin():
             await bulk.insert_rows(session, things, [given[0] | {"facts": {"ids": {1, 2}}}])
+
+
+@pytest.mark.infra
+async def test_tables_are_analysed_when_what_was_written_has_doubled() -> None:
+    require_infra()
+    url = await create_database("kit_analyse")
+    the_engine = make_engine(url)
+    try:
+        async with the_engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        analyser = bulk.Analyser([things], first_after=100)
+
+        async def analyses_after(rows: int) -> int:
+            async with AsyncSession(the_engine) as session, session.begin():
+                await analyser.wrote(session, rows)
+            async with the_engine.connect() as connection:
+                statement = text(
+                    "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'thing'"
+                )
+                # The statistics collector reports what it was told at the end of a transaction.
+                await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+                return int((await connection.execute(statement)).scalar_one())
+
+        assert [await analyses_after(rows) for rows in (60, 39, 1, 99, 1, 100, 300)] == [
+            0,  # 60 written
+            0,  # 99
+            1,  # 100: the first analysis
+            1,  # 199
+            2,  # 200: doubled
+            2,  # 300
+            3,  # 600
+        ]
+    finally:
+        await the_engine.dispose()
+        await drop_database(url)

@@ -82,3 +82,36 @@ def _record(
         if values[position] is not None:
             values[position] = process(values[position])
     return tuple(values)
+
+
+class Analyser:
+    """Refreshes PostgreSQL's statistics of tables a process fills in bulk, as they grow.
+
+    PostgreSQL plans a statement from its tables' statistics, and keeps a prepared statement's
+    generic plan until they change. Autovacuum refreshes them when it runs, if it is on, and a
+    bulk import can outgrow them meanwhile: a plan made for a table of a few thousand rows (a
+    sequential scan) was still used at 360,000, each batch of an import reading the whole table
+    to find its households by code (305 scans, 46 million rows read, docs/benchmarks.md). So a
+    process that writes rows in bulk tells its analyser how many (`wrote`), and the tables are
+    analysed when the process has written `first_after` rows and each time it has doubled what
+    it had written at the last analysis: about ten times for a million rows. (ANALYZE reads a
+    sample of each table, a few hundred milliseconds; it takes no lock that writers wait for.)
+    """
+
+    def __init__(self, tables: Sequence[Table], *, first_after: int = 10_000) -> None:
+        self._tables = tables
+        self._written = 0
+        self._next = first_after
+
+    async def wrote(self, session: AsyncSession, rows: int) -> None:
+        """Count `rows` written; analyse the tables in the session's transaction if it is time."""
+        self._written += rows
+        if self._written < self._next:
+            return
+        self._next = 2 * self._written
+        connection = await session.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        preparer = connection.dialect.identifier_preparer
+        names = ", ".join(preparer.format_table(table) for table in self._tables)
+        await connection.exec_driver_sql(f"ANALYZE {names}")

@@ -122,7 +122,7 @@ def collect_garbage_rarely() -> None:
     (docs/benchmarks.md, P6): with Python's defaults the importer spent 21.7 of its 39.9 CPU
     seconds and the indicators worker 23.4 of 50.2 in the collector, mostly in about a hundred
     full collections each (0.2 s apiece: every live object visited); with this, 0.03 s and 2.2 s,
-    and no process's peak memory grew by more than 10 MiB.
+    and no process's peak memory grew by more than 16 MiB.
     """
     gc.freeze()
     gc.set_threshold(YOUNG_GARBAGE_THRESHOLD, *gc.get_threshold()[1:])

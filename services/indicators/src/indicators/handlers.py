@@ -6,15 +6,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.classification import service as classification_service
+from indicators.classification.models import AssessmentCopy, HouseholdClassification
 from indicators.config import Settings
 from indicators.db import inbox
+from indicators.facts.models import AssessmentFacts, MemberFact
 from indicators.figures import population as population_service
 from indicators.figures import service as figures_service
 from indicators.figures.cell_key import RecordKeys, record_keys
 from indicators.left_behind import service as left_behind_service
+from indicators.left_behind.models import LeftBehindHousehold
 from indicators.recalculation.locks import lock_round
 from indicators.restatement import service as restatement_service
+from indicators.restatement.models import HouseholdUnitCopy
 from indicators.review import service as review_service
+from kit.bulk import Analyser
 from kit.contracts import Envelope
 from kit.contracts.households import (
     AssessmentRecordedV1,
@@ -31,13 +36,29 @@ from kit.contracts.households import (
     SupportWithdrawnV1,
     UnitSuccessionsRecordedV1,
 )
+from kit.db import table_of
 from kit.messaging import EventConsumer
 
 CONSUMER = "indicators"
 
 
+# The tables a round's surveys fill, analysed as they do (`kit.bulk.Analyser`): an import's
+# surveys arrive by the thousand.
+GROWN_BY_SURVEYS = tuple(
+    table_of(model)
+    for model in (
+        AssessmentCopy,
+        HouseholdClassification,
+        AssessmentFacts,
+        MemberFact,
+        LeftBehindHousehold,
+        HouseholdUnitCopy,
+    )
+)
+
+
 def on_assessments_recorded(
-    keys: RecordKeys,
+    keys: RecordKeys, analyser: Analyser
 ) -> Callable[[AsyncSession, Sequence[classification_service.Delivery]], Awaitable[None]]:
     """Single survey events and batch messages alike: registered for both types, the consumer
     hands it a batch's events of the two together, in delivery order."""
@@ -49,6 +70,7 @@ def on_assessments_recorded(
         for round_id in sorted({assessment.round_id for assessment, _ in surveys}):
             await lock_round(session, round_id, exclusive=False)
         await classification_service.record_assessments(session, surveys, keys)
+        await analyser.wrote(session, len(surveys))
 
     return handle
 
@@ -73,7 +95,7 @@ def consumer(
 ) -> EventConsumer:
     """The service's consumer; record keys under the secret of `settings` (else the
     environment's, as `Settings()` reads it)."""
-    assessments = on_assessments_recorded(record_keys(settings))
+    assessments = on_assessments_recorded(record_keys(settings), Analyser(GROWN_BY_SURVEYS))
     return EventConsumer(
         name=CONSUMER,
         sessionmaker=sessionmaker,

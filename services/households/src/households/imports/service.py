@@ -33,7 +33,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from households.audit.models import AuditEntry
 from households.household import surveys
+from households.household.models import Assessment, Household
 from households.imports import batch, readers, support_batch, workbook
 from households.imports.layout import LayoutError
 from households.imports.limits import (
@@ -53,8 +55,10 @@ from households.imports.models import (
 )
 from households.imports.readers import FileHousehold, FileSupport
 from households.round.models import ReviewRound
+from households.support.models import SupportRecord
 from kit.auth import Caller, Role
-from kit.db import utc_now
+from kit.bulk import Analyser
+from kit.db import table_of, utc_now
 from kit.errors import ContentTooLarge, FieldError, InvalidInput, NotFound
 from kit.runner import collect_garbage_rarely
 from kit.spreadsheets import safe_row
@@ -431,6 +435,7 @@ async def _run(
         reader = _ChunksInAProcess(opened) if in_a_process else _ChunksInAThread(opened)
         chunks = _SurveyChunks(reader, context, job.id)
     committed = 0
+    analyser = Analyser(GROWN_BY_IMPORTS)
     pending = asyncio.ensure_future(chunks.next())
     try:
         while True:
@@ -441,6 +446,8 @@ async def _run(
             pending = asyncio.ensure_future(chunks.next())
             await _commit_batch(sessionmaker, claim, chunk)
             committed += 1
+            async with sessionmaker() as session, session.begin():
+                await analyser.wrote(session, chunk.rows)
             if after_batch is not None:
                 await after_batch(claim.job_id, committed)
     finally:
@@ -448,6 +455,13 @@ async def _run(
         chunks.close()
     await _finish(sessionmaker, claim, ImportStatus.completed, None)
     log.info("import.completed", batches=committed)
+
+
+# The tables an import fills, analysed as it does (`kit.bulk.Analyser`): the plans of the next
+# batches' statements are made from their statistics.
+GROWN_BY_IMPORTS = tuple(
+    table_of(model) for model in (Household, Assessment, AuditEntry, SupportRecord)
+)
 
 
 @dataclass(frozen=True)
