@@ -94,7 +94,7 @@ class Analyser:
     to find its households by code (305 scans, 46 million rows read, docs/benchmarks.md). So a
     process that writes rows in bulk tells its analyser how many (`wrote`), and the tables are
     analysed when the process has written `first_after` rows and each time it has doubled what
-    it had written at the last analysis: about ten times for a million rows. (ANALYZE reads a
+    it had written at the last analysis: seven times for a million rows. (ANALYZE reads a
     sample of each table, a few hundred milliseconds; it takes no lock that writers wait for.)
     """
 

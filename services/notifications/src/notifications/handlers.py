@@ -28,7 +28,9 @@ async def on_events(
 ) -> None:
     """A batch of events in delivery order: each one's own effects, then the batch's units and
     fan-out in a few statements. A change of access is a boundary: what came before it is fanned
-    out first, so that it suspends subscriptions only for the events after it, as one at a time."""
+    out first, so that it suspends subscriptions only for the events after it, as one at a time.
+    Only the types of `ACTED_ON` come with their typed event (the others with None): a type this
+    function acts on belongs there."""
     waiting: list[Envelope] = []
     for envelope, event in deliveries:
         if isinstance(event, AccessChangedV1):

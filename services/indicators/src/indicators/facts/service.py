@@ -74,7 +74,7 @@ async def store(
                 digests[id(standard)] = standard_digest(standard)
             row["classified_under"] = digests[id(standard)]
         else:
-            row["classified_under"] = None
+            row["classified_under"] = None  # every row of a COPY names the same columns
         households.append(row)
         members.extend(_member_rows(event))
     facts, people = table_of(AssessmentFacts), table_of(MemberFact)
