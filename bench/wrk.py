@@ -63,6 +63,19 @@ class WrkRun:
         return f"wrk -t1 -c{self.connections}, paced"
 
 
+# uvicorn closes a connection idle for 5 s (its default `--timeout-keep-alive`). Taking turns at
+# a low rate, 64 connections would each idle 64 / rate seconds, and wrk counts a request on a
+# connection the server closed as an error: 26 of the 51 requests of P1's 5 writes/s step, which
+# ended its saturation search there.
+SERVER_KEEP_ALIVE_SECONDS = 5.0
+
+
+def at_most_idle(connections: int, rate: float) -> int:
+    """The connections to use at `rate`: at most `connections`, and few enough that each one is
+    used again within half the server's keep-alive."""
+    return max(1, min(connections, math.floor(rate * SERVER_KEEP_ALIVE_SECONDS / 2)))
+
+
 async def paced(
     url: str,
     *,
@@ -78,6 +91,7 @@ async def paced(
     """Run wrk against `url` (the server's base URL) at `rate` requests per second for
     `seconds`: GETs of the `paths` file in turn, or the `writes` file's households registered
     and surveyed in `round_id` (their ids appended to `ids`)."""
+    connections = at_most_idle(connections, rate)
     environment = os.environ | {"WRK_RATE": str(rate)}
     if paths is not None:
         environment["WRK_PATHS"] = str(paths)

@@ -143,3 +143,16 @@ def test_a_registered_household_gets_its_survey_under_the_id_answered(
     assert len(registered) - len(surveyed) <= 4 + 1  # the last few may be cut off by the end
     # wrk's -H headers go with every write, besides the body's Content-Type.
     assert set(_Platform.authorised) == {"Bearer token"}
+
+
+@pytest.mark.parametrize(
+    ("rate", "connections"), [(5, 12), (10, 25), (0.1, 1), (25.6, 64), (200, 64)]
+)
+def test_a_low_rate_uses_few_enough_connections_that_none_idles_past_the_keep_alive(
+    rate: float, connections: int
+) -> None:
+    used = wrk.at_most_idle(64, rate)
+
+    assert used == connections
+    # Taking turns, each connection is used again every `used / rate` seconds.
+    assert used == 1 or used / rate <= wrk.SERVER_KEEP_ALIVE_SECONDS / 2
