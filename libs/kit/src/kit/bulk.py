@@ -62,12 +62,9 @@ async def _copy(session: AsyncSession, table: Table, rows: Sequence[Mapping[str,
     except asyncpg_errors.PostgresError as error:
         # Raised as an INSERT's would be, through SQLAlchemy: callers tell a key another writer
         # took meanwhile (IntegrityError) from other failures the same way for both.
-        failed = exc.IntegrityError if _violated_a_constraint(error) else exc.DBAPIError
+        violated = isinstance(error, asyncpg_errors.IntegrityConstraintViolationError)
+        failed = exc.IntegrityError if violated else exc.DBAPIError
         raise failed(f"COPY {table.name}", None, error) from error
-
-
-def _violated_a_constraint(error: asyncpg_errors.PostgresError) -> bool:
-    return isinstance(error, asyncpg_errors.IntegrityConstraintViolationError)
 
 
 def _record(

@@ -116,7 +116,7 @@ async def commune_counts(
             )
         path = tuple(facts_service.unit_path_of(unit_path))
         deprived = [{"key": key, "dimension": dimension_of[key]} for key in keys.split(",") if key]
-        communes.setdefault(path, Counts()).update(
+        communes.setdefault(path, Tally()).update(
             household_counts(
                 household_class=household_class,
                 area=area,

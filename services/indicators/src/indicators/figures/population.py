@@ -3,7 +3,7 @@
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from indicators.figures import service as figures_service
-from indicators.figures.counts import Counts, difference, population_counts
+from indicators.figures.counts import Counts, Tally, difference, population_counts
 from indicators.figures.models import PopulationCopy
 from kit.contracts import Envelope
 from kit.contracts.households import PopulationRecordedV1
@@ -16,7 +16,7 @@ async def record(session: AsyncSession, envelope: Envelope, event: PopulationRec
     )
     if copy is not None and copy.sequence >= envelope.sequence:
         return  # a late, older fact
-    old = _counts(PopulationRecordedV1.model_validate(copy.facts)) if copy else Counts()
+    old = _counts(PopulationRecordedV1.model_validate(copy.facts)) if copy else Tally()
     if copy is None:
         session.add(
             PopulationCopy(

@@ -316,7 +316,7 @@ async def _replace_within(
     by_unit: dict[str, Counts] = {}
     for (_, unit, metric), value, key_sum in differences.items():
         if unit in subtree:
-            by_unit.setdefault(unit, Counts()).add(metric, value, key_sum)
+            by_unit.setdefault(unit, Tally()).add(metric, value, key_sum)
     changes: Tally[CounterKey] = Tally()
     for unit, unit_differences in by_unit.items():
         on_units(round_id, (*above.get(unit, ()), unit), unit_differences, into=changes)
@@ -329,7 +329,7 @@ def _add_to_path(result: _Result, full_path: Sequence[str], counts: Counts) -> N
     if path is None:
         return
     on_units(result.round_id, path, counts, into=result.totals)
-    commune = result.communes.setdefault(path[-1], (list(path), Counts()))
+    commune = result.communes.setdefault(path[-1], (list(path), Tally()))
     commune[1].update(counts)
 
 

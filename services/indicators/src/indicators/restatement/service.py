@@ -35,6 +35,7 @@ from indicators.figures.counts import (
     RESIDENT_HOUSEHOLDS,
     RESIDENT_PERSONS,
     Counts,
+    Tally,
 )
 from indicators.figures.groups import deprived, group_counts, record_key
 from indicators.figures.models import UnitFigure
@@ -442,7 +443,7 @@ async def populations(
 
 def counters(communes: Iterable[Commune]) -> dict[str, int]:
     """A restated unit's counters: its communes' summed, and how many split communes it has."""
-    total = Counts()
+    total: Counts = Tally()
     split: set[str] = set()
     for commune in communes:
         total.update(commune.counts)
