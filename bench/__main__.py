@@ -13,6 +13,7 @@ the table and writes the figures to `--out` (JSON, and the table beside it as `.
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import traceback
@@ -32,6 +33,7 @@ from bench import (
     writes,
 )
 from bench.context import Context, Sizes
+from bench.cpu import CpuWatch, PhaseCpu
 from bench.machine import describe, load_average
 from bench.memory import PeakMemory
 from bench.memory import summary as memory_summary
@@ -127,6 +129,7 @@ async def main(options: argparse.Namespace) -> int:
     figures: list[Figure] = []
     failures: list[str] = []
     memory = PeakMemory()
+    cpu: dict[str, PhaseCpu] = {}
     _say("Starting the distributed platform …")
     async with running_platform(config) as platform:
         _say(f"Platform up in {time.perf_counter() - started:.0f} s.")
@@ -141,17 +144,24 @@ async def main(options: argparse.Namespace) -> int:
             profile_dir=options.work_dir / "profiles" if options.profile else None,
         )
 
+        watch = CpuWatch(lambda: {p.pid: name for name, p in platform.stack.running.items()})
+
         async def phase(name: str, step: Callable[[], Awaitable[list[Figure]]]) -> None:
             if name.split()[0] not in options.parts:
                 return
             _say(f"{name} …")
             begun = time.perf_counter()
+            done = asyncio.Event()
+            watching = asyncio.create_task(watch.measure(done))
             try:
                 measured = await step()
             except Exception:
                 failures.append(name)
                 _say(f"{name} failed:\n{traceback.format_exc()}")
                 return
+            finally:
+                done.set()
+                cpu[name] = await watching
             figures.extend(measured)
             memory.sample(platform)
             _say(f"{name} done in {time.perf_counter() - begun:.0f} s.")
@@ -194,17 +204,33 @@ async def main(options: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started),
         "failed_phases": failures,
         "peak_memory_mib": peaks,
+        "cpu_seconds": {
+            name: {"seconds": round(c.seconds, 1), "machine_busy": round(c.machine_busy, 1)}
+            | {part: round(seconds, 1) for part, seconds in c.by_part.items()}
+            for name, c in cpu.items()
+        },
     }
     if context.profile_dir is not None and context.profile_dir.exists():
         run["profiles"] = summarise(context.profile_dir)
     write(options.out, figures, machine, run)
-    text = f"{table(figures, machine)}\n{memory_summary(peaks)}\n"
+    text = f"{table(figures, machine)}\n{memory_summary(peaks)}\n\n{cpu_summary(cpu)}"
     print(text)  # noqa: T201 - the command's output
     if options.docs:
         section = "bench-scale" if options.scale else "bench"
         update_docs(options.docs, _docs_section(text, run, options.out), section=section)
     _say(f"Figures written to {options.out} ({run['seconds']} s in all).")
     return 1 if failures else 0
+
+
+def cpu_summary(cpu: dict[str, PhaseCpu]) -> str:
+    """The CPU seconds of each phase by part, most first (bench/cpu.py says how they are read)."""
+    cores = os.cpu_count() or 1
+    lines = [f"- {phase.line(name, cores)}" for name, phase in cpu.items()]
+    heading = (
+        "CPU time by phase (CPU seconds of each process or server while the phase ran; "
+        "`bench/cpu.py`):"
+    )
+    return "\n".join([heading, "", *lines, ""]) if lines else ""
 
 
 def _docs_section(text: str, run: dict[str, object], out: Path) -> str:
