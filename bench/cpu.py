@@ -82,31 +82,43 @@ class _Seen:
 
 @dataclass
 class CpuWatch:
-    """Reads every process once a second while a phase runs (`async with watch.phase(...)`)."""
+    """Reads every process once a second while a phase runs (`measure`, until told to stop)."""
 
     platform_pids: Callable[[], dict[int, str]]  # pid → platform process name, as now running
     own_pid: int = field(default_factory=os.getpid)
 
-    def _part(self, pid: int, reading: Reading, platform: dict[int, str], ours: set[int]) -> str:
-        if pid in platform:
-            return platform[pid]
-        if pid in ours:
-            return BENCH
-        if reading.command.startswith("postgres"):
-            return POSTGRESQL
-        if "beam" in reading.command or "rabbitmq" in reading.command:
-            return RABBITMQ
-        return OTHER
+    def _parts(self, readings: dict[int, Reading]) -> dict[int, str]:
+        """Each process's part: a platform process and its children (the importer's reader
+        process) by the platform process's name, the benchmark and its other descendants (wrk,
+        the generator's workers) as the benchmark, then the servers by their command."""
+        owners: dict[int, str | None] = {**self.platform_pids(), self.own_pid: BENCH}
+
+        def owner(pid: int) -> str | None:
+            chain = []
+            while pid not in owners and pid in readings and len(chain) < 64:
+                chain.append(pid)
+                pid = readings[pid].parent
+            found = owners.get(pid)
+            for link in chain:
+                owners[link] = found  # None: nobody's
+            return found
+
+        parts = {}
+        for pid, reading in readings.items():
+            part = owner(pid)
+            if part is None:
+                if reading.command.startswith("postgres"):
+                    part = POSTGRESQL
+                elif "beam" in reading.command or "rabbitmq" in reading.command:
+                    part = RABBITMQ
+                else:
+                    part = OTHER
+            parts[pid] = part
+        return parts
 
     def _sample(self, seen: dict[tuple[int, int], _Seen], phase_began: int | None) -> None:
         readings = {pid: r for pid in _all_pids() if (r := read_process(pid)) is not None}
-        platform = self.platform_pids()
-        ours = {self.own_pid}
-        grown = True
-        while grown:  # the benchmark's descendants that the platform's are not
-            before = len(ours)
-            ours |= {pid for pid, r in readings.items() if r.parent in ours and pid not in platform}
-            grown = len(ours) > before
+        parts = self._parts(readings)
         for pid, reading in readings.items():
             key = (pid, reading.started)
             known = seen.get(key)
@@ -115,7 +127,7 @@ class CpuWatch:
                 continue
             born_during = phase_began is not None and reading.started > phase_began
             first = 0.0 if born_during else reading.cpu_seconds
-            seen[key] = _Seen(self._part(pid, reading, platform, ours), first, reading.cpu_seconds)
+            seen[key] = _Seen(parts[pid], first, reading.cpu_seconds)
 
     async def measure(self, stop: asyncio.Event) -> PhaseCpu:
         """Until `stop` is set: the CPU time of each part."""
