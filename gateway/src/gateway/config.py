@@ -24,13 +24,6 @@ class Settings(AppSettings):
     UPSTREAM_CONNECT_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     # Generous: report and recalculation reads can be slow; waiting beyond it is a 504.
     UPSTREAM_READ_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
-    # Connections to each service, every one kept open for the next request: httpx keeps only 20
-    # by default, so under more concurrent requests than that the gateway opened and closed a
-    # connection per request (and the service accepted it).
-    UPSTREAM_CONNECTIONS: int = Field(default=100, ge=1)
-    # Below the services' keep-alive (uvicorn closes a connection idle for 5 s): the gateway lets
-    # go of an idle connection first, rather than send a request on one the service is closing.
-    UPSTREAM_KEEPALIVE_SECONDS: float = Field(default=4.0, gt=0)
     # Health and OpenAPI probes fail fast so a sick service cannot stall the answer about all.
     HEALTH_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     OPENAPI_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)

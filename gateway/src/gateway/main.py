@@ -60,15 +60,8 @@ def _client(
         # Waiting for a free pooled connection is a sign of overload: fail as fast as connecting.
         pool=settings.UPSTREAM_CONNECT_TIMEOUT_SECONDS,
     )
-    limits = httpx.Limits(
-        max_connections=settings.UPSTREAM_CONNECTIONS,
-        max_keepalive_connections=settings.UPSTREAM_CONNECTIONS,
-        keepalive_expiry=settings.UPSTREAM_KEEPALIVE_SECONDS,
-    )
     # No proxies from the environment: services are reached directly.
-    client = httpx.AsyncClient(
-        base_url=url, timeout=timeout, limits=limits, transport=transport, trust_env=False
-    )
+    client = httpx.AsyncClient(base_url=url, timeout=timeout, transport=transport, trust_env=False)
     # A proxy forwards the caller's headers, not httpx's defaults (an Accept-Encoding the caller
     # never sent would hand it a compressed body it did not ask for).
     client.headers.clear()
