@@ -265,15 +265,17 @@ async def _approvals(
     session: AsyncSession, round_id: UUID, parent: _Unit, units: Sequence[_Unit]
 ) -> dict[str, Approval]:
     """Approved or provisional, for units that are the parent or its children."""
-    if parent.level == "commune":  # its own counters say it
+    if parent.level == "commune":  # its own counters say whether it was surveyed
         surveyed: Sequence[tuple[str, str | None]] = (
             [(parent.code, None)] if parent.counters.get(SURVEYED_HOUSEHOLDS) else []
         )
+        approved = await review_service.approved_communes(
+            session, round_id, [commune for commune, _ in surveyed]
+        )
     else:
-        surveyed = await figures_service.surveyed_communes(session, round_id, parent.code)
-    approved = await review_service.approved_communes(
-        session, round_id, [commune for commune, _ in surveyed]
-    )
+        found = await figures_service.surveyed_communes(session, round_id, parent.code)
+        surveyed = [(row.commune, row.district) for row in found]
+        approved = {row.commune for row in found if row.approved}
     answer = {}
     for unit in units:
         if unit.code == parent.code:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from sqlalchemy import delete, func, or_
@@ -21,8 +22,9 @@ from indicators.figures.counts import (
     on_units,
 )
 from indicators.figures.models import RoundRef, UnitFigure, UnitRef
+from indicators.review.models import CommuneReviewCopy
 from kit.contracts import Envelope
-from kit.contracts.households import RoundOpenedV1
+from kit.contracts.households import ReviewState, RoundOpenedV1
 from kit.db import insert_for, table_of, utc_now
 
 LEVELS = ("province", "district", "commune")
@@ -172,13 +174,30 @@ async def commune_cells(
 SENSITIVE_HEADS = ("households.", "persons.", "deprived")
 
 
+class SurveyedCommune(NamedTuple):
+    commune: str
+    district: str | None
+    approved: bool  # its review is approved
+
+
 async def surveyed_communes(
     session: AsyncSession, round_id: UUID, unit_code: str
-) -> Sequence[tuple[str, str | None]]:
-    """`(commune, district)` of every commune of the unit's subtree with surveyed households."""
+) -> Sequence[SurveyedCommune]:
+    """Every commune of the unit's subtree with surveyed households, its district and whether
+    its review is approved (one query: a unit's figures say both how many communes were surveyed
+    and how many of them are approved)."""
     commune, district = aliased(UnitRef), aliased(UnitRef)
+    approved = (
+        (col(CommuneReviewCopy.round_id) == col(commune.round_id))
+        & (col(CommuneReviewCopy.commune_code) == col(commune.unit_code))
+        & (col(CommuneReviewCopy.state) == ReviewState.approved.value)
+    )
     statement = (
-        select(col(commune.unit_code), col(commune.parent_code))
+        select(
+            col(commune.unit_code),
+            col(commune.parent_code),
+            col(CommuneReviewCopy.commune_code).is_not(None),
+        )
         .select_from(UnitFigure)
         .join(
             commune,
@@ -190,6 +209,7 @@ async def surveyed_communes(
             (col(district.round_id) == col(commune.round_id))
             & (col(district.unit_code) == col(commune.parent_code)),
         )
+        .outerjoin(CommuneReviewCopy, approved)
         .where(
             UnitFigure.round_id == round_id,
             col(commune.level) == "commune",
@@ -202,7 +222,7 @@ async def surveyed_communes(
             UnitFigure.value > 0,
         )
     )
-    return (await session.exec(statement)).all()
+    return [SurveyedCommune(*row) for row in await session.exec(statement)]
 
 
 async def children(session: AsyncSession, round_id: UUID, unit_code: str) -> Sequence[str]:

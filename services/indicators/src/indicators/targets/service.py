@@ -178,10 +178,11 @@ async def _approval(session: AsyncSession, round_id: UUID, target: Target) -> Re
         return ReviewStatus.approved if approved else ReviewStatus.provisional
     if len(target.unit_code) == 5:
         communes = [target.unit_code]
+        approved_communes = await review_service.approved_communes(session, round_id, communes)
     else:
         surveyed = await figures_service.surveyed_communes(session, round_id, target.unit_code)
-        communes = [commune for commune, _ in surveyed]
-    approved_communes = await review_service.approved_communes(session, round_id, communes)
+        communes = [row.commune for row in surveyed]
+        approved_communes = {row.commune for row in surveyed if row.approved}
     return review_service.approval(communes, approved_communes).status
 
 
