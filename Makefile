@@ -36,12 +36,12 @@ format: .venv/.synced
 services: .venv/.synced  ## the distributed processes natively, against local PostgreSQL and RabbitMQ
 	.venv/bin/python -m launcher.distributed
 
-bench: .venv/.synced  ## the benchmark suite on the distributed processes (~10 min); table in docs/benchmarks.md
+bench: .venv/.synced  ## the benchmark suite on the distributed processes (~4 min); table in docs/benchmarks.md
 	.venv/bin/python -m bench --docs docs/benchmarks.md
 
 # HOUSEHOLDS=… and BACKLOG=… run it smaller (while developing); the size targets are judged only
 # at their sizes, a smaller run reports its own N.
-bench-scale: .venv/.synced  ## P4 at a 100,000-event backlog, P6–P8 at 1,000,000 households; table in docs/benchmarks.md
+bench-scale: .venv/.synced  ## P4 at a 100,000-event backlog, P6–P8 at 1,000,000 households (~18 min); table in docs/benchmarks.md
 	.venv/bin/python -m bench --scale --docs docs/benchmarks.md \
 		$(if $(HOUSEHOLDS),--households $(HOUSEHOLDS)) $(if $(BACKLOG),--backlog $(BACKLOG))
 

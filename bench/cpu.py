@@ -2,10 +2,11 @@
 
 A figure that misses its target on a machine whose cores are full is explained by what used them,
 which a profile's shares within one process do not say. During each phase every process of the
-machine is read once a second (`/proc/<pid>/stat`: user and system time) and its CPU time since
-the phase began is put down to the platform process it is (by name), to PostgreSQL (its server
-and backends), to RabbitMQ, to the benchmark (itself and its children: wrk, the generator's
-workers) or to the rest of the machine; the machine's own busy time comes from `/proc/stat`.
+machine is read once a second (`/proc/<pid>/stat`: user and system time, in a thread, so that the
+benchmark's own timings are not held up) and its CPU time since the phase began is put down to the
+platform process it is or belongs to (by name), to PostgreSQL (its server and backends), to
+RabbitMQ, to the benchmark (itself and its children: wrk, the generator's workers) or to the rest
+of the machine; the machine's own busy time comes from `/proc/stat`.
 A process that ends between two readings loses at most its last second (a PostgreSQL backend of
 a closed connection, a platform process that P4 stops), so the parts are lower bounds and the
 machine's total is exact.
@@ -94,7 +95,7 @@ class CpuWatch:
         owners: dict[int, str | None] = {**self.platform_pids(), self.own_pid: BENCH}
 
         def owner(pid: int) -> str | None:
-            chain = []
+            chain: list[int] = []
             while pid not in owners and pid in readings and len(chain) < 64:
                 chain.append(pid)
                 pid = readings[pid].parent
@@ -103,7 +104,7 @@ class CpuWatch:
                 owners[link] = found  # None: nobody's
             return found
 
-        parts = {}
+        parts: dict[int, str] = {}
         for pid, reading in readings.items():
             part = owner(pid)
             if part is None:
@@ -134,14 +135,14 @@ class CpuWatch:
         loop = asyncio.get_running_loop()
         began, busy = loop.time(), machine_busy_seconds()
         seen: dict[tuple[int, int], _Seen] = {}
-        self._sample(seen, None)
         ticks_at_start = _ticks_since_boot()
+        await asyncio.to_thread(self._sample, seen, None)
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=SAMPLE_SECONDS)
             except TimeoutError:
                 pass
-            self._sample(seen, ticks_at_start)
+            await asyncio.to_thread(self._sample, seen, ticks_at_start)
         by_part: dict[str, float] = {}
         for entry in seen.values():
             by_part[entry.part] = by_part.get(entry.part, 0.0) + entry.last - entry.first
