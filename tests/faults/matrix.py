@@ -76,7 +76,10 @@ class FaultResult:
 class Platform:
     """The throwaway servers, the proxy to the broker, and the stack started on them."""
 
-    def __init__(self, folder: Path, base_port: int = 35400) -> None:
+    # Below Linux's range of ephemeral ports (32768–60999): a listener there can find its port
+    # taken by an outgoing connection's local end (seen: a service of the stack failing to start
+    # with "address already in use" on 35502).
+    def __init__(self, folder: Path, base_port: int = 25400) -> None:
         self.folder = folder
         self.postgres = ThrowawayPostgres(folder / "postgres", base_port)
         self.rabbitmq = ThrowawayRabbitMQ(folder / "rabbitmq", base_port + 10)

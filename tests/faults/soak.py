@@ -65,7 +65,7 @@ async def soak(minutes: float, fault_every: float, sample_every: float, seed: in
     chance = random.Random(seed)
     samples: dict[str, list[tuple[float, int, int, int]]] = {}
     with tempfile.TemporaryDirectory(prefix="soak-") as folder:
-        async with Platform(Path(folder), base_port=36400) as platform:
+        async with Platform(Path(folder), base_port=26400) as platform:
             login = PasswordLogin(platform.stack.admin_username, platform.stack.admin_password)
             async with httpx.AsyncClient(
                 base_url=platform.stack.gateway_url, timeout=30, auth=login
